@@ -7,6 +7,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.requirements-installed
+TEST_STAMP := $(VENV)/.test-requirements-installed
 NOTEBOOKS := HW3_Modules.ipynb HW3_differentiation.ipynb HW3_main.ipynb
 
 .PHONY: setup run test clean
@@ -20,10 +21,15 @@ $(STAMP): requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
 
+# The browser test's driver (Playwright, which drives Debian's Chromium): a test-only need, not the students'.
+$(TEST_STAMP): $(STAMP) tests/browser/requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r tests/browser/requirements.txt
+	@touch $@
+
 run: setup
 	$(BIN)/python -m grader.runkit $(NOTEBOOKS)
 
-test: setup
+test: setup $(TEST_STAMP)
 	HW3_FAST=1 $(BIN)/python -m pytest tests $(NOTEBOOKS) --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider
 
 clean:

@@ -1,24 +1,55 @@
 """The students' self-check: ``check("Linear")`` in HW3_Modules.ipynb runs the grader's checks of one module.
 
-``check()`` with no name checks every module found in the notebook. It looks the classes up in the
-caller's namespace (the notebook's globals), prints one table, and returns True when all rows pass.
+The checks are the grader's own (:mod:`grader.checks`: same probes, same judges, same points), run on
+the classes of the caller's namespace (the notebook's globals) and printed as a pass/fail table. The
+expected values come from ``grader/reference_values.npz`` in the students' release (frozen from the
+reference at release time), or from the kit's reference notebook when run inside the kit. The inputs
+are drawn from ``SELFCHECK_SEED``; the grader draws its own from another seed.
+
+``check()`` with no name checks every module found in the notebook. It returns True when all rows pass.
 Set the environment variable ``HW3_SELFCHECK=0`` to skip the checks (HW3_main.ipynb does, when it
 loads the modules with ``%run``).
 """
 import os
 import sys
-import types
+from pathlib import Path
 
-from grader.cases import MODULE_CASES, OPTIMIZERS, gradient_results, optimizer_results
+from grader import checks as C
 
-ALL = tuple(MODULE_CASES) + OPTIMIZERS
+HERE = Path(__file__).resolve().parent
+FROZEN = HERE / "reference_values.npz"
+_expected = {}
 
 
-def results_for(ns, name):
-    """All check results of module or optimizer `name` on namespace `ns`."""
-    if name in OPTIMIZERS:
-        return optimizer_results(ns, name)
-    return gradient_results(ns, name)
+def expected_for(check):
+    """Expected values of one check on the self-check inputs."""
+    if not _expected:
+        if FROZEN.exists():
+            _expected.update(C.load_expected(FROZEN))
+        else:
+            from grader.notebook import load_notebook
+            _expected["__reference__"] = load_notebook(HERE.parent / "HW3_Modules.ipynb", name="reference_modules")
+    if check.id not in _expected:
+        reference = _expected.get("__reference__")
+        if reference is None:
+            raise KeyError(f"{FROZEN.name} holds no values for {check.id!r}: regenerate the release")
+        _expected.update(C.expected_values(reference, C.SELFCHECK_SEED, [check]))
+    return _expected[check.id]
+
+
+def results_for(namespace, target):
+    """Results of every check of `target` on a namespace (dict or object) holding the student's classes."""
+    ns = dict(namespace) if isinstance(namespace, dict) else vars(namespace)
+    results = []
+    for check in C.checks_of(target):
+        payload = C.run_probe(check.id, ns, C.SELFCHECK_SEED)
+        results.append(C.verdict(check, payload, expected_for(check)))
+    return results
+
+
+def _row(result):
+    verdict = "ok" if result.passed else "FAILED"
+    return f"{verdict:<7} {result.target:<22} {result.name:<48} {result.points:g}/{result.max_points:g}  {result.message}"
 
 
 def check(name=None, namespace=None):
@@ -27,23 +58,23 @@ def check(name=None, namespace=None):
         return None
     if namespace is None:
         namespace = sys._getframe(1).f_globals  # the notebook's globals
-    ns = types.SimpleNamespace(**namespace) if isinstance(namespace, dict) else namespace
-    names = ALL if name is None else (name,)
+    ns = dict(namespace) if isinstance(namespace, dict) else vars(namespace)
+    if name is not None and name not in C.TARGETS:
+        raise ValueError(f"check({name!r}): unknown module; choose one of {', '.join(C.TARGETS)}")
+    targets = [name] if name else [t for t in C.TARGETS if t in ns]
     all_passed = True
-    for current in names:
-        if name is None and not hasattr(ns, current):
-            continue
-        try:
-            rows = [str(r) for r in results_for(ns, current)]
-            passed = all(row.endswith("ok") for row in rows)
-        except NotImplementedError as exc:
-            rows, passed = [f"{current}: not implemented yet ({exc})"], False
-        except Exception as exc:  # a student's bug: show it as a failed row, not a traceback
-            rows, passed = [f"{current}: raised {type(exc).__name__}: {exc}"], False
+    points = max_points = 0
+    for target in targets:
+        results = results_for(ns, target)
+        passed = all(r.passed for r in results)
         all_passed &= passed
+        points += sum(r.points for r in results)
+        max_points += sum(r.max_points for r in results)
         if name is None:
-            print(f"{current:<24} {'ok' if passed else 'FAILED'}")
+            print(f"{'ok' if passed else 'FAILED':<7} {target:<22} {sum(r.points for r in results):g}/"
+                  f"{sum(r.max_points for r in results):g}" + ("" if passed else "   run check(%r) for details" % target))
         else:
-            print("\n".join(rows))
-    print("All checks passed." if all_passed else "Some checks FAILED: fix them before moving on.")
+            print("\n".join(_row(r) for r in results))
+    print(f"{points:g} of {max_points:g} points. " +
+          ("All checks passed." if all_passed else "Some checks FAILED: fix them before moving on."))
     return all_passed

@@ -1,0 +1,105 @@
+"""The grader's command line.
+
+    python -m grader SUBMISSION... [--json FILE] [--jobs N] [--timeout SECONDS] [--fast]
+    python -m grader release OUTDIR
+
+A SUBMISSION is a folder holding HW3_Modules.ipynb, HW3_differentiation.ipynb and/or HW3_main.ipynb,
+or a .zip of such a folder. One line of progress per submission, a summary table at the end. With
+--json FILE, also FILE's stem + .csv (the gradebook) and FILE's stem + _feedback/ (one Markdown file
+per submission). The exit status is 0 whenever grading ran, whatever the scores; 2 for a usage error.
+"""
+import argparse
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+USAGE = ("python -m grader SUBMISSION... [--json FILE] [--jobs N] [--timeout SECONDS] [--fast]\n"
+         "       python -m grader release OUTDIR")
+
+
+def _grade_one(path, timeout, fast):
+    from grader.grade import grade_submission
+    return grade_submission(path, timeout=timeout, fast=fast)
+
+
+def grade_main(argv):
+    parser = argparse.ArgumentParser(prog="python -m grader", usage=USAGE,
+                                     description="Grade HW3 submissions (see README.md, 'For instructors').")
+    parser.add_argument("submissions", nargs="+", metavar="SUBMISSION", help="a folder or a .zip of one")
+    parser.add_argument("--json", metavar="FILE", help="write the report list here, plus FILE.csv and FILE_feedback/")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N", help="grade N submissions in parallel (default 1)")
+    parser.add_argument("--timeout", type=float, default=60, metavar="SECONDS",
+                        help="time limit of one check or one cell (default 60)")
+    parser.add_argument("--fast", action="store_true", help="skip HW3_main.ipynb (module and differentiation checks only)")
+    args = parser.parse_args(argv)
+    if args.jobs < 1 or args.timeout <= 0:
+        parser.error("--jobs and --timeout must be positive")
+
+    from grader.report import summary_table, write_reports
+    total = len(args.submissions)
+    results = [None] * total
+    start = time.perf_counter()
+
+    def progress(i, result):
+        done = sum(r is not None for r in results)
+        errors = f", {len(result['errors'])} problems" if result["errors"] else ""
+        print(f"[{done}/{total}] {result['submission']}: {result['score']:g} / {result['max_score']:g}"
+              f"{errors} ({result['seconds']:.0f} s)", flush=True)
+
+    if args.jobs == 1:
+        for i, path in enumerate(args.submissions):
+            results[i] = _crash_safe(path, args.timeout, args.fast)
+            progress(i, results[i])
+    else:
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            futures = {pool.submit(_grade_one, path, args.timeout, args.fast): i
+                       for i, path in enumerate(args.submissions)}
+            for future in as_completed(futures):
+                i = futures[future]
+                try:
+                    results[i] = future.result()
+                except Exception as exc:  # a worker that died: still one report per submission
+                    results[i] = _grader_failure(args.submissions[i], exc)
+                progress(i, results[i])
+    print()
+    print(summary_table(results))
+    print(f"\n{total} submission(s) graded in {time.perf_counter() - start:.0f} s"
+          + (" (--fast: main notebooks not run)" if args.fast else ""))
+    if args.json:
+        csv_path, feedback_dir = write_reports(results, args.json)
+        print(f"Reports: {args.json}, {csv_path}, {feedback_dir}/")
+    return 0
+
+
+def _grader_failure(path, exc):
+    return {"submission": str(path), "score": 0, "max_score": 0, "checks": [], "seconds": 0,
+            "errors": [f"the grader failed on this submission ({type(exc).__name__}: {exc}); please report it"]}
+
+
+def _crash_safe(path, timeout, fast):
+    try:
+        return _grade_one(path, timeout, fast)
+    except Exception as exc:
+        return _grader_failure(path, exc)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "release":
+        parser = argparse.ArgumentParser(prog="python -m grader release",
+                                         description="Write the students' version of the kit into OUTDIR.")
+        parser.add_argument("outdir")
+        args = parser.parse_args(argv[1:])
+        from grader.release import release
+        try:
+            written = release(args.outdir)
+        except FileExistsError as exc:
+            parser.error(str(exc))
+        print("\n".join(f"wrote {path}" for path in written))
+        return 0
+    return grade_main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

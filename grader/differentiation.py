@@ -1,0 +1,234 @@
+"""Grading HW3_differentiation.ipynb: the check cells, and the answers evaluated numerically.
+
+The submission's notebook runs in its own kernel with every cell that is not an answer replaced by
+the kit's version of it (matched by cell id): the helpers, the forward functions and the check cells
+are the kit's, only the ``<exercise>-answer`` cells are the student's. Two checks per exercise:
+
+* "check cell passes" (1 point): the exercise's check cell runs without an AssertionError;
+* "answers vs the reference" (2 points): each answer function is called in the kernel on the
+  grader's own random inputs and the raw results are compared, in the grader's process, with the
+  kit's reference functions (themselves tested against finite differences). A student who edits the
+  helpers or the checks gains nothing: the check-cell point also needs this numerical check to pass.
+"""
+import json
+
+import numpy as np
+
+from grader import checks as C
+from grader.submission import KIT, first_line
+
+NOTEBOOK = "HW3_differentiation.ipynb"
+TARGET = "differentiation"
+SEED = C.GRADER_SEED + 1
+
+
+def _shapes_nm(rng):
+    return [(1, 1), (3, 4), (5, 2)]
+
+
+def _inputs(name, rng):
+    """Argument tuples on which answer function `name` is evaluated (several shapes each)."""
+    std = rng.standard_normal
+    if name == "grad_xTx":
+        return [(std(n),) for n in (1, 3, 6)]
+    if name == "grad_trAB_wrt_A":
+        return [(std((n, m)), std((m, n))) for n, m in ((1, 1), (3, 3), (2, 5))]
+    if name in ("grad_xAc_wrt_x", "grad_xAc_wrt_A"):
+        return [(std(n), std((n, m)), std(m)) for n, m in ((1, 1), (4, 2), (3, 5))]
+    if name in ("grad_J_wrt_S_trace", "grad_J_wrt_S_elementwise", "grad_J_wrt_F", "grad_J_wrt_S_chain"):
+        return [(std((n, m)), std((n, r)), std((r, m))) for n, r, m in ((1, 1, 1), (4, 3, 5), (3, 2, 2))]
+    if name == "jacobian_F_wrt_S":
+        return [(std((n, r)), m) for n, r, m in ((1, 1, 1), (3, 2, 4), (2, 3, 2))]
+    if name == "linear_backward":
+        return [(std((n, i)), std((o, i)), std((n, o))) for n, i, o in ((1, 3, 2), (5, 4, 3))]
+    if name == "softmax_backward":
+        return [(2 * std((n, k)), std((n, k))) for n, k in ((1, 4), (5, 3))]
+    if name == "nll_backward":
+        out = []
+        for n, c in ((1, 3), (5, 4)):
+            e = np.exp(std((n, c)))
+            out.append((e / e.sum(axis=1, keepdims=True), np.eye(c)[rng.integers(0, c, size=n)]))
+        return out
+    if name == "batch_mean_subtraction_backward":
+        return [(std((5, 3)), 0.3, False), (std((5, 3)), 0.3, True), (std((1, 4)), 0.9, False)]
+    if name == "elu_backward":
+        return [(rng.choice([-1.0, 1.0], size=(4, 3)) * rng.uniform(0.1, 3.0, size=(4, 3)), std((4, 3)), a)
+                for a in (0.5, 2.0)]
+    if name == "softplus_backward":
+        return [(3 * std((4, 3)), std((4, 3)))]
+    raise KeyError(name)
+
+
+# exercise -> the answer functions it defines, in the reference notebook's order
+EXERCISES = {
+    "ex1": ["grad_xTx"],
+    "ex2": ["grad_trAB_wrt_A"],
+    "ex3": ["grad_xAc_wrt_x", "grad_xAc_wrt_A"],
+    "ex4a": ["grad_J_wrt_S_trace"],
+    "ex4b": ["grad_J_wrt_S_elementwise"],
+    "ex4c": ["grad_J_wrt_F", "jacobian_F_wrt_S", "grad_J_wrt_S_chain"],
+    "ex5-linear": ["linear_backward"],
+    "ex5-softmax": ["softmax_backward"],
+    "ex5-nll": ["nll_backward"],
+    "ex5-bms": ["batch_mean_subtraction_backward"],
+    "ex5-elu": ["elu_backward"],
+    "ex5-softplus": ["softplus_backward"],
+}
+CHECK_CELL_POINTS = 1
+NUMERIC_POINTS = 2
+
+
+def evaluate(ns, exercise, seed=SEED):
+    """{'<function>.<case>.<k>': array}: the exercise's answer functions on the grader's inputs."""
+    out = {}
+    for name in EXERCISES[exercise]:
+        function = ns[name] if isinstance(ns, dict) else getattr(ns, name)
+        rng = C.rng_for(seed, C._salt(name))
+        for case, args in enumerate(_inputs(name, rng)):
+            value = function(*[a.copy() if isinstance(a, np.ndarray) else a for a in args])
+            parts = value if isinstance(value, tuple) else (value,)
+            for k, part in enumerate(parts):
+                out[f"{name}.{case}.{k}"] = part
+    return out
+
+
+def run_probe(exercise, namespace, seed=SEED):
+    """The kernel side: evaluate() wrapped like grader.checks.run_probe."""
+    import warnings
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return {"ok": True, "values": C.encode(evaluate(namespace, exercise, seed))}
+    except NotImplementedError as exc:
+        return {"ok": False, "not_implemented": True, "error": C.describe_exception(exc)}
+    except Exception as exc:
+        return {"ok": False, "error": C.describe_exception(exc)}
+
+
+PROBE_HELPER = '''
+def __hw3_diff_probe(exercise, seed):
+    import grader.differentiation as _d, grader.checks as _c
+    from IPython.display import publish_display_data as _publish
+    _publish({_c.MIME: _d.run_probe(exercise, dict(globals()), seed)})
+'''
+
+
+_REFERENCE = {}
+
+
+def reference():
+    """(reference notebook, expected values per exercise), from the kit, computed once per process."""
+    if not _REFERENCE:
+        import contextlib
+        import io
+        from grader.notebook import load_notebook
+        with contextlib.redirect_stdout(io.StringIO()):   # its check cells print one line per comparison
+            nb_module = load_notebook(KIT / NOTEBOOK, name="reference_differentiation")
+        ns = vars(nb_module)
+        _REFERENCE["expected"] = {ex: evaluate(ns, ex) for ex in EXERCISES}
+        from grader.notebook import read_notebook
+        _REFERENCE["notebook"] = read_notebook(KIT / NOTEBOOK)
+    return _REFERENCE["notebook"], _REFERENCE["expected"]
+
+
+def judge(exercise, payload, expected):
+    names = ", ".join(f"{n}()" for n in EXERCISES[exercise])
+    if payload is None:
+        return False, f"{exercise}: no values came back from {names}"
+    if not payload.get("ok"):
+        error = payload.get("error", "unknown error")
+        if payload.get("not_implemented"):
+            return False, f"{exercise}: {names} not implemented yet ({error})"
+        return False, f"{exercise}: {names} raised {error}"
+    got = C.decode(payload.get("values"))
+    for key in sorted(expected):
+        name, case, part = key.split(".")
+        want = np.asarray(expected[key], dtype=np.float64)
+        value = got.get(key)
+        label = f"{name}() on the grader's input #{int(case) + 1}" + (f", result #{int(part) + 1}" if int(part) else "")
+        if value is None or value.dtype.kind not in "biuf":
+            return False, f"{exercise}: {label} returned {C.show(value) if value is not None else 'nothing'}"
+        if value.shape != want.shape:
+            return False, f"{exercise}: {label} has shape {value.shape}, expected {want.shape}"
+        err = C.relative_error(value, want)
+        if not err < 1e-6:
+            return False, (f"{exercise}: {label} has relative error {err:.1e} against the finite-difference-checked "
+                           f"answer; expected {C.show(want)}, got {C.show(value)}")
+    return True, f"{names} agree with the reference on the grader's inputs"
+
+
+def failed_all(message):
+    results = []
+    for exercise in EXERCISES:
+        results.append(C.Result(TARGET, f"{exercise}: check cell passes", False, 0, CHECK_CELL_POINTS, message))
+        results.append(C.Result(TARGET, f"{exercise}: answers vs the reference", False, 0, NUMERIC_POINTS, message))
+    return results
+
+
+def _answer_cells(nb):
+    """{exercise: source of its answer cell} in the submission, by cell id, else by the functions it defines."""
+    found = {}
+    for exercise, functions in EXERCISES.items():
+        cells = [c for c in nb.cells if c.cell_type == "code" and c.get("id") == f"{exercise}-answer"]
+        if not cells:
+            cells = [c for c in nb.cells if c.cell_type == "code" and f"def {functions[0]}(" in c.source]
+        if cells:
+            found[exercise] = cells[0].source
+    return found
+
+
+def grade(prepared, timeout, errors, log=lambda s: None):
+    from grader.grade import probe_payload
+    from grader.kernel import KernelSession, kernel_env
+    nb = prepared.notebooks.get(NOTEBOOK)
+    if nb is None:
+        why = "missing" if NOTEBOOK in prepared.missing else "unreadable (see errors)"
+        return failed_all(f"{NOTEBOOK} is {why}")
+    kit_nb, expected = reference()
+    answers = _answer_cells(nb)
+    env = kernel_env({"HW3_FAST": "1", "HW3_SELFCHECK": "0", "PYTHONPATH": str(prepared.workdir)})
+    check_status = {}
+    numeric = {}
+    with KernelSession(prepared.workdir, timeout=timeout, env=env) as kernel:
+        for cell in kit_nb.cells:
+            if cell.cell_type != "code":
+                continue
+            cell_id = cell.get("id", "")
+            exercise = cell_id[:-len("-answer")] if cell_id.endswith("-answer") else None
+            if exercise in EXERCISES:
+                if exercise not in answers:
+                    errors.append(f"{NOTEBOOK}: no answer cell for {exercise} (cell id {cell_id!r}, defining "
+                                  f"{EXERCISES[exercise][0]}())")
+                    continue
+                outcome = kernel.run(answers[exercise], keep=True)
+                if not outcome.ok:
+                    errors.append(f"{NOTEBOOK} answer cell {cell_id} (`{first_line(answers[exercise])}`): {outcome.describe()}")
+                continue
+            outcome = kernel.run(cell.source, keep=not cell_id.endswith("-check"))
+            if cell_id.endswith("-check"):
+                check_status[cell_id[:-len("-check")]] = outcome
+        kernel.run(PROBE_HELPER, keep=True)
+        for exercise in EXERCISES:
+            outcome = kernel.run(f"__hw3_diff_probe({exercise!r}, {SEED})")
+            payload = probe_payload(outcome) if outcome.ok else {"ok": False, "error": outcome.describe()}
+            try:
+                numeric[exercise] = judge(exercise, payload, expected[exercise])
+            except Exception as exc:
+                numeric[exercise] = (False, f"{exercise}: could not judge the values ({type(exc).__name__}: {exc})")
+    results = []
+    for exercise in EXERCISES:
+        passed_numeric, message = numeric.get(exercise, (False, "not run"))
+        outcome = check_status.get(exercise)
+        if outcome is None:
+            check_ok, check_msg = False, f"{exercise}-check did not run"
+        elif outcome.ok:
+            check_ok, check_msg = passed_numeric, ("check cell passed" if passed_numeric else
+                                                   "check cell passed, but the answers fail the grader's own inputs (see the next check)")
+        else:
+            check_ok, check_msg = False, f"{exercise}-check: {outcome.describe()}"
+        results.append(C.Result(TARGET, f"{exercise}: check cell passes", check_ok,
+                                CHECK_CELL_POINTS if check_ok else 0, CHECK_CELL_POINTS, check_msg))
+        results.append(C.Result(TARGET, f"{exercise}: answers vs the reference", passed_numeric,
+                                NUMERIC_POINTS if passed_numeric else 0, NUMERIC_POINTS, message))
+    log("differentiation graded")
+    return results

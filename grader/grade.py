@@ -1,0 +1,159 @@
+"""Grading one submission: its notebooks run in their own kernels; the verdicts are reached here.
+
+    result = grade_submission("submissions/alice", timeout=60)
+    result["score"], result["max_score"], result["checks"], result["errors"]
+
+Three parts, each in a fresh kernel, each failing alone:
+
+* ``HW3_Modules.ipynb``: the code cells run one by one (``check(...)`` cells skipped), then every probe
+  of :mod:`grader.checks` runs in the same kernel and sends back raw values; the judges compare them,
+  here, with values computed from the kit's reference modules.
+* ``HW3_differentiation.ipynb``: see :mod:`grader.differentiation`.
+* ``HW3_main.ipynb``: see :mod:`grader.mainnb` (skipped with ``fast=True``).
+"""
+import json
+import re
+import tempfile
+import time
+from functools import lru_cache
+from pathlib import Path
+
+from grader import checks as C
+from grader.kernel import KernelSession, kernel_env
+from grader.notebook import load_notebook
+from grader.submission import KIT, code_cells, first_line, prepare
+
+MODULES = "HW3_Modules.ipynb"
+MODULES_BUDGET = 600        # seconds for all of one submission's module checks
+SELFCHECK_LINE = re.compile(r"^\s*(check\s*\(.*\)\s*;?\s*|#.*)?$")
+
+PROBE_HELPER = '''
+def __hw3_probe(check_id, seed):
+    import grader.checks as _checks
+    from IPython.display import publish_display_data as _publish
+    _publish({_checks.MIME: _checks.run_probe(check_id, dict(globals()), seed)})
+'''
+
+
+@lru_cache(maxsize=1)
+def reference_expected():
+    """Expected values of every check on the grader's inputs, from the kit's reference notebook."""
+    reference = load_notebook(KIT / MODULES, name="reference_modules")
+    return C.expected_values(reference, C.GRADER_SEED)
+
+
+def is_selfcheck_cell(cell):
+    """Cells tagged selfcheck, and cells holding nothing but check(...) calls and comments."""
+    if "selfcheck" in cell.metadata.get("tags", []):
+        return True
+    lines = cell.source.strip().splitlines()
+    return bool(lines) and all(SELFCHECK_LINE.match(line) for line in lines) and "check" in cell.source
+
+
+def probe_payload(result):
+    """The probe's JSON from a cell's outputs (None if it sent none)."""
+    for output in result.outputs:
+        data = output.get("data", {}) if output.get("output_type") in ("display_data", "execute_result") else {}
+        if C.MIME in data:
+            payload = data[C.MIME]
+            if isinstance(payload, str):
+                try:
+                    payload = json.loads(payload)
+                except ValueError:
+                    return None
+            return payload if isinstance(payload, dict) else None
+    return None
+
+
+def failed_all(checks, message):
+    return [C.Result(c.target, c.name, False, 0, c.points, message) for c in checks]
+
+
+def grade_modules(prepared, timeout, errors, log=lambda s: None):
+    """Runs HW3_Modules.ipynb of the submission and every module check; returns Results."""
+    nb = prepared.notebooks.get(MODULES)
+    if nb is None:
+        why = "missing" if MODULES in prepared.missing else "unreadable (see errors)"
+        return failed_all(C.CHECKS, f"{MODULES} is {why}: nothing to check")
+    expected = reference_expected()
+    env = kernel_env({"HW3_FAST": "1", "HW3_SELFCHECK": "0", "PYTHONPATH": str(prepared.workdir)})
+    results = []
+    start = time.perf_counter()
+    with KernelSession(prepared.workdir, timeout=timeout, env=env) as kernel:
+        for index, cell in code_cells(nb):
+            if is_selfcheck_cell(cell):
+                continue
+            outcome = kernel.run(cell.source, keep=True)
+            if not outcome.ok:
+                errors.append(f"{MODULES} cell {index} (`{first_line(cell.source)}`): {outcome.describe()}"
+                              + ("; the kernel was restarted and the cells before it re-run" if outcome.status in ("timeout", "dead") else ""))
+        helper = kernel.run(PROBE_HELPER, keep=True)
+        if not helper.ok:
+            errors.append(f"the grader could not install its probe in the kernel: {helper.describe()}")
+            return failed_all(C.CHECKS, "the kernel could not run the grader's probes")
+        groups = {}
+        for check in C.CHECKS:
+            groups.setdefault(id(check.probe), []).append(check)
+        for group in groups.values():
+            if time.perf_counter() - start > MODULES_BUDGET:
+                results += failed_all(group, f"not run: the module checks' time budget ({MODULES_BUDGET} s) was used up")
+                continue
+            outcome = kernel.run(f"__hw3_probe({group[0].id!r}, {C.GRADER_SEED})")
+            if outcome.status == "timeout":
+                message = (f"{group[0].target} did not finish within {timeout} s (an endless loop?); "
+                           "it was interrupted and the other checks went on")
+                results += failed_all(group, message)
+                continue
+            if outcome.status == "dead":
+                results += failed_all(group, f"the kernel died while checking {group[0].target} (a crash, or the memory limit)")
+                continue
+            payload = probe_payload(outcome) if outcome.ok else None
+            if payload is None and not outcome.ok:
+                payload = {"ok": False, "error": outcome.describe()}
+            for check in group:
+                results.append(C.verdict(check, payload, expected[check.id]))
+        log(f"modules: {len(results)} checks in {time.perf_counter() - start:.1f} s, {kernel.restarts} kernel restarts")
+    order = {check.id: i for i, check in enumerate(C.CHECKS)}
+    return sorted(results, key=lambda r: order[f"{r.target}: {r.name}"])
+
+
+def grade_submission(path, timeout=60, fast=False, log=lambda s: None):
+    """Grades one submission; returns the JSON-ready dict of the report."""
+    from grader import differentiation, mainnb
+    started = time.perf_counter()
+    errors = []
+    results = []
+    with tempfile.TemporaryDirectory(prefix="hw3-grade-") as tmp:
+        workdir = Path(tmp) / "submission"
+        try:
+            prepared = prepare(path, workdir)
+        except Exception as exc:  # an unreadable folder: still a report, never a crash of the batch
+            errors.append(f"{path}: cannot read the submission ({type(exc).__name__}: {exc})")
+            prepared = None
+        if prepared is not None:
+            errors += prepared.errors
+            for name in prepared.missing:
+                if not (fast and name == mainnb.NOTEBOOK):   # --fast does not grade it
+                    errors.append(f"{name} not found in the submission")
+        if prepared is None or not workdir.exists():
+            results += failed_all(C.CHECKS, "nothing to check")
+            results += differentiation.failed_all("nothing to check")
+            if not fast:
+                results += mainnb.failed_all("nothing to check")
+        else:
+            parts = [(lambda: grade_modules(prepared, timeout, errors, log), lambda m: failed_all(C.CHECKS, m)),
+                     (lambda: differentiation.grade(prepared, timeout, errors, log), differentiation.failed_all)]
+            if not fast:
+                parts.append((lambda: mainnb.grade(prepared, errors, log), mainnb.failed_all))
+            for part, fallback in parts:
+                try:
+                    results += part()
+                except Exception as exc:  # a grader bug must not lose the other parts: report it, score 0 here
+                    message = f"grader error ({type(exc).__name__}: {exc}); please report it"
+                    errors.append(message)
+                    results += fallback(message)
+    score = sum(r.points for r in results)
+    max_score = sum(r.max_points for r in results)
+    return {"submission": str(path), "score": round(score, 2), "max_score": round(max_score, 2),
+            "checks": [r.as_dict() for r in results], "errors": errors,
+            "seconds": round(time.perf_counter() - started, 1), "fast": bool(fast)}

@@ -1,0 +1,147 @@
+"""``python -m grader release OUTDIR``: the students' version of the kit.
+
+Every solution region of the three notebooks is replaced by a stub:
+
+* code, between ``### BEGIN SOLUTION`` and ``### END SOLUTION``: a ``raise NotImplementedError(...)`` at
+  the marker's indentation, naming the function (the ``def`` line, docstring and shape comments
+  before the marker stay);
+* markdown, between ``<!-- BEGIN SOLUTION -->`` and ``<!-- END SOLUTION -->``: an invitation to write the
+  derivation (the question and its math before the marker stay).
+
+Outputs and execution counts are cleared and every notebook is validated with nbformat. Next to the
+notebooks go what a student needs to run them: ``grader/`` with the self-check only (``check()``, its
+checks, and ``reference_values.npz``: the expected values on the self-check inputs, frozen from the
+reference; no reference code), ``data/`` (MNIST and its loader), ``requirements.txt`` and a README.
+"""
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+
+from grader import checks as C
+from grader.notebook import load_notebook
+
+KIT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ("HW3_Modules.ipynb", "HW3_differentiation.ipynb", "HW3_main.ipynb")
+CODE = ("### BEGIN SOLUTION", "### END SOLUTION")
+MARKDOWN = ("<!-- BEGIN SOLUTION -->", "<!-- END SOLUTION -->")
+GRADER_FILES = ("__init__.py", "gradcheck.py", "cases.py", "checks.py", "selfcheck.py", "notebook.py")
+DATA_FILES = ("__init__.py", "mnist.py", "mnist.npz", "README.md")
+MARKDOWN_STUB = "*Write your derivation here (LaTeX between `$...$` or `$$...$$`).*"
+
+STUDENT_README = """# HW3: Basic Artificial Neural Networks (student version)
+
+1. `python3 -m venv .venv && .venv/bin/pip install -r requirements.txt`, then `.venv/bin/jupyter lab`.
+2. `HW3_Modules.ipynb`: replace every `raise NotImplementedError(...)` by your code; the `check("...")`
+   cell under each module runs the grader's own checks on it and prints a table (`check()` checks all).
+3. `HW3_differentiation.ipynb`: write each derivation and its answer function; the check cells compare
+   your answers with finite differences.
+4. `HW3_main.ipynb`: the experiments (it loads your modules with `%run HW3_Modules.ipynb`). Set
+   `HW3_FAST=1` in the environment for a quick pass on subsampled data.
+
+Hand in the folder with the three notebooks (or a .zip of it). The grader runs the same checks as
+`check()`, on inputs of its own, and the main notebook in fast mode.
+"""
+
+
+class ReleaseError(ValueError):
+    """A solution marker is malformed; the message names the notebook and the cell."""
+
+
+def strip_code(source, where):
+    """Replaces each code solution region by a NotImplementedError stub at the marker's indentation."""
+    out, inside, context = [], False, []
+    for number, line in enumerate(source.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped == CODE[0]:
+            if inside:
+                raise ReleaseError(f"{where}, line {number}: nested {CODE[0]!r}")
+            inside = True
+            indent = line[: len(line) - len(line.lstrip())]
+            name = ".".join(context[-2:]) if context else "this exercise"
+            out.append(f"{indent}# YOUR CODE HERE")
+            out.append(f"{indent}raise NotImplementedError({name!r})")
+        elif stripped == CODE[1]:
+            if not inside:
+                raise ReleaseError(f"{where}, line {number}: {CODE[1]!r} without {CODE[0]!r}")
+            inside = False
+        elif not inside:
+            match = re.match(r"(\s*)(class|def)\s+(\w+)", line)
+            if match:   # [class, method] or [function]: names the stub
+                nested = bool(match.group(1))
+                context = (context[:1] if nested else []) + [match.group(3)]
+            out.append(line)
+    if inside:
+        raise ReleaseError(f"{where}: {CODE[0]!r} is never closed")
+    return "\n".join(out)
+
+
+def strip_markdown(source, where):
+    out, inside = [], False
+    for number, line in enumerate(source.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped == MARKDOWN[0]:
+            if inside:
+                raise ReleaseError(f"{where}, line {number}: nested {MARKDOWN[0]!r}")
+            inside = True
+            out.append(MARKDOWN_STUB)
+        elif stripped == MARKDOWN[1]:
+            if not inside:
+                raise ReleaseError(f"{where}, line {number}: {MARKDOWN[1]!r} without {MARKDOWN[0]!r}")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ReleaseError(f"{where}: {MARKDOWN[0]!r} is never closed")
+    return "\n".join(out)
+
+
+def student_notebook(path):
+    """The student version of one notebook (a new NotebookNode; the file is not touched)."""
+    nb = nbformat.read(str(path), as_version=4)
+    for index, cell in enumerate(nb.cells):
+        where = f"{path.name} cell {index} (id {cell.get('id')})"
+        if cell.cell_type == "code":
+            if CODE[0] in cell.source or CODE[1] in cell.source:
+                cell.source = strip_code(cell.source, where)
+            cell.outputs = []
+            cell.execution_count = None
+        elif cell.cell_type == "markdown" and (MARKDOWN[0] in cell.source or MARKDOWN[1] in cell.source):
+            cell.source = strip_markdown(cell.source, where)
+        for key in ("execution", "collapsed", "scrolled"):
+            cell.metadata.pop(key, None)
+    nb.metadata.pop("widgets", None)
+    nbformat.validate(nb)
+    return nb
+
+
+def release(outdir):
+    """Writes the student version into `outdir` (new or empty); returns the paths written."""
+    outdir = Path(outdir)
+    if outdir.exists() and any(outdir.iterdir()):
+        raise FileExistsError(f"{outdir} is not empty: choose a new folder for the release")
+    outdir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in NOTEBOOKS:
+        source = KIT / name
+        if not source.exists():
+            raise FileNotFoundError(f"{source}: the kit has no {name}")
+        nbformat.write(student_notebook(source), str(outdir / name))
+        written.append(outdir / name)
+    (outdir / "grader").mkdir()
+    for name in GRADER_FILES:
+        shutil.copy2(KIT / "grader" / name, outdir / "grader" / name)
+        written.append(outdir / "grader" / name)
+    reference = load_notebook(KIT / "HW3_Modules.ipynb", name="reference_modules")
+    C.save_expected(C.expected_values(reference, C.SELFCHECK_SEED), outdir / "grader" / "reference_values.npz")
+    written.append(outdir / "grader" / "reference_values.npz")
+    (outdir / "data").mkdir()
+    for name in DATA_FILES:
+        if (KIT / "data" / name).exists():
+            shutil.copy2(KIT / "data" / name, outdir / "data" / name)
+            written.append(outdir / "data" / name)
+    shutil.copy2(KIT / "requirements.txt", outdir / "requirements.txt")
+    (outdir / "README.md").write_text(STUDENT_README)
+    written += [outdir / "requirements.txt", outdir / "README.md"]
+    return written

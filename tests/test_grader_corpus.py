@@ -1,0 +1,187 @@
+"""The grader on a corpus of submissions built from the reference (tests/corpus.py), graded once in a
+batch through the command line with --jobs 2, as an instructor would:
+
+the reference gets full marks; the release zero module points with "not implemented" messages; each
+single-bug mutant loses points on exactly its own module; broken notebooks (syntax error, a kernel
+that dies, a memory hog, hanging methods) lose only what is broken; tampering gains nothing;
+unreadable input gets a clear error and a zero; the rest of the batch goes on.
+"""
+import csv
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from corpus import MUTANTS, ROOT, build
+from grader import checks as C
+
+MODULE_TARGETS = set(C.TARGETS)
+SCORED_TARGETS = {t for t in MODULE_TARGETS if sum(c.points for c in C.checks_of(t)) > 0}
+TIMEOUT = 5
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpus")
+    release_dir = root / "release"
+    subprocess.run([sys.executable, "-m", "grader", "release", str(release_dir)], cwd=ROOT, check=True,
+                   capture_output=True)
+    corpus = build(root / "submissions", release_dir)
+    report = root / "out" / "grades.json"
+    start = time.perf_counter()
+    run = subprocess.run([sys.executable, "-m", "grader", *[str(s.path) for s in corpus.values()],
+                          "--json", str(report), "--jobs", "2", "--timeout", str(TIMEOUT), "--fast"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=900)
+    seconds = time.perf_counter() - start
+    assert run.returncode == 0, run.stdout + run.stderr
+    results = {r["submission"]: r for r in json.loads(report.read_text())}
+    by_name = {name: results[str(sub.path)] for name, sub in corpus.items()}
+    print(f"\ngraded {len(corpus)} submissions in {seconds:.0f} s with --jobs 2\n{run.stdout}")
+    return corpus, by_name, run, report, root
+
+
+def module_totals(result):
+    totals = {}
+    for check in result["checks"]:
+        if check["target"] in MODULE_TARGETS:
+            got, top = totals.get(check["target"], (0, 0))
+            totals[check["target"]] = (got + check["points"], top + check["max_points"])
+    return totals
+
+
+def losers(result):
+    """Module targets that lost points."""
+    return {t for t, (got, top) in module_totals(result).items() if got < top}
+
+
+def test_json_has_the_documented_shape(graded):
+    corpus, by_name, run, report, _ = graded
+    data = json.loads(report.read_text())
+    assert len(data) == len(corpus)
+    for entry in data:
+        assert set(entry) == {"submission", "score", "max_score", "checks", "errors"}
+        assert isinstance(entry["errors"], list)
+        for check in entry["checks"]:
+            assert set(check) == {"target", "name", "passed", "points", "max_points", "message"}
+            assert 0 <= check["points"] <= check["max_points"]
+            assert check["passed"] == (check["points"] == check["max_points"]) or check["max_points"] == 0
+        assert entry["score"] == pytest.approx(sum(c["points"] for c in entry["checks"]))
+
+
+def test_reference_gets_full_marks(graded):
+    _, by_name, *_ = graded
+    for name in ("reference", "reference_zipped"):
+        result = by_name[name]
+        assert result["errors"] == []
+        failed = [(c["target"], c["name"], c["message"]) for c in result["checks"] if not c["passed"]]
+        assert failed == []
+        assert result["score"] == result["max_score"] > 200
+
+
+def test_release_gets_zero_module_points_with_not_implemented_messages(graded):
+    _, by_name, *_ = graded
+    result = by_name["release"]
+    assert result["errors"] == []   # the stubs load; they only raise when called
+    module_checks = [c for c in result["checks"] if c["target"] in MODULE_TARGETS and c["max_points"] > 0]
+    assert module_checks and all(c["points"] == 0 for c in module_checks)
+    assert all("not implemented" in c["message"] for c in module_checks), \
+        [c["message"] for c in module_checks if "not implemented" not in c["message"]][:3]
+    diff = [c for c in result["checks"] if c["target"] == "differentiation"]
+    assert diff and all(c["points"] == 0 for c in diff)
+
+
+@pytest.mark.parametrize("mutant", [m[0] for m in MUTANTS])
+def test_each_mutant_loses_points_on_exactly_its_module(graded, mutant):
+    corpus, by_name, *_ = graded
+    name = f"mutant_{mutant}"
+    result = by_name[name]
+    assert losers(result) == corpus[name].lose, [
+        (c["target"], c["name"], c["message"]) for c in result["checks"] if not c["passed"] and c["target"] in MODULE_TARGETS]
+
+
+def test_there_are_enough_mutants_covering_every_scored_module(graded):
+    corpus, *_ = graded
+    covered = set().union(*(sub.lose for name, sub in corpus.items() if name.startswith("mutant_")))
+    assert len(MUTANTS) >= 15
+    assert covered == SCORED_TARGETS
+
+
+def test_failing_gradient_messages_teach(graded):
+    _, by_name, *_ = graded
+    result = by_name["mutant_sigmoid_grad"]
+    message = next(c["message"] for c in result["checks"] if c["target"] == "Sigmoid" and c["name"].startswith("gradInput"))
+    for words in ("Sigmoid", "gradInput", "relative error", "shape", "Expected", "got", "On input"):
+        assert words in message, message
+    result = by_name["mutant_linear_overwrites_gradW"]
+    message = next(c["message"] for c in result["checks"] if c["target"] == "Linear" and c["name"].startswith("gradients accumulate"))
+    assert "+=" in message, message
+
+
+@pytest.mark.parametrize("name, target, words", [
+    ("syntax_error_in_linear", "Linear", "SyntaxError"),
+    ("kernel_dies_in_relu", "ReLU", "kernel died"),
+    ("memory_hog_in_softplus", "SoftPlus", "MemoryError"),
+    ("hang_in_linear_backward", "Linear", "did not finish"),
+    ("hang_ignoring_interrupts_in_tanh", "Tanh", "did not finish"),
+])
+def test_a_broken_module_costs_only_its_own_points(graded, name, target, words):
+    corpus, by_name, *_ = graded
+    result = by_name[name]
+    assert losers(result) == {target}
+    text = " ".join(c["message"] for c in result["checks"] if c["target"] == target) + " ".join(result["errors"])
+    assert words in text, text[:2000]
+
+
+@pytest.mark.parametrize("name, words", [
+    ("kernel_dies_while_loading", "kernel died"),
+    ("memory_hog_while_loading", "MemoryError"),
+])
+def test_a_cell_that_breaks_the_kernel_while_loading_costs_nothing_else(graded, name, words):
+    _, by_name, *_ = graded
+    result = by_name[name]
+    assert losers(result) == set()
+    assert any(words in e for e in result["errors"]), result["errors"]
+
+
+def test_tampering_gains_nothing(graded):
+    corpus, by_name, _, report, root = graded
+    honest_bug = by_name["tamper_numpy_and_reports"]
+    assert losers(honest_bug) == {"Linear"}
+    linear = {c["name"]: c["passed"] for c in honest_bug["checks"] if c["target"] == "Linear"}
+    assert not linear["gradInput vs finite differences"]
+    forged = by_name["tamper_forged_probe"]
+    assert all(c["points"] == 0 for c in forged["checks"] if c["target"] in MODULE_TARGETS)
+    # report-like files written by the kernel stay in its private copy of the submission
+    for folder in (corpus["tamper_numpy_and_reports"].path, corpus["tamper_numpy_and_reports"].path.parent, report.parent):
+        assert not (folder / "report.json").exists()
+        assert not (folder / "grades.csv").exists() or folder == report.parent
+
+
+@pytest.mark.parametrize("name, words", [
+    ("not_a_notebook", "not a valid Jupyter notebook"),
+    ("invalid_json", "not a valid Jupyter notebook"),
+    ("invalid_notebook_schema", "not a valid Jupyter notebook"),
+    ("missing_folder", "no such file or folder"),
+    ("empty_folder", "none of"),
+])
+def test_bad_input_gets_a_clear_error_and_zero(graded, name, words):
+    _, by_name, *_ = graded
+    result = by_name[name]
+    assert result["score"] == 0 and result["max_score"] > 0
+    assert any(words in e for e in result["errors"]), result["errors"]
+
+
+def test_gradebook_feedback_and_progress(graded):
+    corpus, by_name, run, report, _ = graded
+    rows = list(csv.DictReader(open(report.with_suffix(".csv"))))
+    assert len(rows) == len(corpus)
+    feedback = report.with_name(report.stem + "_feedback")
+    files = sorted(p.name for p in feedback.glob("*.md"))
+    assert len(files) == len(corpus)
+    for row in rows:
+        text = (report.parent / row["feedback"]).read_text()
+        assert f"Score: {float(row['score']):g}" in text
+    assert sum(line.startswith("[") and "/" in line for line in run.stdout.splitlines()) == len(corpus)
+    assert "submission" in run.stdout and "graded in" in run.stdout

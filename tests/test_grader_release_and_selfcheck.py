@@ -1,0 +1,119 @@
+"""The student release (`python -m grader release OUTDIR`) and the students' check(), which runs the
+grader's own checks with expected values frozen into the release."""
+import ast
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from corpus import ROOT, MUTANTS, mutate, reference
+from grader import checks as C
+from grader import release as R
+from grader.selfcheck import results_for
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory):
+    out = tmp_path_factory.mktemp("release") / "hw3"
+    run = subprocess.run([sys.executable, "-m", "grader", "release", str(out)], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    return out
+
+
+def test_release_holds_what_a_student_needs(released):
+    for name in R.NOTEBOOKS + ("requirements.txt", "README.md", "data/mnist.py", "data/mnist.npz",
+                               "grader/selfcheck.py", "grader/checks.py", "grader/reference_values.npz"):
+        assert (released / name).is_file(), name
+    assert not (released / "grader" / "grade.py").exists()   # the grading machinery stays with the instructor
+
+
+@pytest.mark.parametrize("name", R.NOTEBOOKS)
+def test_released_notebooks_are_valid_clean_and_hold_no_solution(released, name):
+    nb = nbformat.read(str(released / name), as_version=4)
+    nbformat.validate(nb)
+    kit = nbformat.read(str(ROOT / name), as_version=4)
+    assert [c.get("id") for c in nb.cells] == [c.get("id") for c in kit.cells]
+    for cell, original in zip(nb.cells, kit.cells):
+        lines = {line.strip() for line in cell.source.splitlines()}
+        for marker in R.CODE + R.MARKDOWN:   # (prose may mention a marker; no line may be one)
+            assert marker not in lines, (name, cell.get("id"))
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+            ast.parse("\n".join(l for l in cell.source.splitlines() if not l.lstrip().startswith(("%", "!"))))
+            if R.CODE[0] in original.source:
+                assert "raise NotImplementedError(" in cell.source
+                # what was outside the regions (prototypes, docstrings) is kept line for line
+                outside = R.strip_code(original.source, "kit").splitlines()
+                assert cell.source.splitlines() == outside
+        if cell.cell_type == "markdown" and R.MARKDOWN[0] in original.source:
+            assert R.MARKDOWN_STUB in cell.source
+            assert cell.source.split(R.MARKDOWN_STUB)[0] == original.source.split(R.MARKDOWN[0])[0]
+
+
+def test_stubs_name_the_method_they_stand_for(released):
+    nb = nbformat.read(str(released / "HW3_Modules.ipynb"), as_version=4)
+    source = "\n".join(c.source for c in nb.cells)
+    for name in ("Linear.updateOutput", "Linear.accGradParameters", "Sequential.backward", "adam_optimizer",
+                 "Conv2d.updateGradInput"):
+        assert f"raise NotImplementedError({name!r})" in source, name
+
+
+def test_release_refuses_a_non_empty_folder(released):
+    run = subprocess.run([sys.executable, "-m", "grader", "release", str(released)], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 2 and "not empty" in run.stderr
+
+
+def test_release_rejects_unbalanced_markers():
+    with pytest.raises(R.ReleaseError, match="never closed"):
+        R.strip_code("def f():\n    ### BEGIN SOLUTION\n    return 1\n", "x.ipynb cell 3")
+    with pytest.raises(R.ReleaseError, match="without"):
+        R.strip_markdown("text\n<!-- END SOLUTION -->\n", "x.ipynb cell 4")
+
+
+def _selfcheck(folder, code):
+    return subprocess.run([sys.executable, "-c", code], cwd=folder, capture_output=True, text=True, timeout=300,
+                          env={"PATH": "/usr/bin:/bin", "HW3_SELFCHECK": "1"})
+
+
+def test_selfcheck_in_the_release_passes_the_reference_with_frozen_values(released):
+    code = ("import sys; sys.path.insert(0, '.')\n"
+            "from grader.notebook import load_notebook\n"
+            "import grader.selfcheck as s\n"
+            f"ns = load_notebook({str(ROOT / 'HW3_Modules.ipynb')!r})\n"
+            "assert s.FROZEN.exists() and s.__file__.startswith('" + str(released) + "')\n"
+            "assert s.check(namespace=vars(ns)) is True\n")
+    run = _selfcheck(released, code)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "All checks passed." in run.stdout
+
+
+def test_selfcheck_on_the_release_stubs_says_not_implemented_without_crashing(released):
+    code = ("import sys; sys.path.insert(0, '.')\n"
+            "from grader.notebook import load_notebook\n"
+            "from grader.selfcheck import check\n"
+            "ns = load_notebook('HW3_Modules.ipynb')\n"
+            "assert check('Linear', namespace=vars(ns)) is False\n"
+            "assert check(namespace=vars(ns)) is False\n")
+    run = _selfcheck(released, code)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "not implemented yet" in run.stdout and "FAILED" in run.stdout
+
+
+def test_selfcheck_runs_the_grader_checks_and_fails_a_mutant_like_the_grader(tmp_path):
+    """check(target) = the grader's catalogue for that target; a mutant fails the same rows in both."""
+    name, cls, old, new, lose = next(m for m in MUTANTS if m[0] == "sigmoid_grad")
+    path = tmp_path / "HW3_Modules.ipynb"
+    nbformat.write(mutate(reference(), cls, old, new), str(path))
+    from grader.notebook import load_notebook
+    ns = vars(load_notebook(path))
+    rows = results_for(ns, "Sigmoid")
+    assert [(r.name, r.max_points) for r in rows] == [(c.name, c.points) for c in C.checks_of("Sigmoid")]
+    assert {r.name for r in rows if not r.passed} == {"gradInput vs finite differences", "finite for inputs of magnitude 800"}
+    assert all(r.passed for r in results_for(ns, "Tanh"))
+
+
+def test_check_rejects_an_unknown_module_name():
+    from grader.selfcheck import check
+    with pytest.raises(ValueError, match="unknown module"):
+        check("Lineaar", namespace={})

@@ -1,0 +1,132 @@
+"""Small parts of the grader: the values that cross from the kernel, the command line's usage errors,
+and the main notebook's rubric (run on tiny stand-in main notebooks)."""
+import json
+import subprocess
+import sys
+
+import nbformat
+import numpy as np
+import pytest
+
+from corpus import DIFFERENTIATION, MODULES, ROOT, reference
+from grader import checks as C
+from grader import mainnb
+from grader.grade import grade_submission
+
+
+def test_values_round_trip_through_json():
+    values = {"a": np.arange(6, dtype=np.float32).reshape(2, 3), "b": 2.5, "c": None, "d": "text", "e": np.bool_(True)}
+    back = C.decode(json.loads(json.dumps(C.encode(values))))
+    assert back["a"].dtype == np.float32 and np.array_equal(back["a"], values["a"])
+    assert float(back["b"]) == 2.5 and back["c"] is None and str(back["d"]) == "text" and bool(back["e"])
+
+
+@pytest.mark.parametrize("bad", [
+    {"x": {"dtype": "|O", "shape": [1], "data": ""}},              # object arrays (pickles) are refused
+    {"x": {"dtype": "<f8", "shape": [3], "data": "AAAAAAAAAAA="}},  # 1 number for shape (3,)
+    {"x": "not a dict"},
+    ["not", "a", "dict"],
+])
+def test_decode_refuses_what_is_not_plain_numbers(bad):
+    with pytest.raises(ValueError):
+        C.decode(bad)
+
+
+def test_a_probe_error_becomes_a_failed_check_with_the_line_that_raised():
+    check = C.checks_of("ReLU")[0]
+
+    class Broken:
+        def __init__(self):
+            self.training = True
+
+        def train(self):
+            pass
+
+        def forward(self, x):
+            return x[:, 99]   # IndexError
+
+    payload = C.run_probe(check.id, {"ReLU": Broken}, 0)
+    result = C.verdict(check, payload, {})
+    assert not result.passed and result.points == 0
+    assert "IndexError" in result.message and "x[:, 99]" in result.message
+
+
+@pytest.mark.parametrize("argv", [[], ["--jobs", "0", "x"], ["--timeout", "-1", "x"], ["release"]])
+def test_usage_errors_exit_2(argv):
+    run = subprocess.run([sys.executable, "-m", "grader", *argv], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "usage" in run.stderr
+
+
+def test_every_check_has_a_target_a_name_and_points():
+    assert len({c.id for c in C.CHECKS}) == len(C.CHECKS)
+    assert sum(c.points for c in C.CHECKS) > 150
+    assert {"Sequential", "Linear", "Dropout", "BatchMeanSubtraction", "adam_optimizer", "sgd_momentum",
+            "ClassNLLCriterion"} <= set(C.TARGETS)
+
+
+# ------------------------------------------------------------------ the main notebook's rubric
+
+GOOD_METRICS = {"mnist_val_accuracy": 0.9, "mnist_test_accuracy": 0.9, "finetuned_test_accuracy": 0.8,
+                "baseline_test_accuracy": 0.8, "autoencoder_val_loss": 9.0, "pca30_val_loss": 12.0,
+                "activation_comparison": {f"{a}{s}": {"final_loss": 0.5, "seconds_per_epoch": 1.0}
+                                          for a in ("ReLU", "ELU", "LeakyReLU", "SoftPlus") for s in ("", "+BMS")},
+                "fast_mode": True, "seconds": 12.0}
+
+
+def tiny_main(metrics, extra=""):
+    """A stand-in HW3_main.ipynb: loads the modules like the real one, checks they work, writes metrics."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import os, json\nassert os.environ['HW3_FAST'] == '1'\n%run HW3_Modules.ipynb"),
+                nbformat.v4.new_code_cell("from data.mnist import load_mnist\nnet = Sequential(Linear(2, 3), ReLU())\n"
+                                          "assert net.forward(np.ones((4, 2))).shape == (4, 3)" + extra),
+                nbformat.v4.new_code_cell(f"os.makedirs('build', exist_ok=True)\n"
+                                          f"json.dump({metrics!r}, open('build/metrics.json', 'w'))")]
+    return nb
+
+
+def _submission(tmp_path, name, main):
+    folder = tmp_path / name
+    folder.mkdir()
+    nbformat.write(reference(), str(folder / MODULES))
+    nbformat.write(main, str(folder / mainnb.NOTEBOOK))
+    return folder
+
+
+def _main_checks(result):
+    return {c["name"]: c for c in result["checks"] if c["target"] == mainnb.TARGET}
+
+
+def test_main_notebook_that_runs_and_reports_sane_metrics_gets_its_points(tmp_path):
+    result = grade_submission(_submission(tmp_path, "good", tiny_main(GOOD_METRICS)), timeout=60)
+    checks = _main_checks(result)
+    assert [n for n, _ in mainnb.RUBRIC] == list(checks)
+    assert all(c["passed"] for c in checks.values()), checks
+
+
+def test_main_notebook_failure_costs_main_points_only(tmp_path):
+    broken = _submission(tmp_path, "broken", tiny_main(GOOD_METRICS, extra="\nraise RuntimeError('diverged')"))
+    result = grade_submission(broken, timeout=60)
+    checks = _main_checks(result)
+    assert not any(c["passed"] for c in checks.values())
+    assert "RuntimeError: diverged" in checks["runs to the end without error"]["message"]
+    assert "was not written" in checks["writes build/metrics.json with every key"]["message"]
+    modules = [c for c in result["checks"] if c["target"] in C.TARGETS]
+    assert all(c["passed"] for c in modules)
+
+
+@pytest.mark.parametrize("change, failing", [
+    ({"mnist_test_accuracy": 0.11}, "accuracies in [0, 1], MNIST test accuracy above 0.5"),
+    ({"mnist_val_accuracy": 97.5}, "accuracies in [0, 1], MNIST test accuracy above 0.5"),
+    ({"autoencoder_val_loss": float("nan")}, "losses finite and positive"),
+    ({"activation_comparison": {"relu": {"loss": 1.0}}}, "activation comparison: 8 runs with loss and seconds per epoch"),
+    ({"seconds": None}, None),
+])
+def test_metrics_rubric(change, failing):
+    metrics = dict(GOOD_METRICS, **change)
+    if change.get("seconds", 0) is None:
+        del metrics["seconds"]
+        failing = "writes build/metrics.json with every key"
+    verdicts = dict(zip([n for n, _ in mainnb.RUBRIC[1:]], mainnb.judge_metrics(metrics)))
+    assert {n for n, (ok, _) in verdicts.items() if not ok} == {failing}
+    assert all(ok for ok, _ in mainnb.judge_metrics(GOOD_METRICS))
