@@ -4,7 +4,8 @@
 
 Each notebook runs in a fresh Jupyter kernel of this Python (nbclient) with the repository as its
 working directory; the executed copy, with its outputs, is written to ``build/<name>.ipynb`` and the
-committed notebook stays clean. One line of progress per code cell goes to the terminal. The exit
+committed notebook stays clean. One line of progress per code cell goes to the terminal, and a cell that
+runs longer than a few seconds also echoes what it prints (the notebooks' per-epoch progress lines). The exit
 status is non-zero if any cell fails; the executed copy then shows the error in place.
 """
 import argparse
@@ -18,6 +19,31 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parent.parent
+ECHO_AFTER = 5.0  # seconds: a cell running longer than this echoes its printed text (e.g. per-epoch progress)
+
+
+class EchoingClient(NotebookClient):
+    """A NotebookClient that also prints, indented, what a long-running cell prints (its stdout).
+
+    Short cells stay quiet; once a cell has run for ECHO_AFTER seconds, its text so far and everything it
+    prints afterwards go to the terminal, so a ten-minute training cell shows its progress.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._cell_start, self._pending = time.perf_counter(), []
+
+    def reset_echo(self):
+        self._cell_start, self._pending = time.perf_counter(), []
+
+    def output(self, outs, msg, display_id, cell_index):
+        if msg["msg_type"] == "stream" and msg["content"].get("name") == "stdout":
+            self._pending.append(msg["content"].get("text", ""))
+            if time.perf_counter() - self._cell_start > ECHO_AFTER:
+                text = "".join(self._pending)
+                self._pending = []
+                print("".join(f"      | {line}\n" for line in text.splitlines()), end="", flush=True)
+        return super().output(outs, msg, display_id, cell_index)
 
 
 def execute(path, out_dir, timeout=None):
@@ -36,8 +62,8 @@ def execute(path, out_dir, timeout=None):
         print(f"  {path.name}: cell {done['cells']:>3}/{n_code} {now - done['last']:6.1f} s  {first_line}", flush=True)
         done["last"] = now
 
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}},
-                            on_cell_executed=on_cell_executed)
+    client = EchoingClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}},
+                           on_cell_executed=on_cell_executed, on_cell_start=lambda **_: client.reset_echo())
     ok = True
     try:
         client.execute()
