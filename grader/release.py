@@ -26,7 +26,7 @@ KIT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ("HW3_Modules.ipynb", "HW3_differentiation.ipynb", "HW3_main.ipynb")
 CODE = ("### BEGIN SOLUTION", "### END SOLUTION")
 MARKDOWN = ("<!-- BEGIN SOLUTION -->", "<!-- END SOLUTION -->")
-GRADER_FILES = ("__init__.py", "gradcheck.py", "cases.py", "checks.py", "selfcheck.py", "notebook.py")
+GRADER_FILES = ("__init__.py", "gradcheck.py", "checks.py", "selfcheck.py", "notebook.py")
 DATA_FILES = ("__init__.py", "mnist.py", "mnist.npz", "README.md")
 MARKDOWN_STUB = "*Write your derivation here (LaTeX between `$...$` or `$$...$$`).*"
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from grader.cases import MODULE_CASES, prepare
+from cases import MODULE_CASES, prepare
 from grader.gradcheck import flatten
 
 LAYERS = sorted(name for name, cases in MODULE_CASES.items() if not cases[0].criterion)

@@ -1,13 +1,12 @@
 """Every module's gradInput and parameter gradients against central finite differences in float64.
 
 The cases (shapes including a batch of one, training and evaluation modes, stateful layers after
-warm-up batches, Dropout with its mask fixed) live in grader/cases.py, shared with the students'
-check() and the grader.
+warm-up batches, Dropout with its mask fixed) live in tests/cases.py.
 """
 import numpy as np
 import pytest
 
-from grader.cases import MODULE_CASES, OPTIMIZERS, gradient_results, optimizer_results
+from cases import MODULE_CASES, OPTIMIZERS, gradient_results, optimizer_results
 from grader.gradcheck import TOLERANCE, check_module, sample_input
 
 LARGEST_ERROR = {}

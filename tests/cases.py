@@ -1,9 +1,9 @@
-"""The gradient-check cases of every module of HW3_Modules.ipynb: what to build, on which inputs, in which mode.
+"""The test suite's gradient-check cases of every module of HW3_Modules.ipynb: what to build, on which inputs, in which mode.
 
-One table serves the test suite, the students' ``check("Linear")`` and the grader, so all three check
-the same things. Shapes are small (finite differences cost two forwards per entry) and include a
-batch of one. Every case is run on a namespace holding the module classes (a loaded notebook, or a
-kernel's globals), so it works for the reference and for any submission alike.
+These test the reference framework, independently of the grader's own checks (grader/checks.py), so
+a mistake in one table cannot hide a mistake in the other. Shapes are small (finite differences cost
+two forwards per entry) and include a batch of one. Every case runs on a namespace holding the module
+classes (here: HW3_Modules.ipynb loaded by grader/notebook.py).
 """
 from dataclasses import dataclass, field
 from typing import Callable, Optional
