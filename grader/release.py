@@ -59,7 +59,7 @@ def strip_code(source, where):
                 raise ReleaseError(f"{where}, line {number}: nested {CODE[0]!r}")
             inside = True
             indent = line[: len(line) - len(line.lstrip())]
-            name = ".".join(context[-2:]) if context else "this exercise"
+            name = ".".join(context[-2:]) if context and indent else "this exercise"
             out.append(f"{indent}# YOUR CODE HERE")
             out.append(f"{indent}raise NotImplementedError({name!r})")
         elif stripped == CODE[1]:
@@ -71,6 +71,8 @@ def strip_code(source, where):
             if match:   # [class, method] or [function]: names the stub
                 nested = bool(match.group(1))
                 context = (context[:1] if nested else []) + [match.group(3)]
+            elif line.strip() and not line[0].isspace() and not line.startswith(("#", "@", ")", "]", "}")):
+                context = []  # top-level code after a function: its stub is "this exercise"
             out.append(line)
     if inside:
         raise ReleaseError(f"{where}: {CODE[0]!r} is never closed")

@@ -172,3 +172,31 @@ def test_progress_is_a_widget_in_jupyter(nb, monkeypatch):
     progress.log("epoch 1/1")
     bar, label = shown[0].children
     assert (bar.value, bar.max, label.value) == (20, 20, "epoch 1/1")
+
+
+# The experiments are the homework: the student release must not hand them out.
+SOLUTION_CELLS = ("main-logreg-full", "main-toy-mlp", "main-onehot", "main-act-model", "main-act-run",
+                  "main-act-opinion", "main-augment-def", "main-best-model", "main-best-train", "main-ae-model",
+                  "main-ae-train", "main-codes", "main-code-clf", "main-chop", "main-finetune",
+                  "main-pretrain-answers", "main-pca")
+
+
+def test_student_release_stubs_every_experiment(nb):
+    import ast
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    from grader.release import student_notebook
+    student = {cell.id: cell for cell in student_notebook(ROOT / "HW3_main.ipynb").cells}
+    for cell_id in SOLUTION_CELLS:
+        source = student[cell_id].source
+        assert "raise NotImplementedError" in source, f"{cell_id}: no stub in the student version"
+        assert "### BEGIN SOLUTION" not in source
+    for cell_id in ("main-act-run", "main-best-train", "main-ae-train", "main-code-clf", "main-finetune"):
+        assert "= train(" not in student[cell_id].source, f"{cell_id}: the training call is still there"
+    assert "np.eye(" not in student["main-onehot"].source          # the one-hot answer is gone
+    assert "PCA(n_components=30" not in student["main-pca"].source  # and so is the PCA call
+    transform = TransformerManager().transform_cell
+    for cell in student.values():
+        if cell.cell_type == "code":
+            ast.parse(transform(cell.source))  # every stubbed cell is still valid Python
