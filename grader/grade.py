@@ -119,7 +119,7 @@ def grade_modules(prepared, timeout, errors, log=lambda s: None):
 
 def grade_submission(path, timeout=60, fast=False, log=lambda s: None):
     """Grades one submission; returns the JSON-ready dict of the report."""
-    from grader import differentiation, mainnb
+    from grader import differentiation, integrity, mainnb
     started = time.perf_counter()
     errors = []
     results = []
@@ -132,6 +132,7 @@ def grade_submission(path, timeout=60, fast=False, log=lambda s: None):
             prepared = None
         if prepared is not None:
             errors += prepared.errors
+            errors += integrity.scan(prepared)
             for name in prepared.missing:
                 if not (fast and name == mainnb.NOTEBOOK):   # --fast does not grade it
                     errors.append(f"{name} not found in the submission")

@@ -178,6 +178,21 @@ def build(root, release_dir=None):
     add("tamper_forged_probe", {MODULES: with_cell_after(reference(), "adam_optimizer", forge)}, {"*"},
         "replaces the grader's probe in its kernel: every check fails")
 
+    # Crafty: a broken Linear, then a cell that finds the kit through the kernel's Python (the kit's .venv)
+    # and runs the reference solution. The values then pass; the integrity scan must flag the cell.
+    borrow = "\n".join([
+        "import json, sys",
+        "from pathlib import Path",
+        "kit = Path(sys.executable).parents[2]  # <kit>/.venv/bin/python",
+        "for cell in json.load(open(kit / 'HW3_Modules.ipynb'))['cells']:",
+        "    source = ''.join(cell['source'])",
+        "    if cell['cell_type'] == 'code' and 'selfcheck' not in cell['metadata'].get('tags', []) and 'grader' not in source:",
+        "        exec(source, globals())",
+    ])
+    nb = mutate(reference(), "Linear", "self.gradInput = gradOutput @ self.W", "self.gradInput = 2 * gradOutput @ self.W")
+    add("cheat_runs_the_kit_reference", {MODULES: with_cell_after(nb, "adam_optimizer", borrow)}, set(),
+        "borrows the reference at run time: flagged for review")
+
     # Unreadable input.
     add("not_a_notebook", {MODULES: "this is not a notebook\n"}, {"*"})
     add("invalid_json", {MODULES: '{"cells": [{"cell_type": "code", "source": "import numpy'}, {"*"})

@@ -159,6 +159,18 @@ def test_tampering_gains_nothing(graded):
         assert not (folder / "grades.csv").exists() or folder == report.parent
 
 
+def test_a_submission_that_borrows_the_reference_is_flagged_for_review(graded):
+    _, by_name, *_ = graded
+    result = by_name["cheat_runs_the_kit_reference"]
+    assert losers(result) == set()  # the borrowed reference passes the value checks: only the scan can tell
+    flags = [e for e in result["errors"] if e.startswith("integrity:")]
+    assert flags, result["errors"]
+    assert all(word in flags[0] for word in ("HW3_Modules.ipynb cell", "reads a file", "runs code from a string",
+                                             "names a notebook file", "flagged for a TA"))
+    for name in ("reference", "reference_zipped", "release", "mutant_linear_gradb_mean"):
+        assert not any(e.startswith("integrity:") for e in by_name[name]["errors"]), name
+
+
 @pytest.mark.parametrize("name, words", [
     ("not_a_notebook", "not a valid Jupyter notebook"),
     ("invalid_json", "not a valid Jupyter notebook"),
