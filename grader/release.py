@@ -49,54 +49,53 @@ class ReleaseError(ValueError):
     """A solution marker is malformed; the message names the notebook and the cell."""
 
 
-def strip_code(source, where):
-    """Replaces each code solution region by a NotImplementedError stub at the marker's indentation."""
-    out, inside, context = [], False, []
-    for number, line in enumerate(source.splitlines(), start=1):
-        stripped = line.strip()
-        if stripped == CODE[0]:
-            if inside:
-                raise ReleaseError(f"{where}, line {number}: nested {CODE[0]!r}")
-            inside = True
-            indent = line[: len(line) - len(line.lstrip())]
-            name = ".".join(context[-2:]) if context and indent else "this exercise"
-            out.append(f"{indent}# YOUR CODE HERE")
-            out.append(f"{indent}raise NotImplementedError({name!r})")
-        elif stripped == CODE[1]:
-            if not inside:
-                raise ReleaseError(f"{where}, line {number}: {CODE[1]!r} without {CODE[0]!r}")
-            inside = False
-        elif not inside:
-            match = re.match(r"(\s*)(class|def)\s+(\w+)", line)
-            if match:   # [class, method] or [function]: names the stub
-                nested = bool(match.group(1))
-                context = (context[:1] if nested else []) + [match.group(3)]
-            elif line.strip() and not line[0].isspace() and not line.startswith(("#", "@", ")", "]", "}")):
-                context = []  # top-level code after a function: its stub is "this exercise"
-            out.append(line)
-    if inside:
-        raise ReleaseError(f"{where}: {CODE[0]!r} is never closed")
-    return "\n".join(out)
+def replace_regions(source, markers, where, stub, on_line=lambda line: None):
+    """Replaces each region between markers[0] and markers[1] (lines of their own) by stub(begin_line) lines.
 
-
-def strip_markdown(source, where):
+    Lines outside the regions are kept, each passed to on_line first; malformed markers raise ReleaseError.
+    """
     out, inside = [], False
     for number, line in enumerate(source.splitlines(), start=1):
         stripped = line.strip()
-        if stripped == MARKDOWN[0]:
+        if stripped == markers[0]:
             if inside:
-                raise ReleaseError(f"{where}, line {number}: nested {MARKDOWN[0]!r}")
+                raise ReleaseError(f"{where}, line {number}: nested {markers[0]!r}")
             inside = True
-            out.append(MARKDOWN_STUB)
-        elif stripped == MARKDOWN[1]:
+            out += stub(line)
+        elif stripped == markers[1]:
             if not inside:
-                raise ReleaseError(f"{where}, line {number}: {MARKDOWN[1]!r} without {MARKDOWN[0]!r}")
+                raise ReleaseError(f"{where}, line {number}: {markers[1]!r} without {markers[0]!r}")
             inside = False
         elif not inside:
+            on_line(line)
             out.append(line)
     if inside:
-        raise ReleaseError(f"{where}: {MARKDOWN[0]!r} is never closed")
+        raise ReleaseError(f"{where}: {markers[0]!r} is never closed")
     return "\n".join(out)
+
+
+def strip_code(source, where):
+    """Replaces each code solution region by a NotImplementedError stub at the marker's indentation."""
+    context = []  # [class, method] or [function] seen last: names the stub
+
+    def follow(line):
+        match = re.match(r"(\s*)(class|def)\s+(\w+)", line)
+        if match:
+            context[:] = (context[:1] if match.group(1) else []) + [match.group(3)]
+        elif line.strip() and not line[0].isspace() and not line.startswith(("#", "@", ")", "]", "}")):
+            context[:] = []  # top-level code after a function: its stub is "this exercise"
+
+    def stub(begin):
+        indent = begin[: len(begin) - len(begin.lstrip())]
+        name = ".".join(context[-2:]) if context and indent else "this exercise"
+        return [f"{indent}# YOUR CODE HERE", f"{indent}raise NotImplementedError({name!r})"]
+
+    return replace_regions(source, CODE, where, stub, follow)
+
+
+def strip_markdown(source, where):
+    """Replaces each markdown solution region by an invitation to write the derivation."""
+    return replace_regions(source, MARKDOWN, where, lambda begin: [MARKDOWN_STUB])
 
 
 def student_notebook(path):
