@@ -2,3 +2,6 @@
 
 Command line: ``python -m grader --help``.
 """
+from pathlib import Path
+
+KIT = Path(__file__).resolve().parent.parent  # the kit's top folder: notebooks, data/, grader/

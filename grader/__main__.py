@@ -9,7 +9,6 @@ or a .zip of such a folder. One line of progress per submission, a summary table
 per submission). The exit status is 0 whenever grading ran, whatever the scores; 2 for a usage error.
 """
 import argparse
-import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed

@@ -22,12 +22,12 @@ import base64
 import copy
 import json
 import traceback
-from dataclasses import dataclass, field
-from typing import Callable, Optional
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
-from grader.gradcheck import ABS_TOLERANCE, TOLERANCE, numerical_gradient, relative_error
+from grader.gradcheck import ABS_TOLERANCE, TOLERANCE, numerical_gradient, relative_error, sample_input
 
 MIME = "application/vnd.hw3-grader.probe+json"  # how the kernel hands probe values to the grader
 GRADER_SEED = 20261129   # the grader's inputs; the students' check() uses SELFCHECK_SEED
@@ -76,12 +76,6 @@ class CriterionCase:
 def rng_for(seed, *salt):
     """A generator that depends only on (seed, salt): the kernel and the grader draw the same numbers."""
     return np.random.default_rng([seed, *salt])
-
-
-def signed_input(shape, rng, low=0.1, high=2.0):
-    """Entries in +-[low, high]: away from the kinks of ReLU-like layers."""
-    magnitude = rng.uniform(low, high, size=shape)
-    return np.where(rng.random(shape) < 0.5, -magnitude, magnitude)
 
 
 def attr_path(obj, path):
@@ -289,7 +283,7 @@ CRITERION_CASES = {
 
 def layer_inputs(seed, target, index, case, dtype=np.float64):
     """(input, gradOutput-generator rng, parameter values, warm-up batches) of one case."""
-    x = signed_input(case.shape, rng_for(seed, 1, index, _salt(target))).astype(dtype)
+    x = sample_input(case.shape, rng_for(seed, 1, index, _salt(target))).astype(dtype)
     return x
 
 
@@ -307,7 +301,7 @@ def build_layer(ns, seed, target, index, case, dtype=np.float64):
         set_parameter(module, path, rng.uniform(-1, 1, size=shape) if "gamma" not in path else rng.uniform(0.5, 1.5, shape))
     for _ in range(case.warmup):
         module.train()
-        module.forward(signed_input(case.shape, rng).astype(dtype))
+        module.forward(sample_input(case.shape, rng).astype(dtype))
     module.train() if case.mode == "train" else module.evaluate()
     return module
 
@@ -702,7 +696,7 @@ DROPOUT_SHAPE = (100, 200)
 
 
 def _dropout_input(seed):
-    return signed_input(DROPOUT_SHAPE, rng_for(seed, 7))
+    return sample_input(DROPOUT_SHAPE, rng_for(seed, 7))
 
 
 def probe_dropout_train(ns, seed):
@@ -803,7 +797,7 @@ BMS_ALPHA = 0.3
 
 def _bms_batches(seed):
     rng = rng_for(seed, 9)
-    return [signed_input((6, 4), rng) + 3.0, signed_input((6, 4), rng) - 1.0, signed_input((5, 4), rng)]
+    return [sample_input((6, 4), rng) + 3.0, sample_input((6, 4), rng) - 1.0, sample_input((5, 4), rng)]
 
 
 def probe_bms_eval(ns, seed):

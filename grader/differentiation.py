@@ -10,7 +10,6 @@ are the kit's, only the ``<exercise>-answer`` cells are the student's. Two check
   kit's reference functions (themselves tested against finite differences). A student who edits the
   helpers or the checks gains nothing: the check-cell point also needs this numerical check to pass.
 """
-import json
 
 import numpy as np
 

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import nbformat
 
+from grader import KIT
 from grader import checks as C
 from grader.notebook import load_notebook
+from grader.submission import NOTEBOOKS
 
-KIT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = ("HW3_Modules.ipynb", "HW3_differentiation.ipynb", "HW3_main.ipynb")
 CODE = ("### BEGIN SOLUTION", "### END SOLUTION")
 MARKDOWN = ("<!-- BEGIN SOLUTION -->", "<!-- END SOLUTION -->")
 GRADER_FILES = ("__init__.py", "gradcheck.py", "checks.py", "selfcheck.py", "notebook.py")

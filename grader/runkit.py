@@ -18,7 +18,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-ROOT = Path(__file__).resolve().parent.parent
+from grader import KIT
+
 ECHO_AFTER = 5.0  # seconds: a cell running longer than this echoes its printed text (e.g. per-epoch progress)
 
 
@@ -62,7 +63,7 @@ def execute(path, out_dir, timeout=None):
         print(f"  {path.name}: cell {done['cells']:>3}/{n_code} {now - done['last']:6.1f} s  {first_line}", flush=True)
         done["last"] = now
 
-    client = EchoingClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}},
+    client = EchoingClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(KIT)}},
                            on_cell_executed=on_cell_executed, on_cell_start=lambda **_: client.reset_echo())
     ok = True
     try:
@@ -78,7 +79,7 @@ def execute(path, out_dir, timeout=None):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m grader.runkit", description=__doc__.split("\n")[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
-    parser.add_argument("--out", type=Path, default=ROOT / "build", help="folder for the executed copies")
+    parser.add_argument("--out", type=Path, default=KIT / "build", help="folder for the executed copies")
     parser.add_argument("--timeout", type=int, default=None, help="seconds per cell (default: none)")
     args = parser.parse_args(argv)
     mode = "fast" if os.environ.get("HW3_FAST", "0") not in ("", "0") else "full"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import nbformat
 
+from grader import KIT
 from grader.notebook import NotebookError, read_notebook
 
-KIT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ("HW3_Modules.ipynb", "HW3_differentiation.ipynb", "HW3_main.ipynb")
 KIT_FOLDERS = ("grader", "data")
 NOT_COPIED = KIT_FOLDERS + ("build", ".git", ".venv", "venv", "__pycache__", ".ipynb_checkpoints", "node_modules", "tests",

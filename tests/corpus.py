@@ -9,14 +9,14 @@ its own module), broken notebooks (syntax error, dying kernel, memory hog, hangi
 notebooks (monkeypatched numpy, forged output, report-like files) and unreadable input.
 """
 import json
-import shutil
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT
+
 MODULES = "HW3_Modules.ipynb"
 DIFFERENTIATION = "HW3_differentiation.ipynb"
 

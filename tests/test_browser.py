@@ -21,11 +21,11 @@ tests/browser/chromium.py). When they cannot be installed the tests are skipped,
 import re
 import shutil
 import warnings
-from pathlib import Path
 
 import nbformat
 import pytest
 
+from conftest import ROOT
 from browser.chromium import LAUNCH_ARGS, Unavailable, ensure_chromium, ensure_playwright
 from browser.lab import JupyterLab
 from browser.notebook_page import (TRACEBACK, WIDGET_AS_TEXT, WIDGET_FAILURES, NotebookPage,
@@ -37,15 +37,7 @@ SLIDER = "image"  # description of the interactive view's IntSlider in HW3_main.
 VIEWPORT = {"width": 1400, "height": 1000}
 
 
-def find_repo_root():
-    """The directory above this file that holds the notebooks."""
-    for parent in Path(__file__).resolve().parents:
-        if (parent / MODULES).is_file():
-            return parent
-    raise FileNotFoundError(f"{MODULES} not found above {__file__}")
-
-
-REPO = find_repo_root()
+REPO = ROOT
 SHOTS = REPO / "build" / "browser"
 
 

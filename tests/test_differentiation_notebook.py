@@ -12,12 +12,13 @@ Cells are addressed by their stable ids ("ex1-answer", "ex1-check", ...).
 """
 import ast
 import re
-from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+
+from conftest import ROOT
 
 NOTEBOOK_NAME = "HW3_differentiation.ipynb"
 
@@ -52,15 +53,7 @@ MUTATIONS = [
 ]
 
 
-def find_repo_root():
-    """The directory above this file that holds the notebook."""
-    for parent in Path(__file__).resolve().parents:
-        if (parent / NOTEBOOK_NAME).is_file():
-            return parent
-    raise FileNotFoundError(f"{NOTEBOOK_NAME} not found above {__file__}")
-
-
-REPO_ROOT = find_repo_root()
+REPO_ROOT = ROOT
 NOTEBOOK_PATH = REPO_ROOT / NOTEBOOK_NAME
 
 

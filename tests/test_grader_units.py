@@ -8,7 +8,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from corpus import DIFFERENTIATION, MODULES, ROOT, reference
+from corpus import MODULES, ROOT, reference
 from grader import checks as C
 from grader import mainnb
 from grader.grade import grade_submission

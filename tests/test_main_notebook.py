@@ -12,15 +12,14 @@ results). These tests are cheap and look at what that run cannot:
 Cells are addressed by their stable ids ("main-augment", ...).
 """
 import re
-from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
 
+from conftest import ROOT
 from grader.notebook import load_notebook
 
-ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "HW3_main.ipynb"
 METRIC_KEYS = ("mnist_val_accuracy", "mnist_test_accuracy", "autoencoder_val_loss", "pca30_val_loss",
                "finetuned_test_accuracy", "baseline_test_accuracy", "activation_comparison", "fast_mode", "seconds")
