@@ -1,9 +1,15 @@
-"""The integrity scan: code a framework has no reason to contain is flagged for review; honest code is not."""
+"""The integrity scan: code a framework has no reason to contain is flagged for review; honest code is not.
+
+The scan reads the syntax tree (IPython's transformer, then ast), so comments, docstrings and strings
+are never findings, and evasions that build names at run time are still seen.
+"""
 import nbformat
 import pytest
 
-from corpus import ROOT
+from corpus import ROOT, build
 from grader.integrity import findings
+
+CASES = ROOT / "tests" / "problem_cases"
 
 
 def notebook(*sources):
@@ -25,18 +31,83 @@ def test_honest_student_code_raises_no_flag():
     assert findings(nb, "HW3_Modules.ipynb") == []
 
 
+HONEST = [
+    ('class Sequential:\n    def backward(self, input, gradOutput):\n        """\n        !!!\n'
+     '        To each module give its input.\n        !!!\n        """\n        return gradOutput', "!!! in a docstring"),
+    ("class Recorder:\n    def eval(self):\n        return self\n\nhelper = Recorder().eval()", "a .eval() method call"),
+    ("# open('HW3_Modules.ipynb') and exec(code) would be cheating\nx = 1", "comments naming a notebook and exec"),
+    ("note = 'never call eval(x) or open(y) here'", "a plain string"),
+    ("import numpy as np\n%timeit np.zeros(3)", "%timeit of ordinary code"),
+    ("%%time\nimport numpy as np\ny = np.ones(3).sum()", "%%time of ordinary code"),
+    ("import io\nimport numpy as np\ndata = np.loadtxt.__name__ if False else io.StringIO('1 2 3')", "import io for StringIO"),
+    ("import sys\nsys.exit('stop here while I debug Tanh')", "sys.exit in a scratch cell"),
+    ("import os\nos.environ['OMP_NUM_THREADS'] = '1'\npath = os.path.join('a', 'b')", "environment variables, os.path.join"),
+    ("from google.colab import drive\ndrive.mount('/content/drive')", "Colab's drive"),
+    ("%cd /content/drive/MyDrive/HW3\n!pip install -q threadpoolctl", "Colab set-up: %cd and !pip install"),
+    ("%load_ext autoreload\n%autoreload 2", "autoreload"),
+    ("print('the main notebook is HW3_main.ipynb')", "a notebook named in a message"),
+    ("import numpy as np\nx = np.lib.stride_tricks.as_strided(np.zeros(4), (2, 2), (8, 8))", "numpy's own tricks"),
+    ("import scipy as sp\nimport scipy.signal\nimport skimage\ny = scipy.signal.correlate([1.], [1.])", "the 2019 Conv2d imports"),
+    ("import re\npattern = re.compile('x')", "re.compile is not compile"),
+    ("print 'a Python 2 cell'", "a cell that does not parse"),
+]
+
+
+@pytest.mark.parametrize("source, why", HONEST, ids=[why for _, why in HONEST])
+def test_ordinary_code_is_never_a_finding(source, why):
+    assert findings(notebook("import numpy as np", source), "HW3_Modules.ipynb") == []
+
+
 @pytest.mark.parametrize("source, what", [
-    ("text = open('/somewhere/HW3_Modules.ipynb').read()", "reads a file"),
+    ("text = open('/somewhere/HW3_Modules.ipynb').read()", "reads or writes a file"),
     ("exec(code, globals())", "runs code from a string"),
-    ("import sys\nkit = sys.executable", "imports a module that reaches outside numpy"),
+    ("import sys\nkit = sys.executable", "reaches outside numpy"),
     ("mod = __import__('o' + 's')", "imports or patches by name"),
     ("path = 'HW3_Modules.ipynb'", "names a notebook file"),
     ("%run HW3_Modules.ipynb", "runs an IPython magic"),
-    ("!cat solution.py", "runs an IPython magic or a shell command"),
+    ("!cat solution.py", "runs a shell command"),
+    ("%%bash\ncat ../HW3_Modules.ipynb", "runs a shell command"),
+    ("listing = !ls ..; cat x", "runs a shell command"),
+    ("import os\nos.system('cat ../kit/HW3_Modules.ipynb')", "runs a shell command"),
+    ("import subprocess\nsubprocess.run(['ls'])", "reaches outside numpy"),
     ("get_ipython().run_cell('x = 1')", "drives the kernel"),
     ("import grader.checks as c", "uses the grader's internals"),
+    ("from grader.grade import reference_expected", "uses the grader's internals"),
+    # evasions
+    ("run = getattr(__builtins__, 'ex' + 'ec')\nrun('x = 1')", "imports or patches by name"),
+    ("import importlib\nos_module = importlib.import_module('o' + 's')", "imports or patches by name"),
+    ("W = np.load('weights.npy')", "reads or writes a file"),
+    ("import pathlib\nsource = pathlib.Path('HW3' + '_Modules.ip' + 'ynb').read_text()", "reads or writes a file"),
+    ("np.allclose = lambda *a, **k: True", "imports or patches by name"),
+    ("setattr(np, 'all' + 'close', lambda *a, **k: True)", "imports or patches by name"),
+    ("import sys\nsys.modules['numpy'] = None", "imports or patches by name"),
+    ("import builtins\nbuiltins.abs = lambda x: 0", "imports or patches by name"),
+    ("loader = getattr(np, 'lo' + 'ad')", "imports or patches by name"),
+    ("%%time\nexec('x = 1')", "runs code from a string"),
 ])
 def test_suspicious_code_is_flagged_with_its_cell(source, what):
     messages = findings(notebook("import numpy as np", source), "HW3_Modules.ipynb")
     assert len(messages) == 1
     assert "HW3_Modules.ipynb cell 1" in messages[0] and what in messages[0] and "no points taken" in messages[0]
+
+
+def test_the_finding_quotes_the_line_as_the_student_wrote_it():
+    [message] = findings(notebook("x = 1\n!cat ../HW3_Modules.ipynb"), "HW3_Modules.ipynb")
+    assert "line 2: `!cat ../HW3_Modules.ipynb`" in message and "get_ipython" not in message
+
+
+def test_the_corpus_cheat_that_runs_the_kit_reference_stays_flagged(tmp_path):
+    cheat = build(tmp_path)["cheat_runs_the_kit_reference"]
+    [message] = findings(nbformat.read(cheat.path / "HW3_Modules.ipynb", as_version=4), "HW3_Modules.ipynb")
+    assert "reads or writes a file" in message and "runs code from a string" in message
+
+
+@pytest.mark.parametrize("case", sorted(p.parent.name for p in (CASES / "real").glob("*/*.ipynb")))
+def test_the_real_cases_raise_no_flag(case):
+    for path in sorted((CASES / "real" / case).glob("*.ipynb")):
+        assert findings(nbformat.read(path, as_version=4), "HW3_Modules.ipynb") == [], path
+
+
+def test_integrity_false_alarm_case_has_no_finding():
+    nb = nbformat.read(CASES / "real" / "integrity-false-alarm" / "HW3_Modules.ipynb", as_version=4)
+    assert findings(nb, "HW3_Modules.ipynb") == []
