@@ -13,7 +13,10 @@ are the kit's, only the ``<exercise>-answer`` cells are the student's. Two check
 
 import numpy as np
 
-from grader import checks as C
+from grader import selfcheck as C
+from grader.selfcheck.cases import rng_for, salt
+from grader.selfcheck.gradcheck import relative_error
+from grader.selfcheck.messages import describe_exception, show
 from grader.submission import KIT, first_line
 
 NOTEBOOK = "HW3_differentiation.ipynb"
@@ -82,7 +85,7 @@ def evaluate(ns, exercise, seed=SEED):
     out = {}
     for name in EXERCISES[exercise]:
         function = ns[name] if isinstance(ns, dict) else getattr(ns, name)
-        rng = C.rng_for(seed, C._salt(name))
+        rng = rng_for(seed, salt(name))
         for case, args in enumerate(_inputs(name, rng)):
             value = function(*[a.copy() if isinstance(a, np.ndarray) else a for a in args])
             parts = value if isinstance(value, tuple) else (value,)
@@ -92,21 +95,21 @@ def evaluate(ns, exercise, seed=SEED):
 
 
 def run_probe(exercise, namespace, seed=SEED):
-    """The kernel side: evaluate() wrapped like grader.checks.run_probe."""
+    """The kernel side: evaluate() wrapped like grader.selfcheck.run_probe."""
     import warnings
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             return {"ok": True, "values": C.encode(evaluate(namespace, exercise, seed))}
     except NotImplementedError as exc:
-        return {"ok": False, "not_implemented": True, "error": C.describe_exception(exc)}
+        return {"ok": False, "not_implemented": True, "error": describe_exception(exc)}
     except Exception as exc:
-        return {"ok": False, "error": C.describe_exception(exc)}
+        return {"ok": False, "error": describe_exception(exc)}
 
 
 PROBE_HELPER = '''
 def __hw3_diff_probe(exercise, seed):
-    import grader.differentiation as _d, grader.checks as _c
+    import grader.differentiation as _d, grader.selfcheck as _c
     from IPython.display import publish_display_data as _publish
     _publish({_c.MIME: _d.run_probe(exercise, dict(globals()), seed)})
 '''
@@ -146,13 +149,13 @@ def judge(exercise, payload, expected):
         value = got.get(key)
         label = f"{name}() on the grader's input #{int(case) + 1}" + (f", result #{int(part) + 1}" if int(part) else "")
         if value is None or value.dtype.kind not in "biuf":
-            return False, f"{exercise}: {label} returned {C.show(value) if value is not None else 'nothing'}"
+            return False, f"{exercise}: {label} returned {show(value) if value is not None else 'nothing'}"
         if value.shape != want.shape:
             return False, f"{exercise}: {label} has shape {value.shape}, expected {want.shape}"
-        err = C.relative_error(value, want)
+        err = relative_error(value, want)
         if not err < 1e-6:
             return False, (f"{exercise}: {label} has relative error {err:.1e} against the finite-difference-checked "
-                           f"answer; expected {C.show(want)}, got {C.show(value)}")
+                           f"answer; expected {show(want)}, got {show(value)}")
     return True, f"{names} agree with the reference on the grader's inputs"
 
 

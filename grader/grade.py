@@ -6,7 +6,7 @@
 Three parts, each in a fresh kernel, each failing alone:
 
 * ``HW3_Modules.ipynb``: the code cells run one by one (``check(...)`` cells skipped), then every probe
-  of :mod:`grader.checks` runs in the same kernel and sends back raw values; the judges compare them,
+  of :mod:`grader.selfcheck` runs in the same kernel and sends back raw values; the judges compare them,
   here, with values computed from the kit's reference modules.
 * ``HW3_differentiation.ipynb``: see :mod:`grader.differentiation`.
 * ``HW3_main.ipynb``: see :mod:`grader.mainnb` (skipped with ``fast=True``).
@@ -18,7 +18,7 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
-from grader import checks as C
+from grader import selfcheck as C
 from grader.kernel import KernelSession, kernel_env
 from grader.notebook import load_notebook
 from grader.submission import KIT, code_cells, first_line, prepare
@@ -29,7 +29,7 @@ SELFCHECK_LINE = re.compile(r"^\s*(check\s*\(.*\)\s*;?\s*|#.*)?$")
 
 PROBE_HELPER = '''
 def __hw3_probe(check_id, seed):
-    import grader.checks as _checks
+    import grader.selfcheck as _checks
     from IPython.display import publish_display_data as _publish
     _publish({_checks.MIME: _checks.run_probe(check_id, dict(globals()), seed)})
 '''

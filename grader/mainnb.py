@@ -12,7 +12,7 @@ import json
 import math
 import time
 
-from grader import checks as C
+from grader import selfcheck as C
 from grader.kernel import KernelSession, kernel_env
 from grader.submission import code_cells, first_line
 

@@ -9,8 +9,8 @@ Every solution region of the three notebooks is replaced by a stub:
   derivation (the question and its math before the marker stay).
 
 Outputs and execution counts are cleared and every notebook is validated with nbformat. Next to the
-notebooks go what a student needs to run them: ``grader/`` with the self-check only (``check()``, its
-checks, and ``reference_values.npz``: the expected values on the self-check inputs, frozen from the
+notebooks go what a student needs to run them: ``grader/`` with the self-check only (the folder
+``grader/selfcheck/``: ``check()``, its checks, and ``reference_values.npz``: the expected values on the self-check inputs, frozen from the
 reference; no reference code), ``data/`` (MNIST and its loader), ``requirements.txt`` and a README.
 """
 import re
@@ -20,13 +20,13 @@ from pathlib import Path
 import nbformat
 
 from grader import KIT
-from grader import checks as C
+from grader import selfcheck as C
 from grader.notebook import load_notebook
 from grader.submission import NOTEBOOKS
 
 CODE = ("### BEGIN SOLUTION", "### END SOLUTION")
 MARKDOWN = ("<!-- BEGIN SOLUTION -->", "<!-- END SOLUTION -->")
-GRADER_FILES = ("__init__.py", "gradcheck.py", "checks.py", "selfcheck.py", "notebook.py")
+GRADER_FILES = ("__init__.py", "notebook.py")   # besides the whole of grader/selfcheck/, the self-check
 DATA_FILES = ("__init__.py", "mnist.py", "mnist.npz", "README.md")
 MARKDOWN_STUB = "*Write your derivation here (LaTeX between `$...$` or `$$...$$`).*"
 
@@ -134,9 +134,13 @@ def release(outdir):
     for name in GRADER_FILES:
         shutil.copy2(KIT / "grader" / name, outdir / "grader" / name)
         written.append(outdir / "grader" / name)
+    shutil.copytree(KIT / "grader" / "selfcheck", outdir / "grader" / "selfcheck",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", C.FROZEN.name))
+    written += sorted((outdir / "grader" / "selfcheck").iterdir())
     reference = load_notebook(KIT / "HW3_Modules.ipynb", name="reference_modules")
-    C.save_expected(C.expected_values(reference, C.SELFCHECK_SEED), outdir / "grader" / "reference_values.npz")
-    written.append(outdir / "grader" / "reference_values.npz")
+    frozen = outdir / "grader" / "selfcheck" / C.FROZEN.name
+    C.save_expected(C.expected_values(reference, C.SELFCHECK_SEED), frozen)
+    written.append(frozen)
     (outdir / "data").mkdir()
     for name in DATA_FILES:
         if (KIT / "data" / name).exists():

@@ -1,6 +1,6 @@
 """The test suite's gradient-check cases of every module of HW3_Modules.ipynb: what to build, on which inputs, in which mode.
 
-These test the reference framework, independently of the grader's own checks (grader/checks.py), so
+These test the reference framework, independently of the grader's own checks (grader/selfcheck/), so
 a mistake in one table cannot hide a mistake in the other. Shapes are small (finite differences cost
 two forwards per entry) and include a batch of one. Every case runs on a namespace holding the module
 classes (here: HW3_Modules.ipynb loaded by grader/notebook.py).
@@ -10,7 +10,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from grader.gradcheck import check_criterion, check_module, sample_input
+from grader.selfcheck.gradcheck import check_criterion, check_module, sample_input
 
 
 @dataclass

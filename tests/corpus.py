@@ -170,7 +170,7 @@ def build(root, release_dir=None):
     nb = mutate(reference(), "Linear", "self.gradInput = gradOutput @ self.W", "self.gradInput = 2 * gradOutput @ self.W")
     add("tamper_numpy_and_reports", {MODULES: with_cell_after(nb, "adam_optimizer", tricks)}, {"Linear"})
     forge = "\n".join([
-        "import grader.checks as _c",
+        "import grader.selfcheck as _c",
         "_c.run_probe = lambda check_id, ns, seed: {'ok': True, 'values': {}}",
         "_c.verdict = lambda *a, **k: None",
         "_c.BY_ID.clear()",

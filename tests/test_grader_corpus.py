@@ -15,7 +15,7 @@ import time
 import pytest
 
 from corpus import MUTANTS, ROOT, build
-from grader import checks as C
+from grader import selfcheck as C
 
 MODULE_TARGETS = set(C.TARGETS)
 SCORED_TARGETS = {t for t in MODULE_TARGETS if sum(c.points for c in C.checks_of(t)) > 0}

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from corpus import MODULES, ROOT, reference
-from grader import checks as C
+from grader import selfcheck as C
 from grader import mainnb
 from grader.grade import grade_submission
 

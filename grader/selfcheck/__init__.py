@@ -1,0 +1,99 @@
+"""The checks of HW3_Modules.ipynb, shared by the grader and the students' ``check("Linear")``.
+
+This folder is what ships to students (``python -m grader release`` copies it whole); everything else in
+``grader/`` stays with the instructors. Read it in this order:
+
+* :mod:`.cases`: what is checked (modules, constructor arguments, input shapes, modes) and the inputs;
+* :mod:`.probes`: the code that calls a submission's modules (run in the submission's kernel);
+* :mod:`.wire`: the raw values crossing from the kernel to the grader;
+* :mod:`.expected`: what a correct module gives (the reference, finite differences), in the grader;
+* :mod:`.judges`: got vs expected, in the grader; :mod:`.messages`: the words a student reads;
+* :mod:`.catalogue`: every check with its points;
+* :mod:`.gradcheck`: finite differences and relative errors.
+
+``check()`` (below) runs the checks of one module on the caller's namespace (the notebook's globals) and
+prints a pass/fail table. The expected values come from ``reference_values.npz`` next to this file in the
+students' release (frozen from the reference at release time), or from the kit's reference notebook when
+run inside the kit. The inputs are drawn from ``SELFCHECK_SEED``; the grader draws its own from another seed.
+
+``check()`` with no name checks every module found in the notebook. It returns True when all rows pass.
+Set the environment variable ``HW3_SELFCHECK=0`` to skip the checks (HW3_main.ipynb does, when it
+loads the modules with ``%run``).
+"""
+import os
+import sys
+from pathlib import Path
+
+from grader.selfcheck.cases import GRADER_SEED, SELFCHECK_SEED
+from grader.selfcheck.catalogue import BY_ID, CHECKS, TARGETS, checks_of
+from grader.selfcheck.expected import expected_values, load_expected, save_expected
+from grader.selfcheck.judges import Result, verdict
+from grader.selfcheck.probes import run_probe
+from grader.selfcheck.wire import MIME, decode, encode
+
+__all__ = ["check", "results_for", "CHECKS", "BY_ID", "TARGETS", "checks_of", "GRADER_SEED", "SELFCHECK_SEED",
+           "MIME", "Result", "verdict", "run_probe", "expected_values", "save_expected", "load_expected",
+           "encode", "decode"]
+
+HERE = Path(__file__).resolve().parent
+FROZEN = HERE / "reference_values.npz"
+_expected = {}
+
+
+def expected_for(check):
+    """Expected values of one check on the self-check inputs."""
+    if not _expected:
+        if FROZEN.exists():
+            _expected.update(load_expected(FROZEN))
+        else:
+            from grader.notebook import load_notebook
+            _expected["__reference__"] = load_notebook(HERE.parent.parent / "HW3_Modules.ipynb", name="reference_modules")
+    if check.id not in _expected:
+        reference = _expected.get("__reference__")
+        if reference is None:
+            raise KeyError(f"{FROZEN.name} holds no values for {check.id!r}: regenerate the release")
+        _expected.update(expected_values(reference, SELFCHECK_SEED, [check]))
+    return _expected[check.id]
+
+
+def results_for(namespace, target):
+    """Results of every check of `target` on a namespace (dict or object) holding the student's classes."""
+    ns = dict(namespace) if isinstance(namespace, dict) else vars(namespace)
+    results = []
+    for check in checks_of(target):
+        payload = run_probe(check.id, ns, SELFCHECK_SEED)
+        results.append(verdict(check, payload, expected_for(check)))
+    return results
+
+
+def _row(result):
+    verdict = "ok" if result.passed else "FAILED"
+    return f"{verdict:<7} {result.target:<22} {result.name:<48} {result.points:g}/{result.max_points:g}  {result.message}"
+
+
+def check(name=None, namespace=None):
+    """Run the checks of module `name` (all modules if None) and print a pass/fail table."""
+    if os.environ.get("HW3_SELFCHECK", "1") == "0":
+        return None
+    if namespace is None:
+        namespace = sys._getframe(1).f_globals  # the notebook's globals
+    ns = dict(namespace) if isinstance(namespace, dict) else vars(namespace)
+    if name is not None and name not in TARGETS:
+        raise ValueError(f"check({name!r}): unknown module; choose one of {', '.join(TARGETS)}")
+    targets = [name] if name else [t for t in TARGETS if t in ns]
+    all_passed = True
+    points = max_points = 0
+    for target in targets:
+        results = results_for(ns, target)
+        passed = all(r.passed for r in results)
+        all_passed &= passed
+        points += sum(r.points for r in results)
+        max_points += sum(r.max_points for r in results)
+        if name is None:
+            print(f"{'ok' if passed else 'FAILED':<7} {target:<22} {sum(r.points for r in results):g}/"
+                  f"{sum(r.max_points for r in results):g}" + ("" if passed else "   run check(%r) for details" % target))
+        else:
+            print("\n".join(_row(r) for r in results))
+    print(f"{points:g} of {max_points:g} points. " +
+          ("All checks passed." if all_passed else "Some checks FAILED: fix them before moving on."))
+    return all_passed
