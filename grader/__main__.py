@@ -1,25 +1,26 @@
 """The grader's command line.
 
-    python -m grader SUBMISSION... [--json FILE] [--jobs N] [--timeout SECONDS] [--fast]
+    python -m grader SUBMISSION... [--json FILE] [--jobs N] [--timeout SECONDS] [--fast] [--no-sandbox]
     python -m grader release OUTDIR
 
 A SUBMISSION is a folder holding HW3_Modules.ipynb, HW3_differentiation.ipynb and/or HW3_main.ipynb,
 or a .zip of such a folder. One line of progress per submission, a summary table at the end. With
 --json FILE, also FILE's stem + .csv (the gradebook) and FILE's stem + _feedback/ (one Markdown file
-per submission). The exit status is 0 whenever grading ran, whatever the scores; 2 for a usage error.
+per submission). The exit status is 0 whenever grading ran, whatever the scores; 2 for a usage error, or
+when the sandbox (bubblewrap) cannot run here and --no-sandbox was not given.
 """
 import argparse
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
-USAGE = ("python -m grader SUBMISSION... [--json FILE] [--jobs N] [--timeout SECONDS] [--fast]\n"
+USAGE = ("python -m grader SUBMISSION... [--json FILE] [--jobs N] [--timeout SECONDS] [--fast] [--no-sandbox]\n"
          "       python -m grader release OUTDIR")
 
 
-def _grade_one(path, timeout, fast):
+def _grade_one(path, timeout, fast, kernel_name):
     from grader.grade import grade_submission
-    return grade_submission(path, timeout=timeout, fast=fast)
+    return grade_submission(path, timeout=timeout, fast=fast, kernel_name=kernel_name)
 
 
 def grade_main(argv):
@@ -31,9 +32,24 @@ def grade_main(argv):
     parser.add_argument("--timeout", type=float, default=60, metavar="SECONDS",
                         help="time limit of one check or one cell (default 60)")
     parser.add_argument("--fast", action="store_true", help="skip HW3_main.ipynb (module and differentiation checks only)")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run the kernels without the sandbox (every report then says so); only where bubblewrap cannot run")
     args = parser.parse_args(argv)
     if args.jobs < 1 or args.timeout <= 0:
         parser.error("--jobs and --timeout must be positive")
+    from grader import sandbox
+    if args.no_sandbox:
+        kernel_name = sandbox.NO_SANDBOX_KERNEL
+        print("warning: --no-sandbox: the submissions' code runs unconfined, with the grader's rights; "
+              "every report of this run says it was graded without a sandbox", file=sys.stderr)
+    else:
+        kernel_name = sandbox.KERNEL_NAME
+        why = sandbox.problem()
+        if why:
+            print(f"python -m grader: cannot grade in a sandbox: {why}.\n"
+                  "Submissions are untrusted code: fix that, or pass --no-sandbox to grade without one "
+                  "(every report then says so).", file=sys.stderr)
+            return 2
 
     from grader.report import summary_table, write_reports
     total = len(args.submissions)
@@ -48,39 +64,42 @@ def grade_main(argv):
 
     if args.jobs == 1:
         for i, path in enumerate(args.submissions):
-            results[i] = _crash_safe(path, args.timeout, args.fast)
+            results[i] = _crash_safe(path, args.timeout, args.fast, kernel_name)
             progress(i, results[i])
     else:
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            futures = {pool.submit(_grade_one, path, args.timeout, args.fast): i
+            futures = {pool.submit(_grade_one, path, args.timeout, args.fast, kernel_name): i
                        for i, path in enumerate(args.submissions)}
             for future in as_completed(futures):
                 i = futures[future]
                 try:
                     results[i] = future.result()
                 except Exception as exc:  # a worker that died: still one report per submission
-                    results[i] = _grader_failure(args.submissions[i], exc)
+                    results[i] = _grader_failure(args.submissions[i], exc, kernel_name)
                 progress(i, results[i])
     print()
     print(summary_table(results))
     print(f"\n{total} submission(s) graded in {time.perf_counter() - start:.0f} s"
-          + (" (--fast: main notebooks not run)" if args.fast else ""))
+          + (" (--fast: main notebooks not run)" if args.fast else "")
+          + (" WITHOUT A SANDBOX (--no-sandbox)" if args.no_sandbox else ""))
     if args.json:
         csv_path, feedback_dir = write_reports(results, args.json)
         print(f"Reports: {args.json}, {csv_path}, {feedback_dir}/")
     return 0
 
 
-def _grader_failure(path, exc):
+def _grader_failure(path, exc, kernel_name):
+    from grader.sandbox import KERNEL_NAME
     return {"submission": str(path), "score": 0, "max_score": 0, "checks": [], "seconds": 0,
+            "sandbox": kernel_name == KERNEL_NAME,
             "errors": [f"the grader failed on this submission ({type(exc).__name__}: {exc}); please report it"]}
 
 
-def _crash_safe(path, timeout, fast):
+def _crash_safe(path, timeout, fast, kernel_name):
     try:
-        return _grade_one(path, timeout, fast)
+        return _grade_one(path, timeout, fast, kernel_name)
     except Exception as exc:
-        return _grader_failure(path, exc)
+        return _grader_failure(path, exc, kernel_name)
 
 
 def main(argv=None):

@@ -179,9 +179,10 @@ def _answer_cells(nb):
     return found
 
 
-def grade(prepared, timeout, errors, log=lambda s: None):
+def grade(prepared, timeout, errors, log=lambda s: None, kernel_name=None):
     from grader.grade import probe_payload
     from grader.kernel import KernelSession, kernel_env
+    from grader.sandbox import KERNEL_NAME
     nb = prepared.notebooks.get(NOTEBOOK)
     if nb is None:
         why = "missing" if NOTEBOOK in prepared.missing else "unreadable (see errors)"
@@ -191,7 +192,7 @@ def grade(prepared, timeout, errors, log=lambda s: None):
     env = kernel_env({"HW3_FAST": "1", "HW3_SELFCHECK": "0", "PYTHONPATH": str(prepared.workdir)})
     check_status = {}
     numeric = {}
-    with KernelSession(prepared.workdir, timeout=timeout, env=env) as kernel:
+    with KernelSession(prepared.workdir, timeout=timeout, env=env, kernel_name=kernel_name or KERNEL_NAME) as kernel:
         for cell in kit_nb.cells:
             if cell.cell_type != "code":
                 continue

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from grader import selfcheck as C
 from grader.kernel import KernelSession, kernel_env
+from grader.sandbox import KERNEL_NAME
 from grader.notebook import load_notebook
 from grader.submission import KIT, code_cells, first_line, prepare
 
@@ -69,7 +70,7 @@ def failed_all(checks, message):
     return [C.Result(c.target, c.name, False, 0, c.points, message) for c in checks]
 
 
-def grade_modules(prepared, timeout, errors, log=lambda s: None):
+def grade_modules(prepared, timeout, errors, log=lambda s: None, kernel_name=KERNEL_NAME):
     """Runs HW3_Modules.ipynb of the submission and every module check; returns Results."""
     nb = prepared.notebooks.get(MODULES)
     if nb is None:
@@ -79,7 +80,7 @@ def grade_modules(prepared, timeout, errors, log=lambda s: None):
     env = kernel_env({"HW3_FAST": "1", "HW3_SELFCHECK": "0", "PYTHONPATH": str(prepared.workdir)})
     results = []
     start = time.perf_counter()
-    with KernelSession(prepared.workdir, timeout=timeout, env=env) as kernel:
+    with KernelSession(prepared.workdir, timeout=timeout, env=env, kernel_name=kernel_name) as kernel:
         for index, cell in code_cells(nb):
             if is_selfcheck_cell(cell):
                 continue
@@ -117,8 +118,9 @@ def grade_modules(prepared, timeout, errors, log=lambda s: None):
     return sorted(results, key=lambda r: order[f"{r.target}: {r.name}"])
 
 
-def grade_submission(path, timeout=60, fast=False, log=lambda s: None):
-    """Grades one submission; returns the JSON-ready dict of the report."""
+def grade_submission(path, timeout=60, fast=False, log=lambda s: None, kernel_name=KERNEL_NAME):
+    """Grades one submission, every kernel of it `kernel_name` (the sandbox unless --no-sandbox); returns the
+    JSON-ready dict of the report."""
     from grader import differentiation, integrity, mainnb
     started = time.perf_counter()
     errors = []
@@ -142,10 +144,10 @@ def grade_submission(path, timeout=60, fast=False, log=lambda s: None):
             if not fast:
                 results += mainnb.failed_all("nothing to check")
         else:
-            parts = [(lambda: grade_modules(prepared, timeout, errors, log), lambda m: failed_all(C.CHECKS, m)),
-                     (lambda: differentiation.grade(prepared, timeout, errors, log), differentiation.failed_all)]
+            parts = [(lambda: grade_modules(prepared, timeout, errors, log, kernel_name), lambda m: failed_all(C.CHECKS, m)),
+                     (lambda: differentiation.grade(prepared, timeout, errors, log, kernel_name), differentiation.failed_all)]
             if not fast:
-                parts.append((lambda: mainnb.grade(prepared, errors, log), mainnb.failed_all))
+                parts.append((lambda: mainnb.grade(prepared, errors, log, kernel_name), mainnb.failed_all))
             for part, fallback in parts:
                 try:
                     results += part()
@@ -157,4 +159,5 @@ def grade_submission(path, timeout=60, fast=False, log=lambda s: None):
     max_score = sum(r.max_points for r in results)
     return {"submission": str(path), "score": round(score, 2), "max_score": round(max_score, 2),
             "checks": [r.as_dict() for r in results], "errors": errors,
-            "seconds": round(time.perf_counter() - started, 1), "fast": bool(fast)}
+            "seconds": round(time.perf_counter() - started, 1), "fast": bool(fast),
+            "sandbox": kernel_name == KERNEL_NAME}

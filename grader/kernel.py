@@ -6,9 +6,12 @@
 Every cell has a timeout; a cell that times out is interrupted, and if the kernel does not come back
 it is restarted. A kernel that dies (segfault, ``os._exit``, the memory limit's killer) is restarted
 too. After a restart the cells that succeeded before are replayed (``keep=True``), so what they
-defined exists again; the cell that hung or killed the kernel is not. The kernel's address space is
-limited (RLIMIT_AS) so that a notebook that allocates without bound gets a MemoryError instead of
-taking the machine down.
+defined exists again; the cell that hung or killed the kernel is not.
+
+The kernel is the sandbox's (``kernel_name="hw3-sandbox"``, see :mod:`grader.sandbox`) unless told
+otherwise: its limits (address space, processes, CPU time, file size) are set by the sandbox's launcher
+before it starts, from the ``HW3_SANDBOX_*`` variables of the environment given here (a notebook that
+allocates without bound gets a MemoryError instead of taking the machine down).
 """
 import logging
 import os
@@ -19,6 +22,8 @@ from dataclasses import dataclass, field
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+from grader import sandbox
 
 logging.getLogger("asyncio").setLevel(logging.CRITICAL)  # nbclient's abandoned pollers after a timeout
 logging.getLogger("traitlets").setLevel(logging.CRITICAL)
@@ -52,8 +57,9 @@ class CellResult:
 
 
 def kernel_env(extra=None, threads=1):
-    """The kernel's environment: ours, minus nothing secret-looking, plus fixed threads and the kit's flags."""
-    env = {k: v for k, v in os.environ.items()}
+    """The kernel's environment: an allow-list of ours (no secrets), fixed threads and the kit's flags.
+    (The sandbox's launcher filters it once more, and sets PATH and HOME of its own.)"""
+    env = {k: v for k, v in os.environ.items() if k in sandbox.ALLOWED_ENV + ("PATH", "HOME")}
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[name] = str(threads)
     env["MPLBACKEND"] = "Agg"
@@ -64,11 +70,12 @@ def kernel_env(extra=None, threads=1):
 class KernelSession:
     """One kernel in `cwd`; run() executes code and never raises for what the code does."""
 
-    def __init__(self, cwd, timeout=60, env=None, memory_limit=MEMORY_LIMIT):
+    def __init__(self, cwd, timeout=60, env=None, memory_limit=MEMORY_LIMIT, kernel_name=sandbox.KERNEL_NAME):
         self.cwd = str(cwd)
         self.timeout = timeout
-        self.env = env or kernel_env()
-        self.memory_limit = memory_limit
+        self.kernel_name = kernel_name
+        # Read by the sandbox's launcher (outside the kernel), never passed into it.
+        self.env = dict(env or kernel_env(), HW3_SANDBOX_MEMORY=str(int(memory_limit)))
         self.replay = []        # sources that succeeded with keep=True, re-run after a restart
         self.restarts = 0
         self.client = None
@@ -89,20 +96,15 @@ class KernelSession:
     def _start(self):
         nb = nbformat.v4.new_notebook()
         # On a timeout nbclient interrupts the kernel and hands back TIMEOUT_REPLY as the cell's reply.
-        self.client = NotebookClient(nb, timeout=self.timeout, kernel_name="python3", allow_errors=True,
+        self.client = NotebookClient(nb, timeout=self.timeout, kernel_name=self.kernel_name, allow_errors=True,
                                      interrupt_on_timeout=True, error_on_timeout=dict(TIMEOUT_REPLY), iopub_timeout=4,
                                      resources={"metadata": {"path": self.cwd}}, on_cell_executed=self._on_executed)
+        if self.kernel_name == sandbox.KERNEL_NAME:
+            sandbox.hand_over(self.cwd)   # as root: the kernel runs as the owner of its private copy
         self.client.km = self.client.create_kernel_manager()
         # The kernel's own stderr (its start-up warnings) would clutter the grader's terminal.
         self.client.start_new_kernel(cwd=self.cwd, env=self.env, stderr=subprocess.DEVNULL)
         self.client.kc = self.client.start_new_kernel_client()
-        limit = int(self.memory_limit)
-        setup = self._execute(
-            "import resource as __r\n"
-            f"__r.setrlimit(__r.RLIMIT_AS, ({limit}, {limit}))\n"
-            "del __r", timeout=60)
-        if not setup.ok:
-            raise RuntimeError(f"could not set up the kernel: {setup.describe()}")
         for source in self.replay:
             self._execute(source, timeout=self.timeout)
 

@@ -14,6 +14,7 @@ import time
 
 from grader import selfcheck as C
 from grader.kernel import KernelSession, kernel_env
+from grader.sandbox import KERNEL_NAME
 from grader.submission import code_cells, first_line
 
 NOTEBOOK = "HW3_main.ipynb"
@@ -74,7 +75,7 @@ def judge_metrics(metrics):
     return [keys, acc, losses, comparison]
 
 
-def grade(prepared, errors, log=lambda s: None):
+def grade(prepared, errors, log=lambda s: None, kernel_name=KERNEL_NAME):
     nb = prepared.notebooks.get(NOTEBOOK)
     if nb is None:
         why = "missing" if NOTEBOOK in prepared.missing else "unreadable (see errors)"
@@ -85,7 +86,7 @@ def grade(prepared, errors, log=lambda s: None):
     env = kernel_env({"HW3_FAST": "1", "HW3_SELFCHECK": "0", "PYTHONPATH": str(prepared.workdir)}, threads=1)
     start = time.perf_counter()
     failure = None
-    with KernelSession(prepared.workdir, timeout=MAIN_BUDGET, env=env) as kernel:
+    with KernelSession(prepared.workdir, timeout=MAIN_BUDGET, env=env, kernel_name=kernel_name) as kernel:
         for index, cell in code_cells(nb):
             left = MAIN_BUDGET - (time.perf_counter() - start)
             if left <= 0:

@@ -5,7 +5,7 @@ import json
 import re
 from pathlib import Path
 
-JSON_KEYS = ("submission", "score", "max_score", "checks", "errors")
+JSON_KEYS = ("submission", "score", "max_score", "checks", "errors", "sandbox")
 
 
 def public(result):
@@ -37,6 +37,8 @@ def feedback_markdown(result):
              f"**Score: {result['score']:g} / {result['max_score']:g}**", ""]
     if result.get("fast"):
         lines += ["(Graded with `--fast`: the main notebook was not run.)", ""]
+    if not result["sandbox"]:
+        lines += ["(Graded **without a sandbox** (`--no-sandbox`): the notebooks ran unconfined.)", ""]
     if result["errors"]:
         lines += ["## Problems running your notebooks", ""] + [f"- {e}" for e in result["errors"]] + [""]
     lines += ["## Summary", "", "| part | points |", "|---|---|"]
@@ -66,12 +68,12 @@ def write_reports(results, json_path):
     taken = set()
     with open(csv_path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["submission", "score", "max_score", "errors", "feedback"] + targets)
+        writer.writerow(["submission", "score", "max_score", "errors", "sandbox", "feedback"] + targets)
         for r in results:
             name = feedback_name(r["submission"], taken)
             (feedback_dir / name).write_text(feedback_markdown(r))
             totals = target_totals(r)
-            writer.writerow([r["submission"], r["score"], r["max_score"], len(r["errors"]),
+            writer.writerow([r["submission"], r["score"], r["max_score"], len(r["errors"]), "yes" if r["sandbox"] else "no",
                              str(Path(feedback_dir.name) / name)] + [f"{totals.get(t, (0, 0))[0]:g}" for t in targets])
     return csv_path, feedback_dir
 
