@@ -30,7 +30,7 @@ from grader.submission import code_cells, first_line
 
 SCANNED = ("HW3_Modules.ipynb", "HW3_differentiation.ipynb")
 
-READS = "reads or writes a file"
+READS = "reads a file"
 RUNS = "runs code from a string"
 SHELL = "runs a shell command or starts a process"
 MAGIC = "runs an IPython magic"

@@ -59,7 +59,7 @@ def test_ordinary_code_is_never_a_finding(source, why):
 
 
 @pytest.mark.parametrize("source, what", [
-    ("text = open('/somewhere/HW3_Modules.ipynb').read()", "reads or writes a file"),
+    ("text = open('/somewhere/HW3_Modules.ipynb').read()", "reads a file"),
     ("exec(code, globals())", "runs code from a string"),
     ("import sys\nkit = sys.executable", "reaches outside numpy"),
     ("mod = __import__('o' + 's')", "imports or patches by name"),
@@ -76,8 +76,8 @@ def test_ordinary_code_is_never_a_finding(source, why):
     # evasions
     ("run = getattr(__builtins__, 'ex' + 'ec')\nrun('x = 1')", "imports or patches by name"),
     ("import importlib\nos_module = importlib.import_module('o' + 's')", "imports or patches by name"),
-    ("W = np.load('weights.npy')", "reads or writes a file"),
-    ("import pathlib\nsource = pathlib.Path('HW3' + '_Modules.ip' + 'ynb').read_text()", "reads or writes a file"),
+    ("W = np.load('weights.npy')", "reads a file"),
+    ("import pathlib\nsource = pathlib.Path('HW3' + '_Modules.ip' + 'ynb').read_text()", "reads a file"),
     ("np.allclose = lambda *a, **k: True", "imports or patches by name"),
     ("setattr(np, 'all' + 'close', lambda *a, **k: True)", "imports or patches by name"),
     ("import sys\nsys.modules['numpy'] = None", "imports or patches by name"),
@@ -99,7 +99,7 @@ def test_the_finding_quotes_the_line_as_the_student_wrote_it():
 def test_the_corpus_cheat_that_runs_the_kit_reference_stays_flagged(tmp_path):
     cheat = build(tmp_path)["cheat_runs_the_kit_reference"]
     [message] = findings(nbformat.read(cheat.path / "HW3_Modules.ipynb", as_version=4), "HW3_Modules.ipynb")
-    assert "reads or writes a file" in message and "runs code from a string" in message
+    assert "reads a file" in message and "runs code from a string" in message
 
 
 @pytest.mark.parametrize("case", sorted(p.parent.name for p in (CASES / "real").glob("*/*.ipynb")))
