@@ -14,7 +14,7 @@ import time
 
 from grader import selfcheck as C
 from grader.kernel import KernelSession, kernel_env
-from grader.sandbox import KERNEL_NAME
+from grader.sandbox import KERNEL_NAME, NotInside, read_inside
 from grader.submission import code_cells, first_line
 
 NOTEBOOK = "HW3_main.ipynb"
@@ -102,12 +102,14 @@ def grade(prepared, errors, log=lambda s: None, kernel_name=KERNEL_NAME):
     results = [C.Result(TARGET, RUBRIC[0][0], failure is None, RUBRIC[0][1] if failure is None else 0, RUBRIC[0][1],
                         "ran to the end in fast mode" if failure is None else failure)]
     try:
-        metrics = json.loads(metrics_path.read_text())
+        metrics = json.loads(read_inside(prepared.workdir, METRICS))
         if not isinstance(metrics, dict):
             raise ValueError("not a JSON object")
     except FileNotFoundError:
         return results + [C.Result(TARGET, name, False, 0, points, f"{METRICS} was not written")
                           for name, points in RUBRIC[1:]]
+    except NotInside as exc:
+        return results + [C.Result(TARGET, name, False, 0, points, f"{METRICS} {exc}") for name, points in RUBRIC[1:]]
     except ValueError as exc:
         return results + [C.Result(TARGET, name, False, 0, points, f"{METRICS} is not valid JSON ({exc})")
                           for name, points in RUBRIC[1:]]

@@ -133,6 +133,26 @@ def hand_over(folder):
             os.lchown(name, uid, uid)
 
 
+class NotInside(Exception):
+    """A file the kernel left is a link out of its folder, or too large to read."""
+
+
+def read_inside(folder, relative, limit=2 ** 20):
+    """The text of a file the kernel wrote in `folder`. The kernel could not read the host's files, but the
+    grader would follow its links: a link out of `folder` (e.g. to the kit's own results) is refused.
+
+    Raises:
+        FileNotFoundError: no such file. NotInside: a link out of `folder`, or more than `limit` bytes."""
+    path = Path(folder) / relative
+    if not path.resolve().is_relative_to(Path(folder).resolve()):
+        raise NotInside("is a link out of the submission's folder: not read")
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise NotInside(f"is larger than {limit // 2 ** 20} MiB: not read")
+    return data.decode("utf-8", errors="replace")
+
+
 # -- the launcher: build the sandbox, start the kernel in it, relay its channels ------------------------------
 
 def _allowed(environ):

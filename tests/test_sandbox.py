@@ -1,0 +1,241 @@
+"""The sandbox a submission's kernel runs in (grader/sandbox.py): what the kernel sees and may do, its
+limits, interrupts, its end, the ordinary user's case, and the grader without a sandbox.
+
+The attacks themselves (planting, outliving, snooping, fork bomb, network, memory, writes) are graded
+in a batch in test_sandbox_attacks.py.
+"""
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import ROOT
+from grader import mainnb, sandbox
+from grader.kernel import KernelSession, kernel_env
+from grader.submission import prepare
+
+SECRET_NAME, SECRET = "HW3_TEST_SECRET", "s3cret-" + uuid.uuid4().hex
+MEMORY = 3 * 2 ** 30
+
+FACTS = '''
+import json, os, resource
+def _writable(path):
+    try:
+        open(path, 'a').close()
+        return True
+    except OSError:
+        return False
+print(json.dumps({
+    "uid": os.getuid(),
+    "env": dict(os.environ),
+    "limits": {name: resource.getrlimit(getattr(resource, name))[0]
+               for name in ("RLIMIT_AS", "RLIMIT_NPROC", "RLIMIT_CPU", "RLIMIT_FSIZE")},
+    "grader": sorted(os.listdir("grader")),
+    "data": os.path.exists("data/mnist.py"),
+    "kit": sorted(os.listdir(%(kit)r)),
+    "kit_notebook": os.path.exists(%(kit)r + "/HW3_Modules.ipynb"),
+    "writable": {p: _writable(p) for p in ("here.txt", "/tmp/x", "grader/__init__.py", "data/new", %(venv)r + "/x",
+                                          "/usr/x")},
+    "processes": sorted(p for p in os.listdir("/proc") if p.isdigit()),
+}))
+'''
+
+
+def _stdout(result):
+    return "".join(o.get("text", "") for o in result.outputs if o.get("name") == "stdout")
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    """A kernel's working folder holding a grader/ of its own with an instructor-side file in it."""
+    folder = tmp_path_factory.mktemp("sandboxed")
+    (folder / "grader").mkdir()
+    (folder / "grader" / "grade.py").write_text("# not for the kernel's eyes\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def kernel(folder):
+    os.environ[SECRET_NAME] = SECRET
+    try:
+        env = kernel_env({"HW3_FAST": "1", SECRET_NAME: SECRET})   # even passed on purpose, it stays out
+        with KernelSession(folder, timeout=20, env=env, memory_limit=MEMORY) as session:
+            yield session
+    finally:
+        os.environ.pop(SECRET_NAME, None)
+
+
+@pytest.fixture(scope="module")
+def facts(kernel):
+    result = kernel.run(FACTS % {"kit": str(ROOT), "venv": sys.prefix})
+    assert result.ok, result.describe()
+    return json.loads(_stdout(result))
+
+
+def test_the_sandbox_can_run_here():
+    assert sandbox.problem() is None
+
+
+def test_the_kernelspec_runs_the_launcher_isolated_and_interrupts_by_message():
+    spec = json.loads((sandbox.kernelspec_dir() / "kernel.json").read_text())
+    assert spec["argv"][1:3] == ["-I", str(ROOT / "grader" / "sandbox.py")]
+    assert spec["interrupt_mode"] == "message"
+
+
+def test_the_environment_is_an_allow_list(facts):
+    env = facts["env"]
+    assert SECRET_NAME not in env and SECRET not in json.dumps(env)
+    assert env["HW3_FAST"] == "1" and env["HOME"] == "/tmp"
+    assert "HW3_SANDBOX_MEMORY" not in env   # the launcher's, not the kernel's
+
+
+def test_limits_are_set_from_outside(facts):
+    defaults = {name: default for _, name, default in sandbox.LIMITS}
+    assert facts["limits"] == {"RLIMIT_AS": MEMORY, "RLIMIT_NPROC": defaults["HW3_SANDBOX_PROCESSES"],
+                               "RLIMIT_CPU": defaults["HW3_SANDBOX_CPU"],
+                               "RLIMIT_FSIZE": defaults["HW3_SANDBOX_FILE_SIZE"]}
+    assert facts["uid"] != 0
+
+
+def test_the_kernel_sees_only_its_folder_and_the_kits_student_side(facts):
+    assert facts["grader"] == sorted(n for n in sandbox.STUDENT_GRADER + sandbox.PROBE_SIDE
+                                     if (ROOT / "grader" / n).exists())
+    assert facts["data"]
+    assert facts["kit"] == [".venv"] and not facts["kit_notebook"]   # only the mount point of the venv
+    assert facts["writable"] == {"here.txt": True, "/tmp/x": True, "grader/__init__.py": False, "data/new": False,
+                                 sys.prefix + "/x": False, "/usr/x": False}
+    assert len(facts["processes"]) < 10   # its own PID namespace
+
+
+def test_a_hung_cell_is_interrupted_and_the_kernel_lives_on(kernel):
+    restarts = kernel.restarts
+    hung = kernel.run("x = 41\nwhile True:\n    pass", timeout=3)
+    assert hung.status == "timeout"
+    after = kernel.run("print(x + 1)")
+    assert after.ok and _stdout(after).strip() == "42" and kernel.restarts == restarts
+
+
+def _processes_with(text):
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            if pid.isdigit() and text.encode() in open(f"/proc/{pid}/cmdline", "rb").read():
+                found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
+def test_every_process_ends_with_the_kernel(tmp_path):
+    token = "hw3-daemon-" + uuid.uuid4().hex[:8]
+    with KernelSession(tmp_path, timeout=20) as session:
+        started = session.run(f"import subprocess\nsubprocess.Popen(['setsid', 'sh', '-c', 'sleep 300 & sleep 300', "
+                              f"{token!r}], start_new_session=True)\nimport time; time.sleep(0.5)")
+        assert started.ok, started.describe()
+        assert _processes_with(token)
+    time.sleep(1)
+    assert _processes_with(token) == []
+
+
+def test_a_metrics_file_linked_out_of_the_folder_is_not_read(tmp_path):
+    elsewhere = tmp_path / "kit_metrics.json"   # as if the kit's own results, which the kernel cannot read
+    elsewhere.write_text(json.dumps({"mnist_test_accuracy": 0.98}))
+    submission = tmp_path / "sub"
+    submission.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(f"import os\nos.makedirs('build', exist_ok=True)\n"
+                                          f"os.symlink({str(elsewhere)!r}, 'build/metrics.json')")]
+    nbformat.write(nb, submission / mainnb.NOTEBOOK)
+    errors = []
+    results = mainnb.grade(prepare(submission, tmp_path / "work"), errors)
+    assert results[0].passed   # the cell ran
+    assert all(not r.passed and "link out of the submission's folder" in r.message for r in results[1:])
+
+
+def test_without_bwrap_the_grader_stops_saying_why(tmp_path, monkeypatch, capsys):
+    from grader.__main__ import main
+    monkeypatch.setattr(sandbox, "bwrap", lambda: None)
+    assert main([str(tmp_path), "--fast"]) == 2
+    err = capsys.readouterr().err
+    assert "apt-get install -y bubblewrap" in err and "--no-sandbox" in err
+
+
+def test_no_sandbox_marks_every_report(tmp_path):
+    report = tmp_path / "out" / "report.json"
+    (tmp_path / "empty").mkdir()
+    run = subprocess.run([sys.executable, "-m", "grader", str(tmp_path / "empty"), "--fast", "--no-sandbox",
+                          "--json", str(report)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "WITHOUT A SANDBOX" in run.stdout and "--no-sandbox" in run.stderr
+    assert json.loads(report.read_text())[0]["sandbox"] is False
+    assert ",no," in report.with_suffix(".csv").read_text().splitlines()[1]
+    feedback = next((tmp_path / "out" / "report_feedback").glob("*.md")).read_text()
+    assert "without a sandbox" in feedback
+
+
+AS_USER = '''
+import json, os, sys
+sys.path.insert(0, %(root)r)
+from grader import sandbox
+from grader.kernel import KernelSession
+problem = sandbox.problem()
+with KernelSession(%(folder)r, timeout=30) as session:
+    result = session.run("""
+import json, os
+n = 0
+try:
+    while n < 3000:
+        if os.fork() == 0:
+            os.execv('/bin/sleep', ['sleep', '60'])
+        n += 1
+except OSError:
+    pass
+print(json.dumps({"uid": os.getuid(), "kit": sorted(os.listdir(%(root)r)), "children": n}))
+""")
+print(json.dumps({"problem": problem, "status": result.status, "facts": result.outputs}))
+'''
+
+
+def test_a_kernel_runs_in_the_sandbox_as_an_ordinary_user():
+    """As an ordinary user bwrap makes a user namespace. Run as root (CI), the test becomes one: an outer
+    bwrap shows it the machine (with the kit's Python reachable, wherever it lives) and setpriv drops root."""
+    uid = 4242 if os.geteuid() == 0 else os.getuid()
+    home = tempfile.mkdtemp(prefix="hw3-user-")
+    try:
+        folder = os.path.join(home, "work")
+        os.mkdir(folder)
+        script = os.path.join(home, "as_user.py")
+        with open(script, "w") as f:
+            f.write(AS_USER % {"root": str(ROOT), "folder": folder})
+        command = [sys.executable, script]
+        if os.geteuid() == 0:
+            if shutil.which("setpriv") is None:
+                pytest.fail("setpriv (util-linux) is needed to test the ordinary user's case as root")
+            for path in (home, folder, script):
+                os.chown(path, uid, uid)
+            outer = [sandbox.bwrap(), "--dev-bind", "/", "/", "--perms", "0755", "--tmpfs", "/root"]
+            for root in sandbox._python_roots():   # /root/.pyenv/... here: reachable, the rest of /root hidden
+                parents = [str(p) for p in Path(root).parents if str(p).startswith("/root/")]
+                for parent in reversed(parents):
+                    outer += ["--perms", "0755", "--dir", parent]
+                outer += ["--ro-bind", root, root]
+            command = outer + ["--", "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"] + command
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home, "JUPYTER_RUNTIME_DIR": home + "/rt"}
+        run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stdout + run.stderr
+        out = json.loads(run.stdout.strip().splitlines()[-1])
+        assert out["problem"] is None and out["status"] == "ok", out
+        facts = json.loads("".join(o.get("text", "") for o in out["facts"]))
+        assert facts["uid"] == uid and facts["kit"] == [".venv"]
+        assert 0 < facts["children"] < 300   # the process limit holds in the user's namespace
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
