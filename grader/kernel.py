@@ -13,6 +13,7 @@ otherwise: its limits (address space, processes, CPU time, file size) are set by
 before it starts, from the ``HW3_SANDBOX_*`` variables of the environment given here (a notebook that
 allocates without bound gets a MemoryError instead of taking the machine down).
 """
+import json
 import logging
 import os
 import subprocess
@@ -24,6 +25,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from grader import sandbox
+from grader.selfcheck import MIME
 
 logging.getLogger("asyncio").setLevel(logging.CRITICAL)  # nbclient's abandoned pollers after a timeout
 logging.getLogger("traitlets").setLevel(logging.CRITICAL)
@@ -31,6 +33,34 @@ logging.getLogger("traitlets").setLevel(logging.CRITICAL)
 MEMORY_LIMIT = 6 * 2 ** 30   # bytes of address space for a submission's kernel
 TIMEOUT_REPLY = {"ename": "CellTimeoutError", "evalue": "the cell timed out and was interrupted", "traceback": []}
 PING_TIMEOUT = 5             # seconds an interrupted kernel has to answer before it is restarted
+OUTPUT_CAP = 16 * 2 ** 20    # bytes of one cell's captured outputs kept in the grader's memory
+CUT = "\n[output cut: a cell's output beyond {} MiB is not kept]\n"
+
+
+class CappedClient(NotebookClient):
+    """nbclient's client keeping at most OUTPUT_CAP bytes of each cell's outputs (a print loop must not
+    grow the grader's memory); the grader's own probe values (its MIME type) are always kept."""
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        if MIME in (content.get("data") or {}):
+            return super().output(outs, msg, display_id, cell_index)
+        kept = getattr(self, "_kept", None)
+        if kept is None or kept[0] != cell_index:
+            kept = self._kept = [cell_index, 0]          # [cell, bytes kept so far]
+        left = OUTPUT_CAP - kept[1]
+        size = len(json.dumps(content, default=str))
+        if size <= left:
+            kept[1] += size
+            return super().output(outs, msg, display_id, cell_index)
+        out = None
+        if left > 0 and msg.get("msg_type") == "stream":   # one long burst: its beginning is kept
+            out = super().output(outs, dict(msg, content=dict(content, text=content.get("text", "")[:left])),
+                                 display_id, cell_index)
+        if left > 0:
+            outs.append(nbformat.v4.new_output("stream", name="stderr", text=CUT.format(OUTPUT_CAP // 2 ** 20)))
+        kept[1] = OUTPUT_CAP
+        return out
 
 
 @dataclass
@@ -96,7 +126,7 @@ class KernelSession:
     def _start(self):
         nb = nbformat.v4.new_notebook()
         # On a timeout nbclient interrupts the kernel and hands back TIMEOUT_REPLY as the cell's reply.
-        self.client = NotebookClient(nb, timeout=self.timeout, kernel_name=self.kernel_name, allow_errors=True,
+        self.client = CappedClient(nb, timeout=self.timeout, kernel_name=self.kernel_name, allow_errors=True,
                                      interrupt_on_timeout=True, error_on_timeout=dict(TIMEOUT_REPLY), iopub_timeout=4,
                                      resources={"metadata": {"path": self.cwd}}, on_cell_executed=self._on_executed)
         if self.kernel_name == sandbox.KERNEL_NAME:

@@ -239,3 +239,12 @@ def test_a_kernel_runs_in_the_sandbox_as_an_ordinary_user():
         assert 0 < facts["children"] < 300   # the process limit holds in the user's namespace
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+def test_a_print_loop_keeps_at_most_the_output_cap_in_the_grader(kernel):
+    from grader.kernel import OUTPUT_CAP
+    result = kernel.run("for _ in range(3000):\n    print('x' * 10000)")   # 30 MB printed
+    assert result.ok
+    kept = sum(len(o.get("text", "")) for o in result.outputs)
+    assert OUTPUT_CAP // 2 < kept < OUTPUT_CAP + 2 ** 20
+    assert "output cut" in result.outputs[-1]["text"]
