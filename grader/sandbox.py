@@ -164,7 +164,8 @@ def _kernel_environment(environ, cwd):
     env = {"PATH": f"{sys.prefix}/bin:/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp",
            "LANG": "C.UTF-8", "PYTHONPATH": str(cwd), "PYTHONDONTWRITEBYTECODE": "1",
            "MPLCONFIGDIR": "/tmp/.matplotlib", "IPYTHONDIR": "/tmp/.ipython", "JUPYTER_RUNTIME_DIR": "/tmp/.jupyter",
-           "MPLBACKEND": "Agg"}
+           "MPLBACKEND": "Agg",
+           "JPY_PARENT_PID": "1"}   # as ipykernel reads it: a client started us (no banner), no parent to poll
     env.update(_allowed(environ))
     return env
 
