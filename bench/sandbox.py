@@ -1,0 +1,68 @@
+"""The sandbox's overhead per submission: the same submissions graded with and without it, side by side.
+
+    .venv/bin/python bench/sandbox.py [--rounds 4] [--full] [SUBMISSION...]
+
+Without SUBMISSION, the kit's own notebooks are the submission (full marks: every check runs to its
+end). Each round grades every submission twice, in the sandbox (``hw3-sandbox``) and without it
+(``python3``), in alternating order (A B, then B A, ...) so that a slow spell of the shared machine hits
+both; one submission at a time, in this process, as ``python -m grader --jobs 1`` does. Reported: the
+seconds per submission of each (median over rounds and submissions) and the overhead, the median of
+the paired ratios sandbox / no sandbox, with its range. With ``--full`` the main notebook runs too
+(about 3 minutes a submission); by default ``--fast`` (modules and differentiation).
+"""
+import argparse
+import shutil
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+KIT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(KIT))
+
+from grader import sandbox  # noqa: E402
+from grader.grade import grade_submission  # noqa: E402
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("submissions", nargs="*")
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--full", action="store_true", help="grade the main notebook too")
+    args = parser.parse_args(argv)
+    why = sandbox.problem()
+    if why:
+        sys.exit(f"the sandbox cannot run here: {why}")
+    with tempfile.TemporaryDirectory(prefix="hw3-bench-") as tmp:
+        submissions = args.submissions
+        if not submissions:
+            own = Path(tmp) / "kit_reference"
+            own.mkdir()
+            for name in ("HW3_Modules.ipynb", "HW3_differentiation.ipynb", "HW3_main.ipynb"):
+                shutil.copy2(KIT / name, own / name)
+            submissions = [str(own)]
+        modes = {"sandbox": sandbox.KERNEL_NAME, "no sandbox": sandbox.NO_SANDBOX_KERNEL}
+        seconds = {mode: [] for mode in modes}
+        ratios = []
+        for round_ in range(args.rounds):
+            order = list(modes) if round_ % 2 == 0 else list(modes)[::-1]
+            for path in submissions:
+                this = {}
+                for mode in order:
+                    result = grade_submission(path, fast=not args.full, kernel_name=modes[mode])
+                    this[mode] = result["seconds"]
+                    seconds[mode].append(result["seconds"])
+                    print(f"round {round_ + 1} {Path(path).name:<20} {mode:<10} {result['seconds']:6.1f} s  "
+                          f"score {result['score']:g} / {result['max_score']:g}", flush=True)
+                ratios.append(this["sandbox"] / this["no sandbox"])
+    print()
+    print(f"| grading ({'full' if args.full else '--fast'}) | seconds per submission (median) |")
+    print("|---|---:|")
+    for mode in modes:
+        print(f"| {mode} | {statistics.median(seconds[mode]):.1f} |")
+    print(f"\noverhead of the sandbox: {100 * (statistics.median(ratios) - 1):+.1f} % (median of {len(ratios)} "
+          f"paired runs; range {100 * (min(ratios) - 1):+.1f} % to {100 * (max(ratios) - 1):+.1f} %)")
+
+
+if __name__ == "__main__":
+    main()
