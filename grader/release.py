@@ -6,7 +6,14 @@ Every solution region of the three notebooks is replaced by a stub:
   the marker's indentation, naming the function (the ``def`` line, docstring and shape comments
   before the marker stay);
 * markdown, between ``<!-- BEGIN SOLUTION -->`` and ``<!-- END SOLUTION -->``: an invitation to write the
-  derivation (the question and its math before the marker stay).
+  answer (the question and its math before the marker stay);
+* a code cell tagged ``markdown-answer`` (the reference writes its opinion from the run's numbers): a
+  markdown cell, same id, inviting the student's own answer.
+
+Text for one audience only: ``### BEGIN KIT ONLY`` / ``### END KIT ONLY`` (code) and ``<!-- BEGIN KIT ONLY -->``
+/ ``<!-- END KIT ONLY -->`` (markdown) regions are dropped from the release (the kit's own stricter checks, its
+``make`` commands); a markdown region between the lines ``<!-- BEGIN STUDENT ONLY`` and ``END STUDENT ONLY -->``
+is an HTML comment in the kit (not rendered) and plain text in the release (the marker lines are dropped).
 
 Outputs and execution counts are cleared and every notebook is validated with nbformat. Next to the
 notebooks go what a student needs to run them: ``grader/`` with the self-check only (the folder
@@ -26,9 +33,14 @@ from grader.submission import NOTEBOOKS
 
 CODE = ("### BEGIN SOLUTION", "### END SOLUTION")
 MARKDOWN = ("<!-- BEGIN SOLUTION -->", "<!-- END SOLUTION -->")
+KIT_ONLY_CODE = ("### BEGIN KIT ONLY", "### END KIT ONLY")
+KIT_ONLY_MARKDOWN = ("<!-- BEGIN KIT ONLY -->", "<!-- END KIT ONLY -->")
+STUDENT_ONLY_MARKDOWN = ("<!-- BEGIN STUDENT ONLY", "END STUDENT ONLY -->")
+MARKERS = (CODE, MARKDOWN, KIT_ONLY_CODE, KIT_ONLY_MARKDOWN, STUDENT_ONLY_MARKDOWN)
+MARKDOWN_ANSWER_TAG = "markdown-answer"
 GRADER_FILES = ("__init__.py", "notebook.py")   # besides the whole of grader/selfcheck/, the self-check
 DATA_FILES = ("__init__.py", "mnist.py", "mnist.npz", "README.md")
-MARKDOWN_STUB = "*Write your derivation here (LaTeX between `$...$` or `$$...$$`).*"
+MARKDOWN_STUB = "*Write your answer here (math in LaTeX between `$...$` or `$$...$$`).*"
 
 STUDENT_README = """# HW3: Basic Artificial Neural Networks (student version)
 
@@ -94,8 +106,21 @@ def strip_code(source, where):
 
 
 def strip_markdown(source, where):
-    """Replaces each markdown solution region by an invitation to write the derivation."""
+    """Replaces each markdown solution region by an invitation to write the answer."""
     return replace_regions(source, MARKDOWN, where, lambda begin: [MARKDOWN_STUB])
+
+
+def for_students(source, where, markdown):
+    """Drops the kit-only regions; in markdown, also turns the student-only comments into text."""
+    if not markdown:
+        return replace_regions(source, KIT_ONLY_CODE, where, lambda begin: [])
+    source = replace_regions(source, KIT_ONLY_MARKDOWN, where, lambda begin: [])
+    replace_regions(source, STUDENT_ONLY_MARKDOWN, where, lambda begin: [])  # only to reject malformed markers
+    return "\n".join(line for line in source.splitlines() if line.strip() not in STUDENT_ONLY_MARKDOWN)
+
+
+def has_marker(source, markers):
+    return any(line.strip() in markers for line in source.splitlines())
 
 
 def student_notebook(path):
@@ -103,13 +128,18 @@ def student_notebook(path):
     nb = nbformat.read(str(path), as_version=4)
     for index, cell in enumerate(nb.cells):
         where = f"{path.name} cell {index} (id {cell.get('id')})"
+        if cell.cell_type == "code" and MARKDOWN_ANSWER_TAG in cell.metadata.get("tags", []):
+            nb.cells[index] = cell = nbformat.v4.new_markdown_cell(MARKDOWN_STUB, id=cell.get("id"))
         if cell.cell_type == "code":
-            if CODE[0] in cell.source or CODE[1] in cell.source:
+            cell.source = for_students(cell.source, where, markdown=False)
+            if has_marker(cell.source, CODE):
                 cell.source = strip_code(cell.source, where)
             cell.outputs = []
             cell.execution_count = None
-        elif cell.cell_type == "markdown" and (MARKDOWN[0] in cell.source or MARKDOWN[1] in cell.source):
-            cell.source = strip_markdown(cell.source, where)
+        elif cell.cell_type == "markdown":
+            cell.source = for_students(cell.source, where, markdown=True)
+            if has_marker(cell.source, MARKDOWN):
+                cell.source = strip_markdown(cell.source, where)
         for key in ("execution", "collapsed", "scrolled"):
             cell.metadata.pop(key, None)
     nb.metadata.pop("widgets", None)

@@ -37,19 +37,33 @@ def test_released_notebooks_are_valid_clean_and_hold_no_solution(released, name)
     assert [c.get("id") for c in nb.cells] == [c.get("id") for c in kit.cells]
     for cell, original in zip(nb.cells, kit.cells):
         lines = {line.strip() for line in cell.source.splitlines()}
-        for marker in R.CODE + R.MARKDOWN:   # (prose may mention a marker; no line may be one)
+        for marker in sum(R.MARKERS, ()):   # (prose may mention a marker; no line may be one)
             assert marker not in lines, (name, cell.get("id"))
+        if R.MARKDOWN_ANSWER_TAG in original.metadata.get("tags", []):
+            assert cell.cell_type == "markdown" and cell.source == R.MARKDOWN_STUB
+            continue
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None
             ast.parse("\n".join(l for l in cell.source.splitlines() if not l.lstrip().startswith(("%", "!"))))
             if R.CODE[0] in original.source:
                 assert "raise NotImplementedError(" in cell.source
                 # what was outside the regions (prototypes, docstrings) is kept line for line
-                outside = R.strip_code(original.source, "kit").splitlines()
+                outside = R.strip_code(R.for_students(original.source, "kit", markdown=False), "kit").splitlines()
                 assert cell.source.splitlines() == outside
         if cell.cell_type == "markdown" and R.MARKDOWN[0] in original.source:
             assert R.MARKDOWN_STUB in cell.source
-            assert cell.source.split(R.MARKDOWN_STUB)[0] == original.source.split(R.MARKDOWN[0])[0]
+            before = R.for_students(original.source.split(R.MARKDOWN[0])[0], "kit", markdown=True)
+            assert cell.source.split(R.MARKDOWN_STUB)[0].strip() == before.strip()
+
+
+def test_kit_only_and_student_only_text():
+    kit = ("intro\n<!-- BEGIN KIT ONLY -->\nmake run\n<!-- END KIT ONLY -->\n<!-- BEGIN STUDENT ONLY\n"
+           "open it in Jupyter\nEND STUDENT ONLY -->\nend")
+    assert R.for_students(kit, "x", markdown=True) == "intro\nopen it in Jupyter\nend"
+    code = "x = 1\n### BEGIN KIT ONLY\nassert x > 0.99\n### END KIT ONLY\nprint(x)"
+    assert R.for_students(code, "x", markdown=False) == "x = 1\nprint(x)"
+    with pytest.raises(R.ReleaseError, match="never closed"):
+        R.for_students("<!-- BEGIN STUDENT ONLY\ntext", "x.ipynb cell 0", markdown=True)
 
 
 def test_stubs_name_the_method_they_stand_for(released):

@@ -152,50 +152,158 @@ def test_set_batch_means_centres_each_layer(nb, modules):
 def test_progress_is_text_outside_a_front_end(nb, monkeypatch, capsys):
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
     monkeypatch.delenv("HW3_PROGRESS", raising=False)
-    ns = run_cells(nb, {"os": __import__("os"), "display": print}, "main-progress")
+    ns = run_cells(nb, {"os": __import__("os")}, "main-progress")
     assert ns["FRONT_END"] is False
-    progress = ns["Progress"](10, "unit")
-    progress.step(10)
-    progress.log("epoch 1/1")
+    bar = ns["progress_bar"](10, "unit")
+    assert bar.disable  # no bar where nobody watches it: nbclient, nbval, the grader
+    bar.update(10)
+    ns["report"](bar, "unit", "epoch 1/1")
+    bar.close()
     assert capsys.readouterr().out.strip() == "unit: epoch 1/1"
 
 
-def test_progress_is_a_widget_in_jupyter(nb, monkeypatch):
+def test_progress_is_a_tqdm_auto_bar_in_jupyter(nb, monkeypatch, capsys):
+    """In a front-end the bar is tqdm.auto's (an ipywidgets bar in JupyterLab) with the epoch's summary beside it."""
+    import tqdm.auto
     monkeypatch.setenv("JPY_SESSION_NAME", "/somewhere/HW3_main.ipynb")  # what jupyter_server sets
     monkeypatch.delenv("HW3_PROGRESS", raising=False)
-    shown = []
-    ns = run_cells(nb, {"os": __import__("os"), "display": shown.append}, "main-progress")
-    assert ns["FRONT_END"] is True
-    progress = ns["Progress"](20, "unit")
-    progress.step(20)
-    progress.log("epoch 1/1")
-    bar, label = shown[0].children
-    assert (bar.value, bar.max, label.value) == (20, 20, "epoch 1/1")
+    ns = run_cells(nb, {"os": __import__("os")}, "main-progress")
+    assert ns["FRONT_END"] is True and ns["tqdm"] is tqdm.auto.tqdm
+    bar = ns["progress_bar"](20, "unit")
+    assert not bar.disable
+    bar.update(20)
+    ns["report"](bar, "unit", "epoch 1/1")
+    assert (bar.n, bar.total, bar.desc, bar.postfix) == (20, 20, "unit", "epoch 1/1")
+    bar.close()
+    assert "unit" not in capsys.readouterr().out  # the summary sits beside the bar, not printed
+
+
+def test_no_hand_made_progress_widget(nb):
+    sources = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "IntProgress" not in sources and "FloatProgress" not in sources and "class Progress" not in sources
 
 
 # The experiments are the homework: the student release must not hand them out.
 SOLUTION_CELLS = ("main-logreg-full", "main-toy-mlp", "main-onehot", "main-act-model", "main-act-run",
-                  "main-act-opinion", "main-augment-def", "main-best-model", "main-best-train", "main-ae-model",
-                  "main-ae-train", "main-codes", "main-code-clf", "main-chop", "main-finetune",
-                  "main-pretrain-answers", "main-pca")
+                  "main-augment-def", "main-best-model", "main-best-train", "main-ae-model",
+                  "main-ae-train", "main-codes", "main-code-clf", "main-chop", "main-finetune", "main-pca")
+# The opinions: generated from the run's numbers in the kit, a markdown answer in the student's notebook.
+MARKDOWN_ANSWERS = ("main-act-opinion", "main-ae-recipe", "main-pretrain-answers")
 
 
-def test_student_release_stubs_every_experiment(nb):
+@pytest.fixture(scope="module")
+def student():
+    from grader.release import student_notebook
+    return {c.id: c for c in student_notebook(NOTEBOOK).cells}
+
+
+def test_student_release_stubs_every_experiment(student):
     import ast
 
     from IPython.core.inputtransformer2 import TransformerManager
 
-    from grader.release import student_notebook
-    student = {cell.id: cell for cell in student_notebook(ROOT / "HW3_main.ipynb").cells}
+    from grader.release import MARKDOWN_STUB
     for cell_id in SOLUTION_CELLS:
         source = student[cell_id].source
         assert "raise NotImplementedError" in source, f"{cell_id}: no stub in the student version"
         assert "### BEGIN SOLUTION" not in source
+    for cell_id in MARKDOWN_ANSWERS:
+        assert student[cell_id].cell_type == "markdown" and student[cell_id].source == MARKDOWN_STUB, cell_id
     for cell_id in ("main-act-run", "main-best-train", "main-ae-train", "main-code-clf", "main-finetune"):
-        assert "= train(" not in student[cell_id].source, f"{cell_id}: the training call is still there"
+        code = [line for line in student[cell_id].source.splitlines() if not line.lstrip().startswith("#")]
+        assert not any("= train(" in line for line in code), f"{cell_id}: the training call is still there"
     assert "np.eye(" not in student["main-onehot"].source          # the one-hot answer is gone
     assert "PCA(n_components=30" not in student["main-pca"].source  # and so is the PCA call
     transform = TransformerManager().transform_cell
     for cell in student.values():
         if cell.cell_type == "code":
             ast.parse(transform(cell.source))  # every stubbed cell is still valid Python
+
+
+def test_student_release_speaks_to_a_student(student):
+    text = "\n".join(c.source for c in student.values())
+    for kit_only in ("reference solution", "make run", "make test", "KIT ONLY", "STUDENT ONLY", "0.93", "<= 5.0"):
+        assert kit_only not in text, f"the student's HW3_main.ipynb still says {kit_only!r}"
+    title = student["main-title"].source
+    assert 'os.environ["HW3_FAST"] = "1"' in title and "NotImplementedError" in title
+    assert '# os.environ["HW3_FAST"] = "1"' in student["main-imports"].source  # the line the title points to
+    # the reference's recipes stay fenced: the best model and the autoencoder's training
+    for cell_id, recipe in (("main-best-model-md", "784 -> 800 -> 800 -> 10"), ("main-ae-recipe-short-md", "0.002"),
+                            ("main-ae-config", "2e-3"), ("main-best-train", "2e-3")):
+        assert recipe not in student[cell_id].source, f"{cell_id} hands out the reference's {recipe!r}"
+
+
+def test_every_stub_is_introduced_by_a_your_part_text(nb):
+    """A student learns what a stub must define from the text above it, not from reading later cells."""
+    cells = nb.cells
+    for i, c in enumerate(cells):
+        if c.get("id") in SOLUTION_CELLS and c.id != "main-augment-def":
+            before = "\n".join(x.source for x in cells[max(0, i - 3):i] if x.cell_type == "markdown")
+            assert "**Your part" in before or c.id in ("main-code-clf", "main-chop", "main-finetune", "main-codes",
+                                                      "main-best-train", "main-ae-train"), c.id
+            if c.id in ("main-code-clf", "main-chop", "main-finetune", "main-codes", "main-best-train", "main-ae-train"):
+                first_comment = next(line for line in c.source.splitlines() if line.startswith("#"))
+                assert ":" in first_comment or "=" in first_comment, f"{c.id}: its first comment states what to define"
+
+
+def test_later_cells_do_not_read_names_only_the_reference_defines(nb, student):
+    """Names that only a solution region defines (like the reference's `comparison`) are not used by given cells."""
+    import ast
+    import re
+
+    from IPython.core.inputtransformer2 import TransformerManager
+    transform = TransformerManager().transform_cell
+
+    def names(source, ctx):
+        tree = ast.parse(transform(source))
+        found = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ctx)}
+        if ctx is ast.Store:
+            found |= {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+        return found
+
+    def reads(source):  # names a cell reads without assigning them itself: what it needs from earlier cells
+        return names(source, ast.Load) - names(source, ast.Store)
+
+    # what the student reads: the markdown and the comments (a stub's first comment says what it defines)
+    stated = "\n".join(c.source if c.cell_type == "markdown" else
+                       "\n".join(line for line in c.source.splitlines() if line.lstrip().startswith("#"))
+                       for c in student.values())
+    for c in nb.cells:
+        if c.cell_type != "code" or not (c.id in MARKDOWN_ANSWERS or "### BEGIN SOLUTION" in c.source):
+            continue
+        # top-level regions only: a region inside a function defines locals
+        regions = re.findall(r"^### BEGIN SOLUTION\n(.*?)^### END SOLUTION", c.source, flags=re.S | re.M)
+        inside = set().union(*(names(r, ast.Store) for r in regions))
+        outside = names(student[c.id].source, ast.Store) if c.id not in MARKDOWN_ANSWERS else set()
+        for name in inside - outside:
+            later = [x.id for x in nb.cells[nb.cells.index(c) + 1:] if x.cell_type == "code"
+                     and x.id not in MARKDOWN_ANSWERS and name in reads(student[x.id].source)]
+            if later:
+                assert re.search(rf"`{name}`|#.*\b{name}\b", stated), (
+                    f"{c.id}: the solution defines {name!r}, which {later} use, but no text tells the student to")
+
+
+def test_run_names_and_nested_blocks_are_accepted(nb, modules):
+    ns = run_cells(nb, dict(vars(modules)), "main-act-model")
+    names = ["ReLU", "ReLU + BatchMeanSubtraction", "elu", "ELU, BatchMeanSubtraction", "Leaky ReLU".replace(" ", ""),
+             "LeakyReLU with BatchMeanSubtraction", "SoftPlus", "softplus+batchmeansubtraction"]
+    assert [ns["activation_of"](n) for n in names] == ["ReLU", "ReLU", "ELU", "ELU", "LeakyReLU", "LeakyReLU",
+                                                       "SoftPlus", "SoftPlus"]
+    assert [ns["uses_mean_subtraction"](n) for n in names] == [False, True] * 4
+    with pytest.raises(ValueError, match="names none of the activations"):
+        ns["activation_of"]("tanh")
+    # a `block` that returns a Sequential: the batch statistics and He initialisation still reach every layer
+    S, L, B, R = modules.Sequential, modules.Linear, modules.BatchMeanSubtraction, modules.ReLU
+    np.random.seed(0)
+    net = S(S(L(784, 16), B(), R()), S(L(16, 8), B(), R()), L(8, 10))
+    X = np.random.default_rng(0).random((300, 784))
+    net.train()
+    net.forward(X[:3])
+    ns["set_batch_means"](net, X)
+    h = X
+    for module in ns["leaves"](net):
+        out = module.forward(h)
+        if isinstance(module, B):
+            np.testing.assert_allclose(out.mean(axis=0), 0, atol=1e-8)
+        h = out
+    assert len(list(ns["leaves"](net))) == 7
