@@ -46,11 +46,12 @@ STUDENT_README = """# HW3: Basic Artificial Neural Networks (student version)
 
 1. `python3 -m venv .venv && .venv/bin/pip install -r requirements.txt`, then `.venv/bin/jupyter lab`.
 2. `HW3_Modules.ipynb`: replace every `raise NotImplementedError(...)` by your code; the `check("...")`
-   cell under each module runs the grader's own checks on it and prints a table (`check()` checks all).
+   cell under each module runs the grader's own checks on it and shows a table (`check()` checks all).
 3. `HW3_differentiation.ipynb`: write each derivation and its answer function; the check cells compare
    your answers with finite differences.
-4. `HW3_main.ipynb`: the experiments (it loads your modules with `%run HW3_Modules.ipynb`). Set
-   `HW3_FAST=1` in the environment for a quick pass on subsampled data.
+4. `HW3_main.ipynb`: the experiments (it loads your modules with `%run HW3_Modules.ipynb`). For a quick
+   pass on subsampled data, remove the `# ` in front of `os.environ["HW3_FAST"] = "1"` in its imports cell
+   (or set `HW3_FAST=1` in the environment before starting Jupyter).
 
 Hand in the folder with the three notebooks (or a .zip of it). The grader runs the same checks as
 `check()`, on inputs of its own, and the main notebook in fast mode.

@@ -5,8 +5,9 @@ environment serves a throw-away copy of the repository (fast mode on, HW3_FAST=1
 each notebook, runs it from the menu (Run > Run All Cells), waits for the kernel to go idle, and
 then reads the rendered page:
 
-- HW3_Modules.ipynb: every cell ran, no cell shows an error, and every self-check cell shows its
-  table, every row starting with "ok", ending in "... points. All checks passed.";
+- HW3_Modules.ipynb: every cell ran, no cell shows an error, and every self-check cell shows one
+  rendered table (HTML), every row "ok" on green, ending in "... points. All checks passed.", and
+  no result echoed under it;
 - HW3_main.ipynb: every cell ran, no cell shows an error, the progress bars rendered as ipywidgets
   (not "Loading widget...", "Error displaying widget" or a widget's text repr), the plots are
   images, and the interactive view answers one input: ArrowRight on its IntSlider "image" moves it
@@ -35,6 +36,7 @@ MODULES, MAIN = "HW3_Modules.ipynb", "HW3_main.ipynb"
 RUN_TIMEOUT = {MODULES: 300, MAIN: 420}  # seconds for Run All; the main one takes ~3 min (fast)
 SLIDER = "image"  # description of the interactive view's IntSlider in HW3_main.ipynb
 VIEWPORT = {"width": 1400, "height": 1000}
+OK_BACKGROUND = "rgb(230, 244, 234)"  # display.GREEN (#e6f4ea), as the browser computes it
 
 
 REPO = ROOT
@@ -167,14 +169,17 @@ def test_modules_notebook_runs_in_jupyterlab(page, lab):
     notebook.screenshot(SHOTS / "modules-3-check-all.png", cell=checks[-1], inner=".jp-OutputArea")
     bad = []
     for index in checks:
-        shown = "".join(out["text"] for out in snapshot["cells"][index]["outputs"]
-                        if out["mime"] == "application/vnd.jupyter.stdout")
-        lines = [line.rstrip() for line in shown.strip().splitlines()]
-        rows, summary = lines[:-1], lines[-1] if lines else ""
-        if not rows or not summary.endswith("All checks passed.") or not all(r.startswith("ok ") for r in rows):
-            bad.append(f"{cell_name(saved, index)} shows:\n{shown or '(nothing)'}")
+        tables = [out for out in snapshot["cells"][index]["outputs"] if out["mime"] == "text/html"]
+        rows = [row for out in tables for row in out["checkRows"]]
+        verdict = " ".join(out["checkVerdict"] for out in tables)
+        echoed = [out["text"] for out in snapshot["cells"][index]["outputs"] if out["mime"] == "text/plain"]
+        if (len(tables) != 1 or not rows or not verdict.endswith("All checks passed.") or echoed
+                or not all(row["status"] == "ok" and row["background"] == OK_BACKGROUND for row in rows)):
+            bad.append(f"{cell_name(saved, index)} shows {len(tables)} tables, rows {rows}, verdict {verdict!r}, "
+                       f"echoed {echoed}")
     if bad:
-        pytest.fail(f"{MODULES}: a self-check table is missing or not all 'ok':\n" + "\n".join(bad))
+        pytest.fail(f"{MODULES}: a self-check table is missing, not all 'ok' on green, or echoes a result:\n"
+                    + "\n".join(bad))
 
 
 def test_main_notebook_runs_in_jupyterlab(page, lab):

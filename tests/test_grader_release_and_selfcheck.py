@@ -97,7 +97,7 @@ def test_selfcheck_in_the_release_passes_the_reference_with_frozen_values(releas
             "import grader.selfcheck as s\n"
             f"ns = load_notebook({str(ROOT / 'HW3_Modules.ipynb')!r})\n"
             "assert s.FROZEN.exists() and s.__file__.startswith('" + str(released) + "')\n"
-            "assert s.check(namespace=vars(ns)) is True\n")
+            "assert s.check(namespace=vars(ns)).passed is True\n")
     run = _selfcheck(released, code)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "All checks passed." in run.stdout
@@ -108,11 +108,12 @@ def test_selfcheck_on_the_release_stubs_says_not_implemented_without_crashing(re
             "from grader.notebook import load_notebook\n"
             "from grader.selfcheck import check\n"
             "ns = load_notebook('HW3_Modules.ipynb')\n"
-            "assert check('Linear', namespace=vars(ns)) is False\n"
-            "assert check(namespace=vars(ns)) is False\n")
+            "assert check('Linear', namespace=vars(ns)).passed is False\n"
+            "assert check(namespace=vars(ns)).passed is False\n")
     run = _selfcheck(released, code)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert "not implemented yet" in run.stdout and "FAILED" in run.stdout
+    assert "not implemented yet" in run.stdout and "Some checks FAILED" in run.stdout
+    assert any(line.startswith("FAIL  Linear") for line in run.stdout.splitlines())
 
 
 def test_selfcheck_runs_the_grader_checks_and_fails_a_mutant_like_the_grader(tmp_path):

@@ -9,14 +9,16 @@ This folder is what ships to students (``python -m grader release`` copies it wh
 * :mod:`.expected`: what a correct module gives (the reference, finite differences), in the grader;
 * :mod:`.judges`: got vs expected, in the grader; :mod:`.messages`: the words a student reads;
 * :mod:`.catalogue`: every check with its points;
-* :mod:`.gradcheck`: finite differences and relative errors.
+* :mod:`.gradcheck`: finite differences and relative errors;
+* :mod:`.display`: how ``check()`` shows its table (HTML in Jupyter, text elsewhere).
 
 ``check()`` (below) runs the checks of one module on the caller's namespace (the notebook's globals) and
 prints a pass/fail table. The expected values come from ``reference_values.npz`` next to this file in the
 students' release (frozen from the reference at release time), or from the kit's reference notebook when
 run inside the kit. The inputs are drawn from ``SELFCHECK_SEED``; the grader draws its own from another seed.
 
-``check()`` with no name checks every module found in the notebook. It returns True when all rows pass.
+``check()`` with no name checks every module found in the notebook. The table is rendered in Jupyter and
+printed elsewhere (:mod:`.display`); the returned summary is true when all rows pass.
 Set the environment variable ``HW3_SELFCHECK=0`` to skip the checks (HW3_main.ipynb does, when it
 loads the modules with ``%run``).
 """
@@ -26,6 +28,7 @@ from pathlib import Path
 
 from grader.selfcheck.cases import GRADER_SEED, SELFCHECK_SEED
 from grader.selfcheck.catalogue import BY_ID, CHECKS, TARGETS, checks_of
+from grader.selfcheck.display import Row, Summary, show
 from grader.selfcheck.expected import expected_values, load_expected, save_expected
 from grader.selfcheck.judges import Result, verdict
 from grader.selfcheck.probes import run_probe
@@ -66,13 +69,13 @@ def results_for(namespace, target):
     return results
 
 
-def _row(result):
-    verdict = "ok" if result.passed else "FAILED"
-    return f"{verdict:<7} {result.target:<22} {result.name:<48} {result.points:g}/{result.max_points:g}  {result.message}"
-
-
 def check(name=None, namespace=None):
-    """Run the checks of module `name` (all modules if None) and print a pass/fail table."""
+    """Run the checks of module `name` (all modules if None) and show a pass/fail table.
+
+    In Jupyter the table is rendered (see :mod:`.display`), elsewhere printed. Returns a
+    :class:`~grader.selfcheck.display.Summary`, true when every check passed, which a notebook does not
+    echo; None when ``HW3_SELFCHECK=0``.
+    """
     if os.environ.get("HW3_SELFCHECK", "1") == "0":
         return None
     if namespace is None:
@@ -81,19 +84,16 @@ def check(name=None, namespace=None):
     if name is not None and name not in TARGETS:
         raise ValueError(f"check({name!r}): unknown module; choose one of {', '.join(TARGETS)}")
     targets = [name] if name else [t for t in TARGETS if t in ns]
-    all_passed = True
-    points = max_points = 0
+    summary = Summary()
     for target in targets:
         results = results_for(ns, target)
-        passed = all(r.passed for r in results)
-        all_passed &= passed
-        points += sum(r.points for r in results)
-        max_points += sum(r.max_points for r in results)
-        if name is None:
-            print(f"{'ok' if passed else 'FAILED':<7} {target:<22} {sum(r.points for r in results):g}/"
-                  f"{sum(r.max_points for r in results):g}" + ("" if passed else "   run check(%r) for details" % target))
+        summary.points += sum(r.points for r in results)
+        summary.max_points += sum(r.max_points for r in results)
+        if name is None:  # one row per module
+            passed = all(r.passed for r in results)
+            summary.rows.append(Row(passed, target, f"{len(results)} check{'s' if len(results) > 1 else ''}",
+                                    sum(r.points for r in results), sum(r.max_points for r in results),
+                                    "" if passed else f"run check({target!r}) for details"))
         else:
-            print("\n".join(_row(r) for r in results))
-    print(f"{points:g} of {max_points:g} points. " +
-          ("All checks passed." if all_passed else "Some checks FAILED: fix them before moving on."))
-    return all_passed
+            summary.rows += [Row(r.passed, r.target, r.name, r.points, r.max_points, r.message) for r in results]
+    return show(summary)

@@ -44,6 +44,13 @@ SNAPSHOT_JS = r"""
       outputs: [...cell.querySelectorAll('.jp-OutputArea-output')].map(out => ({
         mime: out.getAttribute('data-mime-type'),
         text: out.textContent,  // not innerText: empty for cells off screen (content-visibility)
+        // check()'s table (grader/selfcheck/display.py): each row's status and colour, and the verdict line
+        checkRows: [...out.querySelectorAll('tr.hw3-check-row')].map(tr => ({
+          status: tr.getAttribute('data-status'),
+          background: getComputedStyle(tr).backgroundColor,
+          text: tr.textContent,
+        })),
+        checkVerdict: (out.querySelector('.hw3-check-verdict') || {}).textContent || '',
         images: [...out.querySelectorAll(':scope > img')].map(img => ({
           src: img.getAttribute('src') || '',
           width: img.naturalWidth,

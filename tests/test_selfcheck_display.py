@@ -1,0 +1,67 @@
+"""How check() shows its table: rendered HTML in a Jupyter kernel, plain text in a terminal, and no
+`True` echoed under the table when check(...) ends a cell."""
+import html
+import re
+import textwrap
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from conftest import ROOT
+from grader.selfcheck import display as D
+
+ROWS = [D.Row(True, "Linear", "forward output", 2, 2, "output matches on 2 inputs"),
+        D.Row(False, "Linear", "gradInput vs finite differences", 0, 3,
+              "Linear gradInput: relative error 5.0e-01 <tolerance>\nExpected [[1, 2]], got [[2, 4]].")]
+
+
+def test_text_table_marks_each_row_and_keeps_message_lines_aligned():
+    text = D.text(D.Summary(ROWS, 2, 5)).splitlines()
+    assert text[0].startswith("ok    Linear") and text[0].endswith("output matches on 2 inputs")
+    assert text[1].startswith("FAIL  Linear") and "0/3  Linear gradInput" in text[1]
+    assert text[2].strip() == "Expected [[1, 2]], got [[2, 4]]." and text[2].index("E") == text[1].index("Linear gradInput")
+    assert text[-1] == "2 of 5 points. Some checks FAILED: fix them before moving on."
+
+
+def test_html_table_colours_rows_escapes_messages_and_wraps_between_words_only():
+    table = D.html_table(D.Summary(ROWS, 2, 5))
+    rows = re.findall(r'<tr class="hw3-check-row" data-status="(\w+)" style="background:(#\w+)">', table)
+    assert rows == [("ok", D.GREEN), ("FAIL", D.RED)]
+    assert html.escape("<tolerance>") in table and "<tolerance>" not in table
+    message_cells = re.findall(r'<td style="([^"]*)">Linear gradInput', table)
+    assert message_cells and "white-space:pre-wrap" in message_cells[0] and "word-break:normal" in message_cells[0]
+    assert "overflow-wrap:normal" in message_cells[0]  # never inside a word
+    assert table.count("white-space:nowrap") == 4 * len(ROWS)  # status, module, check, points never wrap
+    assert "2 of 5 points. Some checks FAILED" in table
+
+
+def test_summary_is_true_only_when_all_pass_and_displays_as_nothing():
+    assert D.Summary(ROWS[:1], 2, 2) and not D.Summary(ROWS, 2, 5)
+    assert D.Summary(ROWS[:1], 2, 2)._ipython_display_() is None
+    assert repr(D.Summary(ROWS[:1], 2, 2)) == "<check: 2 of 2 points, all passed>"
+
+
+def test_in_a_terminal_check_prints_the_text_table(capsys):
+    from grader.notebook import load_notebook
+    from grader.selfcheck import check
+    summary = check("Tanh", namespace=vars(load_notebook(ROOT / "HW3_Modules.ipynb", name="display_reference")))
+    printed = capsys.readouterr().out.splitlines()
+    assert summary.passed and all(line.startswith("ok    Tanh") for line in printed[:-1])
+    assert printed[-1] == "7 of 7 points. All checks passed."
+
+
+def test_in_a_jupyter_kernel_check_renders_one_html_table_and_echoes_nothing(tmp_path):
+    source = textwrap.dedent(f"""
+        import sys; sys.path.insert(0, {str(ROOT)!r})
+        from grader.notebook import load_notebook
+        from grader.selfcheck import check
+        ns = vars(load_notebook({str(ROOT / 'HW3_Modules.ipynb')!r}, name="display_reference"))
+        check("ReLU", namespace=ns)""")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = nb.cells[0].outputs
+    assert [o.output_type for o in outputs] == ["display_data"], outputs  # no stream, no execute_result (True)
+    shown = outputs[0].data
+    assert shown["text/html"].count('data-status="ok"') == 4 and "All checks passed." in shown["text/html"]
+    assert shown["text/plain"].startswith("ok    ReLU")  # the text version for front-ends without HTML
