@@ -1,12 +1,12 @@
 """The grader's command line.
 
-    python -m grader SUBMISSION... [--json FILE] [--jobs N] [--timeout SECONDS] [--fast] [--no-sandbox]
+    python -m grader SUBMISSION... [--json FILE] [--lms canvas|moodle] [--jobs N] [--timeout SECONDS] [--fast] [--no-sandbox]
     python -m grader release OUTDIR
 
 A SUBMISSION is a folder holding HW3_Modules.ipynb, HW3_differentiation.ipynb and/or HW3_main.ipynb,
-or a .zip of such a folder. One line of progress per submission, a summary table at the end. With
---json FILE, also FILE's stem + .csv (the gradebook) and FILE's stem + _feedback/ (one Markdown file
-per submission). The exit status is 0 whenever grading ran, whatever the scores; 2 for a usage error, or
+or a .zip of such a folder, or a course platform's bulk download (Canvas or Moodle, a folder or its .zip):
+grader/intake.py finds one submission per student. One line of progress per submission, a summary table at
+the end. With --json FILE, also the gradebooks, the feedback files and the summary chart (grader/report.py). The exit status is 0 whenever grading ran, whatever the scores; 2 for a usage error, or
 when the sandbox (bubblewrap) cannot run here and --no-sandbox was not given.
 """
 import argparse
@@ -14,23 +14,30 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
-USAGE = ("python -m grader SUBMISSION... [--json FILE] [--jobs N] [--timeout SECONDS] [--fast] [--no-sandbox]\n"
+USAGE = ("python -m grader SUBMISSION... [--json FILE] [--lms canvas|moodle] [--jobs N] [--timeout SECONDS] [--fast]\n"
+         "       [--no-sandbox]\n"
          "       python -m grader release OUTDIR")
 
 
-def _grade_one(path, timeout, fast, kernel_name):
+def _grade_one(submission, timeout, fast, kernel_name):
     from grader.grade import grade_submission
-    return grade_submission(path, timeout=timeout, fast=fast, kernel_name=kernel_name)
+    return grade_submission(submission, timeout=timeout, fast=fast, kernel_name=kernel_name)
 
 
 def grade_main(argv):
     parser = argparse.ArgumentParser(prog="python -m grader", usage=USAGE,
                                      description="Grade HW3 submissions (see README.md, 'For instructors').")
-    parser.add_argument("submissions", nargs="+", metavar="SUBMISSION", help="a folder or a .zip of one")
+    parser.add_argument("submissions", nargs="+", metavar="SUBMISSION",
+                        help="a folder or a .zip of one, or a Canvas/Moodle bulk download (folder or .zip)")
     parser.add_argument("--json", metavar="FILE", help="write the report list here, plus FILE.csv and FILE_feedback/")
     parser.add_argument("--jobs", type=int, default=1, metavar="N", help="grade N submissions in parallel (default 1)")
     parser.add_argument("--timeout", type=float, default=60, metavar="SECONDS",
                         help="time limit of one check or one cell (default 60)")
+    parser.add_argument("--lms", choices=("canvas", "moodle"),
+                        help="with --json: also the gradebook in this platform's import layout (default: the platforms "
+                             "the downloads came from)")
+    parser.add_argument("--assignment", default="HW3", metavar="NAME",
+                        help="the assignment's column name in the Canvas gradebook (default HW3)")
     parser.add_argument("--fast", action="store_true", help="skip HW3_main.ipynb (module and differentiation checks only)")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run the kernels without the sandbox (every report then says so); only where bubblewrap cannot run")
@@ -51,31 +58,34 @@ def grade_main(argv):
                   "(every report then says so).", file=sys.stderr)
             return 2
 
+    from grader.intake import discover
     from grader.report import summary_table, write_reports
-    total = len(args.submissions)
+    submissions = discover(args.submissions)
+    total = len(submissions)
     results = [None] * total
     start = time.perf_counter()
 
     def progress(i, result):
         done = sum(r is not None for r in results)
         errors = f", {len(result['errors'])} problems" if result["errors"] else ""
-        print(f"[{done}/{total}] {result['submission']}: {result['score']:g} / {result['max_score']:g}"
+        who = result["submission"] + (f" ({result['key']})" if result.get("platform") in ("canvas", "moodle") else "")
+        print(f"[{done}/{total}] {who}: {result['score']:g} / {result['max_score']:g}"
               f"{errors} ({result['seconds']:.0f} s)", flush=True)
 
     if args.jobs == 1:
-        for i, path in enumerate(args.submissions):
-            results[i] = _crash_safe(path, args.timeout, args.fast, kernel_name)
+        for i, submission in enumerate(submissions):
+            results[i] = _crash_safe(submission, args.timeout, args.fast, kernel_name)
             progress(i, results[i])
     else:
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            futures = {pool.submit(_grade_one, path, args.timeout, args.fast, kernel_name): i
-                       for i, path in enumerate(args.submissions)}
+            futures = {pool.submit(_grade_one, submission, args.timeout, args.fast, kernel_name): i
+                       for i, submission in enumerate(submissions)}
             for future in as_completed(futures):
                 i = futures[future]
                 try:
                     results[i] = future.result()
                 except Exception as exc:  # a worker that died: still one report per submission
-                    results[i] = _grader_failure(args.submissions[i], exc, kernel_name)
+                    results[i] = _grader_failure(submissions[i], exc, kernel_name)
                 progress(i, results[i])
     print()
     print(summary_table(results))
@@ -83,23 +93,24 @@ def grade_main(argv):
           + (" (--fast: main notebooks not run)" if args.fast else "")
           + (" WITHOUT A SANDBOX (--no-sandbox)" if args.no_sandbox else ""))
     if args.json:
-        csv_path, feedback_dir = write_reports(results, args.json)
-        print(f"Reports: {args.json}, {csv_path}, {feedback_dir}/")
+        written = write_reports(results, args.json, lms=args.lms, assignment=args.assignment)
+        print("Reports: " + ", ".join(f"{path}" + ("/" if what == "feedback" else "") for what, path in written.items()))
     return 0
 
 
-def _grader_failure(path, exc, kernel_name):
+def _grader_failure(submission, exc, kernel_name):
+    from grader.grade import identity_of
     from grader.sandbox import KERNEL_NAME
-    return {"submission": str(path), "score": 0, "max_score": 0, "checks": [], "seconds": 0,
+    return {**identity_of(submission), "score": 0, "max_score": 0, "checks": [], "seconds": 0, "notes": [],
             "sandbox": kernel_name == KERNEL_NAME,
             "errors": [f"the grader failed on this submission ({type(exc).__name__}: {exc}); please report it"]}
 
 
-def _crash_safe(path, timeout, fast, kernel_name):
+def _crash_safe(submission, timeout, fast, kernel_name):
     try:
-        return _grade_one(path, timeout, fast, kernel_name)
+        return _grade_one(submission, timeout, fast, kernel_name)
     except Exception as exc:
-        return _grader_failure(path, exc, kernel_name)
+        return _grader_failure(submission, exc, kernel_name)
 
 
 def main(argv=None):

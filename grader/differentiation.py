@@ -10,6 +10,9 @@ are the kit's, only the ``<exercise>-answer`` cells are the student's. Two check
   kit's reference functions (themselves tested against finite differences). A student who edits the
   helpers or the checks gains nothing: the check-cell point also needs this numerical check to pass.
 """
+import ast
+import re
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -167,15 +170,88 @@ def failed_all(message):
     return results
 
 
-def _answer_cells(nb):
-    """{exercise: source of its answer cell} in the submission, by cell id, else by the functions it defines."""
-    found = {}
-    for exercise, functions in EXERCISES.items():
-        cells = [c for c in nb.cells if c.cell_type == "code" and c.get("id") == f"{exercise}-answer"]
-        if not cells:
-            cells = [c for c in nb.cells if c.cell_type == "code" and f"def {functions[0]}(" in c.source]
-        if cells:
-            found[exercise] = cells[0].source
+def defined_functions(source):
+    """Names of the top-level functions a cell defines (a cell that does not parse: found by their `def` lines)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return re.findall(r"^def\s+(\w+)\s*\(", source, re.M)
+    return [node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+
+def _same_source(a, b):
+    return " ".join(a.split()) == " ".join(b.split())
+
+
+@dataclass
+class Answers:
+    """The student's code, found the way a reader would find it.
+
+    blocks: exercise -> [(cell index, source)], run in the student's order where the kit's answer cell is;
+    tail: added cells after the last exercise; notes: duplicates; misplaced: exercise -> why its answer is not code.
+    """
+    blocks: dict = field(default_factory=dict)
+    tail: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    misplaced: dict = field(default_factory=dict)
+
+
+def find_answers(nb, kit_nb):
+    """Sorts the student's code cells: the kit's own cells (by id, else by identical source) are replaced by the
+    kit's; a cell with an exercise's answer id or defining one of its answer functions belongs to that exercise;
+    any other cell (split off or added) belongs to the exercise whose check cell or answer comes next."""
+    owner = {name: ex for ex, names in EXERCISES.items() for name in names}
+    kit_cells = [c for c in kit_nb.cells if c.cell_type == "code" and not c.get("id", "").endswith("-answer")]
+    kit_ids = {c.get("id") for c in kit_cells}
+    checks = {c.get("id")[:-len("-check")]: c.source for c in kit_cells if c.get("id", "").endswith("-check")}
+    kinds = []   # (index, kind, exercise, source): kind in answer / check / added
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        cid = cell.get("id", "")
+        exercise = cid[:-len("-answer")] if cid.endswith("-answer") and cid[:-len("-answer")] in EXERCISES else None
+        if exercise is None:
+            exercise = next((owner[f] for f in defined_functions(cell.source) if f in owner), None)
+        if exercise is not None:
+            kinds.append((index, "answer", exercise, cell.source))
+            continue
+        check = cid[:-len("-check")] if cid.endswith("-check") and cid[:-len("-check")] in EXERCISES else None
+        check = check or next((ex for ex, src in checks.items() if _same_source(src, cell.source)), None)
+        if check is not None:
+            kinds.append((index, "check", check, cell.source))
+        elif cid in kit_ids or any(_same_source(c.source, cell.source) for c in kit_cells):
+            continue   # the kit's own cell runs instead
+        else:
+            kinds.append((index, "added", None, cell.source))
+    found = Answers()
+    for n, (index, kind, exercise, source) in enumerate(kinds):
+        if kind == "check":
+            continue
+        if kind == "added":
+            exercise = next((ex for _, k, ex, _ in kinds[n + 1:] if k in ("answer", "check")), None)
+            if exercise is None:
+                found.tail.append((index, source))
+                continue
+        found.blocks.setdefault(exercise, []).append((index, source))
+    where = {}
+    for exercise, cells in found.blocks.items():
+        for index, source in cells:
+            for name in defined_functions(source):
+                if name in owner:
+                    where.setdefault(name, []).append(index)
+    for name, cells in where.items():
+        if len(cells) > 1:
+            found.notes.append(f"{NOTEBOOK}: {name}() is defined in {len(cells)} cells (cells "
+                               f"{', '.join(map(str, cells))}); the last one is graded")
+    for exercise, names in EXERCISES.items():
+        if any(name in where for name in names):
+            continue
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code" and any(re.search(rf"^\s*def\s+{n}\s*\(", cell.source, re.M) for n in names):
+                found.misplaced[exercise] = (f"{exercise}: the answer ({', '.join(n + '()' for n in names)}) is in a "
+                                             f"{cell.cell_type} cell (cell {index}), not in a code cell, so it never "
+                                             "runs; change that cell's type to Code")
+                break
     return found
 
 
@@ -188,10 +264,17 @@ def grade(prepared, timeout, errors, log=lambda s: None, kernel_name=None):
         why = "missing" if NOTEBOOK in prepared.missing else "unreadable (see errors)"
         return failed_all(f"{NOTEBOOK} is {why}")
     kit_nb, expected = reference()
-    answers = _answer_cells(nb)
+    answers = find_answers(nb, kit_nb)
+    prepared.notes.extend(answers.notes)
     env = kernel_env({"HW3_FAST": "1", "HW3_SELFCHECK": "0", "PYTHONPATH": str(prepared.workdir)})
     check_status = {}
     numeric = {}
+
+    def run_student(index, source):
+        outcome = kernel.run(source, keep=True)
+        if not outcome.ok:
+            errors.append(f"{NOTEBOOK} cell {index} (`{first_line(source)}`): {outcome.describe()}")
+
     with KernelSession(prepared.workdir, timeout=timeout, env=env, kernel_name=kernel_name or KERNEL_NAME) as kernel:
         for cell in kit_nb.cells:
             if cell.cell_type != "code":
@@ -199,17 +282,17 @@ def grade(prepared, timeout, errors, log=lambda s: None, kernel_name=None):
             cell_id = cell.get("id", "")
             exercise = cell_id[:-len("-answer")] if cell_id.endswith("-answer") else None
             if exercise in EXERCISES:
-                if exercise not in answers:
-                    errors.append(f"{NOTEBOOK}: no answer cell for {exercise} (cell id {cell_id!r}, defining "
+                if exercise not in answers.blocks and exercise not in answers.misplaced:
+                    errors.append(f"{NOTEBOOK}: no answer found for {exercise} (no code cell defines "
                                   f"{EXERCISES[exercise][0]}())")
-                    continue
-                outcome = kernel.run(answers[exercise], keep=True)
-                if not outcome.ok:
-                    errors.append(f"{NOTEBOOK} answer cell {cell_id} (`{first_line(answers[exercise])}`): {outcome.describe()}")
+                for index, source in answers.blocks.get(exercise, []):
+                    run_student(index, source)
                 continue
             outcome = kernel.run(cell.source, keep=not cell_id.endswith("-check"))
             if cell_id.endswith("-check"):
                 check_status[cell_id[:-len("-check")]] = outcome
+        for index, source in answers.tail:
+            run_student(index, source)
         kernel.run(PROBE_HELPER, keep=True)
         for exercise in EXERCISES:
             outcome = kernel.run(f"__hw3_diff_probe({exercise!r}, {SEED})")
@@ -221,9 +304,13 @@ def grade(prepared, timeout, errors, log=lambda s: None, kernel_name=None):
     results = []
     for exercise in EXERCISES:
         passed_numeric, message = numeric.get(exercise, (False, "not run"))
+        if exercise in answers.misplaced and not passed_numeric:
+            message = answers.misplaced[exercise]
         outcome = check_status.get(exercise)
         if outcome is None:
             check_ok, check_msg = False, f"{exercise}-check did not run"
+        elif exercise in answers.misplaced and not passed_numeric:
+            check_ok, check_msg = False, answers.misplaced[exercise]
         elif outcome.ok:
             check_ok, check_msg = passed_numeric, ("check cell passed" if passed_numeric else
                                                    "check cell passed, but the answers fail the grader's own inputs (see the next check)")

@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from grader import selfcheck as C
+from grader.intake import Submission, shown
 from grader.kernel import KernelSession, kernel_env
 from grader.sandbox import KERNEL_NAME
 from grader.notebook import load_notebook
@@ -119,18 +120,20 @@ def grade_modules(prepared, timeout, errors, log=lambda s: None, kernel_name=KER
 
 
 def grade_submission(path, timeout=60, fast=False, log=lambda s: None, kernel_name=KERNEL_NAME):
-    """Grades one submission, every kernel of it `kernel_name` (the sandbox unless --no-sandbox); returns the
-    JSON-ready dict of the report."""
+    """Grades one submission (a grader.intake.Submission, or a folder / .zip path), every kernel of it
+    `kernel_name` (the sandbox unless --no-sandbox); returns the JSON-ready dict of the report."""
     from grader import differentiation, integrity, mainnb
     started = time.perf_counter()
     errors = []
     results = []
+    identity = identity_of(path)
     with tempfile.TemporaryDirectory(prefix="hw3-grade-") as tmp:
         workdir = Path(tmp) / "submission"
         try:
             prepared = prepare(path, workdir)
+            identity = identity_of(prepared.submission)
         except Exception as exc:  # an unreadable folder: still a report, never a crash of the batch
-            errors.append(f"{path}: cannot read the submission ({type(exc).__name__}: {exc})")
+            errors.append(f"{identity['submission']}: cannot read the submission ({type(exc).__name__}: {exc})")
             prepared = None
         if prepared is not None:
             errors += prepared.errors
@@ -155,9 +158,19 @@ def grade_submission(path, timeout=60, fast=False, log=lambda s: None, kernel_na
                     message = f"grader error ({type(exc).__name__}: {exc}); please report it"
                     errors.append(message)
                     results += fallback(message)
+    notes = list(prepared.notes) if prepared is not None else []   # the parts add theirs (e.g. duplicate answers)
     score = sum(r.points for r in results)
     max_score = sum(r.max_points for r in results)
-    return {"submission": str(path), "score": round(score, 2), "max_score": round(max_score, 2),
-            "checks": [r.as_dict() for r in results], "errors": errors,
+    return {**identity, "score": round(score, 2), "max_score": round(max_score, 2),
+            "checks": [r.as_dict() for r in results], "errors": errors, "notes": notes,
             "seconds": round(time.perf_counter() - started, 1), "fast": bool(fast),
             "sandbox": kernel_name == KERNEL_NAME}
+
+
+def identity_of(submission):
+    """Who a report is about: the intake's key, label, platform and name (a bare path: the path)."""
+    if isinstance(submission, Submission):
+        return {"submission": submission.label, "key": submission.key, "platform": submission.platform,
+                "name": submission.name}
+    text = shown(submission)
+    return {"submission": text, "key": shown(Path(str(submission).rstrip("/")).name), "platform": "folder", "name": ""}

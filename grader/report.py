@@ -1,16 +1,37 @@
-"""What the grader writes: the JSON list, the gradebook CSV, one Markdown feedback file per submission,
-and the summary table on the terminal."""
+"""What the grader writes: the JSON list, the gradebooks, the feedback files, the summary table on the terminal.
+
+Gradebooks, one row per student, keyed by the identifier the intake read from the platform's download:
+
+* the kit's own CSV: key, name, submission, score, max_score, number of problems, feedback file, points per module;
+* **Canvas** (``--lms canvas``): the Gradebook import layout — columns ``Student, ID, SIS User ID, SIS Login ID,
+  Section`` then one column per assignment named after it, and a ``Points Possible`` row; Canvas matches a row by
+  ``ID``, the Canvas user id that the bulk download's file names carry. Documented in the Canvas Instructor Guide,
+  "How do I import grades in the Gradebook?" (community.canvaslms.com/t5/Instructor-Guide/
+  How-do-I-import-grades-in-the-Gradebook/ta-p/807) and e.g. Ohio State's "Import a CSV file to Carmen grades"
+  (teaching.resources.osu.edu/toolsets/carmencanvas/guides/calculating-final-grades/import-csv-file-carmen-grades).
+* **Moodle** (``--lms moodle``): the assignment's offline grading worksheet — ``Identifier, Full name, Email
+  address, Status, Grade, Maximum Grade, Grade can be changed, Last modified (submission), Last modified (grade),
+  Feedback comments``. The upload ("Upload grading worksheet") locates the columns ``Identifier`` (its value
+  ``Participant <id>``, the id of the download's ``Full Name_<id>_assignsubmission_file_`` folders), ``Grade`` and
+  ``Last modified (grade)`` by their English names, and the feedback plugins' columns by theirs. Documented in
+  MoodleDocs "Assignment settings" (Feedback types: Offline grading worksheet) and in Moodle's source,
+  mod/assign/feedback/offline/importgradeslib.php (``init()`` and ``next()``).
+
+Feedback files are named by the student's key (any script is kept: ``ДЗ3`` stays ``ДЗ3``; a repeated key gets
+``-2``), in Markdown and in HTML.
+"""
 import csv
 import json
 import re
+import unicodedata
 from pathlib import Path
 
-JSON_KEYS = ("submission", "score", "max_score", "checks", "errors", "sandbox")
+JSON_KEYS = ("submission", "key", "score", "max_score", "checks", "errors", "notes", "sandbox")
 
 
 def public(result):
     """The report object with exactly the documented keys."""
-    return {key: result[key] for key in JSON_KEYS}
+    return {key: result.get(key, True if key == "sandbox" else []) for key in JSON_KEYS}
 
 
 def target_totals(result):
@@ -22,14 +43,21 @@ def target_totals(result):
     return totals
 
 
-def feedback_name(submission, taken):
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(str(submission).rstrip("/")).name.removesuffix(".zip")) or "submission"
+def safe_stem(text, limit=80):
+    """A file name stem from any text: letters of every script kept (ДЗ3 stays ДЗ3), the rest '_'."""
+    stem = re.sub(r"[^\w.-]+", "_", unicodedata.normalize("NFC", str(text))).strip("._")
+    return stem[:limit] or "submission"
+
+
+def feedback_name(result, taken):
+    """The feedback file's stem: the student's key (platform id, else name), unique in the batch."""
+    stem = safe_stem(result.get("key") or Path(str(result["submission"]).rstrip("/")).name.removesuffix(".zip"))
     name, n = stem, 1
     while name in taken:
         n += 1
         name = f"{stem}-{n}"
     taken.add(name)
-    return name + ".md"
+    return name
 
 
 def feedback_markdown(result):
@@ -37,8 +65,10 @@ def feedback_markdown(result):
              f"**Score: {result['score']:g} / {result['max_score']:g}**", ""]
     if result.get("fast"):
         lines += ["(Graded with `--fast`: the main notebook was not run.)", ""]
-    if not result["sandbox"]:
+    if not result.get("sandbox", True):
         lines += ["(Graded **without a sandbox** (`--no-sandbox`): the notebooks ran unconfined.)", ""]
+    if result.get("notes"):
+        lines += ["## What was graded", ""] + [f"- {n}" for n in result["notes"]] + [""]
     if result["errors"]:
         lines += ["## Problems running your notebooks", ""] + [f"- {e}" for e in result["errors"]] + [""]
     lines += ["## Summary", "", "| part | points |", "|---|---|"]
@@ -56,26 +86,108 @@ def feedback_markdown(result):
     return "\n".join(lines) + "\n"
 
 
-def write_reports(results, json_path):
-    """Writes FILE (JSON), FILE's stem + .csv (gradebook) and FILE's stem + _feedback/ (one .md each)."""
+LMS = ("canvas", "moodle")
+MOODLE_COLUMNS = ["Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade",
+                  "Grade can be changed", "Last modified (submission)", "Last modified (grade)", "Feedback comments"]
+CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+
+
+def feedback_html(result):
+    """The Markdown feedback as a standalone HTML page (a TA pastes or uploads it as a comment)."""
+    import html
+    import mistune
+    body = mistune.create_markdown(plugins=["table"], escape=True)(feedback_markdown(result))
+    title = html.escape(f"Feedback: {result['submission']}")
+    return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title>\n"
+            "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}"
+            "td,th{border:1px solid #ccc;padding:2px 6px;vertical-align:top}</style></head>\n"
+            f"<body>\n{body}</body></html>\n")
+
+
+def _comment(result, feedback):
+    parts = "; ".join(f"{t} {p:g}/{m:g}" for t, (p, m) in _parts(result).items())
+    problems = f"; {len(result['errors'])} problem(s) listed" if result["errors"] else ""
+    return f"Score {result['score']:g}/{result['max_score']:g} ({parts}){problems}. Details: {feedback}"
+
+
+def _parts(result):
+    """Points per part of the homework: the modules together, the differentiation, the main notebook."""
+    parts = {}
+    for target, (points, max_points) in target_totals(result).items():
+        part = target if target in ("differentiation", "main notebook") else "modules"
+        got, top = parts.get(part, (0, 0))
+        parts[part] = (got + points, top + max_points)
+    return parts
+
+
+def write_canvas(results, path, names, assignment):
+    """Canvas's gradebook import layout: Student, ID, SIS User ID, SIS Login ID, Section, then one column per
+    assignment (header: its name), a 'Points Possible' row first. Canvas matches rows by ID (the Canvas user id,
+    which the bulk download's file names carry)."""
+    top = max((r["max_score"] for r in results), default=0)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(CANVAS_COLUMNS + [assignment])
+        writer.writerow(["    Points Possible", "", "", "", "", f"{top:g}"])
+        for r in results:
+            canvas = r.get("platform") == "canvas"
+            writer.writerow([r.get("name") or r["submission"], r.get("key", "") if canvas else "", "", "", "",
+                             f"{r['score']:g}"])
+
+
+def write_moodle(results, path, names):
+    """Moodle's offline grading worksheet layout (Assignment > Download grading worksheet): the import reads
+    'Identifier' ('Participant <id>', the id in the download's folder names), 'Grade' and 'Last modified (grade)',
+    and 'Feedback comments' when feedback comments are on."""
+    import datetime
+    now = datetime.datetime.now().strftime("%A, %d %B %Y, %I:%M %p")
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(MOODLE_COLUMNS)
+        for r in results:
+            moodle = r.get("platform") == "moodle"
+            writer.writerow([f"Participant {r.get('key', '')}" if moodle else "", r.get("name") or r["submission"], "",
+                             "", f"{r['score']:g}", f"{r['max_score']:g}", "Yes", "", now,
+                             _comment(r, names[id(r)])])
+
+
+def write_reports(results, json_path, lms=None, assignment="HW3"):
+    """Writes FILE (JSON), FILE's stem + .csv (the kit's gradebook: points per module), + _canvas.csv or
+    _moodle.csv (the platform's import layout; by default for each platform the intake found), + _feedback/
+    (one .md and one .html per student, named by the student's key) and + _summary.png (the batch at a glance).
+
+    Returns {what: path}.
+    """
     json_path = Path(json_path)
     json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps([public(r) for r in results], indent=1))
+    json_path.write_text(json.dumps([public(r) for r in results], indent=1, ensure_ascii=False), encoding="utf-8")
     csv_path = json_path.with_suffix(".csv")
     targets = list(dict.fromkeys(t for r in results for t in target_totals(r)))
     feedback_dir = json_path.with_name(json_path.stem + "_feedback")
     feedback_dir.mkdir(exist_ok=True)
     taken = set()
-    with open(csv_path, "w", newline="") as f:
+    names = {}
+    with open(csv_path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["submission", "score", "max_score", "errors", "sandbox", "feedback"] + targets)
+        writer.writerow(["key", "name", "submission", "score", "max_score", "errors", "sandbox", "feedback"] + targets)
         for r in results:
-            name = feedback_name(r["submission"], taken)
-            (feedback_dir / name).write_text(feedback_markdown(r))
+            stem = feedback_name(r, taken)
+            (feedback_dir / f"{stem}.md").write_text(feedback_markdown(r), encoding="utf-8")
+            (feedback_dir / f"{stem}.html").write_text(feedback_html(r), encoding="utf-8")
+            names[id(r)] = str(Path(feedback_dir.name) / f"{stem}.md")
             totals = target_totals(r)
-            writer.writerow([r["submission"], r["score"], r["max_score"], len(r["errors"]), "yes" if r["sandbox"] else "no",
-                             str(Path(feedback_dir.name) / name)] + [f"{totals.get(t, (0, 0))[0]:g}" for t in targets])
-    return csv_path, feedback_dir
+            writer.writerow([r.get("key", ""), r.get("name", ""), r["submission"], r["score"], r["max_score"],
+                             len(r["errors"]), "yes" if r.get("sandbox", True) else "no", names[id(r)]] + [f"{totals.get(t, (0, 0))[0]:g}" for t in targets])
+    written = {"json": json_path, "csv": csv_path, "feedback": feedback_dir}
+    platforms = [lms] if lms else [p for p in LMS if any(r.get("platform") == p for r in results)]
+    for platform in platforms:
+        path = json_path.with_name(f"{json_path.stem}_{platform}.csv")
+        (write_canvas(results, path, names, assignment) if platform == "canvas" else write_moodle(results, path, names))
+        written[platform] = path
+    if results:
+        from grader.summary import summary_png
+        written["summary"] = summary_png(results, json_path.with_name(json_path.stem + "_summary.png"))
+    return written
 
 
 def summary_table(results):

@@ -1,24 +1,24 @@
-"""A submission on disk: a folder (or a .zip of one) holding the homework's notebooks.
+"""A submission on disk, ready to grade: its notebooks copied next to the kit's ``grader/`` and ``data/``.
 
-``prepare(path, workdir)`` copies it into ``workdir`` next to the kit's ``grader/`` and ``data/`` (the
-submission's own copies of those, if any, are replaced: the student cannot bring their own grader),
-and reports which notebooks were found and which could not be read.
+``prepare(submission, workdir)`` takes a :class:`grader.intake.Submission` (or a path: a folder or a .zip of
+one, found with :func:`grader.intake.discover`), copies the student's folder into ``workdir`` with each chosen
+file under the kit's notebook name, replaces the submission's own ``grader/`` and ``data/`` with the kit's (the
+student cannot bring their own grader), and reads the notebooks leniently (:func:`grader.notebook.read_lenient`):
+what was found, repaired, missing or unreadable is reported.
 """
 import shutil
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from grader import KIT
-from grader.notebook import NotebookError, read_notebook
+from grader.intake import NOTEBOOKS, Submission, discover, shown
+from grader.notebook import NotebookError, read_lenient
 
-NOTEBOOKS = ("HW3_Modules.ipynb", "HW3_differentiation.ipynb", "HW3_main.ipynb")
 KIT_FOLDERS = ("grader", "data")
 NOT_COPIED = KIT_FOLDERS + ("build", ".git", ".venv", "venv", "__pycache__", ".ipynb_checkpoints", "node_modules", "tests",
-                            "bench", ".pytest_cache")
-MAX_UNZIPPED = 512 * 2 ** 20
+                            "bench", ".pytest_cache", "__MACOSX")
 
 
 @dataclass
@@ -27,52 +27,45 @@ class Prepared:
     notebooks: dict = field(default_factory=dict)   # name -> NotebookNode (valid ones only)
     errors: list = field(default_factory=list)      # what could not be read, in words
     missing: list = field(default_factory=list)
+    notes: list = field(default_factory=list)       # which file was graded as which notebook, what was repaired
+    submission: Submission = None
 
 
-def _unzip(archive, dest):
-    """Extracts a zip safely (no absolute paths, no '..', bounded size) and returns the folder holding the notebooks."""
-    with zipfile.ZipFile(archive) as zf:
-        total = 0
-        for info in zf.infolist():
-            name = Path(info.filename)
-            if name.is_absolute() or ".." in name.parts:
-                raise ValueError(f"unsafe path in the archive: {info.filename}")
-            total += info.file_size
-            if total > MAX_UNZIPPED:
-                raise ValueError(f"the archive unpacks to more than {MAX_UNZIPPED // 2 ** 20} MiB")
-        zf.extractall(dest)
-    return _notebook_folder(Path(dest))
+def _ignore(root):
+    """copytree's ignore: the kit's folders and build products anywhere, symlinks, the kit's notebook names at the top
+    (the chosen files are copied there under those names)."""
+    root = Path(root)
+
+    def ignore(folder, names):
+        here = Path(folder)
+        return {n for n in names if n in NOT_COPIED or (here / n).is_symlink()
+                or (here == root and n in NOTEBOOKS)}
+    return ignore
 
 
-def _notebook_folder(root):
-    """The shallowest folder under root that holds one of the notebooks (root itself if none does)."""
-    found = sorted((p for name in NOTEBOOKS for p in root.rglob(name) if "__MACOSX" not in p.parts),
-                   key=lambda p: len(p.parts))
-    return found[0].parent if found else root
+def as_submission(path, staging):
+    """The Submission of a single path (a folder or a zip of one); a platform download holds many: an error."""
+    found = discover([path], staging=staging)
+    if len(found) == 1:
+        return found[0]
+    return Submission(key=shown(Path(path).name), label=shown(path), problems=[
+        f"{shown(path)}: holds {len(found)} students' submissions (a course platform's download); "
+        "grade it with python -m grader, which grades each of them"])
 
 
-def prepare(path, workdir):
-    """Copies the submission at `path` into `workdir` with the kit's grader/ and data/; reads its notebooks."""
-    path = Path(path)
+def prepare(submission, workdir):
+    """Copies `submission` (a Submission or a path) into `workdir` with the kit's grader/ and data/; reads its notebooks."""
     workdir = Path(workdir)
-    prepared = Prepared(workdir)
-    if not path.exists():
-        prepared.errors.append(f"{path}: no such file or folder")
-        return prepared
-    if path.is_file():
-        if path.suffix.lower() != ".zip":
-            prepared.errors.append(f"{path}: not a folder or a .zip of one (a submission is a folder holding "
-                                   f"{', '.join(NOTEBOOKS)})")
-            return prepared
-        try:
-            source = _unzip(path, workdir.parent / "unzipped")
-        except (zipfile.BadZipFile, ValueError, OSError) as exc:
-            prepared.errors.append(f"{path}: cannot unpack the archive ({type(exc).__name__}: {exc})")
-            return prepared
-    else:
-        source = _notebook_folder(path)
-    shutil.copytree(source, workdir, symlinks=False, ignore=shutil.ignore_patterns(*NOT_COPIED),
-                    dirs_exist_ok=True)
+    if not isinstance(submission, Submission):
+        submission = as_submission(submission, workdir.parent / "intake")
+    prepared = Prepared(workdir, submission=submission)
+    prepared.errors += submission.problems
+    prepared.notes += submission.notes
+    workdir.mkdir(parents=True, exist_ok=True)
+    if submission.folder and Path(submission.folder).is_dir():
+        shutil.copytree(submission.folder, workdir, symlinks=True, ignore=_ignore(submission.folder), dirs_exist_ok=True)
+    for kit, source in submission.files.items():
+        shutil.copyfile(source, workdir / kit)
     for folder in KIT_FOLDERS:
         target = workdir / folder
         if target.is_symlink() or target.is_file():
@@ -82,15 +75,22 @@ def prepare(path, workdir):
         shutil.copytree(KIT / folder, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     for name in NOTEBOOKS:
         nb_path = workdir / name
-        if not nb_path.exists():
+        if name not in submission.files:
             prepared.missing.append(name)
             continue
+        source = submission.files[name]
         try:
-            prepared.notebooks[name] = read_notebook(nb_path)
+            nb, repairs = read_lenient(nb_path)
         except NotebookError as exc:
-            prepared.errors.append(str(exc).replace(str(workdir), str(path)))
+            prepared.errors.append(str(exc).replace(str(nb_path), shown(source)))
+            continue
+        if repairs:
+            nbformat.write(nb, str(nb_path))   # the main notebook's %run reads the repaired file
+            prepared.notes.append(f"{name} was repaired to open as Jupyter opens it: " + "; ".join(repairs[:5])
+                                  + (f"; and {len(repairs) - 5} more" if len(repairs) > 5 else ""))
+        prepared.notebooks[name] = nb
     if not prepared.notebooks and not prepared.errors:
-        prepared.errors.append(f"{path}: none of {', '.join(NOTEBOOKS)} found")
+        prepared.errors.append(f"{submission.label}: none of {', '.join(NOTEBOOKS)} found")
     return prepared
 
 

@@ -61,7 +61,7 @@ def test_json_has_the_documented_shape(graded):
     data = json.loads(report.read_text())
     assert len(data) == len(corpus)
     for entry in data:
-        assert set(entry) == {"submission", "score", "max_score", "checks", "errors"}
+        assert set(entry) == {"submission", "key", "score", "max_score", "checks", "errors", "notes", "sandbox"}
         assert isinstance(entry["errors"], list)
         for check in entry["checks"]:
             assert set(check) == {"target", "name", "passed", "points", "max_points", "message"}

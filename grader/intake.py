@@ -1,0 +1,471 @@
+"""Intake: from what a TA downloads to one :class:`Submission` per student.
+
+    submissions = discover(["canvas_download.zip", "moodle_folder/", "alice/", "bob.zip"])
+    for s in submissions:
+        s.key, s.label, s.files, s.notes, s.problems
+
+Accepted, alone or mixed, as folders or as ``.zip`` files (zips inside them and nested zips are unpacked):
+
+* a plain submission: a folder (or a zip of one) holding the homework's notebooks — one student;
+* a **Canvas** bulk download ("Download Submissions"): a flat folder of every student's files, each named
+  ``<sortable name>[_LATE]_<user id>_<submission id>_<the student's file name>``, e.g.
+  ``lastfirst_LATE_12345_67890_HW3_Modules-1.ipynb`` (Canvas appends ``-1``, ``-2`` when a student uploads
+  two files of the same name). The files of one user id make one submission; the key is the Canvas user id;
+* a **Moodle** "Download all submissions": a folder per participant and plugin,
+  ``<Full Name>_<participant id>_assignsubmission_file_/`` (Moodle 3.1 and later; older versions and the
+  "download as folders" option off give flat files ``<Full Name>_<participant id>_assignsubmission_file_<file>``).
+  The key is the participant id, the one the offline grading worksheet's ``Identifier`` column carries.
+
+Notebook names are matched leniently: case, spaces and punctuation, a browser's ``(1)``, Jupyter's ``-Copy1``,
+Canvas's ``-1`` and a course prefix or suffix (``DL24_hw3_modules.ipynb``). Every choice goes into the
+submission's ``notes`` ("HW3_Modules (1).ipynb graded as HW3_Modules.ipynb"); two different files that fit one
+notebook equally well are reported in ``problems`` and neither is graded (the grader never picks silently).
+
+Bad input never stops the batch: an empty, password-protected, corrupt or oversized zip (a zip bomb: bounded in
+total and per member's compression ratio), a file that is not a notebook, a symlink, a name with bytes that are
+not UTF-8 — each gives one line in the submission's ``problems`` and the rest goes on.
+A Submission holds plain strings, lists and dicts (picklable, JSON-ready): paths, never open files.
+"""
+import atexit
+import os
+import re
+import shutil
+import stat
+import tempfile
+import unicodedata
+import zipfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+NOTEBOOKS = ("HW3_Modules.ipynb", "HW3_differentiation.ipynb", "HW3_main.ipynb")
+MAX_UNZIPPED = 512 * 2 ** 20      # bytes one archive may unpack to (all its nested archives included)
+MAX_RATIO = 200                   # a member compressed more than this (and over MAX_DENSE bytes) is a zip bomb
+MAX_DENSE = 2 ** 20
+MAX_MEMBERS = 20000
+MAX_DEPTH = 3                     # zips inside zips inside zips
+IGNORED_PARTS = ("__MACOSX", ".ipynb_checkpoints", ".git", ".venv", "venv", "__pycache__", "node_modules")
+
+CANVAS = re.compile(r"^(?P<name>[^_/]+?)(?P<late>_LATE)?_(?P<user>\d+)_(?P<sub>\d+)_(?P<file>.+)$", re.IGNORECASE)
+MOODLE_FOLDER = re.compile(r"^(?P<name>.+)_(?P<user>\d+)_assignsubmission_(?P<plugin>[a-z]+)_$")
+MOODLE_FILE = re.compile(r"^(?P<name>.+)_(?P<user>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<file>.+)$")
+
+# kit notebook -> the word that marks it in a file name once normalised (see _normal)
+WORDS = {"HW3_Modules.ipynb": "modules", "HW3_differentiation.ipynb": "differentiation", "HW3_main.ipynb": "main"}
+
+
+@dataclass
+class Submission:
+    """One student's work as found on disk.
+
+    key: the platform's student identifier (Canvas user id, Moodle participant id), else a name unique in the batch.
+    label: what a person reads (the student's name, or the path given).
+    files: kit notebook name -> path of the file graded as that notebook.
+    folder: the student's own folder whose other files go along (None for a platform's shared flat folder).
+    """
+    key: str
+    label: str
+    files: dict = field(default_factory=dict)
+    folder: str = None
+    platform: str = "folder"     # "canvas", "moodle" or "folder"
+    name: str = ""               # the student's name as the platform wrote it
+    notes: list = field(default_factory=list)      # what was graded as what, what was repaired
+    problems: list = field(default_factory=list)   # bad input, in one line each
+
+    def as_dict(self):
+        return asdict(self)
+
+
+class IntakeError(ValueError):
+    """An archive or a file that cannot be taken in (the message says why and what to do)."""
+
+
+def shown(path):
+    """A path or name as text that prints and encodes anywhere (bytes that are not UTF-8 become U+FFFD)."""
+    return os.fsencode(str(path)).decode("utf-8", "replace")
+
+
+def _normal(stem):
+    """'DL24 HW3_Modules (1)' -> 'dl24hw3modules': case, copies' suffixes, spaces and punctuation removed."""
+    text = unicodedata.normalize("NFKC", stem).lower().strip()
+    previous = None
+    while text != previous:
+        previous = text
+        text = re.sub(r"\s*\(\d+\)$", "", text)               # browser: "name (1)"
+        text = re.sub(r"[\s_-]*copy\d*$", "", text)          # Jupyter: "name-Copy1", "name copy"
+        text = re.sub(r"-\d+$", "", text)                     # Canvas: "name-1"
+        text = text.strip()
+    return re.sub(r"[\W_]+", "", text)
+
+
+def match_tier(filename):
+    """(kit notebook, tier) for a file name: tier 0 the kit's name up to case/copies/punctuation, tier 1 with a
+    course prefix or suffix; None if it is no kit notebook."""
+    if not filename.lower().endswith(".ipynb"):
+        return None
+    norm = _normal(filename[:-len(".ipynb")])
+    for kit, word in WORDS.items():
+        if norm == _normal(kit[:-len(".ipynb")]):
+            return kit, 0
+    for kit, word in WORDS.items():
+        if word == "main":
+            if norm == "main" or "hw3main" in norm:
+                return kit, 1
+        elif word in norm:
+            return kit, 1
+    return None
+
+
+# ------------------------------------------------------------------ archives
+
+def _is_symlink_member(info):
+    return stat.S_ISLNK(info.external_attr >> 16)
+
+
+def _check_archive(zf, budget, label):
+    """Refuses what must not be unpacked; returns the members to extract and notes on the skipped ones."""
+    infos = zf.infolist()
+    if not infos or all(i.is_dir() for i in infos):
+        raise IntakeError(f"{label}: the archive is empty; ask the student to upload the notebooks again")
+    if len(infos) > MAX_MEMBERS:
+        raise IntakeError(f"{label}: the archive holds {len(infos)} files (more than {MAX_MEMBERS}); not unpacked")
+    if any(i.flag_bits & 0x1 for i in infos):
+        raise IntakeError(f"{label}: the archive is password-protected; ask the student for an unprotected one")
+    keep, notes, total = [], [], 0
+    for info in infos:
+        name = info.filename
+        parts = Path(name).parts
+        if name.startswith(("/", "\\")) or ".." in parts or re.match(r"^[A-Za-z]:", name):
+            notes.append(f"{label}: skipped {shown(name)} (a path outside the archive)")
+            continue
+        if _is_symlink_member(info):
+            notes.append(f"{label}: skipped {shown(name)} (a symbolic link)")
+            continue
+        if info.is_dir() or any(p in IGNORED_PARTS for p in parts):
+            continue
+        if info.file_size > MAX_DENSE and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise IntakeError(f"{label}: {shown(name)} unpacks {info.file_size // max(info.compress_size, 1)} times "
+                              f"its compressed size (a zip bomb?); not unpacked")
+        total += info.file_size
+        if total > budget[0]:
+            raise IntakeError(f"{label}: the archive unpacks to more than {MAX_UNZIPPED // 2 ** 20} MiB; not unpacked")
+        keep.append(info)
+    budget[0] -= total
+    return keep, notes
+
+
+def unpack(archive, dest, label=None, budget=None, depth=0):
+    """Unpacks a zip (and the zips inside it, up to MAX_DEPTH) into dest safely; returns notes.
+
+    Raises:
+        IntakeError: empty, password-protected, corrupt, oversized (in total or by a member's ratio) archives.
+    """
+    label = label or shown(Path(archive).name)
+    budget = budget if budget is not None else [MAX_UNZIPPED]
+    dest = Path(dest)
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            keep, notes = _check_archive(zf, budget, label)
+            dest.mkdir(parents=True, exist_ok=True)
+            for info in keep:
+                target = dest / _safe_member_path(info.filename)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, open(target, "wb") as out:
+                    shutil.copyfileobj(src, out)
+    except zipfile.BadZipFile as exc:
+        raise IntakeError(f"{label}: not a readable zip archive ({exc}); ask the student to upload it again") from exc
+    except (RuntimeError, NotImplementedError, OSError, EOFError) as exc:   # encrypted member, unknown method...
+        raise IntakeError(f"{label}: cannot unpack the archive ({type(exc).__name__}: {exc})") from exc
+    for inner in sorted(p for p in dest.rglob("*") if p.is_file() and p.suffix.lower() == ".zip"):
+        inner_label = f"{label}/{shown(inner.relative_to(dest))}"
+        if depth + 1 > MAX_DEPTH:
+            notes.append(f"{inner_label}: not unpacked (archives nested deeper than {MAX_DEPTH})")
+            inner.unlink()
+            continue
+        try:
+            notes += unpack(inner, inner.with_name(inner.name[:-4] + "_unzipped"), inner_label, budget, depth + 1)
+        except IntakeError as exc:
+            notes.append(str(exc))
+        inner.unlink()
+    return notes
+
+
+def _safe_member_path(name):
+    """A member's path as a relative path whose parts are legal here (zip names may hold any text)."""
+    parts = [re.sub(r"[\x00-\x1f]", "_", p) for p in re.split(r"[/\\]+", name) if p not in ("", ".")]
+    return Path(*parts) if parts else Path("_")
+
+
+# ------------------------------------------------------------------ choosing the notebooks
+
+def _candidates(root, problems):
+    """Every .ipynb under root (not following symlinks), with its depth; symlinks reported."""
+    found = []
+    root = Path(root)
+    if root.is_symlink():
+        problems.append(f"{shown(root)}: a symbolic link, not followed")
+        return found
+    if root.is_file():
+        return [(root, 0)] if root.suffix.lower() == ".ipynb" else []
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_PARTS and not d.startswith("."))
+        for d in list(dirnames):
+            if (here / d).is_symlink():
+                problems.append(f"{shown((here / d).relative_to(root))}: a symbolic link, not followed")
+                dirnames.remove(d)
+        for f in sorted(filenames):
+            p = here / f
+            if f.startswith("._"):      # macOS resource forks
+                continue
+            if p.is_symlink():
+                if f.lower().endswith(".ipynb"):
+                    problems.append(f"{shown(p.relative_to(root))}: a symbolic link, not followed")
+                continue
+            if f.lower().endswith(".ipynb"):
+                found.append((p, len(p.relative_to(root).parts) - 1))
+    return found
+
+
+def _same_content(a, b):
+    try:
+        return Path(a).read_bytes() == Path(b).read_bytes()
+    except OSError:
+        return False
+
+
+def choose(candidates, submission, display=lambda p: shown(Path(p).name)):
+    """Fills submission.files from (path, depth) candidates, best name then shallowest; ties are problems."""
+    by_kit = {}
+    unmatched = []
+    for path, depth in candidates:
+        fit = match_tier(display(path))
+        if fit is None:
+            unmatched.append(path)
+        else:
+            by_kit.setdefault(fit[0], []).append(((fit[1], depth), path))
+    for kit in NOTEBOOKS:
+        options = sorted(by_kit.get(kit, []), key=lambda o: (o[0], display(o[1]) != kit, str(o[1])))
+        if not options:
+            continue
+        best_rank = options[0][0]
+        best = [p for rank, p in options if rank == best_rank]
+        distinct = [best[0]] + [p for p in best[1:] if not _same_content(p, best[0])]
+        if len(distinct) > 1:
+            names = ", ".join(display(p) for p in distinct)
+            submission.problems.append(f"two files could be {kit}: {names}; neither was graded as {kit} "
+                                       f"(keep one, or rename it {kit}, and grade again)")
+            continue
+        chosen = best[0]
+        submission.files[kit] = str(chosen)
+        if display(chosen) != kit:
+            submission.notes.append(f"{display(chosen)} graded as {kit}")
+        others = [p for rank, p in options if p not in best]
+        if others:
+            submission.notes.append(f"also found for {kit}, not graded: " + ", ".join(display(p) for p in others))
+    if unmatched:
+        submission.notes.append("not graded (the name matches none of the homework's notebooks): "
+                                + ", ".join(display(p) for p in unmatched))
+
+
+# ------------------------------------------------------------------ layouts
+
+class _Staging:
+    def __init__(self, root=None):
+        if root is None:
+            root = tempfile.mkdtemp(prefix="hw3-intake-")
+            atexit.register(shutil.rmtree, root, True)
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.count = 0
+
+    def new(self, hint):
+        self.count += 1
+        slug = re.sub(r"[^\w.-]+", "_", shown(hint))[:40] or "x"
+        return self.root / f"{self.count:04d}-{slug}"
+
+
+def _entries(folder, problems):
+    """The entries of a folder, hidden files and symlinks left out (symlinks reported)."""
+    out = []
+    for p in sorted(Path(folder).iterdir()):
+        if p.name.startswith(".") or p.name in IGNORED_PARTS:
+            continue
+        if p.is_symlink():
+            problems.append(f"{shown(p)}: a symbolic link, not followed")
+            continue
+        out.append(p)
+    return out
+
+
+def _platform_of(entries):
+    canvas = sum(bool(CANVAS.match(p.name)) and p.is_file() for p in entries)
+    moodle = sum(bool(MOODLE_FOLDER.match(p.name) if p.is_dir() else MOODLE_FILE.match(p.name)) for p in entries)
+    if moodle and moodle >= canvas:
+        return "moodle"
+    if canvas:
+        return "canvas"
+    return None
+
+
+def _sort_notes(submission, notes):
+    """Unpacking notes: skipped members are notes, archives that could not be unpacked are problems."""
+    for note in notes:
+        (submission.notes if "skipped" in note else submission.problems).append(note)
+
+
+def _collect(root, submission, staging):
+    """The notebooks under a folder, those of the zips in it included (a student's zip inside their folder)."""
+    candidates = _candidates(root, submission.problems)
+    for archive in sorted(p for p in Path(root).rglob("*.zip") if p.is_file() and not p.is_symlink()
+                          and not any(part in IGNORED_PARTS for part in p.relative_to(root).parts)):
+        label = shown(archive.relative_to(root))
+        dest = staging.new(archive.stem)
+        try:
+            _sort_notes(submission, unpack(archive, dest, label))
+        except IntakeError as exc:
+            submission.problems.append(str(exc))
+            continue
+        depth = len(archive.relative_to(root).parts)
+        candidates += [(p, d + depth) for p, d in _candidates(dest, submission.problems)]
+    return candidates
+
+
+def _gather(submission, items, staging, display_name):
+    """Collects the notebooks of one student's entries (files, folders, zips) into submission.files."""
+    candidates = []
+    others = []
+    for item, shown_name in items:
+        if item.is_dir():
+            candidates += [(p, d + 1) for p, d in _collect(item, submission, staging)]
+        elif item.suffix.lower() == ".zip":
+            dest = staging.new(item.stem)
+            try:
+                _sort_notes(submission, unpack(item, dest, shown_name))
+            except IntakeError as exc:
+                submission.problems.append(str(exc))
+                continue
+            candidates += [(p, d + 1) for p, d in _candidates(dest, submission.problems)]
+        elif item.suffix.lower() == ".ipynb":
+            candidates.append((item, 0))
+            display_name[str(item)] = shown_name
+        else:
+            others.append(shown_name)
+    choose(candidates, submission, lambda p: display_name.get(str(p), shown(Path(p).name)))
+    if not submission.files and not submission.problems:
+        what = f" (found: {', '.join(others)})" if others else ""
+        submission.problems.append(f"no notebook in the submission{what}; none of {', '.join(NOTEBOOKS)} "
+                                   "can be graded")
+
+
+def _platform_batch(folder, entries, platform, staging, origin):
+    """One Submission per student of a Canvas or Moodle download folder."""
+    groups = {}
+    stray = []
+    for p in entries:
+        if platform == "canvas":
+            m = CANVAS.match(p.name) if p.is_file() else None
+            if m:
+                g = groups.setdefault(m["user"], {"name": m["name"], "items": [], "late": False})
+                g["items"].append((p, m["file"]))
+                g["late"] |= bool(m["late"])
+                continue
+        else:
+            m = MOODLE_FOLDER.match(p.name) if p.is_dir() else MOODLE_FILE.match(p.name)
+            if m:
+                g = groups.setdefault(m["user"], {"name": m["name"], "items": [], "late": False})
+                g["items"].append((p, p.name if p.is_dir() else m["file"]))
+                continue
+        stray.append(p)
+    submissions = []
+    for user, g in groups.items():
+        name = shown(g["name"])
+        sub = Submission(key=user, label=name, platform=platform, name=name)
+        if g["late"]:
+            sub.notes.append("submitted late (Canvas marked the files LATE)")
+        display = {}
+        _gather(sub, [(p, shown(n)) for p, n in g["items"]], staging, display)
+        if platform == "moodle":
+            folders = [p for p, _ in g["items"] if p.is_dir()]
+            sub.folder = str(folders[0]) if len(folders) == 1 else None
+        submissions.append(sub)
+    for p in stray:
+        if p.is_dir() or p.suffix.lower() in (".zip", ".ipynb"):
+            submissions += _plain(p, staging, origin)
+    return submissions
+
+
+def _plain(path, staging, origin=None):
+    """A plain submission: a folder or zip (one student), unless it is a platform download."""
+    path = Path(path)
+    label = shown(path)
+    key = shown(path.name[:-4] if path.name.lower().endswith(".zip") else path.name) or "submission"
+    sub = Submission(key=key, label=label)
+    if path.is_symlink():
+        sub.problems.append(f"{label}: a symbolic link, not followed; pass the folder it points to")
+        return [sub]
+    if not path.exists():
+        sub.problems.append(f"{label}: no such file or folder")
+        return [sub]
+    if path.is_file() and path.suffix.lower() == ".ipynb":
+        choose([(path, 0)], sub)
+        if not sub.files:
+            sub.problems.append(f"{label}: the name matches none of {', '.join(NOTEBOOKS)}")
+        sub.folder = None
+        return [sub]
+    if path.is_file() and path.suffix.lower() != ".zip":
+        sub.problems.append(f"{label}: not a folder or a .zip of one (a submission is a folder holding "
+                            f"{', '.join(NOTEBOOKS)})")
+        return [sub]
+    root = path
+    if path.is_file():
+        root = staging.new(path.stem)
+        try:
+            _sort_notes(sub, unpack(path, root, shown(path.name)))
+        except IntakeError as exc:
+            sub.problems.append(str(exc))
+            return [sub]
+    entries = _entries(root, sub.problems)
+    platform = _platform_of(entries)
+    if platform:
+        return _platform_batch(root, entries, platform, staging, origin or path)
+    candidates = _collect(root, sub, staging)
+    if not candidates:
+        if not sub.problems:
+            sub.problems.append(f"{label}: none of {', '.join(NOTEBOOKS)} found")
+        return [sub]
+    choose(candidates, sub)
+    chosen = [Path(f) for f in sub.files.values()]
+    if chosen:
+        shallowest = min(chosen, key=lambda p: len(p.parts)).parent
+        sub.folder = str(shallowest)
+    else:
+        sub.folder = str(root)
+    return [sub]
+
+
+def discover(paths, staging=None):
+    """One Submission per student found in `paths` (folders, zips, notebooks; see the module docstring).
+
+    Archives are unpacked under `staging` (a temporary folder removed at exit if None). Keys are unique:
+    a repeated plain name gets its parent folder's name, then a number.
+    """
+    stage = _Staging(staging)
+    found = []
+    for path in paths:
+        try:
+            found += _plain(Path(path), stage)
+        except OSError as exc:   # an unreadable folder: one line, the batch goes on
+            found.append(Submission(key=shown(Path(path).name) or "submission", label=shown(path),
+                                    problems=[f"{shown(path)}: cannot read it ({type(exc).__name__}: {exc})"]))
+    taken = {}
+    for sub in found:
+        if sub.key in taken and sub.platform == "folder":
+            parent = shown(Path(sub.label).parent.name)
+            if parent and f"{parent}-{sub.key}" not in taken:
+                sub.key = f"{parent}-{sub.key}"
+        base, n = sub.key, 1
+        while sub.key in taken:
+            n += 1
+            sub.key = f"{base}-{n}"
+        taken[sub.key] = sub
+    return found

@@ -1,0 +1,57 @@
+"""The batch at a glance: one PNG a TA looks at rather than reads.
+
+Left: per module (and the differentiation and main notebooks), the share of students with full marks, each bar
+labelled with the check that failed most often there. Right: the histogram of the total scores.
+"""
+from collections import Counter
+
+
+def module_stats(results):
+    """{target: (share with full marks, most frequent failing check or '', how many failed it)} over the batch."""
+    stats = {}
+    targets = list(dict.fromkeys(c["target"] for r in results for c in r["checks"] if c["max_points"] > 0))
+    for target in targets:
+        full, failing = 0, Counter()
+        graded = 0
+        for r in results:
+            checks = [c for c in r["checks"] if c["target"] == target and c["max_points"] > 0]
+            if not checks:
+                continue
+            graded += 1
+            full += all(c["points"] == c["max_points"] for c in checks)
+            failing.update(c["name"] for c in checks if c["points"] < c["max_points"])
+        name, count = failing.most_common(1)[0] if failing else ("", 0)
+        stats[target] = (full / graded if graded else 0.0, name, count)
+    return stats
+
+
+def summary_png(results, path):
+    """Writes the summary chart of a batch of reports to `path` (matplotlib, no display needed); returns path."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    stats = module_stats(results)
+    targets = list(stats)[::-1]   # the first module at the top
+    fig, (left, right) = plt.subplots(1, 2, figsize=(15, max(4.5, 0.38 * len(targets) + 1.5)),
+                                      gridspec_kw={"width_ratios": [2.2, 1]})
+    shares = [100 * stats[t][0] for t in targets]
+    left.barh(targets, shares, color=["#4c9a2a" if s == 100 else "#d08c2a" for s in shares])
+    for y, target in enumerate(targets):
+        share, check, count = stats[target]
+        label = f"  most failed: {check} ({count})" if check else "  all full marks"
+        left.text(min(share, 100) + 1, y, label, va="center", fontsize=8)
+    left.set_xlim(0, 200)
+    left.set_xticks(range(0, 101, 25))
+    left.set_xlabel("students with full marks (%)")
+    left.set_title(f"Per module: full marks and the most frequent failing check ({len(results)} students)")
+    scores = [100 * r["score"] / r["max_score"] if r["max_score"] else 0 for r in results]
+    right.hist(scores, bins=[i * 5 for i in range(21)], color="#3a6ea5", edgecolor="white")
+    right.set_xlim(0, 100)
+    right.set_xlabel("total score (% of the maximum)")
+    right.set_ylabel("students")
+    right.set_title("Score histogram")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -1,0 +1,183 @@
+"""The intake (grader/intake.py) and the lenient reading of notebooks (grader/notebook.py), without kernels:
+Canvas and Moodle downloads grouped per student, lenient notebook names, and bad input (empty, bomb,
+password-protected and nested zips, files that are not notebooks, symlinks, names that are not UTF-8)."""
+import json
+import os
+import pickle
+import zipfile
+
+import nbformat
+import pytest
+
+from corpus import DIFFERENTIATION, MODULES, reference
+from grader.intake import MAX_DEPTH, Submission, discover, match_tier
+from grader.notebook import NotebookError, read_lenient
+
+
+def nb_text(name=MODULES):
+    return nbformat.writes(reference(name))
+
+
+def zip_of(path, members):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in members.items():
+            zf.writestr(name, text)
+    return path
+
+
+@pytest.mark.parametrize("name, kit", [
+    ("HW3_Modules.ipynb", MODULES), ("hw3_modules.ipynb", MODULES), ("HW3 Modules (1).ipynb", MODULES),
+    ("HW3_Modules-Copy1.ipynb", MODULES), ("HW3_Modules-1.ipynb", MODULES), ("DL24_HW3_Modules.ipynb", MODULES),
+    ("HW3_differentiation (2).ipynb", DIFFERENTIATION), ("ivanov-hw3-main.ipynb", "HW3_main.ipynb"),
+    ("Untitled.ipynb", None), ("HW3_Modules.pdf", None), ("domain.ipynb", None),
+])
+def test_notebook_names_match_leniently(name, kit):
+    fit = match_tier(name)
+    assert (fit[0] if fit else None) == kit
+
+
+def test_canvas_flat_folder_is_grouped_per_user_id(tmp_path):
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    (folder / "smithbob_1001_9001_HW3_Modules.ipynb").write_text(nb_text())
+    (folder / "smithbob_1001_9002_HW3_differentiation.ipynb").write_text(nb_text(DIFFERENTIATION))
+    (folder / "wellsjane_LATE_1002_9003_HW3_Modules-1.ipynb").write_text(nb_text())
+    zip_of(folder / "leeann_1003_9004_my_hw3.zip", {"hw3/HW3_Modules.ipynb": nb_text(),
+                                                    "hw3/HW3_differentiation.ipynb": nb_text(DIFFERENTIATION)})
+    subs = {s.key: s for s in discover([folder], staging=tmp_path / "stage")}
+    assert set(subs) == {"1001", "1002", "1003"}
+    assert all(s.platform == "canvas" and not s.problems for s in subs.values())
+    assert set(subs["1001"].files) == {MODULES, DIFFERENTIATION} and subs["1001"].label == "smithbob"
+    assert subs["1002"].files[MODULES].endswith("wellsjane_LATE_1002_9003_HW3_Modules-1.ipynb")
+    assert "HW3_Modules-1.ipynb graded as HW3_Modules.ipynb" in subs["1002"].notes
+    assert any("late" in n for n in subs["1002"].notes)
+    assert set(subs["1003"].files) == {MODULES, DIFFERENTIATION}
+    assert subs["1001"].folder is None   # the flat folder is everyone's: no sibling files go along
+
+
+def test_moodle_folders_per_participant_and_a_zipped_download(tmp_path):
+    root = tmp_path / "moodle"
+    for name, pid, files in [("Ann Lee", "501", {"HW3_Modules.ipynb": nb_text()}),
+                             ("Борис Иванов", "502", {"HW3_Modules (1).ipynb": nb_text()})]:
+        d = root / f"{name}_{pid}_assignsubmission_file_"
+        d.mkdir(parents=True)
+        for f, text in files.items():
+            (d / f).write_text(text)
+    d = root / "Cy Young_503_assignsubmission_file_"
+    d.mkdir()
+    zip_of(d / "ДЗ3.zip", {"ДЗ3/HW3_Modules.ipynb": nb_text()})
+    (root / "Cy Young_503_assignsubmission_onlinetext_").mkdir()
+    (root / "Cy Young_503_assignsubmission_onlinetext_" / "onlinetext.html").write_text("<p>see the zip</p>")
+    archive = tmp_path / "COURSE-HW3-123.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for p in root.rglob("*"):
+            if p.is_file():
+                zf.write(p, str(p.relative_to(root)))
+    for source in (root, archive):
+        subs = {s.key: s for s in discover([source], staging=tmp_path / f"stage-{source.name}")}
+        assert set(subs) == {"501", "502", "503"}, subs
+        assert subs["502"].label == "Борис Иванов" and subs["502"].platform == "moodle"
+        assert "HW3_Modules (1).ipynb graded as HW3_Modules.ipynb" in subs["502"].notes
+        assert all(MODULES in s.files and not s.problems for s in subs.values()), subs
+
+
+def test_submission_is_plain_and_picklable(tmp_path):
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice" / MODULES).write_text(nb_text())
+    [sub] = discover([tmp_path / "alice"])
+    assert isinstance(sub, Submission) and sub.key == "alice"
+    assert pickle.loads(pickle.dumps(sub)) == sub
+    json.dumps(sub.as_dict())
+
+
+def test_two_candidates_for_one_notebook_are_reported_never_picked(tmp_path):
+    folder = tmp_path / "bob"
+    folder.mkdir()
+    (folder / "HW3_Modules.ipynb").write_text(nb_text())
+    changed = reference()
+    changed.cells[0].source += "\nchanged"
+    nbformat.write(changed, str(folder / "HW3_Modules (1).ipynb"))
+    (folder / "HW3_differentiation.ipynb").write_text(nb_text(DIFFERENTIATION))
+    (folder / "HW3_differentiation-Copy1.ipynb").write_text(nb_text(DIFFERENTIATION))   # same content: fine
+    [sub] = discover([folder])
+    assert MODULES not in sub.files
+    assert any("HW3_Modules.ipynb, HW3_Modules (1).ipynb" in p and "neither was graded" in p for p in sub.problems)
+    assert DIFFERENTIATION in sub.files
+
+
+@pytest.mark.parametrize("build, words", [
+    (lambda p: zip_of(p, {}), "the archive is empty"),
+    (lambda p: zip_of(p, {"big.ipynb": " " * (8 * 2 ** 20)}), "zip bomb"),
+    (lambda p: p.write_bytes(b"PK\x03\x04 not really a zip"), "not a readable zip archive"),
+    (lambda p: p.write_bytes(_encrypted_zip()), "password-protected"),
+])
+def test_bad_archives_get_one_clear_line(tmp_path, build, words):
+    path = tmp_path / "student.zip"
+    build(path)
+    [sub] = discover([path], staging=tmp_path / "stage")
+    assert not sub.files and len(sub.problems) == 1 and words in sub.problems[0], sub.problems
+
+
+def _encrypted_zip():
+    """A zip whose only member has the 'encrypted' flag (what a password-protected upload looks like)."""
+    import io
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("HW3_Modules.ipynb", "x")
+    data = bytearray(buffer.getvalue())
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = data.find(signature)
+        data[at + offset] |= 1
+    return bytes(data)
+
+
+def test_nested_zips_are_unpacked_and_bounded(tmp_path):
+    inner = zip_of(tmp_path / "inner.zip", {"hw3/HW3_Modules.ipynb": nb_text()})
+    zip_of(tmp_path / "outer.zip", {"inner.zip": inner.read_bytes()})
+    [sub] = discover([tmp_path / "outer.zip"], staging=tmp_path / "stage")
+    assert MODULES in sub.files and not sub.problems
+    deep = zip_of(tmp_path / "d0.zip", {"hw3/HW3_Modules.ipynb": nb_text()})
+    for level in range(1, MAX_DEPTH + 2):
+        deep = zip_of(tmp_path / f"d{level}.zip", {f"d{level - 1}.zip": deep.read_bytes()})
+    [sub] = discover([deep], staging=tmp_path / "stage2")
+    assert not sub.files and any("nested deeper" in p for p in sub.problems), sub.problems
+
+
+def test_not_a_notebook_symlinks_and_non_utf8_names(tmp_path):
+    folder = tmp_path / "carol"
+    folder.mkdir()
+    (folder / "HW3_Modules.pdf").write_bytes(b"%PDF-1.4")
+    [sub] = discover([folder])
+    assert not sub.files and "none of" in sub.problems[0]
+    outside = tmp_path / "elsewhere.ipynb"
+    outside.write_text(nb_text())
+    os.symlink(outside, folder / "HW3_Modules.ipynb")
+    [sub] = discover([folder])
+    assert not sub.files and any("symbolic link" in p for p in sub.problems)
+    odd = tmp_path / os.fsdecode(b"dan\xff")
+    odd.mkdir()
+    (odd / MODULES).write_text(nb_text())
+    [sub] = discover([odd])
+    assert MODULES in sub.files and "\ufffd" in sub.label
+    json.dumps(sub.as_dict()).encode("utf-8")
+
+
+def test_lenient_reading_repairs_what_jupyter_opens(tmp_path):
+    data = json.loads(nb_text())
+    data["nbformat_minor"] = 4
+    data["cells"][0]["outputs"] = []
+    data["cells"][1]["id"] = data["cells"][2]["id"]   # duplicate id
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(data))
+    nb, repairs = read_lenient(path)
+    nbformat.validate(nb)
+    assert any("4.5" in r for r in repairs) and any("outputs" in r for r in repairs) and any("id" in r for r in repairs)
+    v3 = {"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [{"cells": [
+        {"cell_type": "code", "input": "x = 1", "language": "python", "outputs": [], "metadata": {}}]}]}
+    path.write_text(json.dumps(v3))
+    nb, repairs = read_lenient(path)
+    assert nb.cells[0].source == "x = 1" and repairs == [] or "upgraded" in " ".join(repairs)
+    for text in ("not a notebook", json.dumps({"cells": "no", "nbformat": 4, "nbformat_minor": 5})):
+        path.write_text(text)
+        with pytest.raises(NotebookError, match="not a valid Jupyter notebook"):
+            read_lenient(path)
