@@ -20,7 +20,7 @@ from grader import selfcheck as C
 from grader.selfcheck.cases import rng_for, salt
 from grader.selfcheck.gradcheck import relative_error
 from grader.selfcheck.messages import describe_exception, show
-from grader.submission import KIT, first_line
+from grader import KIT   # not grader.submission: this module is also imported by the probe inside the kernel
 
 NOTEBOOK = "HW3_differentiation.ipynb"
 TARGET = "differentiation"
@@ -259,6 +259,7 @@ def grade(prepared, timeout, errors, log=lambda s: None, kernel_name=None):
     from grader.grade import probe_payload
     from grader.kernel import KernelSession, kernel_env
     from grader.sandbox import KERNEL_NAME
+    from grader.submission import first_line
     nb = prepared.notebooks.get(NOTEBOOK)
     if nb is None:
         why = "missing" if NOTEBOOK in prepared.missing else "unreadable (see errors)"

@@ -10,11 +10,16 @@ Accepted, alone or mixed, as folders or as ``.zip`` files (zips inside them and 
 * a **Canvas** bulk download ("Download Submissions"): a flat folder of every student's files, each named
   ``<sortable name>[_LATE]_<user id>_<submission id>_<the student's file name>``, e.g.
   ``lastfirst_LATE_12345_67890_HW3_Modules-1.ipynb`` (Canvas appends ``-1``, ``-2`` when a student uploads
-  two files of the same name). The files of one user id make one submission; the key is the Canvas user id;
+  two files of the same name). The files of one user id make one submission; the key is the Canvas user id
+  (the layout as tools that unpack Canvas downloads describe it, e.g. github.com/mikewesthad/canvas-unzipper:
+  ``smithbob_340934_208490284_BobsWork.zip``);
 * a **Moodle** "Download all submissions": a folder per participant and plugin,
   ``<Full Name>_<participant id>_assignsubmission_file_/`` (Moodle 3.1 and later; older versions and the
   "download as folders" option off give flat files ``<Full Name>_<participant id>_assignsubmission_file_<file>``).
-  The key is the participant id, the one the offline grading worksheet's ``Identifier`` column carries.
+  The key is the participant id, the one the offline grading worksheet's ``Identifier`` column carries
+  (Moodle's source: mod/assign/classes/downloader.php, ``get_student_prefix()`` and
+  ``load_submissionplugin_filelist()``: ``clean_filename(fullname . '_' . uniqueid)`` then
+  ``'_' . subtype . '_' . type . '_'``; blind marking writes ``Participant`` for the name).
 
 Notebook names are matched leniently: case, spaces and punctuation, a browser's ``(1)``, Jupyter's ``-Copy1``,
 Canvas's ``-1`` and a course prefix or suffix (``DL24_hw3_modules.ipynb``). Every choice goes into the
@@ -182,7 +187,10 @@ def unpack(archive, dest, label=None, budget=None, depth=0):
             inner.unlink()
             continue
         try:
-            notes += unpack(inner, inner.with_name(inner.name[:-4] + "_unzipped"), inner_label, budget, depth + 1)
+            # unpacked where it was, under its own name (a platform's prefix keeps telling whose it is)
+            target = inner.with_name(inner.name[:-4])
+            target = target if not target.exists() else inner.with_name(inner.name[:-4] + "_unzipped")
+            notes += unpack(inner, target, inner_label, budget, depth + 1)
         except IntakeError as exc:
             notes.append(str(exc))
         inner.unlink()
@@ -298,8 +306,8 @@ def _entries(folder, problems):
 
 
 def _platform_of(entries):
-    canvas = sum(bool(CANVAS.match(p.name)) and p.is_file() for p in entries)
-    moodle = sum(bool(MOODLE_FOLDER.match(p.name) if p.is_dir() else MOODLE_FILE.match(p.name)) for p in entries)
+    canvas = sum(bool(CANVAS.match(p.name)) for p in entries)
+    moodle = sum(bool(MOODLE_FOLDER.match(p.name) or MOODLE_FILE.match(p.name)) for p in entries)
     if moodle and moodle >= canvas:
         return "moodle"
     if canvas:
@@ -363,17 +371,17 @@ def _platform_batch(folder, entries, platform, staging, origin):
     stray = []
     for p in entries:
         if platform == "canvas":
-            m = CANVAS.match(p.name) if p.is_file() else None
+            m = CANVAS.match(p.name)   # a folder too: the student's zip, unpacked where it was
             if m:
                 g = groups.setdefault(m["user"], {"name": m["name"], "items": [], "late": False})
                 g["items"].append((p, m["file"]))
                 g["late"] |= bool(m["late"])
                 continue
         else:
-            m = MOODLE_FOLDER.match(p.name) if p.is_dir() else MOODLE_FILE.match(p.name)
+            m = (MOODLE_FOLDER.match(p.name) if p.is_dir() else None) or MOODLE_FILE.match(p.name)
             if m:
                 g = groups.setdefault(m["user"], {"name": m["name"], "items": [], "late": False})
-                g["items"].append((p, p.name if p.is_dir() else m["file"]))
+                g["items"].append((p, m.groupdict().get("file") or p.name))
                 continue
         stray.append(p)
     submissions = []

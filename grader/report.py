@@ -6,8 +6,7 @@ Gradebooks, one row per student, keyed by the identifier the intake read from th
 * **Canvas** (``--lms canvas``): the Gradebook import layout — columns ``Student, ID, SIS User ID, SIS Login ID,
   Section`` then one column per assignment named after it, and a ``Points Possible`` row; Canvas matches a row by
   ``ID``, the Canvas user id that the bulk download's file names carry. Documented in the Canvas Instructor Guide,
-  "How do I import grades in the Gradebook?" (community.canvaslms.com/t5/Instructor-Guide/
-  How-do-I-import-grades-in-the-Gradebook/ta-p/807) and e.g. Ohio State's "Import a CSV file to Carmen grades"
+  "How do I import grades in the Gradebook?" (community.canvaslms.com) and e.g. Ohio State's "Import a CSV file to Carmen grades"
   (teaching.resources.osu.edu/toolsets/carmencanvas/guides/calculating-final-grades/import-csv-file-carmen-grades).
 * **Moodle** (``--lms moodle``): the assignment's offline grading worksheet — ``Identifier, Full name, Email
   address, Status, Grade, Maximum Grade, Grade can be changed, Last modified (submission), Last modified (grade),

@@ -44,6 +44,11 @@ def test_canvas_flat_folder_is_grouped_per_user_id(tmp_path):
     (folder / "wellsjane_LATE_1002_9003_HW3_Modules-1.ipynb").write_text(nb_text())
     zip_of(folder / "leeann_1003_9004_my_hw3.zip", {"hw3/HW3_Modules.ipynb": nb_text(),
                                                     "hw3/HW3_differentiation.ipynb": nb_text(DIFFERENTIATION)})
+    archive = tmp_path / "submissions.zip"   # what Canvas hands out: the flat folder, zipped
+    with zipfile.ZipFile(archive, "w") as zf:
+        for p in folder.iterdir():
+            zf.write(p, p.name)
+    assert {s.key for s in discover([archive], staging=tmp_path / "stage-zip")} == {"1001", "1002", "1003"}
     subs = {s.key: s for s in discover([folder], staging=tmp_path / "stage")}
     assert set(subs) == {"1001", "1002", "1003"}
     assert all(s.platform == "canvas" and not s.problems for s in subs.values())

@@ -18,7 +18,17 @@ import pytest
 
 from corpus import DIFFERENTIATION, MODULES, MUTANTS, ROOT, mutate, reference
 
-CASES = ROOT.parent / "shared" / "cases" / "field"
+def _shared_cases():
+    """../shared/cases next to the repository; from a git worktree, next to its main checkout."""
+    here = ROOT.parent / "shared" / "cases"
+    if here.is_dir():
+        return here
+    common = subprocess.run(["git", "rev-parse", "--git-common-dir"], cwd=ROOT, capture_output=True, text=True)
+    main_checkout = (ROOT / common.stdout.strip()).resolve().parent if common.returncode == 0 else ROOT
+    return main_checkout.parent / "shared" / "cases"
+
+
+CASES = _shared_cases() / "field"
 FIELD = ["schema-minor4-with-ids", "renamed-download-copy", "colab-export", "kernelspec-conda", "cell-type-changed"]
 FULL = 207   # --fast: modules 171 + differentiation 36
 LINEAR_BUG = next(m for m in MUTANTS if m[0] == "linear_overwrites_gradW")
@@ -53,6 +63,7 @@ def write_nb(path, nb):
 
 
 def zip_folder(archive, folder, prefix=""):
+    archive.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         for p in sorted(folder.rglob("*")):
             if p.is_file():
