@@ -39,9 +39,10 @@ def summary_png(results, path):
     left.barh(targets, shares, color=["#4c9a2a" if s == 100 else "#d08c2a" for s in shares])
     for y, target in enumerate(targets):
         share, check, count = stats[target]
-        label = f"  most failed: {check} ({count})" if check else "  all full marks"
-        left.text(min(share, 100) + 1, y, label, va="center", fontsize=8)
-    left.set_xlim(0, 200)
+        label = f"{100 * share:.0f} % full; most failed: {check} ({count})" if check else "all full marks"
+        left.text(102, y, label, va="center", fontsize=8)
+    left.axvline(100, color="#999999", linewidth=0.8)
+    left.set_xlim(0, 230)   # the labels go right of the 100 % line
     left.set_xticks(range(0, 101, 25))
     left.set_xlabel("students with full marks (%)")
     left.set_title(f"Per module: full marks and the most frequent failing check ({len(results)} students)")

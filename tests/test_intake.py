@@ -186,3 +186,11 @@ def test_lenient_reading_repairs_what_jupyter_opens(tmp_path):
         path.write_text(text)
         with pytest.raises(NotebookError, match="not a valid Jupyter notebook"):
             read_lenient(path)
+
+
+def test_a_folder_holding_the_students_zip_is_graded_from_the_zip(tmp_path):
+    folder = tmp_path / "erin"
+    folder.mkdir()
+    zip_of(folder / "erin_hw3.zip", {"HW3/HW3_Modules.ipynb": nb_text(), "__MACOSX/HW3/._HW3_Modules.ipynb": "junk"})
+    [sub] = discover([folder], staging=tmp_path / "stage")
+    assert MODULES in sub.files and not sub.problems, sub
