@@ -50,8 +50,9 @@ OUTSIDE_MODULES = {
 # os and sys are imported for harmless things all the time: only other uses are listed.
 HARMLESS = {
     "sys": {"exit", "version", "version_info", "float_info", "int_info", "maxsize", "getsizeof", "stdout", "stderr",
-            "setrecursionlimit", "getrecursionlimit", "platform", "argv", "byteorder", "float_repr_style"},
-    "os": {"environ", "getenv", "cpu_count", "getcwd", "sep", "linesep", "name", "path", "getpid", "makedirs", "mkdir"},
+            "setrecursionlimit", "getrecursionlimit", "platform", "argv", "byteorder", "float_repr_style", "path"},
+    "os": {"environ", "getenv", "cpu_count", "getcwd", "chdir", "sep", "linesep", "name", "path", "getpid", "makedirs",
+           "mkdir"},
     "os.path": {"join", "exists", "isfile", "isdir", "basename", "dirname", "splitext", "abspath", "expanduser",
                 "normpath", "sep"},
 }
@@ -142,8 +143,9 @@ def imported_names(trees):
 class _Scan(ast.NodeVisitor):
     """Collects (what, line) of every suspicious node of one cell's tree."""
 
-    def __init__(self, modules):
+    def __init__(self, modules, defined=frozenset()):
         self.modules = modules      # local name -> imported module path
+        self.defined = defined      # names the notebook defines itself (a student's own `compile` is not the builtin)
         self.hits = []
         self.in_print = 0
 
@@ -179,7 +181,7 @@ class _Scan(ast.NodeVisitor):
                 if alias.name == "*" and module in HARMLESS:
                     self.hit(OUTSIDE, node)
                 elif alias.name != "*":
-                    self.check_use(f"{module}.{alias.name}", node)
+                    self.check_path(f"{module}.{alias.name}", node)
         self.generic_visit(node)
 
     def check_module(self, module, node):
@@ -209,6 +211,13 @@ class _Scan(ast.NodeVisitor):
             self.hit(PATCH, node)
         elif node.id.startswith("__hw3"):
             self.hit(GRADER, node)
+        elif isinstance(node.ctx, ast.Load) and node.id not in self.modules and node.id not in self.defined:
+            if node.id in RUNNERS:
+                self.hit(PATCH if node.id == "__import__" else RUNS, node)
+            elif node.id == "open":
+                self.hit(READS, node)
+            elif node.id == "get_ipython":
+                self.hit(KERNEL, node)
         self.generic_visit(node)
 
     def visit_Attribute(self, node):
@@ -216,14 +225,30 @@ class _Scan(ast.NodeVisitor):
             self.hit(PATCH, node)
         path = self.resolved(node)
         if path is not None:
-            if path.split(".")[0] == "grader":
-                if path not in ("grader.check", "grader.selfcheck", "grader.selfcheck.check"):
-                    self.hit(GRADER, node)
-            else:
-                self.check_use(path, node)
+            self.check_path(path, node)
             if node.attr == "__dict__":
                 self.hit(PATCH, node)
         self.generic_visit(node)
+
+    def check_path(self, path, node):
+        """Judges an imported name or attribute path ('numpy.load', 'os.system', 'grader.checks.BY_ID')."""
+        parts = path.split(".")
+        name, top = parts[-1], parts[0]
+        if top == "grader":
+            if path not in ("grader.check", "grader.selfcheck", "grader.selfcheck.check"):
+                self.hit(GRADER, node)
+            return
+        self.check_use(path, node)
+        if len(parts) < 2:
+            return
+        if top in ("builtins", "__builtin__") and name in RUNNERS:
+            self.hit(RUNS, node)
+        elif name in MODULE_READERS or name in READER_METHODS:
+            self.hit(READS, node)
+        elif top in ("builtins", "__builtin__") and name in ("setattr", "delattr"):
+            self.hit(PATCH, node)
+        elif name in IMPORTERS:
+            self.hit(PATCH, node)
 
     # ------------------------------------------------------------------ assignments (patching)
     def patched(self, target):
@@ -274,43 +299,25 @@ class _Scan(ast.NodeVisitor):
         self.in_print -= printing
 
     def name_call(self, name, node):
-        if name in RUNNERS and name not in self.modules:
-            self.hit(PATCH if name == "__import__" else RUNS, node)
-        elif name == "open" and name not in self.modules:
-            self.hit(READS, node)
-        elif name == "get_ipython":
-            self.hit(KERNEL, node)
-        elif name in ("setattr", "delattr") and node.args and _root(node.args[0]) in self.modules:
+        if name in ("setattr", "delattr") and node.args and _root(node.args[0]) in self.modules:
             self.hit(PATCH, node)
-        elif name == "getattr" and len(node.args) >= 2 and _root(node.args[0]) in self.modules \
-                and _constant(node.args[1]) is None:
-            self.hit(PATCH, node)
+        elif name == "getattr" and len(node.args) >= 2 and _root(node.args[0]) in self.modules:
+            attribute = _constant(node.args[1])
+            if attribute is None:                  # a computed name: getattr(np, 'lo' + 'ad')
+                self.hit(PATCH, node)
+            elif self.resolved(node.args[0]) is not None:
+                self.check_path(f"{self.resolved(node.args[0])}.{attribute}", node)
         elif name == "vars" and node.args and _root(node.args[0]) in self.modules:
             self.hit(PATCH, node)
-        elif name in self.modules:
-            self.check_imported_call(self.modules[name], node)
 
     def attribute_call(self, func, node):
-        path = self.resolved(func)
+        if self.resolved(func) is not None:
+            return                                 # judged as a path by visit_Attribute
         if func.attr in READER_METHODS:
-            self.hit(READS, node)
-        elif path is not None:
-            self.check_imported_call(path, node)
-        elif func.attr == "open" and isinstance(func.value, ast.Call) and isinstance(func.value.func, (ast.Name, ast.Attribute)) \
+            self.hit(READS, node)                  # Path(...).read_text(), df.read_csv...
+        elif func.attr == "open" and isinstance(func.value, ast.Call) \
                 and (getattr(func.value.func, "id", None) or getattr(func.value.func, "attr", "")) in ("Path", "PurePath"):
-            self.hit(READS, node)                   # Path(...).open()
-
-    def check_imported_call(self, path, node):
-        name = path.rsplit(".", 1)[-1]
-        top = path.split(".")[0]
-        if name in RUNNERS and top in ("builtins", "__builtin__"):
-            self.hit(RUNS, node)
-        elif name in MODULE_READERS and top not in ("grader",) and path.count(".") >= 1:
-            self.hit(READS, node)
-        elif name in ("setattr", "delattr") and top in ("builtins", "__builtin__"):
-            self.hit(PATCH, node)
-        elif name in IMPORTERS:
-            self.hit(PATCH, node)
+            self.hit(READS, node)                  # Path(...).open()
 
     def ipython_call(self, method, node):
         args = [_constant(a) for a in node.args]
@@ -327,7 +334,7 @@ class _Scan(ast.NodeVisitor):
                 code = code if method == "run_cell_magic" else _magic_code(code)
                 tree = parse_cell(code) if code else None
                 if tree is not None:
-                    inner = _Scan(self.modules)
+                    inner = _Scan(self.modules, self.defined)
                     inner.visit(tree)
                     self.hits += [(what, node.lineno) for what, _ in inner.hits]
         elif method in SHELL_METHODS and args and args[0] is not None:
@@ -364,12 +371,24 @@ def _magic_code(line):
     return " ".join(words)
 
 
-def cell_findings(source, modules):
-    """[(what, line number)] of one cell; modules: the notebook's imported names."""
+def defined_names(trees):
+    """Names the notebook binds itself with def, class or assignment (not imports)."""
+    names = set()
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+    return names
+
+
+def cell_findings(source, modules, defined=frozenset()):
+    """[(what, line number)] of one cell; modules: the notebook's imported names; defined: its own names."""
     tree = parse_cell(source)
     if tree is None:
         return []
-    scan = _Scan(modules)
+    scan = _Scan(modules, defined)
     scan.visit(tree)
     return scan.hits
 
@@ -379,9 +398,12 @@ def findings(nb, name):
     cells = code_cells(nb)
     trees = [tree for tree in (parse_cell(cell.source) for _, cell in cells) if tree is not None]
     modules = imported_names(trees)
+    # A notebook's own `def compile(...)` would excuse its calls, but `exec = exec` would then hide exec: the
+    # builtins that read or run code are never excused.
+    defined = defined_names(trees) - RUNNERS - {"open", "get_ipython"}
     messages = []
     for index, cell in cells:
-        hits = cell_findings(cell.source, modules)
+        hits = cell_findings(cell.source, modules, defined)
         if not hits:
             continue
         lines = cell.source.splitlines()

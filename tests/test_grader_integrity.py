@@ -39,7 +39,7 @@ HONEST = [
     ("note = 'never call eval(x) or open(y) here'", "a plain string"),
     ("import numpy as np\n%timeit np.zeros(3)", "%timeit of ordinary code"),
     ("%%time\nimport numpy as np\ny = np.ones(3).sum()", "%%time of ordinary code"),
-    ("import io\nimport numpy as np\ndata = np.loadtxt.__name__ if False else io.StringIO('1 2 3')", "import io for StringIO"),
+    ("import io\nbuffer = io.StringIO('1 2 3')\nprint(buffer.read())", "import io for StringIO"),
     ("import sys\nsys.exit('stop here while I debug Tanh')", "sys.exit in a scratch cell"),
     ("import os\nos.environ['OMP_NUM_THREADS'] = '1'\npath = os.path.join('a', 'b')", "environment variables, os.path.join"),
     ("from google.colab import drive\ndrive.mount('/content/drive')", "Colab's drive"),
@@ -84,6 +84,12 @@ def test_ordinary_code_is_never_a_finding(source, why):
     ("import builtins\nbuiltins.abs = lambda x: 0", "imports or patches by name"),
     ("loader = getattr(np, 'lo' + 'ad')", "imports or patches by name"),
     ("%%time\nexec('x = 1')", "runs code from a string"),
+    ("read = open\nsource = read('HW3' + '_Modules.ip' + 'ynb').read()", "reads a file"),
+    ("run = exec\nrun('x = 1')", "runs code from a string"),
+    ("loader = np.load\nW = loader('weights.npy')", "reads a file"),
+    ("W = getattr(np, 'load')('weights.npy')", "reads a file"),
+    ("from numpy import load as fetch\nW = fetch('weights.npy')", "reads a file"),
+    ("exec = exec\nexec('x = 1')", "runs code from a string"),
 ])
 def test_suspicious_code_is_flagged_with_its_cell(source, what):
     messages = findings(notebook("import numpy as np", source), "HW3_Modules.ipynb")
