@@ -88,7 +88,7 @@ def parse_cell(source):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return ast.parse(_transformer.transform_cell(source))
-    except (SyntaxError, ValueError, TypeError):
+    except Exception:  # noqa: BLE001  (IPython and ast raise several kinds; such a cell runs nothing)
         return None
 
 
@@ -389,7 +389,10 @@ def cell_findings(source, modules, defined=frozenset()):
     if tree is None:
         return []
     scan = _Scan(modules, defined)
-    scan.visit(tree)
+    try:
+        scan.visit(tree)
+    except RecursionError:          # absurdly deep code: keep what was found, never take the grading down
+        pass
     return scan.hits
 
 
