@@ -13,6 +13,7 @@ import time
 import pytest
 
 from conftest import ROOT
+from grader.integrity import findings
 from versions import builder
 
 VERSION_KEY = "version"          # the JSON names the version the submission was judged by
@@ -91,3 +92,9 @@ def test_the_version_submissions_follow_their_templates():
     assert "stride=1, padding=0" in sources["derivative"] and "def __init__(self, start_dim=1)" in sources["derivative"]
     assert "dtype=np.float64" in sources["kit"] and "class ClassNLLLogCriterion" in sources["kit"]
     assert all("dtype=np.float64" not in sources[v] for v in ("2017", "2018", "2019-21", "derivative"))
+
+
+@pytest.mark.parametrize("version", builder.VERSIONS)
+def test_the_version_submissions_raise_no_integrity_flag(version):
+    """Their Conv2d cell imports scipy.signal and skimage, their Sequential docstring holds '!!!' lines."""
+    assert findings(builder.notebook(version), "HW3_Modules.ipynb") == []
