@@ -902,12 +902,32 @@ BUGS = [
 ]
 
 
+# Other correct answers to the same text: each must keep full marks (version, name, edited, old, new).
+ALTERNATIVES = [
+    # The 2017 text leaves the start of the running mean open: zeros are as good as the first batch.
+    ("2017", "bms_zero_start", "BatchMeanSubtraction",
+     "self.weight = 1.\n" + " " * 16 + "self.old_mean = batch_mean",
+     "self.weight = 1. - self.alpha\n" + " " * 16 + "self.old_mean = batch_mean * (1 - self.alpha)"),
+    # The 2018 text leaves the start of the moving statistics open: the first batch is as good as zeros/ones.
+    ("2018", "batchnorm_first_batch_start", "BatchNormalization",
+     "self.moving_mean = np.zeros_like(mean)\n" + " " * 16 + "self.moving_variance = np.ones_like(var)",
+     "self.moving_mean = mean\n" + " " * 16 + "self.moving_variance = var"),
+    # Accumulating (as Torch's accGradParameters does) where the hint assigns.
+    ("2018", "linear_accumulates", "Linear", "self.gradW = np.dot", "self.gradW += np.dot"),
+    # Seen in a real 2019-21 submission: new moment arrays stored back into the state (the template's asserts pass).
+    ("2019-21", "adam_moments_reassigned", "adam_optimizer",
+     "np.add(beta1 * m, (1 - beta1) * grad, out=m)\n" + " " * 12 + "np.add(beta2 * v, (1 - beta2) * grad * grad, out=v)",
+     "m = state['m'][index] = beta1 * m + (1 - beta1) * grad\n" + " " * 12 +
+     "v = state['v'][index] = beta2 * v + (1 - beta2) * grad * grad"),
+]
+
+
 def bugs_of(version):
     return [bug for bug in BUGS if version in bug[1]]
 
 
 def notebook(version, bug=None):
-    """The submission of `version` (one of VERSIONS), with the named bug of BUGS if given."""
+    """The submission of `version` (one of VERSIONS), with the named edit of BUGS or ALTERNATIVES if given."""
     c = CONVENTIONS[version]
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -929,9 +949,11 @@ def notebook(version, bug=None):
         if version == "kit" and name not in ("Criterion",):
             cells.append(nbformat.v4.new_code_cell(f'check("{name}")', metadata={"tags": ["selfcheck"]}))
     if bug is not None:
-        [(_, versions, name, old, new, _)] = [b for b in BUGS if b[0] == bug]
-        if version not in versions:
-            raise ValueError(f"bug {bug} is not written for version {version}")
+        edits = [(b[2], b[3], b[4]) for b in BUGS if b[0] == bug and version in b[1]] + \
+                [(a[2], a[3], a[4]) for a in ALTERNATIVES if a[1] == bug and a[0] == version]
+        if len(edits) != 1:
+            raise ValueError(f"{bug} is not a bug or an alternative written for version {version}")
+        [(name, old, new)] = edits
         cell = sources[name]
         if cell.source.count(old) != 1:
             raise ValueError(f"bug {bug}: {old!r} found {cell.source.count(old)} times in {name}")
