@@ -68,6 +68,7 @@ SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "fonts", "localtime", "mime.types",
        "nsswitch.conf", "passwd", "group", "os-release", "ssl/certs")
 CHANNELS = ("shell", "iopub", "stdin", "control", "hb")
+MPL_CACHE = "matplotlib"     # in the kernelspec's folder: the font cache, shown read-only in MPLCONFIGDIR
 INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu, as root: apt-get update && apt-get install -y bubblewrap; "
                 "`make setup` does it when run as root)")
 
@@ -91,9 +92,12 @@ def kernelspec(python=None):
 
 
 def install_kernelspec(prefix=sys.prefix):
+    """The kernelspec, and matplotlib's font cache built once (each kernel would spend seconds on it)."""
     folder = kernelspec_dir(prefix)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "kernel.json").write_text(json.dumps(kernelspec(), indent=1) + "\n")
+    subprocess.run([os.path.join(prefix, "bin", "python"), "-c", "import matplotlib.font_manager"],
+                   env=dict(os.environ, MPLCONFIGDIR=str(folder / MPL_CACHE)), capture_output=True, check=False)
     return folder
 
 
@@ -219,7 +223,7 @@ def _bwrap_argv(cwd, sockets, command):
     if os.geteuid() == 0:
         uid, gid = kernel_user(cwd)
         argv += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-        command = [os.path.join(sys.prefix, "bin", "python"), "-I", "-c", BECOME, str(uid), str(gid), cwd] + command
+        command = [os.path.join(sys.prefix, "bin", "python"), "-I", "-S", "-c", BECOME, str(uid), str(gid), cwd] + command
         chdir = []   # root without its capabilities may not enter a folder it handed over: BECOME does
     else:
         argv += ["--unshare-user", "--disable-userns", "--cap-drop", "ALL"]
@@ -263,6 +267,11 @@ def _bwrap_argv(cwd, sockets, command):
         argv += ["--ro-bind", str(KIT / KIT_DATA), os.path.join(cwd, KIT_DATA)]
     if sockets is not None:
         bind("--bind", sockets, INSIDE_SOCKETS)
+    cache = kernelspec_dir() / MPL_CACHE
+    if cache.is_dir():
+        argv += ["--perms", "1777", "--dir", "/tmp/.matplotlib"]   # writable, as matplotlib wants its folder
+        for path in cache.glob("*.json"):
+            argv += ["--ro-bind", str(path), f"/tmp/.matplotlib/{path.name}"]
     return argv + chdir + ["--"] + command
 
 

@@ -91,6 +91,8 @@ def prepare(submission, workdir):
         prepared.notebooks[name] = nb
     if not prepared.notebooks and not prepared.errors:
         prepared.errors.append(f"{submission.label}: none of {', '.join(NOTEBOOKS)} found")
+    from grader.sandbox import hand_over
+    hand_over(workdir)   # as root: the sandbox's kernel runs as the owner of the copy, whoever starts it
     return prepared
 
 
