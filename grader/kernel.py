@@ -16,7 +16,9 @@ allocates without bound gets a MemoryError instead of taking the machine down).
 import json
 import logging
 import os
+import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 
@@ -107,6 +109,7 @@ class KernelSession:
         # Read by the sandbox's launcher (outside the kernel), never passed into it.
         self.env = dict(env or kernel_env(), HW3_SANDBOX_MEMORY=str(int(memory_limit)))
         self.replay = []        # sources that succeeded with keep=True, re-run after a restart
+        self._sockets = None    # the sandboxed kernel's ipc folder
         self.restarts = 0
         self.client = None
 
@@ -129,9 +132,13 @@ class KernelSession:
         self.client = CappedClient(nb, timeout=self.timeout, kernel_name=self.kernel_name, allow_errors=True,
                                      interrupt_on_timeout=True, error_on_timeout=dict(TIMEOUT_REPLY), iopub_timeout=4,
                                      resources={"metadata": {"path": self.cwd}}, on_cell_executed=self._on_executed)
+        self.client.km = self.client.create_kernel_manager()
         if self.kernel_name == sandbox.KERNEL_NAME:
             sandbox.hand_over(self.cwd)   # as root: the kernel runs as the owner of its private copy
-        self.client.km = self.client.create_kernel_manager()
+            # ipc sockets the sandbox shares with us: no TCP port, no relay in between
+            self._sockets = tempfile.mkdtemp(prefix="hw3-ipc-")
+            self.client.km.transport = "ipc"
+            self.client.km.ip = os.path.join(self._sockets, "kernel")
         # The kernel's own stderr (its start-up warnings) would clutter the grader's terminal.
         self.client.start_new_kernel(cwd=self.cwd, env=self.env, stderr=subprocess.DEVNULL)
         self.client.kc = self.client.start_new_kernel_client()
@@ -145,6 +152,9 @@ class KernelSession:
             except Exception:
                 pass
         self.client = None
+        if self._sockets:
+            shutil.rmtree(self._sockets, ignore_errors=True)
+            self._sockets = None
 
     def restart(self):
         self.restarts += 1

@@ -10,7 +10,8 @@ Any Jupyter client (nbclient, nbval, JupyterLab) uses it unchanged. The launcher
 * runs ``python -m ipykernel_launcher`` under ``bwrap`` with the system, the virtual environment and the
   Python it is built on read-only, the working folder the only writable place, a private ``/tmp``, and of
   the kit only its student-side ``grader/`` files and ``data/``, read-only, over the folder's own;
-* in its own user, PID, network, IPC and UTS namespaces, ``--die-with-parent`` and ``--new-session``:
+* in its own PID, network, IPC and UTS namespaces (and user namespace, when not run as root),
+  ``--die-with-parent`` and ``--new-session``:
   when the kernel ends, its PID namespace ends with it, every process it started included;
 * with an environment built from an allow-list (nothing inherited but ``ALLOWED_ENV``);
 * with limits set before the kernel starts (address space, processes, CPU time, file size), from the
@@ -19,7 +20,8 @@ Any Jupyter client (nbclient, nbval, JupyterLab) uses it unchanged. The launcher
   (root is exempt from the process limit; the grader hands its private copy to a user of its own, see
   :func:`hand_over`); as an ordinary user, in a user namespace;
 * with no network: the kernel's ZeroMQ channels are ``ipc`` sockets in a folder bound into the
-  sandbox, and the launcher relays the client's TCP ports to them (it is the only side with both).
+  sandbox. A client on ``ipc`` (the grader's :class:`grader.kernel.KernelSession`) shares that folder
+  with the kernel; for a client on TCP (nbval, JupyterLab) the launcher relays its ports to the sockets.
 
 Interrupts are messages on the control channel (``interrupt_mode: message``): no signal has to cross
 the sandbox's border. Without bubblewrap the grader refuses to start (see :func:`problem`) unless it
@@ -42,7 +44,6 @@ from pathlib import Path
 KERNEL_NAME = "hw3-sandbox"
 NO_SANDBOX_KERNEL = "python3"
 KIT = Path(__file__).resolve().parent.parent
-NOBODY = 65534               # who the kernel runs as, as root, in a folder root owns
 UID_BASE = 2_000_000_000     # + the grader's process id: the user of a folder handed over (no such account)
 INSIDE_SOCKETS = "/run/hw3-kernel"   # where the kernel's ipc sockets and connection file are, inside
 TMP_SIZE = 1 << 30           # bytes of the private /tmp (a tmpfs)
@@ -192,9 +193,12 @@ def _set_limits(limits):
 
 
 def kernel_user(cwd):
-    """Who the kernel runs as when we are root: the owner of its working folder, or nobody if root owns it."""
+    """Who the kernel runs as when we are root: the owner of its working folder (never root)."""
     owner = os.stat(cwd).st_uid, os.stat(cwd).st_gid
-    return owner if owner[0] != 0 else (NOBODY, NOBODY)
+    if owner[0] == 0:
+        raise PermissionError(f"the sandbox runs no kernel as root, and root owns its working folder {cwd}: hand "
+                              f"the folder to an ordinary user (e.g. chown -R nobody: FOLDER), or run Jupyter as one")
+    return owner
 
 
 # Run inside the sandbox as root (bwrap's privileged mode), before the kernel: drop to the kernel's user
@@ -213,7 +217,7 @@ def _python_roots():
     return kept
 
 
-def _bwrap_argv(cwd, sockets, command):
+def _bwrap_argv(cwd, sockets, command, client_sockets=None):
     """bwrap's command line. As root, bwrap runs privileged (no user namespace: root can read the kit's
     Python wherever it lives) and BECOME drops to the kernel's user; otherwise bwrap makes a user namespace."""
     cwd = os.path.realpath(cwd)
@@ -267,6 +271,8 @@ def _bwrap_argv(cwd, sockets, command):
         argv += ["--ro-bind", str(KIT / KIT_DATA), os.path.join(cwd, KIT_DATA)]
     if sockets is not None:
         bind("--bind", sockets, INSIDE_SOCKETS)
+    if client_sockets is not None:
+        bind("--bind", client_sockets, client_sockets)
     cache = kernelspec_dir() / MPL_CACHE
     if cache.is_dir():
         argv += ["--perms", "1777", "--dir", "/tmp/.matplotlib"]   # writable, as matplotlib wants its folder
@@ -316,19 +322,30 @@ def launch(connection_file):
     """Runs the kernel of `connection_file` (the client's) in the sandbox; returns its exit status."""
     info = json.loads(Path(connection_file).read_text())
     cwd = os.getcwd()
+    if os.geteuid() == 0:
+        try:
+            kernel_user(cwd)
+        except PermissionError as exc:
+            print(f"hw3-sandbox: {exc}", file=sys.stderr)
+            return 1
     sockets = tempfile.mkdtemp(prefix="hw3-sandbox-")
     try:
-        inside = dict(info, transport="ipc", ip=f"{INSIDE_SOCKETS}/kernel")
+        # A client on ipc (the grader's) shares its socket folder with the kernel: no relay, no extra hop.
+        # A client on tcp (nbval, JupyterLab) gets the relay.
+        client_sockets = os.path.dirname(info["ip"]) if info.get("transport") == "ipc" else None
+        inside = info if client_sockets else dict(info, transport="ipc", ip=f"{INSIDE_SOCKETS}/kernel")
         (Path(sockets) / "kernel.json").write_text(json.dumps(inside))
         if os.geteuid() == 0:
-            os.chown(sockets, *kernel_user(cwd))
+            for folder in filter(None, (sockets, client_sockets)):
+                os.chown(folder, *kernel_user(cwd))
         command = [os.path.join(sys.prefix, "bin", "python"), "-m", "ipykernel_launcher",
                    "-f", f"{INSIDE_SOCKETS}/kernel.json"]
         limits = _limits(os.environ)
-        kernel = subprocess.Popen(_bwrap_argv(cwd, sockets, command), cwd=cwd, env=_kernel_environment(os.environ, cwd),
-                                  stdin=subprocess.DEVNULL, preexec_fn=lambda: _set_limits(limits))
-        relay = Relay(info, sockets)
-        relay.start()
+        kernel = subprocess.Popen(_bwrap_argv(cwd, sockets, command, client_sockets), cwd=cwd,
+                                  env=_kernel_environment(os.environ, cwd), stdin=subprocess.DEVNULL,
+                                  preexec_fn=lambda: _set_limits(limits))
+        if client_sockets is None:
+            Relay(info, sockets).start()
         # The client ends us with SIGTERM/SIGINT (or SIGKILL: bwrap's --die-with-parent covers that).
         for sig in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, lambda *_: kernel.kill())

@@ -248,3 +248,24 @@ def test_a_print_loop_keeps_at_most_the_output_cap_in_the_grader(kernel):
     kept = sum(len(o.get("text", "")) for o in result.outputs)
     assert OUTPUT_CAP // 2 < kept < OUTPUT_CAP + 2 ** 20
     assert "output cut" in result.outputs[-1]["text"]
+
+
+def test_a_tcp_client_works_through_the_relay(tmp_path):
+    """nbval and JupyterLab connect over TCP (the grader uses ipc): the launcher relays every channel."""
+    from jupyter_client.manager import start_new_kernel
+    sandbox.hand_over(tmp_path)   # as root, the kernel runs as the folder's owner
+    km, kc = start_new_kernel(kernel_name=sandbox.KERNEL_NAME, cwd=str(tmp_path))
+    try:
+        assert km.transport == "tcp" and kc.is_alive()
+        outputs = []
+        reply = kc.execute_interactive("import os; print(os.getcwd())", timeout=30,
+                                       output_hook=lambda m: outputs.append(m["content"].get("text", "")))
+        assert reply["content"]["status"] == "ok" and "".join(outputs).strip() == str(tmp_path)
+        kc.execute("import time; time.sleep(60)")
+        time.sleep(1)
+        km.interrupt_kernel()   # a message on the control channel, relayed
+        reply = kc.get_shell_msg(timeout=20)
+        assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)
