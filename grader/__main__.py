@@ -1,12 +1,15 @@
 """The grader's command line.
 
     python -m grader SUBMISSION... [--json FILE] [--lms canvas|moodle] [--jobs N] [--timeout SECONDS] [--fast] [--no-sandbox]
+                     [--profile NAME]
     python -m grader release OUTDIR
 
 A SUBMISSION is a folder holding HW3_Modules.ipynb, HW3_differentiation.ipynb and/or HW3_main.ipynb,
 or a .zip of such a folder, or a course platform's bulk download (Canvas or Moodle, a folder or its .zip):
 grader/intake.py finds one submission per student. One line of progress per submission, a summary table at
-the end. With --json FILE, also the gradebooks, the feedback files and the summary chart (grader/report.py). The exit status is 0 whenever grading ran, whatever the scores; 2 for a usage error, or
+the end. With --json FILE, also the gradebooks, the feedback files and the summary chart (grader/report.py). Each HW3_Modules.ipynb is judged by the assignment version it
+was written against, read off the notebook (its classes and signatures); --profile NAME forces one (kit, 2017,
+2018, 2019-21, derivative). The exit status is 0 whenever grading ran, whatever the scores; 2 for a usage error, or
 when the sandbox (bubblewrap) cannot run here and --no-sandbox was not given.
 """
 import argparse
@@ -15,13 +18,13 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 USAGE = ("python -m grader SUBMISSION... [--json FILE] [--lms canvas|moodle] [--jobs N] [--timeout SECONDS] [--fast]\n"
-         "       [--no-sandbox]\n"
+         "       [--no-sandbox] [--profile NAME]\n"
          "       python -m grader release OUTDIR")
 
 
-def _grade_one(submission, timeout, fast, kernel_name):
+def _grade_one(submission, timeout, fast, kernel_name, profile=None):
     from grader.grade import grade_submission
-    return grade_submission(submission, timeout=timeout, fast=fast, kernel_name=kernel_name)
+    return grade_submission(submission, timeout=timeout, fast=fast, kernel_name=kernel_name, profile=profile)
 
 
 def grade_main(argv):
@@ -41,6 +44,10 @@ def grade_main(argv):
     parser.add_argument("--fast", action="store_true", help="skip HW3_main.ipynb (module and differentiation checks only)")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run the kernels without the sandbox (every report then says so); only where bubblewrap cannot run")
+    from grader.selfcheck.versions import VERSIONS
+    parser.add_argument("--profile", choices=list(VERSIONS), metavar="NAME",
+                        help="judge every submission by this assignment version (default: read off each notebook): "
+                             + ", ".join(VERSIONS))
     args = parser.parse_args(argv)
     if args.jobs < 1 or args.timeout <= 0:
         parser.error("--jobs and --timeout must be positive")
@@ -69,16 +76,17 @@ def grade_main(argv):
         done = sum(r is not None for r in results)
         errors = f", {len(result['errors'])} problems" if result["errors"] else ""
         who = result["submission"] + (f" ({result['key']})" if result.get("platform") in ("canvas", "moodle") else "")
-        print(f"[{done}/{total}] {who}: {result['score']:g} / {result['max_score']:g}"
+        version = f" [{result['version']}]" if result.get("version") else ""
+        print(f"[{done}/{total}] {who}{version}: {result['score']:g} / {result['max_score']:g}"
               f"{errors} ({result['seconds']:.0f} s)", flush=True)
 
     if args.jobs == 1:
         for i, submission in enumerate(submissions):
-            results[i] = _crash_safe(submission, args.timeout, args.fast, kernel_name)
+            results[i] = _crash_safe(submission, args.timeout, args.fast, kernel_name, args.profile)
             progress(i, results[i])
     else:
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            futures = {pool.submit(_grade_one, submission, args.timeout, args.fast, kernel_name): i
+            futures = {pool.submit(_grade_one, submission, args.timeout, args.fast, kernel_name, args.profile): i
                        for i, submission in enumerate(submissions)}
             for future in as_completed(futures):
                 i = futures[future]
@@ -106,9 +114,9 @@ def _grader_failure(submission, exc, kernel_name):
             "errors": [f"the grader failed on this submission ({type(exc).__name__}: {exc}); please report it"]}
 
 
-def _crash_safe(submission, timeout, fast, kernel_name):
+def _crash_safe(submission, timeout, fast, kernel_name, profile=None):
     try:
-        return _grade_one(submission, timeout, fast, kernel_name)
+        return _grade_one(submission, timeout, fast, kernel_name, profile)
     except Exception as exc:
         return _grader_failure(submission, exc, kernel_name)
 

@@ -5,9 +5,11 @@
 
 Three parts, each in a fresh kernel, each failing alone:
 
-* ``HW3_Modules.ipynb``: the code cells run one by one (``check(...)`` cells skipped), then every probe
-  of :mod:`grader.selfcheck` runs in the same kernel and sends back raw values; the judges compare them,
-  here, with values computed from the kit's reference modules.
+* ``HW3_Modules.ipynb``: the assignment version it was written against is read off the notebook
+  (:func:`grader.selfcheck.versions.detect`, or forced with ``profile``); the code cells run one by one
+  (``check(...)`` cells skipped), then every probe of that version's modules (:mod:`grader.selfcheck`)
+  runs in the same kernel and sends back raw values; the judges compare them, here, with values
+  computed from the kit's reference modules, by that version's conventions.
 * ``HW3_differentiation.ipynb``: see :mod:`grader.differentiation`.
 * ``HW3_main.ipynb``: see :mod:`grader.mainnb` (skipped with ``fast=True``).
 """
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from grader import selfcheck as C
 from grader.intake import Submission, shown
+from grader.selfcheck import versions as V
 from grader.kernel import KernelSession, kernel_env
 from grader.sandbox import KERNEL_NAME
 from grader.notebook import load_notebook
@@ -30,18 +33,18 @@ MODULES_BUDGET = 600        # seconds for all of one submission's module checks
 SELFCHECK_LINE = re.compile(r"^\s*(check\s*\(.*\)\s*;?\s*|#.*)?$")
 
 PROBE_HELPER = '''
-def __hw3_probe(check_id, seed):
+def __hw3_probe(check_id, seed, version):
     import grader.selfcheck as _checks
     from IPython.display import publish_display_data as _publish
-    _publish({_checks.MIME: _checks.run_probe(check_id, dict(globals()), seed)})
+    _publish({_checks.MIME: _checks.run_probe(check_id, dict(globals()), seed, version)})
 '''
 
 
-@lru_cache(maxsize=1)
-def reference_expected():
-    """Expected values of every check on the grader's inputs, from the kit's reference notebook."""
+@lru_cache(maxsize=None)
+def reference_expected(version="kit"):
+    """Expected values of every check of `version` on the grader's inputs, from the kit's reference notebook."""
     reference = load_notebook(KIT / MODULES, name="reference_modules")
-    return C.expected_values(reference, C.GRADER_SEED)
+    return C.expected_values(reference, C.GRADER_SEED, C.checks_for(version))
 
 
 def is_selfcheck_cell(cell):
@@ -67,17 +70,31 @@ def probe_payload(result):
     return None
 
 
-def failed_all(checks, message):
-    return [C.Result(c.target, c.name, False, 0, c.points, message) for c in checks]
+def failed_all(checks, message, version=C.KIT):
+    return [C.Result(c.target, c.name, False, 0, c.points, message, version.class_name(c.target)) for c in checks]
 
 
-def grade_modules(prepared, timeout, errors, log=lambda s: None, kernel_name=KERNEL_NAME):
-    """Runs HW3_Modules.ipynb of the submission and every module check; returns Results."""
+def modules_version(prepared, profile=None):
+    """(version, why, the checks of the targets it is judged on) of the submission's HW3_Modules.ipynb."""
+    nb = prepared.notebooks.get(MODULES) if prepared is not None else None
+    if profile:
+        version, why = V.version(profile), "forced with --profile"
+    elif nb is None:
+        version, why = V.KIT, f"no readable {MODULES}"
+    else:
+        version, why = V.detect(nb)
+    targets = V.targets_of(version, V.definitions(nb)) if nb is not None else list(version.targets)
+    return version, why, C.checks_of(version=version, targets=targets)
+
+
+def grade_modules(prepared, timeout, errors, log=lambda s: None, kernel_name=KERNEL_NAME, profile=None):
+    """Runs HW3_Modules.ipynb of the submission and every module check of its version; returns Results."""
     nb = prepared.notebooks.get(MODULES)
+    version, _, checks = modules_version(prepared, profile)
     if nb is None:
         why = "missing" if MODULES in prepared.missing else "unreadable (see errors)"
-        return failed_all(C.CHECKS, f"{MODULES} is {why}: nothing to check")
-    expected = reference_expected()
+        return failed_all(checks, f"{MODULES} is {why}: nothing to check", version)
+    expected = reference_expected(version.name)
     env = kernel_env({"HW3_FAST": "1", "HW3_SELFCHECK": "0", "PYTHONPATH": str(prepared.workdir)})
     results = []
     start = time.perf_counter()
@@ -92,36 +109,40 @@ def grade_modules(prepared, timeout, errors, log=lambda s: None, kernel_name=KER
         helper = kernel.run(PROBE_HELPER, keep=True)
         if not helper.ok:
             errors.append(f"the grader could not install its probe in the kernel: {helper.describe()}")
-            return failed_all(C.CHECKS, "the kernel could not run the grader's probes")
+            return failed_all(checks, "the kernel could not run the grader's probes", version)
         groups = {}
-        for check in C.CHECKS:
+        for check in checks:
             groups.setdefault(id(check.probe), []).append(check)
         for group in groups.values():
             if time.perf_counter() - start > MODULES_BUDGET:
-                results += failed_all(group, f"not run: the module checks' time budget ({MODULES_BUDGET} s) was used up")
+                results += failed_all(group, f"not run: the module checks' time budget ({MODULES_BUDGET} s) was used up",
+                                      version)
                 continue
-            outcome = kernel.run(f"__hw3_probe({group[0].id!r}, {C.GRADER_SEED})")
+            outcome = kernel.run(f"__hw3_probe({group[0].id!r}, {C.GRADER_SEED}, {version.name!r})")
+            shown = version.class_name(group[0].target)
             if outcome.status == "timeout":
-                message = (f"{group[0].target} did not finish within {timeout} s (an endless loop?); "
+                message = (f"{shown} did not finish within {timeout} s (an endless loop?); "
                            "it was interrupted and the other checks went on")
-                results += failed_all(group, message)
+                results += failed_all(group, message, version)
                 continue
             if outcome.status == "dead":
-                results += failed_all(group, f"the kernel died while checking {group[0].target} (a crash, or the memory limit)")
+                results += failed_all(group, f"the kernel died while checking {shown} (a crash, or the memory limit)",
+                                      version)
                 continue
             payload = probe_payload(outcome) if outcome.ok else None
             if payload is None and not outcome.ok:
                 payload = {"ok": False, "error": outcome.describe()}
             for check in group:
-                results.append(C.verdict(check, payload, expected[check.id]))
+                results.append(C.verdict(check, payload, expected[check.id], version, lambda name: V.locate(nb, name)))
         log(f"modules: {len(results)} checks in {time.perf_counter() - start:.1f} s, {kernel.restarts} kernel restarts")
-    order = {check.id: i for i, check in enumerate(C.CHECKS)}
+    order = {check.id: i for i, check in enumerate(checks)}
     return sorted(results, key=lambda r: order[f"{r.target}: {r.name}"])
 
 
-def grade_submission(path, timeout=60, fast=False, log=lambda s: None, kernel_name=KERNEL_NAME):
+def grade_submission(path, timeout=60, fast=False, log=lambda s: None, kernel_name=KERNEL_NAME, profile=None):
     """Grades one submission (a grader.intake.Submission, or a folder / .zip path), every kernel of it
-    `kernel_name` (the sandbox unless --no-sandbox); returns the JSON-ready dict of the report."""
+    `kernel_name` (the sandbox unless --no-sandbox), its modules by the assignment version `profile`
+    (detected from the notebook if None); returns the JSON-ready dict of the report."""
     from grader import differentiation, integrity, mainnb
     started = time.perf_counter()
     errors = []
@@ -135,21 +156,29 @@ def grade_submission(path, timeout=60, fast=False, log=lambda s: None, kernel_na
         except Exception as exc:  # an unreadable folder: still a report, never a crash of the batch
             errors.append(f"{identity['submission']}: cannot read the submission ({type(exc).__name__}: {exc})")
             prepared = None
+        version, version_why, checks = modules_version(prepared, profile)
+        # The course's own versions have no HW3_differentiation.ipynb / HW3_main.ipynb of the kit: when a
+        # submission of theirs lacks one, it is not part of its assignment (not counted), not "not found".
+        not_asked = set() if version.name == "kit" else \
+            {name for name in (differentiation.NOTEBOOK, mainnb.NOTEBOOK) if prepared and name in prepared.missing}
         if prepared is not None:
             errors += prepared.errors
             errors += integrity.scan(prepared)
             for name in prepared.missing:
-                if not (fast and name == mainnb.NOTEBOOK):   # --fast does not grade it
+                if not (fast and name == mainnb.NOTEBOOK) and name not in not_asked:   # --fast does not grade it
                     errors.append(f"{name} not found in the submission")
         if prepared is None or not workdir.exists():
-            results += failed_all(C.CHECKS, "nothing to check")
+            results += failed_all(checks, "nothing to check", version)
             results += differentiation.failed_all("nothing to check")
             if not fast:
                 results += mainnb.failed_all("nothing to check")
         else:
-            parts = [(lambda: grade_modules(prepared, timeout, errors, log, kernel_name), lambda m: failed_all(C.CHECKS, m)),
-                     (lambda: differentiation.grade(prepared, timeout, errors, log, kernel_name), differentiation.failed_all)]
-            if not fast:
+            parts = [(lambda: grade_modules(prepared, timeout, errors, log, kernel_name, profile),
+                      lambda m: failed_all(checks, m, version))]
+            if differentiation.NOTEBOOK not in not_asked:
+                parts.append((lambda: differentiation.grade(prepared, timeout, errors, log, kernel_name),
+                              differentiation.failed_all))
+            if not fast and mainnb.NOTEBOOK not in not_asked:
                 parts.append((lambda: mainnb.grade(prepared, errors, log, kernel_name), mainnb.failed_all))
             for part, fallback in parts:
                 try:
@@ -161,7 +190,8 @@ def grade_submission(path, timeout=60, fast=False, log=lambda s: None, kernel_na
     notes = list(prepared.notes) if prepared is not None else []   # the parts add theirs (e.g. duplicate answers)
     score = sum(r.points for r in results)
     max_score = sum(r.max_points for r in results)
-    return {**identity, "score": round(score, 2), "max_score": round(max_score, 2),
+    return {**identity, "version": version.name, "version_title": version.title, "version_reason": version_why,
+            "not_counted": sorted(not_asked), "score": round(score, 2), "max_score": round(max_score, 2),
             "checks": [r.as_dict() for r in results], "errors": errors, "notes": notes,
             "seconds": round(time.perf_counter() - started, 1), "fast": bool(fast),
             "sandbox": kernel_name == KERNEL_NAME}

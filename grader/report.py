@@ -25,7 +25,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-JSON_KEYS = ("submission", "key", "score", "max_score", "checks", "errors", "notes", "sandbox")
+JSON_KEYS = ("submission", "key", "version", "score", "max_score", "checks", "errors", "notes", "sandbox")
 
 
 def public(result):
@@ -62,6 +62,12 @@ def feedback_name(result, taken):
 def feedback_markdown(result):
     lines = [f"# Feedback: {result['submission']}", "",
              f"**Score: {result['score']:g} / {result['max_score']:g}**", ""]
+    if result.get("version"):
+        lines += [f"Judged as written against {result.get('version_title', result['version'])} "
+                  f"(version `{result['version']}`: {result.get('version_reason', '')}); the maximum counts that "
+                  "version's modules, and any other module your notebook defines."
+                  + (f" Not part of that assignment, not counted: {', '.join(result['not_counted'])}."
+                     if result.get("not_counted") else ""), ""]
     if result.get("fast"):
         lines += ["(Graded with `--fast`: the main notebook was not run.)", ""]
     if not result.get("sandbox", True):
@@ -73,6 +79,9 @@ def feedback_markdown(result):
     lines += ["## Summary", "", "| part | points |", "|---|---|"]
     for target, (points, max_points) in target_totals(result).items():
         lines.append(f"| {target} | {points:g} / {max_points:g} |")
+    names = {c["target"]: c.get("defined_as") for c in result["checks"] if c.get("defined_as", c["target"]) != c["target"]}
+    if names:
+        lines += ["", "Your names: " + ", ".join(f"{target} is your `{name}`" for target, name in names.items()) + "."]
     lines += ["", "## Every check", ""]
     current = None
     for check in result["checks"]:
@@ -168,14 +177,14 @@ def write_reports(results, json_path, lms=None, assignment="HW3"):
     names = {}
     with open(csv_path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["key", "name", "submission", "score", "max_score", "errors", "sandbox", "feedback"] + targets)
+        writer.writerow(["key", "name", "submission", "version", "score", "max_score", "errors", "sandbox", "feedback"] + targets)
         for r in results:
             stem = feedback_name(r, taken)
             (feedback_dir / f"{stem}.md").write_text(feedback_markdown(r), encoding="utf-8")
             (feedback_dir / f"{stem}.html").write_text(feedback_html(r), encoding="utf-8")
             names[id(r)] = str(Path(feedback_dir.name) / f"{stem}.md")
             totals = target_totals(r)
-            writer.writerow([r.get("key", ""), r.get("name", ""), r["submission"], r["score"], r["max_score"],
+            writer.writerow([r.get("key", ""), r.get("name", ""), r["submission"], r.get("version", ""), r["score"], r["max_score"],
                              len(r["errors"]), "yes" if r.get("sandbox", True) else "no", names[id(r)]] + [f"{totals.get(t, (0, 0))[0]:g}" for t in targets])
     written = {"json": json_path, "csv": csv_path, "feedback": feedback_dir}
     platforms = [lms] if lms else [p for p in LMS if any(r.get("platform") == p for r in results)]
@@ -191,8 +200,8 @@ def write_reports(results, json_path, lms=None, assignment="HW3"):
 
 def summary_table(results):
     width = max([len(str(r["submission"])) for r in results] + [10])
-    lines = [f"{'submission':<{width}}  {'score':>13}  {'errors':>6}  {'seconds':>7}", "-" * (width + 34)]
+    lines = [f"{'submission':<{width}}  {'version':<10}  {'score':>13}  {'errors':>6}  {'seconds':>7}", "-" * (width + 46)]
     for r in results:
-        lines.append(f"{str(r['submission']):<{width}}  {r['score']:>6g} / {r['max_score']:<4g}  "
-                     f"{len(r['errors']):>6}  {r.get('seconds', 0):>7.1f}")
+        lines.append(f"{str(r['submission']):<{width}}  {str(r.get('version') or '-'):<10}  {r['score']:>6g} / "
+                     f"{r['max_score']:<4g}  {len(r['errors']):>6}  {r.get('seconds', 0):>7.1f}")
     return "\n".join(lines)

@@ -61,10 +61,11 @@ def test_json_has_the_documented_shape(graded):
     data = json.loads(report.read_text())
     assert len(data) == len(corpus)
     for entry in data:
-        assert set(entry) == {"submission", "key", "score", "max_score", "checks", "errors", "notes", "sandbox"}
+        assert set(entry) == {"submission", "key", "version", "score", "max_score", "checks", "errors", "notes", "sandbox"}
+        assert entry["version"] == "kit"   # every corpus notebook is the kit's own, or unreadable
         assert isinstance(entry["errors"], list)
         for check in entry["checks"]:
-            assert set(check) == {"target", "name", "passed", "points", "max_points", "message"}
+            assert set(check) == {"target", "defined_as", "name", "passed", "points", "max_points", "message"}
             assert 0 <= check["points"] <= check["max_points"]
             assert check["passed"] == (check["points"] == check["max_points"]) or check["max_points"] == 0
         assert entry["score"] == pytest.approx(sum(c["points"] for c in entry["checks"]))
@@ -162,7 +163,9 @@ def test_tampering_gains_nothing(graded):
 def test_a_submission_that_borrows_the_reference_is_flagged_for_review(graded):
     _, by_name, *_ = graded
     result = by_name["cheat_runs_the_kit_reference"]
-    assert losers(result) == set()  # the borrowed reference passes the value checks: only the scan can tell
+    # In the sandbox the kit cannot be read, so the borrow fails and Linear's own bug shows; without the
+    # sandbox the borrowed reference passes every value check. Either way, only the scan tells a TA.
+    assert losers(result) <= {"Linear"}
     flags = [e for e in result["errors"] if e.startswith("integrity:")]
     assert flags, result["errors"]
     assert all(word in flags[0] for word in ("HW3_Modules.ipynb cell", "reads a file", "runs code from a string",

@@ -21,8 +21,6 @@ from versions import builder
 
 VERSION_KEY = "version"          # the JSON names the version the submission was judged by
 NOT_A_MODULE = {"differentiation"}
-# The grader's version detection and version-aware judging (issue 10, helper "versions") are not on main yet.
-PENDING = pytest.mark.xfail(strict=True, reason="version detection and per-version judging not landed yet")
 
 CORRECT = [(version, None) for version in builder.VERSIONS] + \
           [(version, name) for version, name, *_ in builder.ALTERNATIVES]     # other correct answers to the text
@@ -63,7 +61,6 @@ def losers(result):
     return {target for target, (got, top) in module_totals(result).items() if got < top}
 
 
-@PENDING
 @pytest.mark.parametrize("version, alternative", CORRECT, ids=[label(v, a) for v, a in CORRECT])
 def test_a_correct_submission_of_each_version_scores_full_marks(graded, version, alternative):
     result = graded[label(version, alternative)]
@@ -75,7 +72,6 @@ def test_a_correct_submission_of_each_version_scores_full_marks(graded, version,
     assert result["score"] == result["max_score"] - missing > 0
 
 
-@PENDING
 @pytest.mark.parametrize("version, bug, target", BUGGY, ids=[label(v, b) for v, b, _ in BUGGY])
 def test_a_single_bug_costs_its_own_module_only(graded, version, bug, target):
     result = graded[label(version, bug)]

@@ -9,6 +9,7 @@ This folder is what ships to students (``python -m grader release`` copies it wh
 * :mod:`.expected`: what a correct module gives (the reference, finite differences), in the grader;
 * :mod:`.judges`: got vs expected, in the grader; :mod:`.messages`: the words a student reads;
 * :mod:`.catalogue`: every check with its points;
+* :mod:`.versions`: the versions of the assignment, and which one a notebook was written against;
 * :mod:`.gradcheck`: finite differences and relative errors;
 * :mod:`.display`: how ``check()`` shows its table (HTML in Jupyter, text elsewhere).
 
@@ -27,16 +28,17 @@ import sys
 from pathlib import Path
 
 from grader.selfcheck.cases import GRADER_SEED, SELFCHECK_SEED
-from grader.selfcheck.catalogue import BY_ID, CHECKS, TARGETS, checks_of
+from grader.selfcheck.catalogue import BY_ID, CHECKS, TARGETS, by_id, checks_for, checks_of
 from grader.selfcheck.display import Row, Summary, show
 from grader.selfcheck.expected import expected_values, load_expected, save_expected
 from grader.selfcheck.judges import Result, verdict
 from grader.selfcheck.probes import run_probe
+from grader.selfcheck.versions import KIT, VERSIONS
 from grader.selfcheck.wire import MIME, decode, encode
 
-__all__ = ["check", "results_for", "CHECKS", "BY_ID", "TARGETS", "checks_of", "GRADER_SEED", "SELFCHECK_SEED",
-           "MIME", "Result", "verdict", "run_probe", "expected_values", "save_expected", "load_expected",
-           "encode", "decode"]
+__all__ = ["check", "results_for", "CHECKS", "BY_ID", "TARGETS", "by_id", "checks_for", "checks_of", "GRADER_SEED",
+           "SELFCHECK_SEED", "MIME", "Result", "verdict", "run_probe", "expected_values", "save_expected",
+           "load_expected", "encode", "decode", "KIT", "VERSIONS"]
 
 HERE = Path(__file__).resolve().parent
 FROZEN = HERE / "reference_values.npz"
@@ -59,13 +61,14 @@ def expected_for(check):
     return _expected[check.id]
 
 
-def results_for(namespace, target):
-    """Results of every check of `target` on a namespace (dict or object) holding the student's classes."""
+def results_for(namespace, target, version=KIT):
+    """Results of every check of `target` on a namespace (dict or object) holding the student's classes,
+    judged by `version` (the kit's own, for the students of this kit)."""
     ns = dict(namespace) if isinstance(namespace, dict) else vars(namespace)
     results = []
-    for check in checks_of(target):
-        payload = run_probe(check.id, ns, SELFCHECK_SEED)
-        results.append(verdict(check, payload, expected_for(check)))
+    for check in checks_of(target, version):
+        payload = run_probe(check.id, ns, SELFCHECK_SEED, version=getattr(version, "name", version))
+        results.append(verdict(check, payload, expected_for(check), VERSIONS[getattr(version, "name", version)]))
     return results
 
 

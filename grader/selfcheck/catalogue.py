@@ -1,12 +1,41 @@
-"""The catalogue: every scored check of HW3_Modules.ipynb, its target, its name and its points.
+"""The catalogue: every check of HW3_Modules.ipynb, its target, its name and its points, per assignment version.
 
+One table of points per kind of module (:data:`LAYER_POINTS`), one loop over the targets. A version changes
+how some checks judge (Dropout's p, accumulation, float32: see :mod:`.versions`), never a module's maximum.
 ``Sequential`` is checked with small test doubles as its children (``Sine``, ``Quadratic``: not course
 modules), so a broken ``Linear`` costs ``Linear`` alone.
 """
+from functools import lru_cache
+
 from grader.selfcheck import expected as E
 from grader.selfcheck import judges as J
 from grader.selfcheck import probes as P
 from grader.selfcheck.cases import CRITERION_CASES, LAYER_CASES, Check
+from grader.selfcheck.versions import ALL_TARGETS, KIT, version as get_version
+
+# points of the generic layer checks: forward, gradInput, parameter gradients, accumulation, contract, float32
+DEFAULT_POINTS = dict(forward=2, grad_input=3, params=3, accumulate=1, contract=1, dtype=1)
+LAYER_POINTS = {
+    "Sequential": dict(forward=3, grad_input=4, params=2, dtype=0),
+    "BatchNormalization": dict(grad_input=2),       # + 1 for the running statistics
+}
+EXTRA = {   # (name, points, probe, expect, judge) factories of the checks beyond the generic ones
+    "SoftMax": [("stable for logits of magnitude 800", 2, P.probe_stable, E.expect_stable, J.judge_stable)],
+    "LogSoftMax": [("stable for logits of magnitude 800", 2, P.probe_stable, E.expect_stable, J.judge_stable)],
+    "BatchNormalization": [("running statistics: moving averages, used in evaluation", 1, P.probe_running_stats,
+                            E.expect_running_stats, J.judge_running_stats)],
+    "BatchMeanSubtraction": [
+        ("running mean: a moving average, subtracted in evaluation", 2, P.probe_running_stats,
+         E.expect_running_stats, J.judge_running_stats),
+        ("evaluation: independent of the batch", 1, P.probe_running_stats, E.expect_running_stats,
+         J.judge_running_independent)],
+    "ELU": [("finite for inputs 0 and of magnitude 800", 1, P.probe_large_inputs, E.expect_large_inputs,
+             J.judge_large_inputs)],
+    "SoftPlus": [("finite for inputs 0 and of magnitude 800", 1, P.probe_large_inputs, E.expect_large_inputs,
+                  J.judge_large_inputs)],
+    "Sigmoid": [("finite for inputs 0 and of magnitude 800", 1, P.probe_large_inputs, E.expect_large_inputs,
+                 J.judge_large_inputs)],
+}
 
 
 def _same(probe):
@@ -14,93 +43,106 @@ def _same(probe):
     return lambda ref, seed: probe(ref, seed)
 
 
-def _layer_checks(target, forward=2, grad_input=3, params=3, contract=1, dtype=1, accumulate=1):
+def _layer_checks(target, version):
+    points = dict(DEFAULT_POINTS, **LAYER_POINTS.get(target, {}))
     cases = LAYER_CASES[target]
     has_params = any(case.params for case in cases)
+    backward = P.probe_backward(target, version)
     checks = [
-        Check(target, "forward output", forward, P.probe_forward(target), _same(P.probe_forward(target)), J.judge_forward(target)),
-        Check(target, "gradInput vs finite differences", grad_input, P.probe_backward(target), E.expect_backward(target),
-              J.judge_gradients(target, {"gradInput"})),
+        Check(target, "forward output", points["forward"], P.probe_forward(target, version), E.expect_forward(target),
+              J.judge_forward(target, version)),
+        Check(target, "gradInput vs finite differences", points["grad_input"], backward, E.expect_backward(target),
+              J.judge_gradients(target, {"gradInput"}, version)),
     ]
     if has_params:
         paths = {path for case in cases for path, _ in case.params}
-        checks.append(Check(target, "parameter gradients vs finite differences", params, P.probe_backward(target),
-                            E.expect_backward(target), J.judge_gradients(target, paths)))
-        checks.append(Check(target, "gradients accumulate, zeroGradParameters resets", accumulate,
-                            P.probe_accumulate(target), E.expect_accumulate(target), J.judge_accumulate(target)))
-    checks.append(Check(target, "stores output/gradInput, inputs untouched", contract, P.probe_contract(target),
-                        E.expect_contract(target), J.judge_contract(target)))
-    if dtype:
-        checks.append(Check(target, "float32 stays float32", dtype, P.probe_dtype(target), E.expect_dtype(target),
-                            J.judge_dtype(target)))
+        checks.append(Check(target, "parameter gradients vs finite differences", points["params"], backward,
+                            E.expect_backward(target), J.judge_gradients(target, paths, version)))
+        name = "gradients accumulate, zeroGradParameters resets" if version.accumulate else \
+            "zeroGradParameters, then backward: gradients right"
+        checks.append(Check(target, name, points["accumulate"], P.probe_accumulate(target, version),
+                            E.expect_accumulate(target), J.judge_accumulate(target, version)))
+    checks.append(Check(target, "stores output/gradInput, inputs untouched", points["contract"],
+                        P.probe_contract(target, version), E.expect_contract(target), J.judge_contract(target, version)))
+    if points["dtype"]:
+        name = "float32 stays float32" if version.float32 else "a float32 input gives the right values"
+        checks.append(Check(target, name, points["dtype"], P.probe_dtype(target, version), E.expect_dtype(target),
+                            J.judge_dtype(target, version, has_params)))
+    for name, pts, probe, expect, judge in EXTRA.get(target, []):
+        checks.append(Check(target, name, pts, probe(target, version), expect(target), judge(target, version)))
     return checks
 
 
-def _criterion_checks(target):
+def _dropout_checks(version):
+    keep = "p" if version.dropout_keeps else "1-p"
+    scale = "unscaled" if version.dropout_keeps else "scaled by 1/(1-p)"
+    train = P.probe_dropout_train(version)
     return [
-        Check(target, "loss value", 2, P.probe_criterion(target), E.expect_criterion(target), J.judge_criterion_loss(target)),
-        Check(target, "gradInput vs finite differences", 3, P.probe_criterion(target), E.expect_criterion(target),
-              J.judge_gradients(target, {"gradInput"})),
-        Check(target, "stores output/gradInput, inputs untouched", 1, P.probe_criterion(target),
-              E.expect_criterion(target), J.judge_criterion_contract(target)),
+        Check("Dropout", f"training: kept fraction about {keep}", 2, train, E.expect_dropout,
+              J.judge_dropout_fraction(version)),
+        Check("Dropout", f"training: kept units {scale}", 2, train, E.expect_dropout, J.judge_dropout_scale(version)),
+        Check("Dropout", "backward reuses the forward mask", 2, train, E.expect_dropout, J.judge_dropout_mask_reuse(version)),
+        Check("Dropout", "evaluation: identity", 2, P.probe_dropout_eval(version), E.expect_dropout_eval,
+              J.judge_dropout_eval),
+        Check("Dropout", "stores output/gradInput, inputs untouched", 1, P.probe_contract("Dropout", version),
+              E.expect_contract("Dropout"), J.judge_contract("Dropout", version)),
     ]
 
 
-def _catalogue():
-    checks = []
-    checks += _layer_checks("Sequential", forward=3, grad_input=4, params=2, dtype=0)
-    checks += _layer_checks("Linear")
-    checks += _layer_checks("SoftMax")
-    checks.append(Check("SoftMax", "stable for logits of magnitude 800", 2, P.probe_stable("SoftMax"),
-                        E.expect_stable("SoftMax"), J.judge_stable("SoftMax")))
-    checks += _layer_checks("LogSoftMax")
-    checks.append(Check("LogSoftMax", "stable for logits of magnitude 800", 2, P.probe_stable("LogSoftMax"),
-                        E.expect_stable("LogSoftMax"), J.judge_stable("LogSoftMax")))
-    checks += _layer_checks("BatchNormalization")
-    checks += _layer_checks("ChannelwiseScaling")
-    checks += [
-        Check("Dropout", "training: kept fraction about 1-p", 2, P.probe_dropout_train, E.expect_dropout, J.judge_dropout_fraction),
-        Check("Dropout", "training: kept units scaled by 1/(1-p)", 2, P.probe_dropout_train, E.expect_dropout, J.judge_dropout_scale),
-        Check("Dropout", "backward reuses the forward mask", 2, P.probe_dropout_train, E.expect_dropout, J.judge_dropout_mask_reuse),
-        Check("Dropout", "evaluation: identity", 2, P.probe_dropout_eval, E.expect_dropout_eval, J.judge_dropout_eval),
-        Check("Dropout", "stores output/gradInput, inputs untouched", 1, P.probe_contract("Dropout"),
-              E.expect_contract("Dropout"), J.judge_contract("Dropout")),
+def _criterion_checks(target, version):
+    probe = P.probe_criterion(target, version)
+    checks = [
+        Check(target, "loss value", 2, probe, E.expect_criterion(target), J.judge_criterion_loss(target, version)),
+        Check(target, "gradInput vs finite differences", 3, probe, E.expect_criterion(target),
+              J.judge_gradients(target, {"gradInput"}, version)),
+        Check(target, "stores output/gradInput, inputs untouched", 1, probe, E.expect_criterion(target),
+              J.judge_criterion_contract(target, version)),
     ]
-    checks += _layer_checks("BatchMeanSubtraction")
-    checks += [
-        Check("BatchMeanSubtraction", "evaluation: subtracts the running mean", 2, P.probe_bms_eval, E.expect_bms_eval,
-              J.judge_bms_running_mean),
-        Check("BatchMeanSubtraction", "evaluation: independent of the batch", 1, P.probe_bms_eval, E.expect_bms_eval,
-              J.judge_bms_independent),
-    ]
-    for target in ("ReLU", "LeakyReLU", "ELU", "SoftPlus", "Sigmoid", "Tanh"):
-        checks += _layer_checks(target)
-    for target in ("ELU", "SoftPlus", "Sigmoid"):
-        checks.append(Check(target, "finite for inputs of magnitude 800", 1, P.probe_large_inputs(target),
-                            E.expect_large_inputs(target), J.judge_large_inputs(target)))
-    checks += _layer_checks("Flatten")
-    checks += _layer_checks("Conv2d")
-    checks += _layer_checks("MaxPool2d")
-    for target in CRITERION_CASES:
-        checks += _criterion_checks(target)
-        if target == "ClassNLLCriterion":
-            checks.append(Check(target, "finite for probabilities 0 and 1", 2, P.probe_nll_zero, E.expect_nll_zero, J.judge_nll_zero))
-    # sgd_momentum is given to the students (no solution region): checked, not scored.
-    checks.append(Check("sgd_momentum", "3 steps match the update rule", 0, P.probe_optimizer("sgd_momentum"),
-                        _same(P.probe_optimizer("sgd_momentum")), J.judge_optimizer("sgd_momentum")))
-    checks.append(Check("adam_optimizer", "3 steps match the update rule", 4, P.probe_optimizer("adam_optimizer"),
-                        _same(P.probe_optimizer("adam_optimizer")), J.judge_optimizer("adam_optimizer")))
+    if target == "ClassNLLCriterion":
+        checks.append(Check(target, "finite for probabilities 0 and 1", 2, P.probe_nll_zero(version), E.expect_nll_zero,
+                            J.judge_nll_zero(version)))
     return checks
 
 
-CHECKS = _catalogue()
+def checks_for(version=KIT):
+    """Every check of every target, judged by `version`'s conventions (a Version or its name)."""
+    return _checks(get_version(version).name)
 
 
-BY_ID = {check.id: check for check in CHECKS}
+@lru_cache(maxsize=None)
+def _checks(name):
+    version = get_version(name)
+    checks = []
+    for target in ALL_TARGETS:
+        if target == "Dropout":
+            checks += _dropout_checks(version)
+        elif target in LAYER_CASES:
+            checks += _layer_checks(target, version)
+        elif target in CRITERION_CASES:
+            checks += _criterion_checks(target, version)
+    # sgd_momentum is given to the students in every version (no solution region): checked, not scored.
+    checks.append(Check("sgd_momentum", "3 steps match the update rule", 0, P.probe_optimizer("sgd_momentum", version),
+                        E.expect_sgd, J.judge_optimizer("sgd_momentum", version)))
+    checks.append(Check("adam_optimizer", "3 steps match the update rule", 4, P.probe_optimizer("adam_optimizer", version),
+                        E.expect_adam, J.judge_optimizer("adam_optimizer", version)))
+    return tuple(checks)
 
 
+def by_id(version=KIT):
+    return _by_id(get_version(version).name)
+
+
+@lru_cache(maxsize=None)
+def _by_id(name):
+    return {check.id: check for check in _checks(name)}
+
+
+CHECKS = list(checks_for(KIT))
+BY_ID = by_id(KIT)
 TARGETS = list(dict.fromkeys(check.target for check in CHECKS))
 
 
-def checks_of(target=None):
-    return [c for c in CHECKS if target is None or c.target == target]
+def checks_of(target=None, version=KIT, targets=None):
+    """The checks of `target` (all if None; only those of `targets` if given) under `version`."""
+    return [c for c in checks_for(get_version(version))
+            if (target is None or c.target == target) and (targets is None or c.target in targets)]

@@ -1,55 +1,122 @@
 """The probes: the only code that calls a submission's modules. They run inside the submission's kernel
-(:func:`run_probe`) and return raw values only (arrays, numbers, text), which :mod:`.wire` encodes."""
-import copy
+(:func:`run_probe`) and return raw values only (arrays, numbers, text), which :mod:`.wire` encodes.
 
+Every probe is built for one assignment version (:mod:`.versions`): it looks classes up by that version's
+names, builds them through their own signatures (:func:`.cases.construct`) and switches modes the way the
+version's Module allows (:func:`.cases.set_mode`). Each call into student code is written down first
+(:data:`TRACE`), so an error can say what the grader called and with what.
+"""
 import numpy as np
 
-from grader.selfcheck.cases import (BMS_ALPHA, CRITERION_CASES, DROPOUT_P, LAYER_CASES, OPTIMIZER_CONFIG,
-                                    OPTIMIZER_SHAPES, attr_path, bms_batches, build_layer, criterion_inputs,
-                                    dropout_input, grad_output, layer_inputs, nll_edge, rng_for, salt,
-                                    stable_logits)
-from grader.selfcheck.messages import describe_exception
+from grader.selfcheck.cases import (CRITERION_CASES, DROPOUT_P, EDGE_INPUT, LARGE_INPUT, LAYER_CASES,
+                                    OPTIMIZER_CONFIG, OPTIMIZER_SHAPES, RUNNING_CASES, MissingClass, attr_path,
+                                    build_layer, constructor_call, construct, criterion_inputs, dropout_input,
+                                    grad_output, layer_inputs, lookup, nll_edge, rng_for, running_batches, salt,
+                                    set_mode, stable_logits)
+from grader.selfcheck.messages import describe_exception, shape_of
 from grader.selfcheck.wire import encode
 
-def probe_forward(target):
+ELEMENTWISE = ("ReLU", "LeakyReLU", "ELU", "SoftPlus", "Sigmoid", "Tanh")   # also probed at 0 and +-800
+
+
+class _Trace:
+    """What the grader called last, in words (for the message when that call raises)."""
+    call = ""
+
+
+TRACE = _Trace()
+
+
+class ReturnedNone(Exception):
+    """forward/backward returned None and stored nothing: the method is still the template's stub."""
+
+
+def forward(module, x, who):
+    TRACE.call = f"{who}.forward(input of shape {shape_of(x)})"
+    y = module.forward(x)
+    if y is None and getattr(module, "output", None) is None:
+        raise ReturnedNone(f"{who}.forward returned None")
+    return y
+
+
+def backward(module, x, g, who):
+    TRACE.call = f"{who}.backward(input of shape {shape_of(x)}, gradOutput of shape {shape_of(g)})"
+    gi = module.backward(x, g)
+    if gi is None and getattr(module, "gradInput", None) is None:
+        raise ReturnedNone(f"{who}.backward returned None")
+    return gi
+
+
+def mode(module, training, who):
+    TRACE.call = f"{who}: switching to {'training' if training else 'evaluation'} mode"
+    set_mode(module, training)
+
+
+def build(ns, version, seed, target, index, case, dtype=np.float64):
+    TRACE.call = constructor_call(version, target, case) + " (then its parameters set, and its mode)"
+    return build_layer(ns, version, seed, target, index, case, dtype)
+
+
+def zero_grad(module, who):
+    TRACE.call = f"{who}.zeroGradParameters()"
+    module.zeroGradParameters()
+
+
+# --------------------------------------------------------------------------------------------- layers
+
+
+def probe_forward(target, version):
+    """The output of every case (values compared), and for elementwise layers on 0 and +-800."""
     def probe(ns, seed):
         out = {}
         for i, case in enumerate(LAYER_CASES[target]):
-            module = build_layer(ns, seed, target, i, case)
-            out[f"case{i}"] = module.forward(layer_inputs(seed, target, i, case))
+            if case.values:
+                module = build(ns, version, seed, target, i, case)
+                out[f"case{i}"] = forward(module, layer_inputs(seed, target, i, case), constructor_call(version, target, case))
+        if target in ELEMENTWISE:
+            case = LAYER_CASES[target][0]
+            module = build(ns, version, seed, target, 0, case)
+            out["edge"] = forward(module, EDGE_INPUT.copy(), constructor_call(version, target, case))
         return out
     return probe
 
 
-def probe_backward(target):
+def probe_backward(target, version):
     """gradInput and the parameter gradients after one forward/backward from zeroed gradients."""
     def probe(ns, seed):
         out = {}
         for i, case in enumerate(LAYER_CASES[target]):
-            module = build_layer(ns, seed, target, i, case)
-            module.zeroGradParameters()
+            who = constructor_call(version, target, case)
+            module = build(ns, version, seed, target, i, case)
+            zero_grad(module, who)
             x = layer_inputs(seed, target, i, case)
-            y = module.forward(x.copy())
-            g = grad_output(seed, target, i, np.shape(y))
-            out[f"case{i}.gradInput"] = module.backward(x.copy(), g)
+            y = forward(module, x.copy(), who)
+            out[f"case{i}.gradInput"] = backward(module, x.copy(), grad_output(seed, target, i, np.shape(y)), who)
             for path, grad_path in case.params:
                 out[f"case{i}.{path}"] = np.array(attr_path(module, grad_path), copy=True)
+        if target in ELEMENTWISE:
+            case = LAYER_CASES[target][0]
+            who = constructor_call(version, target, case)
+            module = build(ns, version, seed, target, 0, case)
+            forward(module, EDGE_INPUT.copy(), who)
+            out["edge.gradInput"] = backward(module, EDGE_INPUT.copy(), np.ones_like(EDGE_INPUT), who)
         return out
     return probe
 
 
-def probe_contract(target):
+def probe_contract(target, version):
     """What forward/backward return and store, and the input/gradOutput arrays afterwards."""
     def probe(ns, seed):
         out = {}
         for i, case in enumerate(LAYER_CASES[target]):
-            module = build_layer(ns, seed, target, i, case)
+            who = constructor_call(version, target, case)
+            module = build(ns, version, seed, target, i, case)
             x = layer_inputs(seed, target, i, case)
-            y = module.forward(x)
+            y = forward(module, x, who)
             out[f"case{i}.returned_output"] = y
             out[f"case{i}.stored_output"] = module.output
             g = grad_output(seed, target, i, np.shape(y))
-            gi = module.backward(x, g)
+            gi = backward(module, x, g, who)
             out[f"case{i}.returned_gradInput"] = gi
             out[f"case{i}.stored_gradInput"] = module.gradInput
             out[f"case{i}.input_after"] = x
@@ -58,115 +125,158 @@ def probe_contract(target):
     return probe
 
 
-def probe_accumulate(target):
-    """Parameter gradients after two backward passes, then after zeroGradParameters()."""
+def probe_accumulate(target, version):
+    """Parameter gradients after one and two backward passes, after zeroGradParameters(), and after one
+    more backward (the versions whose hint assigns the gradients are judged on that last one)."""
     def probe(ns, seed):
         out = {}
         for i, case in enumerate(LAYER_CASES[target]):
             if not case.params or case.warmup or case.mode != "train":
                 continue
-            module = build_layer(ns, seed, target, i, case)
-            module.zeroGradParameters()
+            who = constructor_call(version, target, case)
+            module = build(ns, version, seed, target, i, case)
+            zero_grad(module, who)
             x = layer_inputs(seed, target, i, case)
-            y = module.forward(x.copy())
+            y = forward(module, x.copy(), who)
             g = grad_output(seed, target, i, np.shape(y))
-            module.backward(x.copy(), g.copy())
+            backward(module, x.copy(), g.copy(), who)
             once = [np.array(attr_path(module, gp), copy=True) for _, gp in case.params]
-            module.forward(x.copy())
-            module.backward(x.copy(), g.copy())
+            forward(module, x.copy(), who)
+            backward(module, x.copy(), g.copy(), who)
             for (path, gp), first in zip(case.params, once):
                 out[f"case{i}.{path}.once"] = first
                 out[f"case{i}.{path}.twice"] = np.array(attr_path(module, gp), copy=True)
-            module.zeroGradParameters()
+            zero_grad(module, who)
             for path, gp in case.params:
                 out[f"case{i}.{path}.zeroed"] = np.array(attr_path(module, gp), copy=True)
+            forward(module, x.copy(), who)
+            backward(module, x.copy(), g.copy(), who)
+            for path, gp in case.params:
+                out[f"case{i}.{path}.after_zero"] = np.array(attr_path(module, gp), copy=True)
         return out
     return probe
 
 
-def probe_dtype(target):
-    """A float32 input, with float32 and with float64 parameters: output and gradInput must stay float32."""
+def probe_dtype(target, version):
+    """A float32 input, with float32 and with float64 parameters: the output's values and dtype."""
     def probe(ns, seed):
         out = {}
         for i, case in enumerate(LAYER_CASES[target]):
+            who = constructor_call(version, target, case)
             for param_dtype in (np.float32, np.float64):
                 key = f"case{i}.{np.dtype(param_dtype).name}"
-                module = build_layer(ns, seed, target, i, case, dtype=param_dtype)
+                module = build(ns, version, seed, target, i, case, dtype=param_dtype)
                 x = layer_inputs(seed, target, i, case, dtype=np.float32)
-                y = module.forward(x)
+                y = forward(module, x, who)
                 out[f"{key}.output"] = y
                 out[f"{key}.output_dtype"] = str(np.asarray(y).dtype)
                 g = grad_output(seed, target, i, np.shape(y)).astype(np.float32)
-                gi = module.backward(x, g)
+                gi = backward(module, x, g, who)
                 out[f"{key}.gradInput_dtype"] = str(np.asarray(gi).dtype)
         return out
     return probe
 
 
-def probe_stable(target):
+def _plain(ns, version, target):
+    """A layer with its default arguments (SoftMax(), ELU(), ...)."""
+    TRACE.call = f"{version.class_name(target)}()"
+    return construct(lookup(ns, version, target), ())
+
+
+def probe_stable(target, version):
     def probe(ns, seed):
-        module = getattr(ns, target)()
+        module = _plain(ns, version, target)
+        who = f"{version.class_name(target)}()"
         x = stable_logits(seed)
-        y = module.forward(x.copy())
+        y = forward(module, x.copy(), who)
         g = rng_for(seed, 6).standard_normal(x.shape)
-        return {"output": y, "gradInput": module.backward(x.copy(), g)}
+        return {"output": y, "gradInput": backward(module, x.copy(), g, who)}
     return probe
 
 
-def probe_large_inputs(target):
+def probe_large_inputs(target, version):
     def probe(ns, seed):
-        module = getattr(ns, target)()
-        x = np.array([[-800., -50., -1e-3, 0.5, 50., 800.]])
-        y = module.forward(x.copy())
-        return {"output": y, "gradInput": module.backward(x.copy(), np.ones_like(x))}
+        module = _plain(ns, version, target)
+        who = f"{version.class_name(target)}()"
+        y = forward(module, LARGE_INPUT.copy(), who)
+        return {"output": y, "gradInput": backward(module, LARGE_INPUT.copy(), np.ones_like(LARGE_INPUT), who)}
     return probe
 
 
-def probe_dropout_train(ns, seed):
-    module = ns.Dropout(DROPOUT_P)
-    module.train()
-    x = dropout_input(seed)
-    y = module.forward(x.copy())
-    y = np.array(y, copy=True)
-    g = rng_for(seed, 8).standard_normal(x.shape)
-    gi = module.backward(x.copy(), g.copy())
-    y2 = module.forward(x.copy())
-    return {"output": y, "gradInput": gi, "second_output": y2}
+# ----------------------------------------------------------------------- Dropout, running statistics
 
 
-def probe_dropout_eval(ns, seed):
-    module = ns.Dropout(DROPOUT_P)
-    module.evaluate()
-    x = dropout_input(seed)[:5, :7]
-    y = module.forward(x.copy())
-    g = rng_for(seed, 8).standard_normal(x.shape)
-    return {"output": y, "gradInput": module.backward(x.copy(), g)}
+def probe_dropout_train(version):
+    def probe(ns, seed):
+        who = f"{version.class_name('Dropout')}({DROPOUT_P})"
+        TRACE.call = who
+        module = construct(lookup(ns, version, "Dropout"), (DROPOUT_P,))
+        mode(module, True, who)
+        x = dropout_input(seed)
+        y = np.array(forward(module, x.copy(), who), copy=True)
+        g = rng_for(seed, 8).standard_normal(x.shape)
+        gi = backward(module, x.copy(), g.copy(), who)
+        y2 = forward(module, x.copy(), who)
+        return {"output": y, "gradInput": gi, "second_output": y2}
+    return probe
 
 
-def probe_bms_eval(ns, seed):
-    first, second, test = bms_batches(seed)
-    module = ns.BatchMeanSubtraction(BMS_ALPHA)
-    module.train()
-    module.forward(first.copy())
-    module.forward(second.copy())
-    module.evaluate()
-    whole = np.array(module.forward(test.copy()), copy=True)
-    g = rng_for(seed, 10).standard_normal(test.shape)
-    gi = np.array(module.backward(test.copy(), g), copy=True)
-    alone = np.array(module.forward(test[:1].copy()), copy=True)
-    return {"whole": whole, "alone": alone, "gradInput": gi}
+def probe_dropout_eval(version):
+    def probe(ns, seed):
+        who = f"{version.class_name('Dropout')}({DROPOUT_P})"
+        TRACE.call = who
+        module = construct(lookup(ns, version, "Dropout"), (DROPOUT_P,))
+        mode(module, False, who)
+        x = dropout_input(seed)[:5, :7]
+        y = forward(module, x.copy(), who)
+        g = rng_for(seed, 8).standard_normal(x.shape)
+        return {"output": y, "gradInput": backward(module, x.copy(), g, who)}
+    return probe
 
 
-def probe_criterion(target):
+def probe_running_stats(target, version):
+    """Two training batches with an evaluation after each: what evaluation makes of a test batch, of its
+    first row alone, and its gradInput. The judges read the running statistics off those outputs."""
+    def probe(ns, seed):
+        case = RUNNING_CASES[target]
+        who = constructor_call(version, target, case)
+        first, second, test = running_batches(seed, target)
+        module = build(ns, version, seed, target, 0, case)
+        out = {}
+        for step, batch in enumerate((first, second)):
+            mode(module, True, who)
+            forward(module, batch.copy(), who)
+            mode(module, False, who)
+            out[f"eval{step}"] = np.array(forward(module, test.copy(), who), copy=True)
+            if step == 0:
+                g = rng_for(seed, 10).standard_normal(test.shape)
+                out["gradInput"] = np.array(backward(module, test.copy(), g, who), copy=True)
+                out["alone"] = np.array(forward(module, test[:1].copy(), who), copy=True)
+        return out
+    return probe
+
+
+# ------------------------------------------------------------------------------------------ criteria
+
+
+def probe_criterion(target, version):
     def probe(ns, seed):
         out = {}
         for i, case in enumerate(CRITERION_CASES[target]):
-            criterion = case.build(ns)
+            who = f"{version.class_name(target)}()"
+            TRACE.call = who
+            criterion = construct(lookup(ns, version, target), ())
             x, t = criterion_inputs(seed, target, i, case)
+            TRACE.call = f"{who}.forward(input of shape {x.shape}, target of shape {t.shape})"
             loss = criterion.forward(x, t)
+            if loss is None and getattr(criterion, "output", None) is None:
+                raise ReturnedNone(f"{who}.forward returned None")
             out[f"case{i}.loss"] = np.asarray(loss, dtype=np.float64) if np.isscalar(loss) or np.ndim(loss) == 0 else loss
             out[f"case{i}.stored_loss"] = criterion.output
+            TRACE.call = f"{who}.backward(input of shape {x.shape}, target of shape {t.shape})"
             out[f"case{i}.gradInput"] = criterion.backward(x, t)
+            if out[f"case{i}.gradInput"] is None and getattr(criterion, "gradInput", None) is None:
+                raise ReturnedNone(f"{who}.backward returned None")
             out[f"case{i}.stored_gradInput"] = criterion.gradInput
             out[f"case{i}.input_after"] = x
             out[f"case{i}.target_after"] = t
@@ -174,22 +284,29 @@ def probe_criterion(target):
     return probe
 
 
-def probe_nll_zero(ns, seed):
-    criterion = ns.ClassNLLCriterion()
-    p, t = nll_edge(seed)
-    loss = criterion.forward(p.copy(), t.copy())
-    return {"loss": np.asarray(loss, dtype=np.float64), "gradInput": criterion.backward(p.copy(), t.copy())}
+def probe_nll_zero(version):
+    def probe(ns, seed):
+        who = f"{version.class_name('ClassNLLCriterion')}()"
+        TRACE.call = who
+        criterion = construct(lookup(ns, version, "ClassNLLCriterion"), ())
+        p, t = nll_edge(seed)
+        TRACE.call = f"{who}.forward(probabilities with a true class of probability 0)"
+        loss = criterion.forward(p.copy(), t.copy())
+        TRACE.call = f"{who}.backward(probabilities with a true class of probability 0)"
+        return {"loss": np.asarray(loss, dtype=np.float64), "gradInput": criterion.backward(p.copy(), t.copy())}
+    return probe
 
 
-def probe_optimizer(name):
+def probe_optimizer(name, version):
     def probe(ns, seed):
         rng = rng_for(seed, 11, salt(name))
         params = [[rng.standard_normal(s) for s in layer] for layer in OPTIMIZER_SHAPES]
         state = {}
-        optimizer = getattr(ns, name)
+        optimizer = lookup(ns, version, name)
         out = {}
         for step in range(3):
             grads = [[rng.standard_normal(s) for s in layer] for layer in OPTIMIZER_SHAPES]
+            TRACE.call = f"{version.class_name(name)}(variables, gradients, {OPTIMIZER_CONFIG[name]}, state), step {step + 1}"
             optimizer(params, grads, dict(OPTIMIZER_CONFIG[name]), state)
             for i, p in enumerate(q for layer in params for q in layer):
                 out[f"step{step}.param{i}"] = np.array(p, copy=True)
@@ -197,20 +314,27 @@ def probe_optimizer(name):
     return probe
 
 
-def run_probe(check_id, namespace, seed):
+# ------------------------------------------------------------------------------------ the kernel side
+
+
+def run_probe(check_id, namespace, seed, version="kit"):
     """Runs one probe on a namespace; returns a JSON-able dict (this is what the kernel sends back)."""
-    import types
     import warnings
-    ns = types.SimpleNamespace(**namespace) if isinstance(namespace, dict) else namespace
-    from grader.selfcheck.catalogue import BY_ID  # (the catalogue is built from these probes)
-    check = BY_ID[check_id]
+    from grader.selfcheck.catalogue import by_id  # (the catalogue is built from these probes)
+    ns = dict(namespace) if isinstance(namespace, dict) else vars(namespace)
+    check = by_id(version)[check_id]
+    TRACE.call = ""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with np.errstate(all="ignore"):
                 values = check.probe(ns, seed)
         return {"ok": True, "values": encode(values)}
+    except MissingClass as exc:
+        return {"ok": False, "missing": exc.name, "kind": exc.kind}
+    except ReturnedNone as exc:
+        return {"ok": False, "not_implemented": True, "stub": True, "error": str(exc)}
     except NotImplementedError as exc:
-        return {"ok": False, "not_implemented": True, "error": describe_exception(exc)}
+        return {"ok": False, "not_implemented": True, "error": describe_exception(exc), "call": TRACE.call}
     except Exception as exc:  # a student's bug, reported as the check's message
-        return {"ok": False, "error": describe_exception(exc)}
+        return {"ok": False, "error": describe_exception(exc), "call": TRACE.call}

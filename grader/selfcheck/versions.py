@@ -1,0 +1,170 @@
+"""The versions of the assignment students work from, and which one a notebook was written against.
+
+Each version is judged by its own text (see ``../shared/templates.md`` in the course repository's history):
+
+==============  ==========================================================================================
+``kit``         this kit's HW3_Modules.ipynb: every module, kit names, ``+=`` accumulation, float32 kept
+``2017``        the course's original template: the seed's modules only; ``ClassNLLCriterion`` takes
+                probabilities; ``Dropout(p)`` multiplies by a Bernoulli(p) mask (p keeps a unit);
+                mode switch through the ``training`` attribute (its ``training()`` method is shadowed)
+``2018``        + LogSoftMax, BatchNormalization; ``ClassNLLCriterionUnstable`` takes probabilities and
+                ``ClassNLLCriterion`` log-probabilities; p zeroes a unit, kept ones scaled by 1/(1-p);
+                the hint assigns parameter gradients (``self.gradW = ...``); ChannelwiseScaling is given
+                (with a wrong gradGamma): not asked
+``2019-21``     + ``train()``, ChannelwiseScaling (given), Flatten (given), Conv2d, MaxPool2d, the optimizers
+``derivative``  the 2019-21 text with PyTorch-style ``Conv2d(in, out, kernel_size, stride, padding)``,
+                ``MaxPool2d(kernel_size, stride, padding)``, ``Flatten(start_dim)``
+==============  ==========================================================================================
+
+:func:`detect` reads a notebook's code (its classes, their methods and signatures, which is what students
+keep) and, failing that, its text; the grader's ``--profile NAME`` overrides it. Besides a version's own
+modules, a module of the kit that the notebook defines (a 2019 notebook that also wrote ``Sigmoid``) is
+checked too: :func:`targets_of`.
+"""
+import ast
+import re
+from dataclasses import dataclass, field
+
+ALL_TARGETS = ("Sequential", "Linear", "SoftMax", "LogSoftMax", "BatchNormalization", "ChannelwiseScaling", "Dropout",
+               "BatchMeanSubtraction", "ReLU", "LeakyReLU", "ELU", "SoftPlus", "Sigmoid", "Tanh", "Flatten", "Conv2d",
+               "MaxPool2d", "MSECriterion", "ClassNLLCriterion", "ClassNLLLogCriterion", "sgd_momentum",
+               "adam_optimizer")
+SEED_TARGETS = ("Sequential", "Linear", "SoftMax", "BatchMeanSubtraction", "Dropout", "ReLU", "LeakyReLU", "ELU",
+                "SoftPlus", "MSECriterion", "ClassNLLCriterion")
+LATER_NAMES = {"ClassNLLCriterion": "ClassNLLCriterionUnstable", "ClassNLLLogCriterion": "ClassNLLCriterion"}
+TARGETS_2018 = ("Sequential", "Linear", "SoftMax", "LogSoftMax", "BatchNormalization", "Dropout", "ReLU", "LeakyReLU",
+                "ELU", "SoftPlus", "MSECriterion", "ClassNLLCriterion", "ClassNLLLogCriterion")
+TARGETS_2019 = TARGETS_2018 + ("ChannelwiseScaling", "Flatten", "Conv2d", "MaxPool2d", "sgd_momentum", "adam_optimizer")
+
+
+@dataclass(frozen=True)
+class Version:
+    """One version of the assignment: what it asks for and by which conventions it is judged."""
+    name: str
+    title: str
+    targets: tuple                       # the kit's target names this version asks for (scored)
+    names: dict = field(default_factory=dict)   # kit target -> the class/function name in this version
+    given: tuple = ()                    # targets the template defines but does not ask for: never scored
+    dropout_keeps: bool = False          # Dropout(p): p keeps a unit, no rescaling (2017's text)
+    accumulate: bool = False             # parameter gradients must accumulate over backward calls (+=)
+    float32: bool = False                # the text asks that a float32 input gives a float32 output
+
+    def class_name(self, target):
+        """The name this version gives the kit's `target`."""
+        return self.names.get(target, target)
+
+
+VERSIONS = {v.name: v for v in (
+    Version("kit", "this kit's own HW3_Modules.ipynb", ALL_TARGETS, accumulate=True, float32=True),
+    Version("2017", "the course's original 2017 template", SEED_TARGETS, dropout_keeps=True),
+    Version("2018", "the course's 2018 template", TARGETS_2018, LATER_NAMES, given=("ChannelwiseScaling",)),
+    Version("2019-21", "the course's 2019-2021 template", TARGETS_2019, LATER_NAMES),
+    Version("derivative", "a later derivative of the 2019-2021 template (PyTorch-style Conv2d/MaxPool2d/Flatten)",
+            TARGETS_2019, LATER_NAMES),
+)}
+KIT = VERSIONS["kit"]
+
+
+def version(name):
+    """The version called `name` (a ValueError listing the names otherwise)."""
+    if isinstance(name, Version):
+        return name
+    if name not in VERSIONS:
+        raise ValueError(f"unknown assignment version {name!r}; choose one of {', '.join(VERSIONS)}")
+    return VERSIONS[name]
+
+
+# ------------------------------------------------------------------------------------ reading a notebook
+
+
+def _code(source):
+    """A cell's source without IPython magics and shell lines, which plain Python cannot parse."""
+    return "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+
+
+def _tree(source):
+    try:
+        return ast.parse(_code(source))
+    except SyntaxError:
+        return None
+
+
+def definitions(nb):
+    """{name: {"cell": index, "kind": "class"|"def", "methods": {method: [parameter names]}, "params": [...]}}
+    of the top-level classes and functions of the notebook's code cells (a later definition wins)."""
+    found = {}
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        tree = _tree(cell.source)
+        if tree is None:
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef):
+                methods = {item.name: [a.arg for a in item.args.args[1:] + item.args.kwonlyargs]
+                           for item in node.body if isinstance(item, ast.FunctionDef)}
+                found[node.name] = {"cell": index, "kind": "class", "methods": methods,
+                                    "params": methods.get("__init__", [])}
+            elif isinstance(node, ast.FunctionDef):
+                found[node.name] = {"cell": index, "kind": "def", "methods": {},
+                                    "params": [a.arg for a in node.args.args]}
+    return found
+
+
+def _text(nb):
+    return "\n".join(cell.source for cell in nb.cells)
+
+
+KIT_MARKERS = (re.compile(r"from\s+grader\.selfcheck\s+import\s+check"), re.compile(r"^# HW3 Modules", re.M))
+
+
+def detect(nb):
+    """(version, reason): the version `nb` was written against, and the evidence, in words."""
+    defs = definitions(nb)
+    text = _text(nb)
+    module = defs.get("Module", {}).get("methods", {})
+    pytorch_style = [name for name, params in (("Conv2d", ("stride", "padding")), ("MaxPool2d", ("stride", "padding")),
+                                               ("Flatten", ("start_dim",)))
+                     if name in defs and any(p in defs[name]["params"] for p in params)]
+    if any(marker.search(text) for marker in KIT_MARKERS) or "ClassNLLLogCriterion" in defs:
+        return KIT, "it has the kit's own cells (the self-check import, ClassNLLLogCriterion)"
+    if pytorch_style:
+        return VERSIONS["derivative"], f"PyTorch-style signatures ({', '.join(pytorch_style)})"
+    later = [name for name in ("ClassNLLCriterionUnstable", "LogSoftMax", "BatchNormalization", "ChannelwiseScaling",
+                               "Conv2d", "MaxPool2d", "Flatten", "adam_optimizer") if name in defs]
+    if "train" in module or any(name in defs for name in ("Conv2d", "MaxPool2d", "adam_optimizer")):
+        return VERSIONS["2019-21"], ("Module has train()" if "train" in module else f"it defines {later[-1]}")
+    if later or re.search(r"probability of an element to be zeroed", text):
+        return VERSIONS["2018"], (f"it defines {', '.join(later)}" if later else "its Dropout text") + \
+            ", and Module has no train()"
+    if "training" in module or "BatchMeanSubtraction" in defs or defs:
+        return VERSIONS["2017"], "Module has training() and no train(); only the original modules"
+    return KIT, "nothing in it tells (no Module class)"
+
+
+def targets_of(version_, defs, all_targets=ALL_TARGETS):
+    """The targets a submission is judged on: its version's, plus any other kit module it defines itself."""
+    extras = [t for t in all_targets if t not in version_.targets and t not in version_.given
+              and version_.class_name(t) in defs and _is_own(t, version_, defs)]
+    return [t for t in all_targets if t in version_.targets or t in extras]
+
+
+def _is_own(target, version_, defs):
+    """A definition counts as the student's extra work when it is a class (or the optimizer function)."""
+    kind = defs[version_.class_name(target)]["kind"]
+    return kind == ("def" if target in ("sgd_momentum", "adam_optimizer") else "class")
+
+
+def locate(nb, name):
+    """Where the code of a missing class or function might be, in words ('' if nowhere)."""
+    pattern = re.compile(rf"^\s*(class|def)\s+{re.escape(name)}\b", re.M)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" and pattern.search(cell.source):
+            return f"`{'class' if 'class' in pattern.search(cell.source).group(1) else 'def'} {name}` is in cell " \
+                   f"{index}, a {cell.cell_type} cell: make it a code cell"
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and pattern.search(cell.source):
+            if _tree(cell.source) is None:
+                return f"cell {index} defines it but has a syntax error"
+            return f"cell {index} defines it, but that cell did not run to the end (see the errors)"
+    return ""

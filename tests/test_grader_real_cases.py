@@ -1,0 +1,98 @@
+"""The problem submissions of ../shared/cases/ (correct work written against the course's own templates,
+and notebooks as TAs receive them) graded with the verdict each one's first cell states
+(../shared/cases/README.md). One batch through the command line, --fast, as an instructor would.
+
+The cases live beside the repository (``../shared/cases`` from its root; CI has a copy there): if they
+are missing, these tests fail, never skip.
+"""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+CASES = ROOT.parent / "shared" / "cases"
+REAL = ["linear-no-dtype", "orig-module-no-train", "nll-later-course-names", "running-stats-zero-start",
+        "assign-not-accumulate", "float32-promotion", "unclear-stub-and-missing"]
+FIELD = ["cell-type-changed"]
+INTERNAL = ("SimpleNamespace", "grader/", "grader.", "selfcheck", "__hw3", "Traceback", "object has no attribute 'train'",
+            "unexpected keyword argument")
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    assert CASES.is_dir(), f"{CASES} is missing: the problem cases must be beside the repository (../shared/cases)"
+    paths = [CASES / "real" / name for name in REAL] + [CASES / "field" / name for name in FIELD]
+    for path in paths:
+        assert (path / "HW3_Modules.ipynb").is_file(), f"{path}: the case is missing"
+    report = tmp_path_factory.mktemp("cases") / "grades.json"
+    run = subprocess.run([sys.executable, "-m", "grader", *map(str, paths), "--json", str(report), "--jobs", "2",
+                          "--fast"], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stdout + run.stderr
+    results = {r["submission"]: r for r in json.loads(report.read_text())}
+    return {path.name: results[str(path)] for path in paths}
+
+
+def totals(result):
+    out = {}
+    for check in result["checks"]:
+        got, top = out.get(check["target"], (0, 0))
+        out[check["target"]] = (got + check["points"], top + check["max_points"])
+    return out
+
+
+def messages(result, target):
+    return " ".join(c["message"] for c in result["checks"] if c["target"] == target)
+
+
+@pytest.mark.parametrize("case, verdicts", [
+    ("linear-no-dtype", {"Linear": (11, 11)}),
+    ("orig-module-no-train", {"SoftMax": (9, 9), "ReLU": (7, 7), "LeakyReLU": (7, 7), "Sequential": (11, 11)}),
+    ("nll-later-course-names", {"ClassNLLCriterion": (8, 8), "ClassNLLLogCriterion": (6, 6)}),
+    ("running-stats-zero-start", {"BatchMeanSubtraction": (10, 10), "BatchNormalization": (7, 7)}),
+    ("assign-not-accumulate", {"Linear": (11, 11)}),
+    ("float32-promotion", {"LeakyReLU": (7, 7)}),
+    ("unclear-stub-and-missing", {"ELU": (0, 8), "LogSoftMax": (0, 9)}),
+    ("cell-type-changed", {"Tanh": (0, 7)}),
+])
+def test_each_case_gets_its_stated_verdict(graded, case, verdicts):
+    result = graded[case]
+    got = totals(result)
+    assert {target: got.get(target) for target in verdicts} == verdicts, \
+        [(c["target"], c["name"], c["message"]) for c in result["checks"] if c["target"] in verdicts and not c["passed"]]
+
+
+def test_the_2017_original_is_judged_by_its_own_modules(graded):
+    result = graded["orig-module-no-train"]
+    assert result["version"] == "2017"
+    assert set(totals(result)) == {"Sequential", "Linear", "SoftMax", "BatchMeanSubtraction", "Dropout", "ReLU",
+                                   "LeakyReLU", "ELU", "SoftPlus", "MSECriterion", "ClassNLLCriterion"}
+    assert result["max_score"] == 94   # the 2017 modules only: no differentiation notebook in that assignment
+
+
+def test_later_course_names_are_reported_as_the_students_own(graded):
+    checks = graded["nll-later-course-names"]["checks"]
+    assert {c["defined_as"] for c in checks if c["target"] == "ClassNLLCriterion"} == {"ClassNLLCriterionUnstable"}
+    assert {c["defined_as"] for c in checks if c["target"] == "ClassNLLLogCriterion"} == {"ClassNLLCriterion"}
+
+
+def test_float64_output_for_a_float32_input_is_a_note_not_a_lost_point(graded):
+    [check] = [c for c in graded["float32-promotion"]["checks"]
+               if c["target"] == "LeakyReLU" and "float32" in c["name"]]
+    assert check["passed"] and "float64" in check["message"] and "not scored" in check["message"]
+
+
+def test_messages_say_what_is_missing_or_unimplemented(graded):
+    result = graded["unclear-stub-and-missing"]
+    assert "ELU is not implemented (returned None)" in messages(result, "ELU")
+    assert "no class LogSoftMax in your notebook" in messages(result, "LogSoftMax")
+    tanh = messages(graded["cell-type-changed"], "Tanh")
+    assert "no class Tanh in your notebook" in tanh and "markdown cell: make it a code cell" in tanh
+
+
+def test_no_message_shows_the_graders_internals(graded):
+    for case, result in graded.items():
+        for text in [c["message"] for c in result["checks"]] + result["errors"]:
+            assert not any(word in text for word in INTERNAL), (case, text)
