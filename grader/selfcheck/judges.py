@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from grader.selfcheck import messages as M
-from grader.selfcheck.cases import DROPOUT_P, LARGE_INPUT, OPTIMIZER_CONFIG
+from grader.selfcheck.cases import DROPOUT_P, EDGE_INPUT, OPTIMIZER_CONFIG
 from grader.selfcheck.gradcheck import ABS_TOLERANCE, TOLERANCE, relative_error
-from grader.selfcheck.messages import case_label, show
+from grader.selfcheck.messages import case_label
 from grader.selfcheck.wire import decode
 
 
@@ -21,39 +21,35 @@ def as_array(value):
 
 def compare(version, target, what, got, expected, key, tolerance=TOLERANCE, input=None):
     """None if `got` matches `expected`, else a message that teaches."""
-    where = f"{version.class_name(target)} {what} ({case_label(version, target, key)})"
+    where = M.where(version.class_name(target), what, case_label(version, target, key))
     if got is None:
-        return f"{where}: nothing came back (None)"
+        return M.nothing_came_back(where)
     got = as_array(got)
     expected = as_array(expected)
     if got.dtype.kind not in "biuf":
-        return f"{where}: expected a numeric array, got {show(got)}"
+        return M.not_numeric(where, got)
     if got.shape != expected.shape:
-        return f"{where}: shape {got.shape}, expected {expected.shape}"
+        return M.wrong_shape(where, got.shape, expected.shape)
     if not np.all(np.isfinite(got)):
-        return f"{where}: contains inf or nan: {show(got)}"
+        return M.not_finite(where, got)
     err = relative_error(got, expected)
     if err < tolerance or np.linalg.norm(got.astype(np.float64) - expected) < ABS_TOLERANCE:
         return None
-    tiny = f" On input {show(input)}" if input is not None and np.size(input) <= 12 else ""
-    return (f"{where}: relative error {err:.1e} (tolerance {tolerance:.0e}), shape {got.shape}.{tiny}"
-            f" Expected {show(expected)}, got {show(got)}.")
+    return M.mismatch(where, err, tolerance, got, expected, input)
 
 
 def _edge(version, target, what, got, expected, kinks=False):
     """The values on 0 and +-800 must be finite; they must match where the function is differentiable."""
     name = version.class_name(target)
     if got is None or as_array(got).dtype.kind not in "biuf" or as_array(got).shape != as_array(expected).shape:
-        return f"{name} {what} on the input {show(M.EDGE)}: got {show(got)}"
+        return M.edge_malformed(name, what, got)
     got = as_array(got).astype(np.float64)
     if not np.all(np.isfinite(got)):
-        return (f"{name} {what} on the input {show(M.EDGE)} (exact zeros and +-800) has inf or nan: {show(got)}; "
-                "avoid dividing by the input or exp of a large positive number.")
-    smooth = M.EDGE != 0 if kinks else np.ones(M.EDGE.shape, bool)
+        return M.edge_not_finite(name, what, got)
+    smooth = EDGE_INPUT != 0 if kinks else np.ones(EDGE_INPUT.shape, bool)
     err = relative_error(got[smooth], as_array(expected)[smooth])
     if err > 1e-6:
-        return (f"{name} {what} on the input {show(M.EDGE)}: relative error {err:.1e}; "
-                f"expected {show(expected)}, got {show(got)}.")
+        return M.edge_mismatch(name, what, err, expected, got)
     return None
 
 
@@ -64,7 +60,7 @@ def judge_forward(target, version):
                 compare(version, target, "forward output", got.get(key), expected[key], key)
             if problem:
                 return False, problem
-        return True, f"output matches on {len(expected)} inputs"
+        return True, M.forward_ok(len(expected))
     return judge
 
 
@@ -85,7 +81,7 @@ def judge_gradients(target, keys, version):
             if problem:
                 return False, problem
             n += 1
-        return True, f"{n} gradients agree with finite differences (relative error < {TOLERANCE:.0e})"
+        return True, M.gradients_ok(n, TOLERANCE)
     return judge
 
 
@@ -99,22 +95,20 @@ def judge_contract(target, version):
             if what == "input":
                 after = got.get(f"{case}.input_after")
                 if after is None or as_array(after).shape != expected[key].shape or not np.array_equal(as_array(after), expected[key]):
-                    return False, (f"{name} modified its input in place ({label}): never write into `input`; "
-                                   "the previous layer still owns it.")
+                    return False, M.modified_input(name, label)
                 for attribute in ("output", "gradInput"):
                     call = "forward" if attribute == "output" else "backward"
                     returned, stored = got.get(f"{case}.returned_{attribute}"), got.get(f"{case}.stored_{attribute}")
                     if returned is None or stored is None:
-                        return False, (f"{name}: {call} returned {show(returned)} and stored self.{attribute} = "
-                                       f"{show(stored)} ({label}); it must return AND store self.{attribute}.")
+                        return False, M.returned_or_stored_none(name, call, attribute, returned, stored, label)
                     returned, stored = as_array(returned), as_array(stored)
                     if returned.shape != stored.shape or not np.array_equal(returned, stored, equal_nan=returned.dtype.kind == "f"):
-                        return False, f"{name}: self.{attribute} differs from what {call} returned ({label}); store it and return it."
+                        return False, M.stored_differs(name, call, attribute, label)
             if what == "gradOutput":
                 after = got.get(f"{case}.gradOutput_after")
                 if after is None or as_array(after).shape != expected[key].shape or not np.array_equal(as_array(after), expected[key]):
-                    return False, f"{name} modified gradOutput in place ({label}): the next layer still owns it."
-        return True, "forward/backward return and store output/gradInput, and leave input and gradOutput unchanged"
+                    return False, M.modified_grad_output(name, label)
+        return True, M.CONTRACT_OK
     return judge
 
 
@@ -130,7 +124,7 @@ def judge_accumulate(target, version):
             if stage == "zeroed":
                 value = got.get(key)
                 if value is None or np.any(as_array(value) != 0):
-                    return False, f"{name}: zeroGradParameters() left {path}'s gradient non-zero: {show(value)}"
+                    return False, M.not_zeroed(name, path, value)
             elif stage == "twice" and version.accumulate:
                 value = got.get(key)
                 problem = compare(version, target, f"d loss / d {path} after two backward passes", value, expected[key], key)
@@ -145,9 +139,7 @@ def judge_accumulate(target, version):
                                   got.get(f"{case}.{path}.after_zero"), expected[key], key)
                 if problem:
                     return False, problem
-        if version.accumulate:
-            return True, "parameter gradients accumulate over backward calls and zeroGradParameters() resets them"
-        return True, "zeroGradParameters() resets the gradients; after it, a backward gives the right gradients"
+        return True, M.ACCUMULATE_OK if version.accumulate else M.ASSIGN_OK
     return judge
 
 
@@ -167,16 +159,15 @@ def judge_dtype(target, version, has_params):
                     dtype = str(got.get(f"{prefix}.{attribute}_dtype"))
                     if dtype != "float32":
                         if version.float32:
-                            return False, (f"{name}: with {params} and a float32 input, {attribute} is {dtype} "
-                                           f"({label}); keep the input's dtype (cast parameters with .astype(input.dtype)).")
+                            return False, M.float32_lost(name, params, attribute, dtype, label)
                         notes.append(f"{attribute} is {dtype}")
                 problem = compare(version, target, f"forward output on a float32 input ({params})",
                                   got.get(f"{prefix}.output"), expected[key], key, tolerance=1e-4)
                 if problem:
                     return False, problem
         if version.float32:
-            return True, "a float32 input gives a float32 output and gradInput"
-        return True, "a float32 input gives the right values" + (M.float32_note(sorted(set(notes))) if notes else "")
+            return True, M.FLOAT32_KEPT
+        return True, M.FLOAT32_VALUES + (M.float32_note(sorted(set(notes))) if notes else "")
     return judge
 
 
@@ -187,13 +178,11 @@ def judge_stable(target, version):
         for attribute in ("output", "gradInput"):
             value = got.get(attribute)
             if value is None or as_array(value).dtype.kind != "f" or not np.all(np.isfinite(as_array(value))):
-                return False, (f"{name} on logits of magnitude 800: {attribute} has inf or nan ({show(value)}); "
-                               "subtract the row maximum before exp.")
+                return False, M.unstable_not_finite(name, attribute, value)
             err = relative_error(value, expected[attribute])
             if err > 1e-6:
-                return False, (f"{name} on logits of magnitude 800: {attribute} has relative error {err:.1e}; "
-                               f"expected {show(expected[attribute])}, got {show(value)}.")
-        return True, "finite and exact for logits of magnitude 800"
+                return False, M.unstable_mismatch(name, attribute, err, expected[attribute], value)
+        return True, M.STABLE_OK
     return judge
 
 
@@ -204,13 +193,11 @@ def judge_large_inputs(target, version):
         for attribute in ("output", "gradInput"):
             value = got.get(attribute)
             if value is None or as_array(value).dtype.kind != "f" or not np.all(np.isfinite(as_array(value))):
-                return False, (f"{name} on inputs {show(LARGE_INPUT)}: {attribute} is {show(value)}, "
-                               f"expected {show(expected[attribute])}: avoid exp of a large positive number.")
+                return False, M.large_not_finite(name, attribute, value, expected[attribute])
             err = relative_error(value, expected[attribute])
             if err > 1e-6:
-                return False, (f"{name} on inputs {show(LARGE_INPUT)}: {attribute} has relative error {err:.1e}; "
-                               f"expected {show(expected[attribute])}, got {show(value)}.")
-        return True, "finite and exact for inputs 0 and of magnitude 800"
+                return False, M.large_mismatch(name, attribute, err, expected[attribute], value)
+        return True, M.LARGE_OK
     return judge
 
 
@@ -221,7 +208,7 @@ def judge_large_inputs(target, version):
 def _dropout_output(got, expected):
     y = got.get("output")
     if y is None or as_array(y).shape != expected["input"].shape or as_array(y).dtype.kind != "f":
-        return None, f"Dropout({DROPOUT_P}).forward on a {expected['input'].shape} input returned {show(y)}"
+        return None, M.dropout_malformed(DROPOUT_P, expected["input"].shape, y)
     return as_array(y).astype(np.float64), None
 
 
@@ -238,10 +225,8 @@ def judge_dropout_fraction(version):
         want = keep_fraction(version)
         sigma = np.sqrt(want * (1 - want) / y.size)
         if abs(kept - want) > 6 * sigma:
-            meaning = "the probability of keeping a unit" if version.dropout_keeps else "the probability of zeroing a unit"
-            return False, (f"Dropout(p={DROPOUT_P}) in training kept {kept:.3f} of the units; expected about "
-                           f"{want:.3f} (in {version.title}, p is {meaning}).")
-        return True, f"kept fraction {kept:.3f} (expected {want:.3f} +- {6 * sigma:.3f})"
+            return False, M.dropout_fraction(DROPOUT_P, kept, want, version)
+        return True, M.dropout_fraction_ok(kept, want, 6 * sigma)
     return judge
 
 
@@ -253,15 +238,12 @@ def judge_dropout_scale(version):
         x = expected["input"]
         kept = y != 0
         if not kept.any():
-            return False, "Dropout in training zeroed every unit"
+            return False, M.DROPOUT_ALL_ZERO
         ratio = y[kept] / x[kept]
         wants = (1.0, 1 / DROPOUT_P) if version.dropout_keeps else (1 / (1 - DROPOUT_P),)
         if not any(np.allclose(ratio, want, rtol=1e-6) for want in wants):
-            expected_text = "1 (the text multiplies by the mask; 1/p is accepted too)" if version.dropout_keeps \
-                else f"1/(1-p) = {wants[0]:.4f} (inverted dropout: no rescaling at test time)"
-            return False, (f"Dropout(p={DROPOUT_P}) in training: kept units are multiplied by "
-                           f"{show(np.unique(np.round(ratio, 4))[:5])}, expected {expected_text}.")
-        return True, "kept units scaled as the text says, the others exactly 0"
+            return False, M.dropout_scale(DROPOUT_P, np.unique(np.round(ratio, 4))[:5], wants[0], version)
+        return True, M.DROPOUT_SCALE_OK
     return judge
 
 
@@ -273,15 +255,14 @@ def judge_dropout_mask_reuse(version):
         gi = got.get("gradInput")
         want = expected["gradOutput"] * (y / expected["input"])  # the forward's own mask, applied to gradOutput
         if gi is None or as_array(gi).shape != want.shape:
-            return False, f"Dropout backward returned {show(gi)}, expected an array of shape {want.shape}"
+            return False, M.dropout_backward_malformed(gi, want.shape)
         err = relative_error(gi, want)
         if err > 1e-6:
-            return False, (f"Dropout backward does not reuse the forward's mask: relative error {err:.1e} against "
-                           "gradOutput times the mask (and scale) of the last forward; store the mask in forward.")
+            return False, M.dropout_mask_not_reused(err)
         y2 = got.get("second_output")
         if y2 is None or np.array_equal(as_array(y2) != 0, y != 0):
-            return False, "Dropout drew the same mask on two training forwards: draw a fresh mask on every forward."
-        return True, "backward multiplies by the mask of the last forward; a fresh mask every forward"
+            return False, M.DROPOUT_SAME_MASK
+        return True, M.DROPOUT_MASK_OK
     return judge
 
 
@@ -289,9 +270,8 @@ def judge_dropout_eval(got, expected):
     for name, want in (("output", expected["input"]), ("gradInput", expected["gradOutput"])):
         value = got.get(name)
         if value is None or as_array(value).shape != want.shape or not np.allclose(as_array(value), want, rtol=1e-12, atol=0):
-            return False, (f"Dropout in evaluation must be the identity: {name} should equal the "
-                           f"{'input' if name == 'output' else 'gradOutput'}; got {show(value)}.")
-    return True, "identity in evaluation (forward and backward)"
+            return False, M.dropout_eval(name, value)
+    return True, M.DROPOUT_EVAL_OK
 
 
 # Running statistics (BatchMeanSubtraction, BatchNormalization): read off the evaluation's outputs. In
@@ -315,7 +295,7 @@ def _eval_outputs(got, expected, name):
         value = got.get(key)
         if value is None or as_array(value).shape != test.shape or as_array(value).dtype.kind != "f" \
                 or not np.all(np.isfinite(as_array(value))):
-            return None, f"{name} in evaluation on a {test.shape} batch returned {show(value)}"
+            return None, M.running_malformed(name, test.shape, value)
         out.append(as_array(value).astype(np.float64))
     return out, None
 
@@ -329,32 +309,25 @@ def judge_running_stats(target, version):
         outputs, problem = _eval_outputs(got, expected, name)
         if problem:
             return False, problem
-        a, first, second, test = float(expected["alpha"]), expected["first"], expected["second"], expected["test"]
+        a, second, test = float(expected["alpha"]), expected["second"], expected["test"]
         fits = [_affine(test, y) for y in outputs]
         for (shift, scale, residual), step in zip(fits, ("first", "second")):
             if residual > 1e-6 or (not normalizes and not np.allclose(scale, 1, rtol=1e-6)):
-                return False, (f"{name}({a}) in evaluation after the {step} training batch: the output is not "
-                               + ("(input - running mean) / sqrt(running variance + EPS)" if normalizes
-                                  else "input - running mean") + " with fixed statistics per feature.")
+                return False, M.running_not_affine(name, a, step, normalizes)
         (m1, s1, _), (m2, s2, _) = fits
         want = a * m1 + (1 - a) * second.mean(axis=0)
         if relative_error(m2, want) > 1e-6:
-            return False, (f"{name}({a}): after a training batch with mean {show(second.mean(axis=0))}, the running mean "
-                           f"went from {show(m1)} to {show(m2)}; expected alpha * old + (1 - alpha) * batch mean = "
-                           f"{show(want)}.")
+            return False, M.running_mean_wrong(name, a, second.mean(axis=0), m1, m2, want)
         if normalizes:
             inv1, inv2 = 1 / s1 ** 2, 1 / s2 ** 2   # running variance + EPS
             options = [a * inv1 + (1 - a) * second.var(axis=0, ddof=ddof) for ddof in (0, 1)]
             if min(relative_error(inv2, want_var) for want_var in options) > 1e-3:
-                return False, (f"{name}({a}): after a training batch with variance {show(second.var(axis=0))}, the "
-                               f"running variance went from {show(inv1)} to {show(inv2)} (EPS included); expected "
-                               f"alpha * old + (1 - alpha) * batch variance = {show(options[0])}.")
+                return False, M.running_variance_wrong(name, a, second.var(axis=0), inv1, inv2, options[0])
         gi = got.get("gradInput")
         want_gi = expected["gradOutput"] * s1
         if gi is None or as_array(gi).shape != want_gi.shape or relative_error(gi, want_gi) > 1e-6:
-            return False, (f"{name} in evaluation: gradInput must be gradOutput" + (" / sqrt(running variance + EPS)"
-                           if normalizes else "") + f" (the running statistics are constants); got {show(gi)}.")
-        return True, "running statistics move as alpha * old + (1 - alpha) * batch's; evaluation uses them"
+            return False, M.running_grad_wrong(name, normalizes, gi)
+        return True, M.RUNNING_OK
     return judge
 
 
@@ -364,12 +337,10 @@ def judge_running_independent(target, version):
     def judge(got, expected):
         whole, alone = got.get("eval0"), got.get("alone")
         if whole is None or alone is None or as_array(alone).shape != (1, expected["test"].shape[1]):
-            return False, f"{name} in evaluation on one row returned {show(alone)}"
+            return False, M.running_alone_malformed(name, alone)
         if relative_error(as_array(alone)[0], as_array(whole)[0]) > 1e-9:
-            return False, (f"{name} in evaluation: one image's output depends on the rest of its batch "
-                           f"(alone {show(alone)}, in the batch {show(as_array(whole)[:1])}); use the running "
-                           "statistics, not the batch's.")
-        return True, "an image's output in evaluation does not depend on its batch"
+            return False, M.running_depends_on_batch(name, alone, as_array(whole)[:1])
+        return True, M.INDEPENDENT_OK
     return judge
 
 
@@ -386,7 +357,7 @@ def judge_criterion_loss(target, version):
                               input=expected[key.replace("loss", "input")])
             if problem:
                 return False, problem
-        return True, "the loss matches"
+        return True, M.LOSS_OK
     return judge
 
 
@@ -400,14 +371,14 @@ def judge_criterion_contract(target, version):
             for what, want in (("input", expected[key]), ("target", expected[f"{case}.target"])):
                 after = got.get(f"{case}.{what}_after")
                 if after is None or not np.array_equal(as_array(after), want):
-                    return False, f"{name} modified its {what} in place ({label})."
+                    return False, M.criterion_modified(name, what, label)
             for what in ("loss", "gradInput"):
                 returned, stored = got.get(f"{case}.{what}"), got.get(f"{case}.stored_{what}")
                 if returned is None or stored is None or \
                         not np.array_equal(np.asarray(returned, dtype=np.float64).ravel(), np.asarray(stored, dtype=np.float64).ravel()):
                     attribute = "output" if what == "loss" else "gradInput"
-                    return False, f"{name}: self.{attribute} is {show(stored)}, but the call returned {show(returned)} ({label}); store what you return."
-        return True, "forward/backward return and store output/gradInput, and leave input and target unchanged"
+                    return False, M.criterion_stored_differs(name, attribute, stored, returned, label)
+        return True, M.CRITERION_CONTRACT_OK
     return judge
 
 
@@ -418,11 +389,10 @@ def judge_nll_zero(version):
         for what in ("loss", "gradInput"):
             value = got.get(what)
             if value is None or as_array(value).dtype.kind not in "fiu" or not np.all(np.isfinite(as_array(value))):
-                return False, (f"{name} with probability 0 for the true class: {what} is {show(value)}; "
-                               "clip the probabilities to [EPS, 1 - EPS] before the log and the division.")
+                return False, M.nll_not_finite(name, what, value)
         if float(np.asarray(got["loss"]).ravel()[0]) <= 0:
-            return False, f"{name} with probability 0 for the true class: the loss {show(got['loss'])} should be large and positive"
-        return True, "finite loss and gradient when a probability is exactly 0"
+            return False, M.nll_not_positive(name, got["loss"])
+        return True, M.NLL_ZERO_OK
     return judge
 
 
@@ -442,18 +412,16 @@ def judge_optimizer(name, version):
                 step, param = key[len(prefix):].split(".")
                 value = got.get(f"{step}.{param}")
                 if value is None or as_array(value).shape != expected[key].shape:
-                    return False, f"{shown}: after {int(step[4:]) + 1} steps parameter {param[5:]} is {show(value)}"
+                    return False, M.optimizer_malformed(shown, int(step[4:]) + 1, param[5:], value)
                 err = relative_error(value, expected[key])
                 if err > 1e-9:
                     best = best or (step, err, param, key, value)   # (the first variant's: the course's formula)
                     break
             else:
-                return True, "3 steps on nested parameter lists match the update rule"
+                return True, M.OPTIMIZER_OK
         step, err, param, key, value = best
-        hint = M.IN_PLACE_HINT if step == "step0" else ""
-        return False, (f"{shown} ({OPTIMIZER_CONFIG[name]}): after step {int(step[4:]) + 1}, parameter array "
-                       f"{param[5:]} of shape {expected[key].shape} has relative error {err:.1e}; expected "
-                       f"{show(expected[key])}, got {show(value)}.{hint}")
+        return False, M.optimizer_mismatch(shown, OPTIMIZER_CONFIG[name], int(step[4:]) + 1, param[5:], err,
+                                           expected[key], value)
     return judge
 
 

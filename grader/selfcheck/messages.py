@@ -8,7 +8,7 @@ import traceback
 
 import numpy as np
 
-from grader.selfcheck.cases import CRITERION_CASES, EDGE_INPUT, LAYER_CASES, constructor_call
+from grader.selfcheck.cases import CRITERION_CASES, EDGE_INPUT, LARGE_INPUT, LAYER_CASES, constructor_call
 
 EDGE = EDGE_INPUT
 NO_RESULT = "no result came back from the kernel"
@@ -81,3 +81,258 @@ def float32_note(problems):
     """A note, not a lost point, for versions whose text does not ask for float32 to stay float32."""
     return (f". Note: for a float32 input, {' and '.join(problems)}; keeping the input's dtype halves memory and "
             "time (cast parameters with .astype(input.dtype)); not scored in this version of the assignment")
+
+
+# ------------------------------------------------------------------------- comparing values
+
+
+def where(name, what, label):
+    """'Linear gradInput vs finite differences (Linear(4, 3) on an input of shape (5, 4))'."""
+    return f"{name} {what} ({label})"
+
+
+def nothing_came_back(where):
+    return f"{where}: nothing came back (None)"
+
+
+def not_numeric(where, got):
+    return f"{where}: expected a numeric array, got {show(got)}"
+
+
+def wrong_shape(where, got_shape, expected_shape):
+    return f"{where}: shape {got_shape}, expected {expected_shape}"
+
+
+def not_finite(where, got):
+    return f"{where}: contains inf or nan: {show(got)}"
+
+
+def mismatch(where, err, tolerance, got, expected, input=None):
+    """The teaching message: the relative error, and on a tiny input the input, what was expected and what came back."""
+    tiny = f" On input {show(input)}" if input is not None and np.size(input) <= 12 else ""
+    return (f"{where}: relative error {err:.1e} (tolerance {tolerance:.0e}), shape {np.shape(got)}.{tiny}"
+            f" Expected {show(expected)}, got {show(got)}.")
+
+
+def edge_malformed(name, what, got):
+    return f"{name} {what} on the input {show(EDGE)}: got {show(got)}"
+
+
+def edge_not_finite(name, what, got):
+    return (f"{name} {what} on the input {show(EDGE)} (exact zeros and +-800) has inf or nan: {show(got)}; "
+            "avoid dividing by the input or exp of a large positive number.")
+
+
+def edge_mismatch(name, what, err, expected, got):
+    return f"{name} {what} on the input {show(EDGE)}: relative error {err:.1e}; expected {show(expected)}, got {show(got)}."
+
+
+# ------------------------------------------------------------------------- the judges' verdicts
+
+
+def forward_ok(n):
+    return f"output matches on {n} inputs"
+
+
+def gradients_ok(n, tolerance):
+    return f"{n} gradients agree with finite differences (relative error < {tolerance:.0e})"
+
+
+def modified_input(name, label):
+    return f"{name} modified its input in place ({label}): never write into `input`; the previous layer still owns it."
+
+
+def returned_or_stored_none(name, call, attribute, returned, stored, label):
+    return (f"{name}: {call} returned {show(returned)} and stored self.{attribute} = {show(stored)} ({label}); "
+            f"it must return AND store self.{attribute}.")
+
+
+def stored_differs(name, call, attribute, label):
+    return f"{name}: self.{attribute} differs from what {call} returned ({label}); store it and return it."
+
+
+def modified_grad_output(name, label):
+    return f"{name} modified gradOutput in place ({label}): the next layer still owns it."
+
+
+CONTRACT_OK = "forward/backward return and store output/gradInput, and leave input and gradOutput unchanged"
+
+
+def not_zeroed(name, path, value):
+    return f"{name}: zeroGradParameters() left {path}'s gradient non-zero: {show(value)}"
+
+
+ACCUMULATE_OK = "parameter gradients accumulate over backward calls and zeroGradParameters() resets them"
+ASSIGN_OK = "zeroGradParameters() resets the gradients; after it, a backward gives the right gradients"
+
+
+def float32_lost(name, params, attribute, dtype, label):
+    return (f"{name}: with {params} and a float32 input, {attribute} is {dtype} ({label}); keep the input's dtype "
+            "(cast parameters with .astype(input.dtype)).")
+
+
+FLOAT32_KEPT = "a float32 input gives a float32 output and gradInput"
+FLOAT32_VALUES = "a float32 input gives the right values"
+
+
+def unstable_not_finite(name, attribute, value):
+    return f"{name} on logits of magnitude 800: {attribute} has inf or nan ({show(value)}); subtract the row maximum before exp."
+
+
+def unstable_mismatch(name, attribute, err, expected, got):
+    return (f"{name} on logits of magnitude 800: {attribute} has relative error {err:.1e}; "
+            f"expected {show(expected)}, got {show(got)}.")
+
+
+STABLE_OK = "finite and exact for logits of magnitude 800"
+
+
+def large_not_finite(name, attribute, value, expected):
+    return (f"{name} on inputs {show(LARGE_INPUT)}: {attribute} is {show(value)}, expected {show(expected)}: "
+            "avoid exp of a large positive number.")
+
+
+def large_mismatch(name, attribute, err, expected, got):
+    return (f"{name} on inputs {show(LARGE_INPUT)}: {attribute} has relative error {err:.1e}; "
+            f"expected {show(expected)}, got {show(got)}.")
+
+
+LARGE_OK = "finite and exact for inputs 0 and of magnitude 800"
+
+
+# ------------------------------------------------------------------------------------ Dropout
+
+
+def dropout_malformed(p, shape, y):
+    return f"Dropout({p}).forward on a {shape} input returned {show(y)}"
+
+
+def dropout_fraction(p, kept, want, version):
+    meaning = "the probability of keeping a unit" if version.dropout_keeps else "the probability of zeroing a unit"
+    return (f"Dropout(p={p}) in training kept {kept:.3f} of the units; expected about {want:.3f} "
+            f"(in {version.title}, p is {meaning}).")
+
+
+def dropout_fraction_ok(kept, want, margin):
+    return f"kept fraction {kept:.3f} (expected {want:.3f} +- {margin:.3f})"
+
+
+DROPOUT_ALL_ZERO = "Dropout in training zeroed every unit"
+
+
+def dropout_scale(p, ratios, want, version):
+    expected = "1 (the text multiplies by the mask; 1/p is accepted too)" if version.dropout_keeps \
+        else f"1/(1-p) = {want:.4f} (inverted dropout: no rescaling at test time)"
+    return f"Dropout(p={p}) in training: kept units are multiplied by {show(ratios)}, expected {expected}."
+
+
+DROPOUT_SCALE_OK = "kept units scaled as the text says, the others exactly 0"
+
+
+def dropout_backward_malformed(gi, shape):
+    return f"Dropout backward returned {show(gi)}, expected an array of shape {shape}"
+
+
+def dropout_mask_not_reused(err):
+    return (f"Dropout backward does not reuse the forward's mask: relative error {err:.1e} against gradOutput times "
+            "the mask (and scale) of the last forward; store the mask in forward.")
+
+
+DROPOUT_SAME_MASK = "Dropout drew the same mask on two training forwards: draw a fresh mask on every forward."
+DROPOUT_MASK_OK = "backward multiplies by the mask of the last forward; a fresh mask every forward"
+
+
+def dropout_eval(attribute, value):
+    return (f"Dropout in evaluation must be the identity: {attribute} should equal the "
+            f"{'input' if attribute == 'output' else 'gradOutput'}; got {show(value)}.")
+
+
+DROPOUT_EVAL_OK = "identity in evaluation (forward and backward)"
+
+
+# --------------------------------------------------------------------------- running statistics
+
+
+def running_malformed(name, shape, value):
+    return f"{name} in evaluation on a {shape} batch returned {show(value)}"
+
+
+def running_not_affine(name, alpha, step, normalizes):
+    formula = "(input - running mean) / sqrt(running variance + EPS)" if normalizes else "input - running mean"
+    return (f"{name}({alpha}) in evaluation after the {step} training batch: the output is not {formula} "
+            "with fixed statistics per feature.")
+
+
+def running_mean_wrong(name, alpha, batch_mean, old, new, want):
+    return (f"{name}({alpha}): after a training batch with mean {show(batch_mean)}, the running mean went from "
+            f"{show(old)} to {show(new)}; expected alpha * old + (1 - alpha) * batch mean = {show(want)}.")
+
+
+def running_variance_wrong(name, alpha, batch_var, old, new, want):
+    return (f"{name}({alpha}): after a training batch with variance {show(batch_var)}, the running variance went "
+            f"from {show(old)} to {show(new)} (EPS included); expected alpha * old + (1 - alpha) * batch variance = "
+            f"{show(want)}.")
+
+
+def running_grad_wrong(name, normalizes, gi):
+    scale = " / sqrt(running variance + EPS)" if normalizes else ""
+    return f"{name} in evaluation: gradInput must be gradOutput{scale} (the running statistics are constants); got {show(gi)}."
+
+
+RUNNING_OK = "running statistics move as alpha * old + (1 - alpha) * batch's; evaluation uses them"
+
+
+def running_alone_malformed(name, alone):
+    return f"{name} in evaluation on one row returned {show(alone)}"
+
+
+def running_depends_on_batch(name, alone, in_batch):
+    return (f"{name} in evaluation: one image's output depends on the rest of its batch (alone {show(alone)}, "
+            f"in the batch {show(in_batch)}); use the running statistics, not the batch's.")
+
+
+INDEPENDENT_OK = "an image's output in evaluation does not depend on its batch"
+
+
+# ------------------------------------------------------------------------------------- criteria
+
+LOSS_OK = "the loss matches"
+
+
+def criterion_modified(name, what, label):
+    return f"{name} modified its {what} in place ({label})."
+
+
+def criterion_stored_differs(name, attribute, stored, returned, label):
+    return f"{name}: self.{attribute} is {show(stored)}, but the call returned {show(returned)} ({label}); store what you return."
+
+
+CRITERION_CONTRACT_OK = "forward/backward return and store output/gradInput, and leave input and target unchanged"
+
+
+def nll_not_finite(name, what, value):
+    return (f"{name} with probability 0 for the true class: {what} is {show(value)}; "
+            "clip the probabilities to [EPS, 1 - EPS] before the log and the division.")
+
+
+def nll_not_positive(name, loss):
+    return f"{name} with probability 0 for the true class: the loss {show(loss)} should be large and positive"
+
+
+NLL_ZERO_OK = "finite loss and gradient when a probability is exactly 0"
+
+
+# ----------------------------------------------------------------------------------- optimizers
+
+
+def optimizer_malformed(name, steps, param, value):
+    return f"{name}: after {steps} steps parameter {param} is {show(value)}"
+
+
+OPTIMIZER_OK = "3 steps on nested parameter lists match the update rule"
+
+
+def optimizer_mismatch(name, config, step, param, err, expected, got):
+    hint = IN_PLACE_HINT if step == 1 else ""
+    return (f"{name} ({config}): after step {step}, parameter array {param} of shape {np.shape(expected)} has relative "
+            f"error {err:.1e}; expected {show(expected)}, got {show(got)}.{hint}")
