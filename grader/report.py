@@ -60,7 +60,8 @@ def feedback_name(result, taken):
 
 
 def feedback_markdown(result):
-    lines = [f"# Feedback: {result['submission']}", "",
+    who = result.get("name") or result.get("key") or result["submission"]   # never a path of the TA's machine
+    lines = [f"# Feedback: {who}", "",
              f"**Score: {result['score']:g} / {result['max_score']:g}**", ""]
     if result.get("version"):
         lines += [f"Judged as written against {result.get('version_title', result['version'])} "
@@ -105,7 +106,7 @@ def feedback_html(result):
     import html
     import mistune
     body = mistune.create_markdown(plugins=["table"], escape=True)(feedback_markdown(result))
-    title = html.escape(f"Feedback: {result['submission']}")
+    title = html.escape(f"Feedback: {result.get('name') or result.get('key') or result['submission']}")
     return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title>\n"
             "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}"
             "td,th{border:1px solid #ccc;padding:2px 6px;vertical-align:top}</style></head>\n"
