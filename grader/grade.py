@@ -23,6 +23,7 @@ from pathlib import Path
 from grader import selfcheck as C
 from grader.intake import Submission, shown
 from grader.selfcheck import versions as V
+from grader.selfcheck.messages import optional_not_counted
 from grader.kernel import KernelSession, kernel_env
 from grader.sandbox import KERNEL_NAME
 from grader.notebook import load_notebook
@@ -135,6 +136,11 @@ def grade_modules(prepared, timeout, errors, log=lambda s: None, kernel_name=KER
             for check in group:
                 results.append(C.verdict(check, payload, expected[check.id], version, lambda name: V.locate(nb, name)))
         log(f"modules: {len(results)} checks in {time.perf_counter() - start:.1f} s, {kernel.restarts} kernel restarts")
+    for target in version.optional:   # an advanced-track module left as the template's stub: not asked of this student
+        own = [r for r in results if r.target == target]
+        if own and all(r.unimplemented for r in own):
+            results = [r for r in results if r.target != target]
+            prepared.notes.append(f"{MODULES}: " + optional_not_counted(version.class_name(target), version))
     order = {check.id: i for i, check in enumerate(checks)}
     return sorted(results, key=lambda r: order[f"{r.target}: {r.name}"])
 

@@ -2,6 +2,9 @@
 and notebooks as TAs receive them) graded with the verdict each one's first cell states
 (../shared/cases/README.md). One batch through the command line, --fast, as an instructor would.
 
+Beside them, a 2019-21 submission of the basic track (Conv2d and MaxPool2d, "advanced track" in that
+text, left as the template's stubs), built from tests/versions/builder.py.
+
 The cases live beside the repository (``../shared/cases`` from its root; CI has a copy there): if they
 are missing, these tests fail, never skip.
 """
@@ -11,12 +14,32 @@ import sys
 
 import pytest
 
+import nbformat
+
 from conftest import ROOT
+from versions import builder
 
 CASES = ROOT.parent / "shared" / "cases"
 REAL = ["linear-no-dtype", "orig-module-no-train", "nll-later-course-names", "running-stats-zero-start",
         "assign-not-accumulate", "float32-promotion", "unclear-stub-and-missing"]
 FIELD = ["cell-type-changed"]
+STUB = """class {name}(Module):
+    def __init__(self, *args, **kwargs):   # (the template's Conv2d sets W and b here; its methods are stubs)
+        super({name}, self).__init__()
+        if len(args) == 3:
+            in_channels, out_channels, kernel_size = args
+            self.W = np.random.uniform(-1, 1, size=(out_channels, in_channels, kernel_size, kernel_size))
+            self.b = np.random.uniform(-1, 1, size=(out_channels,))
+            self.gradW, self.gradb = np.zeros_like(self.W), np.zeros_like(self.b)
+
+    def updateOutput(self, input):
+        # Your code goes here. ################################################
+        return self.output
+
+    def updateGradInput(self, input, gradOutput):
+        # Your code goes here. ################################################
+        return self.gradInput
+"""
 INTERNAL = ("SimpleNamespace", "grader/", "grader.", "selfcheck", "__hw3", "Traceback", "object has no attribute 'train'",
             "unexpected keyword argument")
 
@@ -27,7 +50,16 @@ def graded(tmp_path_factory):
     paths = [CASES / "real" / name for name in REAL] + [CASES / "field" / name for name in FIELD]
     for path in paths:
         assert (path / "HW3_Modules.ipynb").is_file(), f"{path}: the case is missing"
-    report = tmp_path_factory.mktemp("cases") / "grades.json"
+    tmp = tmp_path_factory.mktemp("cases")
+    basic = builder.notebook("2019-21")
+    for cell in basic.cells:
+        for name in ("Conv2d", "MaxPool2d"):
+            if cell.cell_type == "code" and f"class {name}(" in cell.source:
+                cell.source = STUB.format(name=name)
+    (tmp / "basic-track-2019").mkdir()
+    nbformat.write(basic, str(tmp / "basic-track-2019" / "HW3_Modules.ipynb"))
+    paths.append(tmp / "basic-track-2019")
+    report = tmp / "grades.json"
     run = subprocess.run([sys.executable, "-m", "grader", *map(str, paths), "--json", str(report), "--jobs", "2",
                           "--fast"], cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout + run.stderr
@@ -96,3 +128,11 @@ def test_no_message_shows_the_graders_internals(graded):
     for case, result in graded.items():
         for text in [c["message"] for c in result["checks"]] + result["errors"]:
             assert not any(word in text for word in INTERNAL), (case, text)
+
+
+def test_advanced_track_modules_left_as_stubs_are_not_counted_in_2019_21(graded):
+    result = graded["basic-track-2019"]
+    assert result["version"] == "2019-21"
+    assert not {"Conv2d", "MaxPool2d"} & set(totals(result))
+    assert result["score"] == result["max_score"] == 146 - 11 - 7
+    assert any("Conv2d is not implemented: optional" in note for note in result["notes"]), result["notes"]

@@ -437,6 +437,7 @@ class Result:
     max_points: float
     message: str
     defined_as: str = ""
+    unimplemented: bool = False     # the class is missing, or a stub (returned None / raised NotImplementedError)
 
     def as_dict(self):
         return {"target": self.target, "defined_as": self.defined_as or self.target, "name": self.name,
@@ -453,21 +454,21 @@ def verdict(check, payload, expected, version=None, where=None):
     version = version or KIT
     defined_as = version.class_name(check.target)
 
-    def result(passed, message):
+    def result(passed, message, unimplemented=False):
         return Result(check.target, check.name, bool(passed), check.points if passed else 0, check.points, message,
-                      defined_as)
+                      defined_as, unimplemented)
 
     if payload is None:
         return result(False, M.NO_RESULT)
     if not payload.get("ok"):
         if payload.get("missing"):
             name = str(payload["missing"])
-            return result(False, M.missing(name, str(payload.get("kind", "class")), where(name) if where else ""))
+            return result(False, M.missing(name, str(payload.get("kind", "class")), where(name) if where else ""), True)
         error = str(payload.get("error", "unknown error"))[:500]
         if payload.get("stub"):
-            return result(False, M.stub(defined_as, error))
+            return result(False, M.stub(defined_as, error), True)
         if payload.get("not_implemented"):
-            return result(False, M.not_implemented(defined_as, error))
+            return result(False, M.not_implemented(defined_as, error), True)
         return result(False, M.raised(defined_as, error, str(payload.get("call", ""))))
     try:
         got = decode(payload.get("values"))

@@ -73,6 +73,11 @@ def raised(name, error, call=""):
     return f"{name} raised {error}" + (f" when the grader called {call}" if call else "")
 
 
+def optional_not_counted(name, version):
+    return (f"{name} is not implemented: optional in {version.title} (advanced track only), so not counted in "
+            "the maximum")
+
+
 def unjudgeable(exc):
     return f"the values that came back could not be read ({type(exc).__name__}: {str(exc)[:200]})"
 

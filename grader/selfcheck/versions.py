@@ -34,6 +34,7 @@ SEED_TARGETS = ("Sequential", "Linear", "SoftMax", "BatchMeanSubtraction", "Drop
 LATER_NAMES = {"ClassNLLCriterion": "ClassNLLCriterionUnstable", "ClassNLLLogCriterion": "ClassNLLCriterion"}
 TARGETS_2018 = ("Sequential", "Linear", "SoftMax", "LogSoftMax", "BatchNormalization", "Dropout", "ReLU", "LeakyReLU",
                 "ELU", "SoftPlus", "MSECriterion", "ClassNLLCriterion", "ClassNLLLogCriterion")
+ADVANCED = ("Conv2d", "MaxPool2d")
 TARGETS_2019 = TARGETS_2018 + ("ChannelwiseScaling", "Flatten", "Conv2d", "MaxPool2d", "sgd_momentum", "adam_optimizer")
 
 
@@ -48,6 +49,7 @@ class Version:
     dropout_keeps: bool = False          # Dropout(p): p keeps a unit, no rescaling (2017's text)
     accumulate: bool = False             # parameter gradients must accumulate over backward calls (+=)
     float32: bool = False                # the text asks that a float32 input gives a float32 output
+    optional: tuple = ()                 # asked of one track only: counted when the notebook implements them
 
     def class_name(self, target):
         """The name this version gives the kit's `target`."""
@@ -58,9 +60,11 @@ VERSIONS = {v.name: v for v in (
     Version("kit", "this kit's own HW3_Modules.ipynb", ALL_TARGETS, accumulate=True, float32=True),
     Version("2017", "the course's original 2017 template", SEED_TARGETS, dropout_keeps=True),
     Version("2018", "the course's 2018 template", TARGETS_2018, LATER_NAMES, given=("ChannelwiseScaling",)),
-    Version("2019-21", "the course's 2019-2021 template", TARGETS_2019, LATER_NAMES),
+    # "Layers for advanced track homework ... You don't need to implement it if you are working on
+    # homework_main-basic.ipynb": Conv2d and MaxPool2d left as the template's stubs are not counted.
+    Version("2019-21", "the course's 2019-2021 template", TARGETS_2019, LATER_NAMES, optional=ADVANCED),
     Version("derivative", "a later derivative of the 2019-2021 template (PyTorch-style Conv2d/MaxPool2d/Flatten)",
-            TARGETS_2019, LATER_NAMES),
+            TARGETS_2019, LATER_NAMES, optional=ADVANCED),
 )}
 KIT = VERSIONS["kit"]
 
