@@ -17,13 +17,16 @@ from grader.selfcheck.versions import ALL_TARGETS, KIT, version as get_version
 DEFAULT_POINTS = dict(forward=2, grad_input=3, params=3, accumulate=1, contract=1, dtype=1)
 LAYER_POINTS = {
     "Sequential": dict(forward=3, grad_input=4, params=2, dtype=0),
-    "BatchNormalization": dict(grad_input=2),       # + 1 for the running statistics
+    "BatchNormalization": dict(forward=1, grad_input=2),   # + 2 for the running statistics (EXTRA)
 }
 EXTRA = {   # (name, points, probe, expect, judge) factories of the checks beyond the generic ones
     "SoftMax": [("stable for logits of magnitude 800", 2, P.probe_stable, E.expect_stable, J.judge_stable)],
     "LogSoftMax": [("stable for logits of magnitude 800", 2, P.probe_stable, E.expect_stable, J.judge_stable)],
-    "BatchNormalization": [("running statistics: moving averages, used in evaluation", 1, P.probe_running_stats,
-                            E.expect_running_stats, J.judge_running_stats)],
+    "BatchNormalization": [
+        ("running statistics: moving averages, used in evaluation", 1, P.probe_running_stats, E.expect_running_stats,
+         J.judge_running_stats),
+        ("evaluation: independent of the batch", 1, P.probe_running_stats, E.expect_running_stats,
+         J.judge_running_independent)],
     "BatchMeanSubtraction": [
         ("running mean: a moving average, subtracted in evaluation", 2, P.probe_running_stats,
          E.expect_running_stats, J.judge_running_stats),

@@ -268,6 +268,12 @@ def running_not_affine(name, alpha, step, normalizes):
             "with fixed statistics per feature.")
 
 
+def running_uses_batch(name, normalizes):
+    stats = "mean and variance" if normalizes else "mean"
+    return (f"{name} in evaluation uses the evaluated batch's own {stats}; it must use the running {stats} "
+            "accumulated in training.")
+
+
 def running_mean_wrong(name, alpha, batch_mean, old, new, want):
     return (f"{name}({alpha}): after a training batch with mean {show(batch_mean)}, the running mean went from "
             f"{show(old)} to {show(new)}; expected alpha * old + (1 - alpha) * batch mean = {show(want)}.")
