@@ -232,7 +232,8 @@ LAYER_CASES = {
     "Sigmoid": [LayerCase("", (), (1, 4)), LayerCase("", (), (5, 4))],
     "Tanh": [LayerCase("", (), (1, 4)), LayerCase("", (), (5, 4))],
     "Flatten": [LayerCase("", (), (1, 2, 3, 2)), LayerCase("", (), (3, 2, 2, 3))],
-    "Conv2d": [LayerCase("", (2, 3, 3), (1, 2, 4, 5), params=LINEAR_PARAMS, options={"stride": 1, "padding": 1}),
+    "Conv2d": [LayerCase("", (1, 1, 3), (1, 1, 3, 3), params=LINEAR_PARAMS, options={"stride": 1, "padding": 1}),  # tiny:
+               LayerCase("", (2, 3, 3), (1, 2, 4, 5), params=LINEAR_PARAMS, options={"stride": 1, "padding": 1}),  # shown whole
                LayerCase("", (3, 2, 5), (2, 3, 5, 4), params=LINEAR_PARAMS, options={"stride": 1, "padding": 2}),
                LayerCase("", (1, 2, 1), (2, 1, 3, 3), params=LINEAR_PARAMS, options={"stride": 1, "padding": 0})],
     "MaxPool2d": [LayerCase("", (2,), (1, 2, 4, 6), options={"stride": 2, "padding": 0}),
@@ -395,6 +396,15 @@ def running_batches(seed, target):
     second = sample_input((6, 4), rng) * 10.0 - 1.0   # a large variance: the judge's EPS-free reading of it
     test = sample_input((5, 4), rng) * 3.0
     return first, second, test
+
+
+def maxpool_ties():
+    """(input, gradOutput) for MaxPool2d(2) whose blocks hold tied maxima: [[1, 1], [0, 0]] (first and second),
+    [[0, 2], [2, 0]] (second and third), [[3, 3], [3, 3]] (all four); the first in row-major order gets the gradient."""
+    x = np.array([[[[1., 1., 0., 2., 3., 3.],
+                    [0., 0., 2., 0., 3., 3.]]]])
+    g = np.array([[[[0.5, -1.5, 2.5]]]])
+    return x, g
 
 
 def nll_edge(seed):

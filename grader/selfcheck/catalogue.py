@@ -18,6 +18,7 @@ DEFAULT_POINTS = dict(forward=2, grad_input=3, params=3, accumulate=1, contract=
 LAYER_POINTS = {
     "Sequential": dict(forward=3, grad_input=4, params=2, dtype=0),
     "BatchNormalization": dict(forward=1, grad_input=2),   # + 2 for the running statistics (EXTRA)
+    "MaxPool2d": dict(grad_input=2),                # + 1 for the ties
 }
 EXTRA = {   # (name, points, probe, expect, judge) factories of the checks beyond the generic ones
     "SoftMax": [("stable for logits of magnitude 800", 2, P.probe_stable, E.expect_stable, J.judge_stable)],
@@ -32,6 +33,8 @@ EXTRA = {   # (name, points, probe, expect, judge) factories of the checks beyon
          E.expect_running_stats, J.judge_running_stats),
         ("evaluation: independent of the batch", 1, P.probe_running_stats, E.expect_running_stats,
          J.judge_running_independent)],
+    "MaxPool2d": [("ties: one maximum gets the gradient (the first, where the text says so)", 1,
+                   P.probe_maxpool_ties, E.expect_maxpool_ties, lambda target, version: J.judge_maxpool_ties(version))],
     "ELU": [("finite for inputs 0 and of magnitude 800", 1, P.probe_large_inputs, E.expect_large_inputs,
              J.judge_large_inputs)],
     "SoftPlus": [("finite for inputs 0 and of magnitude 800", 1, P.probe_large_inputs, E.expect_large_inputs,

@@ -11,7 +11,7 @@ import numpy as np
 
 from grader.selfcheck.cases import (CRITERION_CASES, DROPOUT_SHAPE, EDGE_INPUT, LAYER_CASES, OPTIMIZER_CONFIG,
                                     OPTIMIZER_SHAPES, RUNNING_ALPHA, attr_path, build_layer, construct,
-                                    criterion_inputs, dropout_input, grad_output, layer_inputs, lookup, rng_for,
+                                    criterion_inputs, dropout_input, grad_output, layer_inputs, lookup, maxpool_ties, rng_for,
                                     running_batches, salt, stable_logits)
 from grader.selfcheck.gradcheck import numerical_gradient
 from grader.selfcheck.probes import ELEMENTWISE, probe_forward, probe_large_inputs, probe_stable
@@ -19,7 +19,14 @@ from grader.selfcheck.versions import KIT
 
 
 def expect_forward(target):
-    return lambda ref, seed: probe_forward(target, KIT)(ref, seed)
+    """The reference's outputs on the probe's inputs, and the inputs (the messages show them)."""
+    def expect(ref, seed):
+        out = dict(probe_forward(target, KIT)(ref, seed))
+        for i, case in enumerate(LAYER_CASES[target]):
+            if f"case{i}" in out:
+                out[f"case{i}.input"] = layer_inputs(seed, target, i, case)
+        return out
+    return expect
 
 
 def expect_backward(target):
@@ -31,6 +38,7 @@ def expect_backward(target):
             x = layer_inputs(seed, target, i, case)
             g = grad_output(seed, target, i, np.shape(copy.deepcopy(snapshot).forward(x.copy())))
             out[f"case{i}.input"] = x
+            out[f"case{i}.gradOutput"] = g   # shown in the messages: the d loss / d output this case feeds back
 
             def loss(module, inp):
                 return float(np.sum(copy.deepcopy(module).forward(inp.copy()) * g))
@@ -63,7 +71,17 @@ def expect_contract(target):
 
 def expect_dtype(target):
     def expect(ref, seed):
-        return {k: v for k, v in probe_forward(target, KIT)(ref, seed).items() if k != "edge"}
+        out = {k: v for k, v in expect_forward(target)(ref, seed).items() if k != "edge"}
+        return {k: v.astype(np.float32) if k.endswith(".input") else v for k, v in out.items()}  # what it feeds
+    return expect
+
+
+def expect_maxpool_ties(target):
+    def expect(ref, seed):
+        x, g = maxpool_ties()
+        module = ref.MaxPool2d(2)
+        module.forward(x.copy())
+        return {"input": x, "gradOutput": g, "gradInput": np.array(module.backward(x.copy(), g.copy()), dtype=np.float64)}
     return expect
 
 

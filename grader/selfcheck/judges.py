@@ -11,7 +11,7 @@ import numpy as np
 from grader.selfcheck import messages as M
 from grader.selfcheck.cases import DROPOUT_P, EDGE_INPUT, OPTIMIZER_CONFIG
 from grader.selfcheck.gradcheck import ABS_TOLERANCE, TOLERANCE, relative_error
-from grader.selfcheck.messages import case_label
+from grader.selfcheck.messages import case_label, method_of
 from grader.selfcheck.wire import decode
 
 
@@ -19,33 +19,45 @@ def as_array(value):
     return value if isinstance(value, np.ndarray) else np.asarray(value)
 
 
-def compare(version, target, what, got, expected, key, tolerance=TOLERANCE, input=None):
-    """None if `got` matches `expected`, else a message that teaches."""
-    where = M.where(version.class_name(target), what, case_label(version, target, key))
+def compare(version, target, what, got, expected, key, tolerance=TOLERANCE, input=None, grad_output=None,
+            target_values=None, method=None, label=None):
+    """None if `got` matches `expected`, else a message that teaches: which method, on what it was fed
+    (input, gradOutput or target, shown whole when small), what was expected and what came back."""
+    where = M.where(method or version.class_name(target), what, label or case_label(version, target, key))
+    fed = M.fed(input=input, gradOutput=grad_output, target=target_values)
     if got is None:
-        return M.nothing_came_back(where)
+        return M.nothing_came_back(where, fed)
     got = as_array(got)
     expected = as_array(expected)
     if got.dtype.kind not in "biuf":
-        return M.not_numeric(where, got)
+        return M.not_numeric(where, got, fed)
     if got.shape != expected.shape:
-        return M.wrong_shape(where, got.shape, expected.shape)
+        return M.wrong_shape(where, got.shape, expected.shape, fed)
     if not np.all(np.isfinite(got)):
-        return M.not_finite(where, got)
+        return M.not_finite(where, got, expected, fed)
     err = relative_error(got, expected)
     if err < tolerance or np.linalg.norm(got.astype(np.float64) - expected) < ABS_TOLERANCE:
         return None
-    return M.mismatch(where, err, tolerance, got, expected, input)
+    return M.mismatch(where, err, tolerance, got, expected, fed)
+
+
+def smallest_first(expected, keys):
+    """The keys in order of their case's input size: a failure is reported on the tiniest case that shows it,
+    whose arrays the message can show whole."""
+    def size(key):
+        case = key.partition(".")[0]
+        return np.size(expected.get(f"{case}.input", expected.get(case, 0))), key
+    return sorted(keys, key=size)
 
 
 def _edge(version, target, what, got, expected, kinks=False):
     """The values on 0 and +-800 must be finite; they must match where the function is differentiable."""
-    name = version.class_name(target)
+    name = method_of(version, target, "output" if what.startswith("forward") else "gradInput")
     if got is None or as_array(got).dtype.kind not in "biuf" or as_array(got).shape != as_array(expected).shape:
-        return M.edge_malformed(name, what, got)
+        return M.edge_malformed(name, what, got, expected)
     got = as_array(got).astype(np.float64)
     if not np.all(np.isfinite(got)):
-        return M.edge_not_finite(name, what, got)
+        return M.edge_not_finite(name, what, got, expected)
     smooth = EDGE_INPUT != 0 if kinks else np.ones(EDGE_INPUT.shape, bool)
     err = relative_error(got[smooth], as_array(expected)[smooth])
     if err > 1e-6:
@@ -55,12 +67,14 @@ def _edge(version, target, what, got, expected, kinks=False):
 
 def judge_forward(target, version):
     def judge(got, expected):
-        for key in sorted(expected):
+        outputs = smallest_first(expected, [k for k in expected if not k.endswith(".input")])
+        for key in outputs:
             problem = _edge(version, target, "forward output", got.get(key), expected[key]) if key == "edge" else \
-                compare(version, target, "forward output", got.get(key), expected[key], key)
+                compare(version, target, "forward output", got.get(key), expected[key], key,
+                        input=expected.get(f"{key}.input"), method=method_of(version, target, "output"))
             if problem:
                 return False, problem
-        return True, M.forward_ok(len(expected))
+        return True, M.forward_ok(len(outputs))
     return judge
 
 
@@ -68,7 +82,7 @@ def judge_gradients(target, keys, version):
     """keys: which entries to compare: 'gradInput' or the parameter paths."""
     def judge(got, expected):
         n = 0
-        for key in sorted(expected):
+        for key in smallest_first(expected, expected):
             case, _, what = key.partition(".")
             if what not in keys:
                 continue
@@ -77,7 +91,8 @@ def judge_gradients(target, keys, version):
             else:
                 label = "gradInput" if what == "gradInput" else f"d loss / d {what} (gradient of {what})"
                 problem = compare(version, target, label + " vs finite differences", got.get(key), expected[key], key,
-                                  input=expected.get(f"{case}.input"))
+                                  input=expected.get(f"{case}.input"), grad_output=expected.get(f"{case}.gradOutput"),
+                                  target_values=expected.get(f"{case}.target"), method=method_of(version, target, what))
             if problem:
                 return False, problem
             n += 1
@@ -86,28 +101,31 @@ def judge_gradients(target, keys, version):
 
 
 def judge_contract(target, version):
+    """Return and store first (a missing or misshapen output changes the gradOutput the check feeds back, so
+    only then can "modified in place" be told apart); then input and gradOutput left untouched."""
     name = version.class_name(target)
 
     def judge(got, expected):
-        for key in sorted(expected):
-            case, _, what = key.partition(".")
-            label = case_label(version, target, key)
-            if what == "input":
-                after = got.get(f"{case}.input_after")
-                if after is None or as_array(after).shape != expected[key].shape or not np.array_equal(as_array(after), expected[key]):
-                    return False, M.modified_input(name, label)
-                for attribute in ("output", "gradInput"):
-                    call = "forward" if attribute == "output" else "backward"
-                    returned, stored = got.get(f"{case}.returned_{attribute}"), got.get(f"{case}.stored_{attribute}")
-                    if returned is None or stored is None:
-                        return False, M.returned_or_stored_none(name, call, attribute, returned, stored, label)
-                    returned, stored = as_array(returned), as_array(stored)
-                    if returned.shape != stored.shape or not np.array_equal(returned, stored, equal_nan=returned.dtype.kind == "f"):
-                        return False, M.stored_differs(name, call, attribute, label)
-            if what == "gradOutput":
-                after = got.get(f"{case}.gradOutput_after")
-                if after is None or as_array(after).shape != expected[key].shape or not np.array_equal(as_array(after), expected[key]):
-                    return False, M.modified_grad_output(name, label)
+        for case in sorted({key.partition(".")[0] for key in expected}):
+            label = case_label(version, target, f"{case}.input")
+            want_input, want_grad = expected[f"{case}.input"], expected[f"{case}.gradOutput"]
+            for attribute in ("output", "gradInput"):
+                call = "forward" if attribute == "output" else "backward"
+                method = method_of(version, target, attribute)
+                returned, stored = got.get(f"{case}.returned_{attribute}"), got.get(f"{case}.stored_{attribute}")
+                if returned is None or stored is None:
+                    return False, M.returned_or_stored_none(method, call, attribute, returned, stored, label, want_input)
+                returned, stored = as_array(returned), as_array(stored)
+                if returned.shape != stored.shape or not np.array_equal(returned, stored, equal_nan=returned.dtype.kind == "f"):
+                    return False, M.stored_differs(method, call, attribute, label, returned, stored)
+                if attribute == "output" and returned.shape != want_grad.shape:
+                    return False, M.output_shape_wrong(method, returned.shape, want_grad.shape, label)
+            after = got.get(f"{case}.input_after")
+            if after is None or as_array(after).shape != want_input.shape or not np.array_equal(as_array(after), want_input):
+                return False, M.modified_input(name, label, want_input, after)
+            after = got.get(f"{case}.gradOutput_after")
+            if after is None or as_array(after).shape != want_grad.shape or not np.array_equal(as_array(after), want_grad):
+                return False, M.modified_grad_output(method_of(version, target, "gradInput"), label, want_grad, after)
         return True, M.CONTRACT_OK
     return judge
 
@@ -150,7 +168,7 @@ def judge_dtype(target, version, has_params):
 
     def judge(got, expected):
         notes = []
-        for key in sorted(expected):
+        for key in smallest_first(expected, [k for k in expected if not k.endswith(".input")]):
             label = case_label(version, target, key)
             for param_dtype in ("float32", "float64"):
                 prefix = f"{key}.{param_dtype}"
@@ -159,10 +177,12 @@ def judge_dtype(target, version, has_params):
                     dtype = str(got.get(f"{prefix}.{attribute}_dtype"))
                     if dtype != "float32":
                         if version.float32:
-                            return False, M.float32_lost(name, params, attribute, dtype, label)
+                            return False, M.float32_lost(method_of(version, target, attribute), params, attribute, dtype,
+                                                         label, expected.get(f"{key}.input"), has_params)
                         notes.append(f"{attribute} is {dtype}")
                 problem = compare(version, target, f"forward output on a float32 input ({params})",
-                                  got.get(f"{prefix}.output"), expected[key], key, tolerance=1e-4)
+                                  got.get(f"{prefix}.output"), expected[key], key, tolerance=1e-4,
+                                  method=method_of(version, target, "output"))
                 if problem:
                     return False, problem
         if version.float32:
@@ -172,31 +192,34 @@ def judge_dtype(target, version, has_params):
 
 
 def judge_stable(target, version):
-    name = version.class_name(target)
-
+    """Logits of magnitude 800: nan or +inf can only come from exp overflowing (no row maximum subtracted);
+    -inf alone (LogSoftMax's output) from the log of a probability that rounded to 0."""
     def judge(got, expected):
         for attribute in ("output", "gradInput"):
             value = got.get(attribute)
+            method = method_of(version, target, attribute)
             if value is None or as_array(value).dtype.kind != "f" or not np.all(np.isfinite(as_array(value))):
-                return False, M.unstable_not_finite(name, attribute, value)
+                overflow = value is None or as_array(value).dtype.kind != "f" or \
+                    bool(np.any(np.isnan(as_array(value)) | (as_array(value) == np.inf)))
+                return False, M.unstable_not_finite(method, attribute, value, expected[attribute], expected.get("input"),
+                                                    overflow)
             err = relative_error(value, expected[attribute])
             if err > 1e-6:
-                return False, M.unstable_mismatch(name, attribute, err, expected[attribute], value)
+                return False, M.unstable_mismatch(method, attribute, err, expected[attribute], value, expected.get("input"))
         return True, M.STABLE_OK
     return judge
 
 
 def judge_large_inputs(target, version):
-    name = version.class_name(target)
-
     def judge(got, expected):
         for attribute in ("output", "gradInput"):
             value = got.get(attribute)
+            method = method_of(version, target, attribute)
             if value is None or as_array(value).dtype.kind != "f" or not np.all(np.isfinite(as_array(value))):
-                return False, M.large_not_finite(name, attribute, value, expected[attribute])
+                return False, M.large_not_finite(method, attribute, value, expected[attribute])
             err = relative_error(value, expected[attribute])
             if err > 1e-6:
-                return False, M.large_mismatch(name, attribute, err, expected[attribute], value)
+                return False, M.large_mismatch(method, attribute, err, expected[attribute], value)
         return True, M.LARGE_OK
     return judge
 
@@ -319,7 +342,8 @@ def judge_running_stats(target, version):
             return False, M.running_uses_batch(name, normalizes)
         want = a * m1 + (1 - a) * second.mean(axis=0)
         if relative_error(m2, want) > 1e-6:
-            return False, M.running_mean_wrong(name, a, second.mean(axis=0), m1, m2, want)
+            swapped = relative_error(m2, (1 - a) * m1 + a * second.mean(axis=0)) < 1e-6
+            return False, M.running_mean_wrong(name, a, second, m1, m2, want, swapped)
         if normalizes:
             inv1, inv2 = 1 / s1 ** 2, 1 / s2 ** 2   # running variance + EPS
             options = [a * inv1 + (1 - a) * second.var(axis=0, ddof=ddof) for ddof in (0, 1)]
@@ -355,8 +379,9 @@ def judge_criterion_loss(target, version):
             value = got.get(key)
             if value is not None and as_array(value).size == 1 and as_array(value).ndim > 0:
                 value = as_array(value).reshape(())
-            problem = compare(version, target, "loss", value, expected[key], key,
-                              input=expected[key.replace("loss", "input")])
+            problem = compare(version, target, "loss", value, expected[key], key, input=expected[key.replace("loss", "input")],
+                              target_values=expected[key.replace("loss", "target")],
+                              method=method_of(version, target, "loss"))
             if problem:
                 return False, problem
         return True, M.LOSS_OK
@@ -422,9 +447,45 @@ def judge_optimizer(name, version):
             else:
                 return True, M.OPTIMIZER_OK
         step, err, param, key, value = best
+        steps = [got.get(f"step{i}.{param}") for i in range(3)]
+        unchanged = all(v is not None and np.array_equal(as_array(v), as_array(steps[0])) for v in steps)
         return False, M.optimizer_mismatch(shown, OPTIMIZER_CONFIG[name], int(step[4:]) + 1, param[5:], err,
-                                           expected[key], value)
+                                           expected[key], value, unchanged)
     return judge
+
+
+# MaxPool2d's ties.
+
+
+def judge_maxpool_ties(version):
+    """On a tie the kit's text (like argmax and PyTorch) gives the gradient to the first maximum in row-major
+    order; a version whose text does not say which accepts any single maximum of the tie."""
+    name = version.class_name("MaxPool2d")
+
+    def judge(got, expected):
+        want, value, x = expected["gradInput"], got.get("gradInput"), expected["input"]
+        problem = compare(version, "MaxPool2d", "gradInput on blocks with tied maxima", value, want, "case0", input=x,
+                          grad_output=expected["gradOutput"], method=f"{name}.updateGradInput",
+                          label=f"{name}(2) on an input of shape {x.shape}")
+        if problem is None:
+            return True, M.TIES_OK
+        one_max = value is not None and as_array(value).shape == want.shape and _one_maximum_per_block(x, as_array(value), want)
+        if one_max and not version.maxpool_first_tie:
+            return True, M.TIES_ANY_OK
+        return False, problem + (M.TIES_FIRST_HINT if one_max else "")
+    return judge
+
+
+def _one_maximum_per_block(x, got, want, k=2):
+    """Every k x k block's gradient sits on a single one of its maxima and equals the block's gradOutput."""
+    n, c, h, w = x.shape
+
+    def blocks(a):
+        return a.reshape(n, c, h // k, k, w // k, k).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h // k, w // k, k * k)
+    xb, gb, wb = blocks(x), blocks(got), blocks(want)
+    single = np.all((gb != 0).sum(axis=-1) <= 1)
+    on_max = np.all((gb == 0) | (xb == xb.max(axis=-1, keepdims=True)))
+    return bool(single and on_max and np.allclose(gb.sum(axis=-1), wb.sum(axis=-1)))
 
 
 # ------------------------------------------------------------------------------------------ verdicts

@@ -20,8 +20,30 @@ def show(array, limit=12):
     """A short printout of an array for a message."""
     a = np.asarray(array)
     if a.dtype.kind in "fc" and a.size > limit:
-        return f"array of shape {a.shape}, first entries {np.array2string(a.ravel()[:limit], precision=4)}"
+        return (f"array of shape {a.shape}, first entries "
+                f"{np.array2string(a.ravel()[:limit], precision=4, separator=', ')}").replace("\n", "")
     return np.array2string(a, precision=4, separator=", ").replace("\n", "") if a.dtype.kind != "U" else str(a)
+
+
+FED_LIMIT = 24  # entries: a tiny case's arrays are shown whole, so a student can redo the computation by hand
+
+
+def fed(**arrays):
+    """' Fed input [[...]] and gradOutput [[...]].': what the check gave the module, when it is small enough."""
+    shown = [f"{name} {show(value, FED_LIMIT)}" for name, value in arrays.items()
+             if value is not None and np.size(value) <= FED_LIMIT]
+    return f" Fed {' and '.join(shown)}." if shown else ""
+
+
+def method_of(version, target, what):
+    """The method a student looks at for a failing value: `Linear.updateGradInput`, `Sequential.backward`."""
+    name = version.class_name(target)
+    if target in ("adam_optimizer", "sgd_momentum"):
+        return name
+    if target == "Sequential":  # the container overrides forward/backward themselves
+        return f"{name}.forward" if what in ("output", "loss") else f"{name}.backward"
+    return f"{name}." + {"output": "updateOutput", "loss": "updateOutput", "gradInput": "updateGradInput"}.get(
+        what, "accGradParameters")
 
 
 def shape_of(value):
@@ -91,45 +113,46 @@ def float32_note(problems):
 # ------------------------------------------------------------------------- comparing values
 
 
-def where(name, what, label):
-    """'Linear gradInput vs finite differences (Linear(4, 3) on an input of shape (5, 4))'."""
-    return f"{name} {what} ({label})"
+def where(method, what, label):
+    """'Linear.updateGradInput: gradInput vs finite differences (Linear(4, 3) on an input of shape (5, 4))': the
+    method to look at first, then what was checked and on which case."""
+    return f"{method}: {what} ({label})"
 
 
-def nothing_came_back(where):
-    return f"{where}: nothing came back (None)"
+def nothing_came_back(where, fed=""):
+    return f"{where}: nothing came back (None).{fed}"
 
 
-def not_numeric(where, got):
-    return f"{where}: expected a numeric array, got {show(got)}"
+def not_numeric(where, got, fed=""):
+    return f"{where}: expected a numeric array, got {show(got)}.{fed}"
 
 
-def wrong_shape(where, got_shape, expected_shape):
-    return f"{where}: shape {got_shape}, expected {expected_shape}"
+def wrong_shape(where, got_shape, expected_shape, fed=""):
+    return f"{where}: wrong shape.{fed} Expected shape {expected_shape}, got shape {got_shape}."
 
 
-def not_finite(where, got):
-    return f"{where}: contains inf or nan: {show(got)}"
+def not_finite(where, got, expected, fed=""):
+    return f"{where}: contains inf or nan.{fed} Expected {show(expected, FED_LIMIT)}, got {show(got, FED_LIMIT)}."
 
 
-def mismatch(where, err, tolerance, got, expected, input=None):
-    """The teaching message: the relative error, and on a tiny input the input, what was expected and what came back."""
-    tiny = f" On input {show(input)}" if input is not None and np.size(input) <= 12 else ""
-    return (f"{where}: relative error {err:.1e} (tolerance {tolerance:.0e}), shape {np.shape(got)}.{tiny}"
-            f" Expected {show(expected)}, got {show(got)}.")
+def mismatch(where, err, tolerance, got, expected, fed=""):
+    """The teaching message: what was fed in (see :func:`fed`), what was expected, what came back, the error."""
+    return (f"{where}: wrong values.{fed} Expected {show(expected, FED_LIMIT)}, got {show(got, FED_LIMIT)} "
+            f"(relative error {err:.1e}, tolerance {tolerance:.0e}).")
 
 
-def edge_malformed(name, what, got):
-    return f"{name} {what} on the input {show(EDGE)}: got {show(got)}"
+def edge_malformed(method, what, got, expected):
+    return f"{method}: {what} on exact zeros and +-800.{fed(input=EDGE)} Expected {show(expected)}, got {show(got)}."
 
 
-def edge_not_finite(name, what, got):
-    return (f"{name} {what} on the input {show(EDGE)} (exact zeros and +-800) has inf or nan: {show(got)}; "
-            "avoid dividing by the input or exp of a large positive number.")
+def edge_not_finite(method, what, got, expected):
+    return (f"{method}: {what} on exact zeros and +-800.{fed(input=EDGE)} Expected {show(expected)}, got {show(got)}, "
+            "which has inf or nan: avoid dividing by the input or exp of a large positive number.")
 
 
-def edge_mismatch(name, what, err, expected, got):
-    return f"{name} {what} on the input {show(EDGE)}: relative error {err:.1e}; expected {show(expected)}, got {show(got)}."
+def edge_mismatch(method, what, err, expected, got):
+    return (f"{method}: {what} on exact zeros and +-800.{fed(input=EDGE)} Expected {show(expected)}, got {show(got)} "
+            f"(relative error {err:.1e}).")
 
 
 # ------------------------------------------------------------------------- the judges' verdicts
@@ -143,21 +166,29 @@ def gradients_ok(n, tolerance):
     return f"{n} gradients agree with finite differences (relative error < {tolerance:.0e})"
 
 
-def modified_input(name, label):
-    return f"{name} modified its input in place ({label}): never write into `input`; the previous layer still owns it."
+def modified_input(name, label, before, after):
+    return (f"{name} modified its input in place ({label}): input {show(before)} became {show(after)}; never write "
+            "into `input`, the previous layer still owns it.")
 
 
-def returned_or_stored_none(name, call, attribute, returned, stored, label):
-    return (f"{name}: {call} returned {show(returned)} and stored self.{attribute} = {show(stored)} ({label}); "
-            f"it must return AND store self.{attribute}.")
+def returned_or_stored_none(method, call, attribute, returned, stored, label, input):
+    return (f"{method}: {call} returned {show(returned)} and stored self.{attribute} = {show(stored)} ({label})."
+            f"{fed(input=input)} Expected the same array in both, got {show(returned)} and {show(stored)}: it must "
+            f"return AND store self.{attribute}.")
 
 
-def stored_differs(name, call, attribute, label):
-    return f"{name}: self.{attribute} differs from what {call} returned ({label}); store it and return it."
+def stored_differs(method, call, attribute, label, returned, stored):
+    return (f"{method}: self.{attribute} {show(stored)} differs from what {call} returned {show(returned)} ({label}); "
+            "store it and return it.")
 
 
-def modified_grad_output(name, label):
-    return f"{name} modified gradOutput in place ({label}): the next layer still owns it."
+def output_shape_wrong(method, got_shape, expected_shape, label):
+    return f"{method}: forward returned shape {got_shape}, expected {expected_shape} ({label})."
+
+
+def modified_grad_output(method, label, before, after):
+    return (f"{method} modified gradOutput in place ({label}): gradOutput {show(before)} became {show(after)}; the "
+            "next layer still owns it.")
 
 
 CONTRACT_OK = "forward/backward return and store output/gradInput, and leave input and gradOutput unchanged"
@@ -171,35 +202,46 @@ ACCUMULATE_OK = "parameter gradients accumulate over backward calls and zeroGrad
 ASSIGN_OK = "zeroGradParameters() resets the gradients; after it, a backward gives the right gradients"
 
 
-def float32_lost(name, params, attribute, dtype, label):
-    return (f"{name}: with {params} and a float32 input, {attribute} is {dtype} ({label}); keep the input's dtype "
-            "(cast parameters with .astype(input.dtype)).")
+def float32_lost(method, params, attribute, dtype, label, input, has_params):
+    how = ("cast the parameters with .astype(input.dtype) before using them" if has_params
+           else "a float64 array or np.float64 constant in the computation promotes the result")
+    return (f"{method}: with {params} and a float32 input, {attribute} is {dtype} ({label}).{fed(input=input)} "
+            f"Expected float32, got {dtype}: keep the input's dtype ({how}).")
 
 
 FLOAT32_KEPT = "a float32 input gives a float32 output and gradInput"
 FLOAT32_VALUES = "a float32 input gives the right values"
 
 
-def unstable_not_finite(name, attribute, value):
-    return f"{name} on logits of magnitude 800: {attribute} has inf or nan ({show(value)}); subtract the row maximum before exp."
+def unstable_not_finite(method, attribute, value, expected, input, overflow):
+    """nan or +inf: exp overflowed, the only cause; -inf alone in LogSoftMax's output: log of a rounded probability."""
+    if overflow:
+        cause = "exp overflowed: subtract the row maximum before exp."
+    elif attribute == "output":
+        cause = ("the log of a probability that rounded to 0: compute shifted - log(sum(exp(shifted))) with shifted = "
+                 "input - row maximum, never log(softmax).")
+    else:
+        cause = "compute it from the stored output, without dividing by a probability."
+    return (f"{method}: {attribute} on logits of magnitude 800 has inf or nan.{fed(input=input)} Expected "
+            f"{show(expected, FED_LIMIT)}, got {show(value, FED_LIMIT)}: {cause}")
 
 
-def unstable_mismatch(name, attribute, err, expected, got):
-    return (f"{name} on logits of magnitude 800: {attribute} has relative error {err:.1e}; "
-            f"expected {show(expected)}, got {show(got)}.")
+def unstable_mismatch(method, attribute, err, expected, got, input):
+    return (f"{method}: {attribute} on logits of magnitude 800: relative error {err:.1e}.{fed(input=input)} "
+            f"Expected {show(expected, FED_LIMIT)}, got {show(got, FED_LIMIT)}.")
 
 
 STABLE_OK = "finite and exact for logits of magnitude 800"
 
 
-def large_not_finite(name, attribute, value, expected):
-    return (f"{name} on inputs {show(LARGE_INPUT)}: {attribute} is {show(value)}, expected {show(expected)}: "
-            "avoid exp of a large positive number.")
+def large_not_finite(method, attribute, value, expected):
+    return (f"{method}: {attribute} on inputs 0 and of magnitude 800 has inf or nan.{fed(input=LARGE_INPUT)} "
+            f"Expected {show(expected)}, got {show(value)}: avoid exp of a large positive number and dividing by the input.")
 
 
-def large_mismatch(name, attribute, err, expected, got):
-    return (f"{name} on inputs {show(LARGE_INPUT)}: {attribute} has relative error {err:.1e}; "
-            f"expected {show(expected)}, got {show(got)}.")
+def large_mismatch(method, attribute, err, expected, got):
+    return (f"{method}: {attribute} on inputs 0 and of magnitude 800: relative error {err:.1e}.{fed(input=LARGE_INPUT)} "
+            f"Expected {show(expected)}, got {show(got)}.")
 
 
 LARGE_OK = "finite and exact for inputs 0 and of magnitude 800"
@@ -214,7 +256,8 @@ def dropout_malformed(p, shape, y):
 
 def dropout_fraction(p, kept, want, version):
     meaning = "the probability of keeping a unit" if version.dropout_keeps else "the probability of zeroing a unit"
-    return (f"Dropout(p={p}) in training kept {kept:.3f} of the units; expected about {want:.3f} "
+    return (f"{version.class_name('Dropout')}.updateOutput: Dropout(p={p}) in training kept {kept:.3f} of the units; "
+            f"expected about {want:.3f} "
             f"(in {version.title}, p is {meaning}).")
 
 
@@ -228,7 +271,8 @@ DROPOUT_ALL_ZERO = "Dropout in training zeroed every unit"
 def dropout_scale(p, ratios, want, version):
     expected = "1 (the text multiplies by the mask; 1/p is accepted too)" if version.dropout_keeps \
         else f"1/(1-p) = {want:.4f} (inverted dropout: no rescaling at test time)"
-    return f"Dropout(p={p}) in training: kept units are multiplied by {show(ratios)}, expected {expected}."
+    return (f"{version.class_name('Dropout')}.updateOutput: Dropout(p={p}) in training: kept units are multiplied by "
+            f"{show(ratios)}, expected {expected}.")
 
 
 DROPOUT_SCALE_OK = "kept units scaled as the text says, the others exactly 0"
@@ -274,9 +318,12 @@ def running_uses_batch(name, normalizes):
             "accumulated in training.")
 
 
-def running_mean_wrong(name, alpha, batch_mean, old, new, want):
-    return (f"{name}({alpha}): after a training batch with mean {show(batch_mean)}, the running mean went from "
-            f"{show(old)} to {show(new)}; expected alpha * old + (1 - alpha) * batch mean = {show(want)}.")
+def running_mean_wrong(name, alpha, batch, old, new, want, swapped):
+    """The only cause is named when the values are exactly those of alpha and 1 - alpha swapped."""
+    return (f"{name}.updateOutput: {name}({alpha}), the running mean after a training batch.{fed(input=batch)} "
+            f"(mean {show(batch.mean(axis=0))}), with the running mean at {show(old)} before it. Expected alpha * old + "
+            f"(1 - alpha) * batch mean = {show(want)}, got {show(new)}."
+            + (" alpha and 1 - alpha are swapped: alpha weighs the old value." if swapped else ""))
 
 
 def running_variance_wrong(name, alpha, batch_var, old, new, want):
@@ -343,7 +390,16 @@ def optimizer_malformed(name, steps, param, value):
 OPTIMIZER_OK = "3 steps on nested parameter lists match the update rule"
 
 
-def optimizer_mismatch(name, config, step, param, err, expected, got):
-    hint = IN_PLACE_HINT if step == 1 else ""
+def optimizer_mismatch(name, config, step, param, err, expected, got, unchanged=False):
+    """The in-place hint only when the parameters never moved (rebinding a name instead of updating the array)."""
+    hint = " The parameters did not change over 3 steps." + IN_PLACE_HINT if unchanged else ""
     return (f"{name} ({config}): after step {step}, parameter array {param} of shape {np.shape(expected)} has relative "
             f"error {err:.1e}; expected {show(expected)}, got {show(got)}.{hint}")
+
+
+# ------------------------------------------------------------------------------------ MaxPool2d's ties
+
+TIES_OK = "on a tie the first maximum gets the gradient"
+TIES_ANY_OK = "on a tie one maximum gets the whole gradient (the text does not say which)"
+TIES_FIRST_HINT = (" On a tie the first maximum in row-major order gets the gradient (what argmax returns), as the "
+                   "text says.")

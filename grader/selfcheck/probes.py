@@ -11,7 +11,7 @@ import numpy as np
 from grader.selfcheck.cases import (CRITERION_CASES, DROPOUT_P, EDGE_INPUT, LARGE_INPUT, LAYER_CASES,
                                     OPTIMIZER_CONFIG, OPTIMIZER_SHAPES, RUNNING_CASES, MissingClass, attr_path,
                                     build_layer, constructor_call, construct, criterion_inputs, dropout_input,
-                                    grad_output, layer_inputs, lookup, nll_edge, rng_for, running_batches, salt,
+                                    grad_output, layer_inputs, lookup, maxpool_ties, nll_edge, rng_for, running_batches, salt,
                                     set_mode, stable_logits)
 from grader.selfcheck.messages import describe_exception, shape_of
 from grader.selfcheck.wire import encode
@@ -281,6 +281,18 @@ def probe_criterion(target, version):
             out[f"case{i}.input_after"] = x
             out[f"case{i}.target_after"] = t
         return out
+    return probe
+
+
+def probe_maxpool_ties(target, version):
+    """gradInput of MaxPool2d(2) on blocks with tied maxima."""
+    def probe(ns, seed):
+        who = f"{version.class_name(target)}(2)"
+        TRACE.call = who
+        module = construct(lookup(ns, version, target), (2,), {"stride": 2, "padding": 0})
+        x, g = maxpool_ties()
+        forward(module, x.copy(), who)
+        return {"gradInput": backward(module, x.copy(), g.copy(), who)}
     return probe
 
 

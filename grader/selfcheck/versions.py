@@ -50,6 +50,7 @@ class Version:
     accumulate: bool = False             # parameter gradients must accumulate over backward calls (+=)
     float32: bool = False                # the text asks that a float32 input gives a float32 output
     optional: tuple = ()                 # asked of one track only: counted when the notebook implements them
+    maxpool_first_tie: bool = False      # the text says the first maximum of a tie gets MaxPool2d's gradient
 
     def class_name(self, target):
         """The name this version gives the kit's `target`."""
@@ -57,7 +58,8 @@ class Version:
 
 
 VERSIONS = {v.name: v for v in (
-    Version("kit", "this kit's own HW3_Modules.ipynb", ALL_TARGETS, accumulate=True, float32=True),
+    Version("kit", "this kit's own HW3_Modules.ipynb", ALL_TARGETS, accumulate=True, float32=True,
+            maxpool_first_tie=True),
     Version("2017", "the course's original 2017 template", SEED_TARGETS, dropout_keeps=True),
     Version("2018", "the course's 2018 template", TARGETS_2018, LATER_NAMES, given=("ChannelwiseScaling",)),
     # "Layers for advanced track homework ... You don't need to implement it if you are working on
