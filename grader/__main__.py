@@ -1,30 +1,30 @@
 """The grader's command line.
 
-    python -m grader SUBMISSION... [--json FILE] [--lms canvas|moodle] [--jobs N] [--timeout SECONDS] [--fast] [--no-sandbox]
-                     [--profile NAME]
+    python -m grader SUBMISSION... [--json FILE [--resume]] [--lms canvas|moodle] [--jobs N | --cluster tcp://HOST:PORT]
+                                   [--timeout SECONDS] [--fast] [--no-sandbox] [--profile NAME]
     python -m grader release OUTDIR
 
 A SUBMISSION is a folder holding HW3_Modules.ipynb, HW3_differentiation.ipynb and/or HW3_main.ipynb,
 or a .zip of such a folder, or a course platform's bulk download (Canvas or Moodle, a folder or its .zip):
-grader/intake.py finds one submission per student. One line of progress per submission, a summary table at
-the end. With --json FILE, also the gradebooks, the feedback files and the summary chart (grader/report.py). Each HW3_Modules.ipynb is judged by the assignment version it
-was written against, read off the notebook (its classes and signatures); --profile NAME forces one (kit, 2017,
-2018, 2019-21, derivative). The exit status is 0 whenever grading ran, whatever the scores; 2 for a usage error, or
-when the sandbox (bubblewrap) cannot run here and --no-sandbox was not given.
+grader/intake.py finds one submission per student. Every submission is one task on a Dask cluster
+(grader/batch.py, grader/cluster.py): an existing one with --cluster, else a local one of --jobs workers.
+One line of progress per submission (and a progress bar on a terminal), a summary table at the end. With
+--json FILE, also the gradebooks, the feedback files and the summary chart (grader/report.py), and FILE's
+stem + .jsonl (the journal, one line per report as it arrives; --resume grades only what it lacks). Each
+HW3_Modules.ipynb is judged by the assignment version it was written against, read off the notebook (its
+classes and signatures); --profile NAME forces one (kit, 2017, 2018, 2019-21, derivative). The exit status
+is 0 whenever grading ran, whatever the scores; 2 for a usage error, a cluster that cannot be used, or
+when the sandbox (bubblewrap) cannot run on a worker and --no-sandbox was not given; 130 when interrupted
+(what was graded is kept).
 """
 import argparse
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
 
-USAGE = ("python -m grader SUBMISSION... [--json FILE] [--lms canvas|moodle] [--jobs N] [--timeout SECONDS] [--fast]\n"
-         "       [--no-sandbox] [--profile NAME]\n"
+USAGE = ("python -m grader SUBMISSION... [--json FILE [--resume]] [--lms canvas|moodle] "
+         "[--jobs N | --cluster tcp://HOST:PORT]\n       [--timeout SECONDS] [--fast] [--no-sandbox] [--profile NAME]\n"
          "       python -m grader release OUTDIR")
-
-
-def _grade_one(submission, timeout, fast, kernel_name, profile=None):
-    from grader.grade import grade_submission
-    return grade_submission(submission, timeout=timeout, fast=fast, kernel_name=kernel_name, profile=profile)
 
 
 def grade_main(argv):
@@ -32,8 +32,13 @@ def grade_main(argv):
                                      description="Grade HW3 submissions (see README.md, 'For instructors').")
     parser.add_argument("submissions", nargs="+", metavar="SUBMISSION",
                         help="a folder or a .zip of one, or a Canvas/Moodle bulk download (folder or .zip)")
-    parser.add_argument("--json", metavar="FILE", help="write the report list here, plus FILE.csv and FILE_feedback/")
+    parser.add_argument("--json", metavar="FILE",
+                        help="write the report list here, plus FILE.csv, FILE_feedback/ and the journal FILE.jsonl")
+    parser.add_argument("--resume", action="store_true",
+                        help="grade only the submissions that FILE.jsonl of an earlier run does not hold")
     parser.add_argument("--jobs", type=int, default=1, metavar="N", help="grade N submissions in parallel (default 1)")
+    parser.add_argument("--cluster", metavar="tcp://HOST:PORT",
+                        help="grade on the Dask cluster whose scheduler is there (see README.md)")
     parser.add_argument("--timeout", type=float, default=60, metavar="SECONDS",
                         help="time limit of one check or one cell (default 60)")
     parser.add_argument("--lms", choices=("canvas", "moodle"),
@@ -51,74 +56,51 @@ def grade_main(argv):
     args = parser.parse_args(argv)
     if args.jobs < 1 or args.timeout <= 0:
         parser.error("--jobs and --timeout must be positive")
+    if args.resume and not args.json:
+        parser.error("--resume needs --json FILE (the journal of the earlier run is FILE's stem + .jsonl)")
+    if args.cluster and args.jobs != 1:
+        parser.error("--jobs is for grading here; with --cluster the cluster's workers decide how many run at once")
     from grader import sandbox
     if args.no_sandbox:
         kernel_name = sandbox.NO_SANDBOX_KERNEL
         print("warning: --no-sandbox: the submissions' code runs unconfined, with the grader's rights; "
               "every report of this run says it was graded without a sandbox", file=sys.stderr)
     else:
-        kernel_name = sandbox.KERNEL_NAME
-        why = sandbox.problem()
-        if why:
-            print(f"python -m grader: cannot grade in a sandbox: {why}.\n"
-                  "Submissions are untrusted code: fix that, or pass --no-sandbox to grade without one "
-                  "(every report then says so).", file=sys.stderr)
-            return 2
+        kernel_name = sandbox.KERNEL_NAME   # every worker checks that it can make a sandbox (grader/cluster.py)
 
+    from grader.batch import BatchAborted, grade_batch
+    from grader.cluster import ClusterError, connect
     from grader.intake import discover
     from grader.report import summary_table, write_reports
-    submissions = discover(args.submissions)
-    total = len(submissions)
-    results = [None] * total
+    options = {"timeout": args.timeout, "fast": args.fast, "kernel_name": kernel_name, "profile": args.profile}
+    written = {}
+
+    def write(reports):
+        written.update(write_reports(reports, args.json, lms=args.lms, assignment=args.assignment))
+
     start = time.perf_counter()
-
-    def progress(i, result):
-        done = sum(r is not None for r in results)
-        errors = f", {len(result['errors'])} problems" if result["errors"] else ""
-        who = result["submission"] + (f" ({result['key']})" if result.get("platform") in ("canvas", "moodle") else "")
-        version = f" [{result['version']}]" if result.get("version") else ""
-        print(f"[{done}/{total}] {who}{version}: {result['score']:g} / {result['max_score']:g}"
-              f"{errors} ({result['seconds']:.0f} s)", flush=True)
-
-    if args.jobs == 1:
-        for i, submission in enumerate(submissions):
-            results[i] = _crash_safe(submission, args.timeout, args.fast, kernel_name, args.profile)
-            progress(i, results[i])
-    else:
-        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            futures = {pool.submit(_grade_one, submission, args.timeout, args.fast, kernel_name, args.profile): i
-                       for i, submission in enumerate(submissions)}
-            for future in as_completed(futures):
-                i = futures[future]
-                try:
-                    results[i] = future.result()
-                except Exception as exc:  # a worker that died: still one report per submission
-                    results[i] = _grader_failure(submissions[i], exc, kernel_name)
-                progress(i, results[i])
+    submissions = discover(args.submissions)
+    try:
+        with connect(args.cluster, jobs=args.jobs, kernel_name=kernel_name, wait=print) as client:
+            results = grade_batch(client, submissions, options, json_path=args.json, resume=args.resume,
+                                  write=write if args.json else None)
+    except (ClusterError, BatchAborted) as exc:
+        print(f"error: {exc}" + (f"\n(what was graded is kept: run again with --resume)" if args.json else ""),
+              file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted" + (f": what was graded is kept in {args.json} and its journal; "
+                                 "run again with --resume to grade the rest" if args.json else ""), file=sys.stderr)
+        return 130
     print()
     print(summary_table(results))
-    print(f"\n{total} submission(s) graded in {time.perf_counter() - start:.0f} s"
+    print(f"\n{len(results)} submission(s) graded in {time.perf_counter() - start:.0f} s"
           + (" (--fast: main notebooks not run)" if args.fast else "")
           + (" WITHOUT A SANDBOX (--no-sandbox)" if args.no_sandbox else ""))
     if args.json:
-        written = write_reports(results, args.json, lms=args.lms, assignment=args.assignment)
-        print("Reports: " + ", ".join(f"{path}" + ("/" if what == "feedback" else "") for what, path in written.items()))
+        print("Reports: " + ", ".join(f"{path}" + ("/" if what == "feedback" else "") for what, path in written.items())
+              + f", journal {Path(args.json).with_suffix('.jsonl')}")
     return 0
-
-
-def _grader_failure(submission, exc, kernel_name):
-    from grader.grade import identity_of
-    from grader.sandbox import KERNEL_NAME
-    return {**identity_of(submission), "score": 0, "max_score": 0, "checks": [], "seconds": 0, "notes": [],
-            "sandbox": kernel_name == KERNEL_NAME,
-            "errors": [f"the grader failed on this submission ({type(exc).__name__}: {exc}); please report it"]}
-
-
-def _crash_safe(submission, timeout, fast, kernel_name, profile=None):
-    try:
-        return _grade_one(submission, timeout, fast, kernel_name, profile)
-    except Exception as exc:
-        return _grader_failure(submission, exc, kernel_name)
 
 
 def main(argv=None):

@@ -1,0 +1,203 @@
+"""Grading on a Dask cluster: a `dask scheduler` and two `dask worker` processes on loopback (free ports, always
+torn down), a small batch (the reference, a mutant, a broken notebook) graded with --cluster and locally with
+--jobs 2: identical reports. A worker killed while it grades: every submission still graded exactly once, the
+one it held graded again elsewhere (and its report says so). --resume grades only what the journal lacks. A
+worker with another kit refuses. A submission whose runs stopped two workers is not run a third time.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from corpus import build
+from conftest import ROOT
+from grader.report import JSON_KEYS as PUBLIC   # what the JSON report holds
+
+PICKED = ("reference", "mutant_sigmoid_grad", "syntax_error_in_linear")
+BIN = Path(sys.executable).parent
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(argv, cwd=ROOT, env=ENV):
+    return subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)   # its own process group: killed whole, nanny and worker
+
+
+def kill(process):
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=30)
+
+
+def start_worker(address, name, cwd=ROOT, env=ENV):
+    return start([str(BIN / "dask"), "worker", address, "--name", name, "--nthreads", "1", "--host", "127.0.0.1",
+                  "--memory-limit", "0", "--no-dashboard"], cwd=cwd, env=env)
+
+
+def grade(*argv, timeout=600):
+    run = subprocess.run([sys.executable, "-m", "grader", *map(str, argv), "--fast", "--timeout", "10"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=timeout)
+    return run
+
+
+def public(path):
+    return [{k: r[k] for k in PUBLIC} for r in json.loads(Path(path).read_text())]
+
+
+@pytest.fixture(scope="module")
+def submissions(tmp_path_factory):
+    corpus = build(tmp_path_factory.mktemp("corpus"))
+    return [corpus[name].path for name in PICKED]
+
+
+@pytest.fixture(scope="module")
+def loopback():
+    """tcp://127.0.0.1:PORT of a scheduler with workers w1 and w2 (processes, torn down after the module)."""
+    from distributed import Client
+    address = f"tcp://127.0.0.1:{free_port()}"
+    processes = {"scheduler": start([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port",
+                                     address.rsplit(":", 1)[1], "--no-dashboard"])}
+    try:
+        for name in ("w1", "w2"):
+            processes[name] = start_worker(address, name)
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(2, timeout=120)
+        yield address, processes
+    finally:
+        for process in processes.values():
+            kill(process)
+
+
+@pytest.fixture(scope="module")
+def local(submissions, tmp_path_factory):
+    out = tmp_path_factory.mktemp("local") / "grades.json"
+    run = grade(*submissions, "--jobs", "2", "--json", out)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return out
+
+
+def test_cluster_grades_exactly_as_local_grading(loopback, local, submissions, tmp_path):
+    address, _ = loopback
+    out = tmp_path / "grades.json"
+    run = grade(*submissions, "--cluster", address, "--json", out)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert public(out) == public(local)
+    scores = [r["score"] for r in public(out)]
+    assert scores[0] == public(out)[0]["max_score"] > scores[1] > 0 and scores[2] > 0   # a real batch, not zeros
+    assert sum(line.startswith("[") for line in run.stdout.splitlines()) == len(submissions)
+    journal = [json.loads(line) for line in out.with_suffix(".jsonl").read_text().splitlines()]
+    assert sorted(e["key"] for e in journal) == sorted(PICKED)
+
+
+def test_resume_grades_only_what_the_journal_lacks(local, submissions, tmp_path):
+    out = tmp_path / "grades.json"
+    lines = local.with_suffix(".jsonl").read_text().splitlines()
+    kept = [line for line in lines if json.loads(line)["key"] != PICKED[2]]
+    torn = lines[0][: len(lines[0]) // 2]      # a batch killed while writing its journal
+    out.with_suffix(".jsonl").write_text("\n".join(kept + [torn]) + "\n")
+    run = grade(*submissions, "--jobs", "1", "--json", out, "--resume")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "--resume: 2 of 3 already graded" in run.stdout
+    graded = [line for line in run.stdout.splitlines() if line.startswith("[")]
+    assert len(graded) == 1 and str(submissions[2]) in graded[0], run.stdout
+    assert public(out) == public(local)
+
+
+def test_a_worker_with_another_kit_refuses(loopback, submissions, tmp_path):
+    address, _ = loopback
+    other = tmp_path / "other_kit"
+    shutil.copytree(ROOT / "grader", other / "grader", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "data", other / "data", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("HW3_Modules.ipynb", "HW3_differentiation.ipynb", "HW3_main.ipynb", "requirements.txt"):
+        shutil.copy(ROOT / name, other / name)
+    with open(other / "grader" / "grade.py", "a") as f:
+        f.write("\n# an older grader\n")
+    from distributed import Client
+    with Client(address, timeout="60s") as client:
+        before = len(client.nthreads())
+        stranger = start_worker(address, "stranger", cwd=other, env={**os.environ, "PYTHONPATH": str(other)})
+        try:
+            client.wait_for_workers(before + 1, timeout=120)
+            run = grade(submissions[0], "--cluster", address, "--json", tmp_path / "grades.json")
+        finally:
+            kill(stranger)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "refusing to grade" in run.stderr and "runs another kit" in run.stderr and str(other) in run.stderr
+    assert "make setup" in run.stderr
+    assert not any(line.startswith("[") for line in run.stdout.splitlines())
+
+
+def test_a_killed_worker_s_submission_is_graded_once_more_elsewhere(loopback, local, submissions, tmp_path):
+    from distributed import Client
+    from grader.cluster import RETRIED, TOPIC
+    address, processes = loopback
+    out = tmp_path / "grades.json"
+    since = time.time()
+    batch = subprocess.Popen([sys.executable, "-m", "grader", *map(str, submissions), "--fast", "--timeout", "10",
+                              "--cluster", address, "--json", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        with Client(address, timeout="60s") as client:
+            w1 = next(a for a, w in client.scheduler_info(n_workers=-1)["workers"].items() if w["name"] == "w1")
+            deadline = time.monotonic() + 300
+            started = []
+            while not started and time.monotonic() < deadline and batch.poll() is None:
+                started = [m for t, m in client.get_events(TOPIC) if t >= since and m.get("worker") == w1]
+                time.sleep(0.2)
+            assert started, "w1 never started grading"
+            time.sleep(1.5)                     # its kernel is running the notebook now
+            kill(processes["w1"])
+        stdout, stderr = batch.communicate(timeout=600)
+    finally:
+        if batch.poll() is None:
+            batch.kill()
+    assert batch.returncode == 0, stdout + stderr
+    reports = public(out)
+    assert [r["submission"] for r in reports] == list(map(str, submissions))          # each exactly once
+    journal = [json.loads(line)["key"] for line in out.with_suffix(".jsonl").read_text().splitlines()]
+    assert sorted(journal) == sorted(PICKED)
+    killed = int(started[0]["runs"].rsplit("-", 1)[1])
+    note = RETRIED.format(first=w1)
+    for i, (report, expected) in enumerate(zip(reports, public(local))):
+        if i == killed:
+            assert report["errors"] == expected["errors"] + [note]
+            report["errors"] = expected["errors"]
+        assert report == expected
+
+
+def test_a_submission_that_stopped_two_workers_is_not_run_again(loopback, local, submissions):
+    from distributed import Client, Variable
+    from grader import cluster
+    from grader.intake import discover
+    address, _ = loopback
+    options = {"timeout": 10, "fast": True}
+    with Client(address, timeout="60s") as client:
+        runs = Variable("hw3-test-stopped-twice", client=client)
+        runs.set(["tcp://10.1.1.1:1", "tcp://10.1.1.2:1"])      # two earlier runs whose workers died
+        start_ = time.perf_counter()
+        report = client.submit(cluster.grade_remote, cluster.pack(discover([submissions[0]])[0]), options, cluster.kit_fingerprint(),
+                               "hw3-test-stopped-twice", pure=False).result(timeout=120)
+        seconds = time.perf_counter() - start_
+        assert len(runs.get()) == 3
+        runs.delete()
+    assert report["submission"] == str(submissions[0])
+    assert report["score"] == 0 and report["max_score"] == public(local)[0]["max_score"]
+    assert len(report["errors"]) == 1 and "stopped two machines" in report["errors"][0]
+    assert "tcp://10.1.1.1:1, tcp://10.1.1.2:1" in report["errors"][0]
+    assert all("stopped two machines" in c["message"] for c in report["checks"])
+    assert seconds < 30   # it was not graded
