@@ -66,7 +66,13 @@ def grade_main(argv):
         print("warning: --no-sandbox: the submissions' code runs unconfined, with the grader's rights; "
               "every report of this run says it was graded without a sandbox", file=sys.stderr)
     else:
-        kernel_name = sandbox.KERNEL_NAME   # every worker checks that it can make a sandbox (grader/cluster.py)
+        kernel_name = sandbox.KERNEL_NAME   # every worker checks that it can make one too (grader/cluster.py)
+        why = None if args.cluster else sandbox.problem()
+        if why:
+            print(f"python -m grader: cannot grade in a sandbox: {why}.\n"
+                  "Submissions are untrusted code: fix that, or pass --no-sandbox to grade without one "
+                  "(every report then says so).", file=sys.stderr)
+            return 2
 
     from grader.batch import BatchAborted, grade_batch
     from grader.cluster import ClusterError, connect
