@@ -191,7 +191,7 @@ def build(root, release_dir=None):
     ])
     nb = mutate(reference(), "Linear", "self.gradInput = gradOutput @ self.W", "self.gradInput = 2 * gradOutput @ self.W")
     add("cheat_runs_the_kit_reference", {MODULES: with_cell_after(nb, "adam_optimizer", borrow)}, set(),
-        "borrows the reference at run time: flagged for review")
+        "tries to borrow the reference at run time (the sandbox hides it): flagged for review")
 
     # Unreadable input.
     add("not_a_notebook", {MODULES: "this is not a notebook\n"}, {"*"})

@@ -164,9 +164,9 @@ def test_tampering_gains_nothing(graded):
 def test_a_submission_that_borrows_the_reference_is_flagged_for_review(graded):
     _, by_name, *_ = graded
     result = by_name["cheat_runs_the_kit_reference"]
-    # In the sandbox the kit cannot be read, so the borrow fails and Linear's own bug shows; without the
-    # sandbox the borrowed reference passes every value check. Either way, only the scan tells a TA.
-    assert losers(result) <= {"Linear"}
+    # The corpus is graded in the sandbox: the kit cannot be read, so the borrow fails and Linear's own bug
+    # shows (without the sandbox the borrowed reference would pass every value check). Only the scan tells a TA.
+    assert losers(result) == {"Linear"}
     flags = [e for e in result["errors"] if e.startswith("integrity:")]
     assert flags, result["errors"]
     assert all(word in flags[0] for word in ("HW3_Modules.ipynb cell", "reads a file", "runs code from a string",
