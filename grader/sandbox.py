@@ -39,12 +39,13 @@ import subprocess
 import sys
 import tempfile
 import threading
+from itertools import count
 from pathlib import Path
 
 KERNEL_NAME = "hw3-sandbox"
 NO_SANDBOX_KERNEL = "python3"
 KIT = Path(__file__).resolve().parent.parent
-UID_BASE = 2_000_000_000     # + the grader's process id: the user of a folder handed over (no such account)
+UID_BASE = 2_000_000_000     # + (process id, call): the user of a folder handed over (no such account)
 INSIDE_SOCKETS = "/run/hw3-kernel"   # where the kernel's ipc sockets and connection file are, inside
 TMP_SIZE = 1 << 30           # bytes of the private /tmp (a tmpfs)
 
@@ -53,6 +54,7 @@ TMP_SIZE = 1 << 30           # bytes of the private /tmp (a tmpfs)
 STUDENT_GRADER = ("__init__.py", "notebook.py", "selfcheck")
 PROBE_SIDE = ("differentiation.py", "submission.py")
 KIT_DATA = "data"
+_HANDED = count()
 
 # The kernel's limits: (resource, environment variable, default). Threads count as processes.
 LIMITS = (
@@ -129,10 +131,11 @@ def problem():
 
 def hand_over(folder):
     """As root, gives a private working folder to a user of its own, whom the kernel then runs as (see
-    `kernel_user`): one user per grading process, so the process limit is the sandbox's alone."""
+    `kernel_user`): a new user each time (per process and call: threads of one worker may grade side by
+    side), so the process limit is that sandbox's alone."""
     if os.geteuid() != 0:
         return
-    uid = UID_BASE + os.getpid()
+    uid = UID_BASE + (os.getpid() << 8) + next(_HANDED) % 256
     for root, dirs, files in os.walk(folder):
         for name in [root] + [os.path.join(root, n) for n in dirs + files]:
             os.lchown(name, uid, uid)
