@@ -84,6 +84,10 @@ class IntakeError(ValueError):
     """An archive or a file that cannot be taken in (the message says why and what to do)."""
 
 
+class _OverBudget(IntakeError):
+    """An archive that would take the enclosing archive over MAX_UNZIPPED (never retried on a fresh budget)."""
+
+
 def shown(path):
     """A path or name as text that prints and encodes anywhere (bytes that are not UTF-8 become U+FFFD)."""
     return os.fsencode(str(path)).decode("utf-8", "replace")
@@ -152,7 +156,7 @@ def _check_archive(zf, budget, label):
                               f"its compressed size (a zip bomb?); not unpacked")
         total += info.file_size
         if total > budget[0]:
-            raise IntakeError(f"{label}: the archive unpacks to more than {MAX_UNZIPPED // 2 ** 20} MiB; not unpacked")
+            raise _OverBudget(f"{label}: the archive unpacks to more than {MAX_UNZIPPED // 2 ** 20} MiB; not unpacked")
         keep.append(info)
     budget[0] -= total
     return keep, notes
@@ -186,13 +190,20 @@ def unpack(archive, dest, label=None, budget=None, depth=0):
             notes.append(f"{inner_label}: not unpacked (archives nested deeper than {MAX_DEPTH})")
             inner.unlink()
             continue
+        # unpacked where it was, under its own name (a platform's prefix keeps telling whose it is)
+        target = inner.with_name(inner.name[:-4])
+        target = target if not target.exists() else inner.with_name(inner.name[:-4] + "_unzipped")
         try:
-            # unpacked where it was, under its own name (a platform's prefix keeps telling whose it is)
-            target = inner.with_name(inner.name[:-4])
-            target = target if not target.exists() else inner.with_name(inner.name[:-4] + "_unzipped")
             notes += unpack(inner, target, inner_label, budget, depth + 1)
-        except IntakeError as exc:
+        except _OverBudget as exc:
             notes.append(str(exc))
+        except IntakeError:
+            # Left where it was: the walk of the unpacked folder (_collect, _gather) finds it again and reports it
+            # for the student whose it is (in a Canvas zip the owner is known only from the file's name, so a
+            # note of this outer archive would be lost). The same refusal comes again: it does not depend on
+            # the budget.
+            shutil.rmtree(target, ignore_errors=True)
+            continue
         inner.unlink()
     return notes
 
@@ -241,6 +252,17 @@ def _same_content(a, b):
         return False
 
 
+def _told_apart(paths, display):
+    """The display names of paths; equal names get their folders below the paths' common folder
+    ('HW3_Modules.ipynb' and 'v2/HW3_Modules.ipynb', never the same name twice)."""
+    names = [display(p) for p in paths]
+    if len(set(names)) == len(names):
+        return names
+    common = Path(os.path.commonpath([str(Path(p).parent) for p in paths]))
+    return ["/".join([shown(part) for part in Path(p).parent.relative_to(common).parts] + [name])
+            if names.count(name) > 1 else name for p, name in zip(paths, names)]
+
+
 def choose(candidates, submission, display=lambda p: shown(Path(p).name)):
     """Fills submission.files from (path, depth) candidates, best name then shallowest; ties are problems."""
     by_kit = {}
@@ -265,11 +287,12 @@ def choose(candidates, submission, display=lambda p: shown(Path(p).name)):
             continue
         chosen = best[0]
         submission.files[kit] = str(chosen)
-        if display(chosen) != kit:
-            submission.notes.append(f"{display(chosen)} graded as {kit}")
         others = [p for rank, p in options if p not in best]
+        told = _told_apart([chosen] + others, display)
+        if told[0] != kit:
+            submission.notes.append(f"{told[0]} graded as {kit}")
         if others:
-            submission.notes.append(f"also found for {kit}, not graded: " + ", ".join(display(p) for p in others))
+            submission.notes.append(f"also found for {kit}, not graded: " + ", ".join(told[1:]))
     if unmatched:
         submission.notes.append("not graded (the name matches none of the homework's notebooks): "
                                 + ", ".join(display(p) for p in unmatched))
@@ -352,7 +375,7 @@ def _gather(submission, items, staging, display_name):
             except IntakeError as exc:
                 submission.problems.append(str(exc))
                 continue
-            candidates += [(p, d + 1) for p, d in _candidates(dest, submission.problems)]
+            candidates += [(p, d + 1) for p, d in _collect(dest, submission, staging)]   # its bad inner zips too
         elif item.suffix.lower() == ".ipynb":
             candidates.append((item, 0))
             display_name[str(item)] = shown_name

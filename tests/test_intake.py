@@ -194,3 +194,40 @@ def test_a_folder_holding_the_students_zip_is_graded_from_the_zip(tmp_path):
     zip_of(folder / "erin_hw3.zip", {"HW3/HW3_Modules.ipynb": nb_text(), "__MACOSX/HW3/._HW3_Modules.ipynb": "junk"})
     [sub] = discover([folder], staging=tmp_path / "stage")
     assert MODULES in sub.files and not sub.problems, sub
+
+
+def test_a_bad_zip_in_a_canvas_zip_is_reported_for_its_student(tmp_path):
+    """A password-protected or empty zip inside Canvas's zip: its student is in the batch with one clear line
+    (it used to vanish: the refusal was a note of the outer archive, which belongs to no student)."""
+    import io
+    empty = io.BytesIO()
+    zipfile.ZipFile(empty, "w").close()
+    archive = zip_of(tmp_path / "submissions.zip", {
+        "smithbob_1001_9001_HW3_Modules.ipynb": nb_text(),
+        "garciafrank_1006_9006_hw3.zip": _encrypted_zip(),
+        "millergina_1007_9007_empty.zip": empty.getvalue(),
+        "leeann_1003_9004_my_hw3.zip": zip_of(tmp_path / "ok.zip", {"hw3/HW3_Modules.ipynb": nb_text()}).read_bytes(),
+    })
+    subs = {s.key: s for s in discover([archive], staging=tmp_path / "stage")}
+    assert set(subs) == {"1001", "1003", "1006", "1007"}
+    assert subs["1006"].problems == ["hw3.zip: the archive is password-protected; ask the student for an unprotected one"]
+    assert len(subs["1007"].problems) == 1 and "the archive is empty" in subs["1007"].problems[0]
+    assert MODULES in subs["1003"].files and not subs["1003"].problems
+    # inside a student's own zip, the same refusal is one line too (not two: it is not reported twice)
+    student = zip_of(tmp_path / "student.zip", {"hw3/HW3_Modules.ipynb": nb_text(), "hw3/old.zip": _encrypted_zip()})
+    [sub] = discover([student], staging=tmp_path / "stage2")
+    assert MODULES in sub.files and len(sub.problems) == 1 and "old.zip" in sub.problems[0], sub.problems
+
+
+def test_two_versions_of_one_notebook_are_told_apart_in_the_notes(tmp_path):
+    """A Moodle participant who uploaded HW3_Modules.ipynb and v2/HW3_Modules.ipynb: the notes name both
+    by their folders (the shallower is graded), never 'not graded: HW3_Modules.ipynb' for the graded name."""
+    folder = tmp_path / "moodle" / "Grace Hopper_2009_assignsubmission_file_"
+    (folder / "v2").mkdir(parents=True)
+    (folder / MODULES).write_text(nb_text())
+    changed = reference()
+    changed.cells[0].source += "\nchanged"
+    nbformat.write(changed, str(folder / "v2" / MODULES))
+    [sub] = discover([tmp_path / "moodle"], staging=tmp_path / "stage")
+    assert sub.files[MODULES] == str(folder / MODULES)
+    assert sub.notes == ["also found for HW3_Modules.ipynb, not graded: v2/HW3_Modules.ipynb"], sub.notes
