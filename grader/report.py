@@ -63,7 +63,7 @@ def feedback_markdown(result):
     who = result.get("name") or result.get("key") or result["submission"]   # never a path of the TA's machine
     lines = [f"# Feedback: {who}", "",
              f"**Score: {result['score']:g} / {result['max_score']:g}**", ""]
-    if result.get("version"):
+    if result.get("version") and not str(result.get("version_reason", "")).startswith("no readable"):
         lines += [f"Judged as written against {result.get('version_title', result['version'])} "
                   f"(version `{result['version']}`: {result.get('version_reason', '')}); the maximum counts that "
                   "version's modules, and any other module your notebook defines."
@@ -113,10 +113,19 @@ def feedback_html(result):
             f"<body>\n{body}</body></html>\n")
 
 
-def _comment(result, feedback):
+def _comment(result):
+    """The platform's feedback comment, which the student reads: self-contained (no file of the TA's machine)."""
     parts = "; ".join(f"{t} {p:g}/{m:g}" for t, (p, m) in _parts(result).items())
-    problems = f"; {len(result['errors'])} problem(s) listed" if result["errors"] else ""
-    return f"Score {result['score']:g}/{result['max_score']:g} ({parts}){problems}. Details: {feedback}"
+    lost = [f"{t} {p:g}/{m:g}" for t, (p, m) in target_totals(result).items() if p < m]
+    text = f"Score {result['score']:g}/{result['max_score']:g} ({parts})."
+    if lost:
+        more = f" and {len(lost) - 6} more" if len(lost) > 6 else ""
+        text += " Points lost in: " + ", ".join(lost[:6]) + more + "."
+    if result["errors"]:
+        text += f" Problems ({len(result['errors'])}): " + "; ".join(
+            e if len(e) <= 200 else e[:199] + "…" for e in result["errors"][:3])
+        text += (" …" if len(result["errors"]) > 3 else "") + ("" if text.endswith(".") else ".")
+    return text
 
 
 def _parts(result):
@@ -129,35 +138,51 @@ def _parts(result):
     return parts
 
 
+def _rows_for(results, platform):
+    """The reports one platform's gradebook holds: its own students and those of plain folders (no platform id:
+    the TA fills it in); never another platform's students (an empty or foreign id that the importer would
+    match by name, or refuse)."""
+    return [r for r in results if r.get("platform", "folder") in (platform, "folder")]
+
+
+def platform_grade(result, top):
+    """The score on the gradebook's one scale: `top` points for full marks, whatever the maximum of the
+    submission's assignment version (a perfect 2017 notebook is 100 %: `top`, not its own smaller maximum)."""
+    if not result["max_score"]:
+        return 0.0
+    return round(result["score"] * top / result["max_score"], 2)
+
+
 def write_canvas(results, path, names, assignment):
     """Canvas's gradebook import layout: Student, ID, SIS User ID, SIS Login ID, Section, then one column per
     assignment (header: its name), a 'Points Possible' row first. Canvas matches rows by ID (the Canvas user id,
-    which the bulk download's file names carry)."""
+    which the bulk download's file names carry). Scores are on one scale (see platform_grade)."""
     top = max((r["max_score"] for r in results), default=0)
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(CANVAS_COLUMNS + [assignment])
         writer.writerow(["    Points Possible", "", "", "", "", f"{top:g}"])
-        for r in results:
+        for r in _rows_for(results, "canvas"):
             canvas = r.get("platform") == "canvas"
             writer.writerow([r.get("name") or r["submission"], r.get("key", "") if canvas else "", "", "", "",
-                             f"{r['score']:g}"])
+                             f"{platform_grade(r, top):g}"])
 
 
 def write_moodle(results, path, names):
     """Moodle's offline grading worksheet layout (Assignment > Download grading worksheet): the import reads
     'Identifier' ('Participant <id>', the id in the download's folder names), 'Grade' and 'Last modified (grade)',
-    and 'Feedback comments' when feedback comments are on."""
+    and 'Feedback comments' when feedback comments are on. Grades are on one scale (see platform_grade): set the
+    assignment's maximum grade in Moodle to the 'Maximum Grade' written here."""
     import datetime
     now = datetime.datetime.now().strftime("%A, %d %B %Y, %I:%M %p")
+    top = max((r["max_score"] for r in results), default=0)
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(MOODLE_COLUMNS)
-        for r in results:
+        for r in _rows_for(results, "moodle"):
             moodle = r.get("platform") == "moodle"
             writer.writerow([f"Participant {r.get('key', '')}" if moodle else "", r.get("name") or r["submission"], "",
-                             "", f"{r['score']:g}", f"{r['max_score']:g}", "Yes", "", now,
-                             _comment(r, names[id(r)])])
+                             "", f"{platform_grade(r, top):g}", f"{top:g}", "Yes", "", now, _comment(r)])
 
 
 def write_reports(results, json_path, lms=None, assignment="HW3"):
@@ -200,9 +225,14 @@ def write_reports(results, json_path, lms=None, assignment="HW3"):
 
 
 def summary_table(results):
-    width = max([len(str(r["submission"])) for r in results] + [10])
+    """The terminal's table: one line per submission, with its key when it is not the name shown (two students of
+    one name, e.g. 'John Smith', are then told apart)."""
+    def who(r):
+        label = str(r["submission"])
+        return f"{label} ({r['key']})" if r.get("platform") in LMS and r.get("key") else label
+    width = max([len(who(r)) for r in results] + [10])
     lines = [f"{'submission':<{width}}  {'version':<10}  {'score':>13}  {'errors':>6}  {'seconds':>7}", "-" * (width + 46)]
     for r in results:
-        lines.append(f"{str(r['submission']):<{width}}  {str(r.get('version') or '-'):<10}  {r['score']:>6g} / "
+        lines.append(f"{who(r):<{width}}  {str(r.get('version') or '-'):<10}  {r['score']:>6g} / "
                      f"{r['max_score']:<4g}  {len(r['errors']):>6}  {r.get('seconds', 0):>7.1f}")
     return "\n".join(lines)

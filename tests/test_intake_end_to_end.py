@@ -152,7 +152,8 @@ def test_moodle_worksheet_has_one_row_per_participant(batch):
     for pid in ("501", "502", "503"):
         row = ids[f"Participant {pid}"]
         assert float(row["Grade"]) == by_key[pid]["score"] and float(row["Maximum Grade"]) == FULL
-        assert row["Last modified (grade)"] and f"{pid}.md" in row["Feedback comments"]
+        assert row["Last modified (grade)"] and row["Feedback comments"].startswith(f"Score {by_key[pid]['score']:g}/")
+        assert ".md" not in row["Feedback comments"]   # the student reads it: no file of the TA's machine
     assert ids["Participant 502"]["Full name"] == "Борис Иванов"
 
 

@@ -1,0 +1,92 @@
+"""What the grader writes for a TA (grader/report.py, grader/summary.py), from hand-made reports (no kernels):
+the platforms' gradebooks (rows, identifiers, one scale), the comment a student reads in Moodle, the terminal
+table, the feedback of a submission without notebooks, the summary chart's statistics."""
+import csv
+import json
+
+from grader.report import feedback_markdown, summary_table, write_reports
+from grader.summary import module_stats
+
+
+def check(target, name, points, max_points):
+    return {"target": target, "defined_as": target, "name": name, "passed": points == max_points,
+            "points": points, "max_points": max_points, "message": "ok" if points == max_points else "wrong"}
+
+
+def report(key, name, platform, score_checks, version="kit", errors=(), reason="it has the kit's own cells"):
+    checks = [check(*c) for c in score_checks]
+    return {"submission": name, "key": key, "platform": platform, "name": name, "version": version,
+            "version_title": version, "version_reason": reason, "not_counted": [],
+            "score": sum(c["points"] for c in checks), "max_score": sum(c["max_points"] for c in checks),
+            "checks": checks, "errors": list(errors), "notes": [], "seconds": 1.0, "fast": True, "sandbox": True}
+
+
+FULL = [("Linear", "forward output", 2, 2), ("Linear", "float32 stays float32", 1, 1), ("ReLU", "forward output", 2, 2)]
+LINEAR_BUG = [("Linear", "forward output", 2, 2), ("Linear", "float32 stays float32", 0, 1), ("ReLU", "forward output", 2, 2)]
+NOTHING = [("Linear", "forward output", 0, 2), ("Linear", "float32 stays float32", 0, 1), ("ReLU", "forward output", 0, 2)]
+
+
+def test_each_platform_gradebook_holds_only_its_own_students(tmp_path):
+    results = [report("1001", "smithalice", "canvas", FULL), report("2001", "Alice Smith", "moodle", FULL),
+               report("bob", "bob", "folder", LINEAR_BUG)]
+    written = write_reports(results, tmp_path / "grades.json")
+    canvas = list(csv.reader(open(written["canvas"], encoding="utf-8")))
+    assert [row[:2] for row in canvas[2:]] == [["smithalice", "1001"], ["bob", ""]]
+    moodle = list(csv.DictReader(open(written["moodle"], encoding="utf-8")))
+    assert [(row["Identifier"], row["Full name"]) for row in moodle] == [("Participant 2001", "Alice Smith"), ("", "bob")]
+
+
+def test_platform_grades_put_every_version_on_one_scale(tmp_path):
+    """A perfect notebook of an older assignment version (a smaller maximum) is full marks in the gradebook."""
+    old = report("1002", "olduser", "canvas", [("Linear", "forward output", 2, 2)], version="2017")
+    half = report("1003", "half", "canvas", [("Linear", "forward output", 1, 2)], version="2017")
+    results = [report("1001", "smithalice", "canvas", FULL), old, half]
+    written = write_reports(results, tmp_path / "grades.json", lms="canvas")
+    rows = list(csv.reader(open(written["canvas"], encoding="utf-8")))
+    assert rows[1][0].strip() == "Points Possible" and rows[1][5] == "5"
+    assert {row[1]: row[5] for row in rows[2:]} == {"1001": "5", "1002": "5", "1003": "2.5"}
+    for r in results:
+        r["platform"] = "moodle"
+    written = write_reports(results, tmp_path / "m.json", lms="moodle")
+    rows = list(csv.DictReader(open(written["moodle"], encoding="utf-8")))
+    assert [(row["Grade"], row["Maximum Grade"]) for row in rows] == [("5", "5"), ("5", "5"), ("2.5", "5")]
+    kit = list(csv.DictReader(open(tmp_path / "m.csv", encoding="utf-8")))
+    assert [(row["score"], row["max_score"]) for row in kit] == [("5", "5"), ("2", "2"), ("1", "2")]   # as graded
+
+
+def test_moodle_comment_is_self_contained(tmp_path):
+    """The comment is what the student reads in Moodle: the score, the parts that lost points, the problems;
+    never a file of the TA's machine."""
+    results = [report("2001", "Alice Smith", "moodle", LINEAR_BUG, errors=["HW3_differentiation.ipynb not found"])]
+    written = write_reports(results, tmp_path / "grades.json")
+    [row] = csv.DictReader(open(written["moodle"], encoding="utf-8"))
+    comment = row["Feedback comments"]
+    assert comment.startswith("Score 4/5 (modules 4/5).") and "Points lost in: Linear 2/3." in comment
+    assert "HW3_differentiation.ipynb not found" in comment
+    assert "_feedback" not in comment and ".md" not in comment and str(tmp_path) not in comment
+
+
+def test_terminal_table_tells_two_students_of_one_name_apart():
+    table = summary_table([report("2005", "John Smith", "moodle", FULL), report("2006", "John Smith", "moodle", NOTHING),
+                           report("alice", "/tmp/x/alice", "folder", FULL)])
+    assert "John Smith (2005)" in table and "John Smith (2006)" in table
+    assert "/tmp/x/alice " in table and "(alice)" not in table
+
+
+def test_feedback_without_a_notebook_does_not_claim_a_version():
+    result = report("2008", "Frank Ocean", "moodle", NOTHING, errors=["no notebook in the submission"],
+                    reason="no readable HW3_Modules.ipynb")
+    text = feedback_markdown(result)
+    assert "Judged as written against" not in text and "no notebook in the submission" in text
+    assert "Judged as written against" in feedback_markdown(report("2001", "Alice", "moodle", FULL))
+
+
+def test_summary_counts_zeros_apart_from_the_most_failed_check():
+    """Students who scored nothing on a module (no notebook, the untouched release) are counted as zeros; the most
+    failed check is the one the others got wrong, which is what a TA wants to see."""
+    results = [report(str(i), "n", "canvas", NOTHING) for i in range(3)] + [report("9", "bug", "canvas", LINEAR_BUG),
+                                                                             report("8", "ok", "canvas", FULL)]
+    stats = module_stats(results)
+    assert stats["Linear"] == (0.2, "float32 stays float32", 1, 3)
+    assert stats["ReLU"] == (0.4, "", 0, 3)
+    json.dumps(stats)
