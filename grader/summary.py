@@ -1,17 +1,19 @@
 """The batch at a glance: one PNG a TA looks at rather than reads.
 
 Left: per module (and the differentiation and main notebooks), the share of students with full marks, each bar
-labelled with the check that failed most often there. Right: the histogram of the total scores.
+labelled with how many scored 0 there and the check that failed most often among the others. Right: the histogram of the total scores.
 """
 from collections import Counter
 
 
 def module_stats(results):
-    """{target: (share with full marks, most frequent failing check or '', how many failed it)} over the batch."""
+    """{target: (share with full marks, most frequent failing check or '', how many failed it, how many scored 0)}
+    over the batch. The failing check is counted among the students who scored some of the target's points:
+    a missing notebook or an untouched stub fails every check alike and would hide the informative mistake."""
     stats = {}
     targets = list(dict.fromkeys(c["target"] for r in results for c in r["checks"] if c["max_points"] > 0))
     for target in targets:
-        full, failing = 0, Counter()
+        full, zero, failing = 0, 0, Counter()
         graded = 0
         for r in results:
             checks = [c for c in r["checks"] if c["target"] == target and c["max_points"] > 0]
@@ -19,9 +21,12 @@ def module_stats(results):
                 continue
             graded += 1
             full += all(c["points"] == c["max_points"] for c in checks)
+            if not any(c["points"] for c in checks):
+                zero += 1
+                continue
             failing.update(c["name"] for c in checks if c["points"] < c["max_points"])
         name, count = failing.most_common(1)[0] if failing else ("", 0)
-        stats[target] = (full / graded if graded else 0.0, name, count)
+        stats[target] = (full / graded if graded else 0.0, name, count, zero)
     return stats
 
 
@@ -38,14 +43,17 @@ def summary_png(results, path):
     shares = [100 * stats[t][0] for t in targets]
     left.barh(targets, shares, color=["#4c9a2a" if s == 100 else "#d08c2a" for s in shares])
     for y, target in enumerate(targets):
-        share, check, count = stats[target]
-        label = f"{100 * share:.0f} % full; most failed: {check} ({count})" if check else "all full marks"
+        share, check, count, zero = stats[target]
+        label = [f"{100 * share:.0f} % full"] if share < 1 else ["all full marks"]
+        label += [f"{zero} with 0"] if zero else []
+        label += [f"most failed: {check} ({count})"] if check else []
+        label = "; ".join(label)
         left.text(102, y, label, va="center", fontsize=8)
     left.axvline(100, color="#999999", linewidth=0.8)
     left.set_xlim(0, 230)   # the labels go right of the 100 % line
     left.set_xticks(range(0, 101, 25))
     left.set_xlabel("students with full marks (%)")
-    left.set_title(f"Per module: full marks and the most frequent failing check ({len(results)} students)")
+    left.set_title(f"Per module: full marks, zeros and the most frequent failing check ({len(results)} students)")
     scores = [100 * r["score"] / r["max_score"] if r["max_score"] else 0 for r in results]
     right.hist(scores, bins=[i * 5 for i in range(21)], color="#3a6ea5", edgecolor="white")
     right.set_xlim(0, 100)
