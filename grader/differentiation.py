@@ -1,6 +1,6 @@
 """Grading HW3_differentiation.ipynb: the check cells, and the answers evaluated numerically.
 
-The submission's notebook runs in its own kernel with every cell that is not an answer replaced by
+The submission's notebook runs in its own kernel (see :class:`grader.plugin.DifferentiationNotebook`) with every cell that is not an answer replaced by
 the kit's version of it (matched by cell id): the helpers, the forward functions and the check cells
 are the kit's, only the ``<exercise>-answer`` cells are the student's. Two checks per exercise:
 
@@ -253,73 +253,3 @@ def find_answers(nb, kit_nb):
                                              "runs; change that cell's type to Code")
                 break
     return found
-
-
-def grade(prepared, timeout, errors, log=lambda s: None, kernel_name=None):
-    from grader.grade import probe_payload
-    from grader.kernel import KernelSession, kernel_env
-    from grader.sandbox import KERNEL_NAME
-    from grader.submission import first_line
-    nb = prepared.notebooks.get(NOTEBOOK)
-    if nb is None:
-        why = "missing" if NOTEBOOK in prepared.missing else "unreadable (see errors)"
-        return failed_all(f"{NOTEBOOK} is {why}")
-    kit_nb, expected = reference()
-    answers = find_answers(nb, kit_nb)
-    prepared.notes.extend(answers.notes)
-    env = kernel_env({"HW3_FAST": "1", "HW3_SELFCHECK": "0", "PYTHONPATH": str(prepared.workdir)})
-    check_status = {}
-    numeric = {}
-
-    def run_student(index, source):
-        outcome = kernel.run(source, keep=True)
-        if not outcome.ok:
-            errors.append(f"{NOTEBOOK} cell {index} (`{first_line(source)}`): {outcome.describe()}")
-
-    with KernelSession(prepared.workdir, timeout=timeout, env=env, kernel_name=kernel_name or KERNEL_NAME) as kernel:
-        for cell in kit_nb.cells:
-            if cell.cell_type != "code":
-                continue
-            cell_id = cell.get("id", "")
-            exercise = cell_id[:-len("-answer")] if cell_id.endswith("-answer") else None
-            if exercise in EXERCISES:
-                if exercise not in answers.blocks and exercise not in answers.misplaced:
-                    errors.append(f"{NOTEBOOK}: no answer found for {exercise} (no code cell defines "
-                                  f"{EXERCISES[exercise][0]}())")
-                for index, source in answers.blocks.get(exercise, []):
-                    run_student(index, source)
-                continue
-            outcome = kernel.run(cell.source, keep=not cell_id.endswith("-check"))
-            if cell_id.endswith("-check"):
-                check_status[cell_id[:-len("-check")]] = outcome
-        for index, source in answers.tail:
-            run_student(index, source)
-        kernel.run(PROBE_HELPER, keep=True)
-        for exercise in EXERCISES:
-            outcome = kernel.run(f"__hw3_diff_probe({exercise!r}, {SEED})")
-            payload = probe_payload(outcome) if outcome.ok else {"ok": False, "error": outcome.describe()}
-            try:
-                numeric[exercise] = judge(exercise, payload, expected[exercise])
-            except Exception as exc:
-                numeric[exercise] = (False, f"{exercise}: could not judge the values ({type(exc).__name__}: {exc})")
-    results = []
-    for exercise in EXERCISES:
-        passed_numeric, message = numeric.get(exercise, (False, "not run"))
-        if exercise in answers.misplaced and not passed_numeric:
-            message = answers.misplaced[exercise]
-        outcome = check_status.get(exercise)
-        if outcome is None:
-            check_ok, check_msg = False, f"{exercise}-check did not run"
-        elif exercise in answers.misplaced and not passed_numeric:
-            check_ok, check_msg = False, answers.misplaced[exercise]
-        elif outcome.ok:
-            check_ok, check_msg = passed_numeric, ("check cell passed" if passed_numeric else
-                                                   "check cell passed, but the answers fail the grader's own inputs (see the next check)")
-        else:
-            check_ok, check_msg = False, f"{exercise}-check: {outcome.describe()}"
-        results.append(C.Result(TARGET, f"{exercise}: check cell passes", check_ok,
-                                CHECK_CELL_POINTS if check_ok else 0, CHECK_CELL_POINTS, check_msg))
-        results.append(C.Result(TARGET, f"{exercise}: answers vs the reference", passed_numeric,
-                                NUMERIC_POINTS if passed_numeric else 0, NUMERIC_POINTS, message))
-    log("differentiation graded")
-    return results

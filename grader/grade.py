@@ -1,18 +1,24 @@
-"""Grading one submission: its notebooks run in their own kernels; the verdicts are reached here.
+"""Grading one submission: a pytest session over nbval (see :mod:`grader.plugin`); verdicts are reached here.
 
     result = grade_submission("submissions/alice", timeout=60)
     result["score"], result["max_score"], result["checks"], result["errors"]
 
-Three parts, each in a fresh kernel, each failing alone:
+Three parts, each in a fresh kernel (the sandbox's by default), each failing alone:
 
 * ``HW3_Modules.ipynb``: the assignment version it was written against is read off the notebook
-  (:func:`grader.selfcheck.versions.detect`, or forced with ``profile``); the code cells run one by one
-  (``check(...)`` cells skipped), then every probe of that version's modules (:mod:`grader.selfcheck`)
-  runs in the same kernel and sends back raw values; the judges compare them, here, with values
-  computed from the kit's reference modules, by that version's conventions.
+  (:func:`grader.selfcheck.versions.detect`, or forced with ``profile``); the code cells run one by one (cells
+  holding only ``check(...)`` calls skipped), then every probe of that version's modules (:mod:`grader.selfcheck`)
+  runs in the same kernel and sends back raw values; the judges compare them, here, with values computed from
+  the kit's reference modules, by that version's conventions.
 * ``HW3_differentiation.ipynb``: see :mod:`grader.differentiation`.
 * ``HW3_main.ipynb``: see :mod:`grader.mainnb` (skipped with ``fast=True``).
+
+``grade_submission`` runs pytest in this process (a second Python per submission would cost its start-up
+and recompute the reference's expected values); ``python -m pytest`` with :func:`pytest_args` gives the same
+verdicts by hand.
 """
+import contextlib
+import io
 import json
 import re
 import tempfile
@@ -20,17 +26,16 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
+import pytest
+
 from grader import selfcheck as C
 from grader.intake import Submission, shown
-from grader.selfcheck import versions as V
-from grader.selfcheck.messages import optional_not_counted
-from grader.kernel import KernelSession, kernel_env
-from grader.sandbox import KERNEL_NAME
 from grader.notebook import load_notebook
-from grader.submission import KIT, code_cells, first_line, prepare
+from grader.sandbox import KERNEL_NAME
+from grader.selfcheck import versions as V
+from grader.submission import KIT, prepare
 
 MODULES = "HW3_Modules.ipynb"
-MODULES_BUDGET = 600        # seconds for all of one submission's module checks
 SELFCHECK_LINE = re.compile(r"^\s*(check\s*\(.*\)\s*;?\s*|#.*)?$")
 
 PROBE_HELPER = '''
@@ -49,9 +54,7 @@ def reference_expected(version="kit"):
 
 
 def is_selfcheck_cell(cell):
-    """Cells tagged selfcheck, and cells holding nothing but check(...) calls and comments."""
-    if "selfcheck" in cell.metadata.get("tags", []):
-        return True
+    """Cells holding nothing but check(...) calls and comments: a tag alone never hides code."""
     lines = cell.source.strip().splitlines()
     return bool(lines) and all(SELFCHECK_LINE.match(line) for line in lines) and "check" in cell.source
 
@@ -88,119 +91,75 @@ def modules_version(prepared, profile=None):
     return version, why, C.checks_of(version=version, targets=targets)
 
 
-def grade_modules(prepared, timeout, errors, log=lambda s: None, kernel_name=KERNEL_NAME, profile=None):
-    """Runs HW3_Modules.ipynb of the submission and every module check of its version; returns Results."""
-    nb = prepared.notebooks.get(MODULES)
-    version, _, checks = modules_version(prepared, profile)
-    if nb is None:
-        why = "missing" if MODULES in prepared.missing else "unreadable (see errors)"
-        return failed_all(checks, f"{MODULES} is {why}: nothing to check", version)
-    expected = reference_expected(version.name)
-    env = kernel_env({"HW3_FAST": "1", "HW3_SELFCHECK": "0", "PYTHONPATH": str(prepared.workdir)})
-    results = []
-    start = time.perf_counter()
-    with KernelSession(prepared.workdir, timeout=timeout, env=env, kernel_name=kernel_name) as kernel:
-        for index, cell in code_cells(nb):
-            if is_selfcheck_cell(cell):
-                continue
-            outcome = kernel.run(cell.source, keep=True)
-            if not outcome.ok:
-                errors.append(f"{MODULES} cell {index} (`{first_line(cell.source)}`): {outcome.describe()}"
-                              + ("; the kernel was restarted and the cells before it re-run" if outcome.status in ("timeout", "dead") else ""))
-        helper = kernel.run(PROBE_HELPER, keep=True)
-        if not helper.ok:
-            errors.append(f"the grader could not install its probe in the kernel: {helper.describe()}")
-            return failed_all(checks, "the kernel could not run the grader's probes", version)
-        groups = {}
-        for check in checks:
-            groups.setdefault(id(check.probe), []).append(check)
-        for group in groups.values():
-            if time.perf_counter() - start > MODULES_BUDGET:
-                results += failed_all(group, f"not run: the module checks' time budget ({MODULES_BUDGET} s) was used up",
-                                      version)
-                continue
-            outcome = kernel.run(f"__hw3_probe({group[0].id!r}, {C.GRADER_SEED}, {version.name!r})")
-            shown = version.class_name(group[0].target)
-            if outcome.status == "timeout":
-                message = (f"{shown} did not finish within {timeout} s (an endless loop?); "
-                           "it was interrupted and the other checks went on")
-                results += failed_all(group, message, version)
-                continue
-            if outcome.status == "dead":
-                results += failed_all(group, f"the kernel died while checking {shown} (a crash, or the memory limit)",
-                                      version)
-                continue
-            payload = probe_payload(outcome) if outcome.ok else None
-            if payload is None and not outcome.ok:
-                payload = {"ok": False, "error": outcome.describe()}
-            for check in group:
-                results.append(C.verdict(check, payload, expected[check.id], version, lambda name: V.locate(nb, name)))
-        log(f"modules: {len(results)} checks in {time.perf_counter() - start:.1f} s, {kernel.restarts} kernel restarts")
-    for target in version.optional:   # an advanced-track module left as the template's stub: not asked of this student
-        own = [r for r in results if r.target == target]
-        if own and all(r.unimplemented for r in own):
-            results = [r for r in results if r.target != target]
-            prepared.notes.append(f"{MODULES}: " + optional_not_counted(version.class_name(target), version))
-    order = {check.id: i for i, check in enumerate(checks)}
-    return sorted(results, key=lambda r: order[f"{r.target}: {r.name}"])
+def pytest_args(path, timeout=60, fast=False, kernel_name=None, junitxml=None, profile=None):
+    """The pytest command line (after ``python -m pytest``) that grades one submission; README shows it."""
+    args = [str(path), "-c", str(KIT / "grader" / "pytest.ini"), "--hw3-timeout", f"{timeout:g}"]
+    if fast:
+        args.append("--hw3-fast")
+    if profile:
+        args += ["--hw3-profile", profile]
+    if kernel_name and kernel_name != KERNEL_NAME:
+        args += ["--hw3-kernel", kernel_name]
+    if junitxml:
+        args += ["--junitxml", str(junitxml)]
+    return args
 
 
-def grade_submission(path, timeout=60, fast=False, log=lambda s: None, kernel_name=KERNEL_NAME, profile=None):
-    """Grades one submission (a grader.intake.Submission, or a folder / .zip path), every kernel of it
-    `kernel_name` (the sandbox unless --no-sandbox), its modules by the assignment version `profile`
-    (detected from the notebook if None); returns the JSON-ready dict of the report."""
-    from grader import differentiation, integrity, mainnb
+class _Collect:
+    """A plugin object: hands the session an intake Submission for its argument, keeps the session's reports."""
+
+    def __init__(self, arg=None, submission=None):
+        self.arg, self.submission = arg, submission
+        self.reports = []
+
+    def pytest_configure(self, config):
+        from grader.plugin import SUBMISSIONS
+        if self.submission is not None:
+            config.stash[SUBMISSIONS] = {Path(self.arg).resolve(): self.submission}
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session):
+        from grader.plugin import states
+        self.reports = [state.report() for state in states(session.config).values()]
+
+
+def grade_submission(path, timeout=60, fast=False, log=lambda s: None, kernel_name=KERNEL_NAME, profile=None,
+                     junitxml=None):
+    """Grades one submission (a grader.intake.Submission, or a folder / .zip path) through pytest and nbval, in
+    this process, every kernel of it `kernel_name` (the sandbox unless --no-sandbox), its modules by the
+    assignment version `profile` (detected from the notebook if None); returns the JSON-ready report dict.
+
+    The same verdicts as ``python -m pytest`` with :func:`pytest_args` by hand. Input that cannot be read gets a
+    report with the reason in its errors, as does a grader failure: never an exception.
+    """
+    from grader.plugin import SubmissionState
     started = time.perf_counter()
-    errors = []
-    results = []
-    identity = identity_of(path)
-    with tempfile.TemporaryDirectory(prefix="hw3-grade-") as tmp:
-        workdir = Path(tmp) / "submission"
-        try:
-            prepared = prepare(path, workdir)
-            identity = identity_of(prepared.submission)
-        except Exception as exc:  # an unreadable folder: still a report, never a crash of the batch
-            errors.append(f"{identity['submission']}: cannot read the submission ({type(exc).__name__}: {exc})")
-            prepared = None
-        version, version_why, checks = modules_version(prepared, profile)
-        # The course's own versions have no HW3_differentiation.ipynb / HW3_main.ipynb of the kit: when a
-        # submission of theirs lacks one, it is not part of its assignment (not counted), not "not found".
-        not_asked = set() if version.name == "kit" else \
-            {name for name in (differentiation.NOTEBOOK, mainnb.NOTEBOOK) if prepared and name in prepared.missing}
-        if prepared is not None:
-            errors += prepared.errors
-            errors += integrity.scan(prepared)
-            for name in prepared.missing:
-                if not (fast and name == mainnb.NOTEBOOK) and name not in not_asked:   # --fast does not grade it
-                    errors.append(f"{name} not found in the submission")
-        if prepared is None or not workdir.exists():
-            results += failed_all(checks, "nothing to check", version)
-            results += differentiation.failed_all("nothing to check")
-            if not fast:
-                results += mainnb.failed_all("nothing to check")
+    kernel_name = kernel_name or KERNEL_NAME
+    state = SubmissionState(identity_of(path), bool(fast), float(timeout), kernel_name, profile)
+    with tempfile.TemporaryDirectory(prefix="hw3-arg-") as tmp:
+        if isinstance(path, Submission):   # found by the intake: its files may be anywhere, pytest gets a stand-in
+            arg, submission = Path(tmp) / shown(path.key).replace("/", "_"), path
+            arg.mkdir()
         else:
-            parts = [(lambda: grade_modules(prepared, timeout, errors, log, kernel_name, profile),
-                      lambda m: failed_all(checks, m, version))]
-            if differentiation.NOTEBOOK not in not_asked:
-                parts.append((lambda: differentiation.grade(prepared, timeout, errors, log, kernel_name),
-                              differentiation.failed_all))
-            if not fast and mainnb.NOTEBOOK not in not_asked:
-                parts.append((lambda: mainnb.grade(prepared, errors, log, kernel_name), mainnb.failed_all))
-            for part, fallback in parts:
-                try:
-                    results += part()
-                except Exception as exc:  # a grader bug must not lose the other parts: report it, score 0 here
-                    message = f"grader error ({type(exc).__name__}: {exc}); please report it"
-                    errors.append(message)
-                    results += fallback(message)
-    notes = list(prepared.notes) if prepared is not None else []   # the parts add theirs (e.g. duplicate answers)
-    score = sum(r.points for r in results)
-    max_score = sum(r.max_points for r in results)
-    return {**identity, "version": version.name, "version_title": version.title, "version_reason": version_why,
-            "not_counted": sorted(not_asked), "score": round(score, 2), "max_score": round(max_score, 2),
-            "checks": [r.as_dict() for r in results], "errors": errors, "notes": notes,
-            "seconds": round(time.perf_counter() - started, 1), "fast": bool(fast),
-            "sandbox": kernel_name == KERNEL_NAME}
+            arg, submission = Path(path), None
+            if not arg.exists() or not (arg.is_dir() or arg.suffix.lower() == ".zip"):
+                prepared = prepare(path, Path(tmp) / "submission")
+                state.errors += prepared.errors or [f"{shown(path)}: cannot read the submission"]
+                state.notes += prepared.notes
+                return state.report()
+        collector = _Collect(arg, submission)
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+            code = pytest.main(pytest_args(arg, timeout, fast, kernel_name, junitxml, profile) + ["-q", "-s", "-p", "no:faulthandler"],
+                               plugins=[collector])
+    if len(collector.reports) != 1 or code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        tail = " | ".join(output.getvalue().strip().splitlines()[-3:])[:500]
+        state.errors.append(f"the grader failed on this submission (pytest exit {int(code)}: {tail}); please report it")
+        return state.report()
+    report = collector.reports[0]
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    log(f"{report['submission']}: {report['score']:g} / {report['max_score']:g} in {report['seconds']} s")
+    return report
 
 
 def identity_of(submission):

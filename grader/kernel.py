@@ -1,77 +1,95 @@
-"""A submission's own Jupyter kernel, driven cell by cell through nbclient.
+"""A submission's own Jupyter kernel: nbval's ``RunningKernel``, driven so that one bad cell costs one cell.
 
-    with KernelSession(workdir, timeout=60) as kernel:
-        result = kernel.run("x = 1")          # CellResult(status="ok", ...)
+    with KernelSession(workdir, timeout=60, kernel_name="hw3-sandbox") as kernel:
+        result = kernel.run("x = 1", keep=True)          # CellResult(status="ok", ...)
 
-Every cell has a timeout; a cell that times out is interrupted, and if the kernel does not come back
-it is restarted. A kernel that dies (segfault, ``os._exit``, the memory limit's killer) is restarted
-too. After a restart the cells that succeeded before are replayed (``keep=True``), so what they
-defined exists again; the cell that hung or killed the kernel is not.
+What the session adds to nbval's kernel (and why):
 
-The kernel is the sandbox's (``kernel_name="hw3-sandbox"``, see :mod:`grader.sandbox`) unless told
-otherwise: its limits (address space, processes, CPU time, file size) are set by the sandbox's launcher
-before it starts, from the ``HW3_SANDBOX_*`` variables of the environment given here (a notebook that
-allocates without bound gets a MemoryError instead of taking the machine down).
+* **No wait outlasts the cell's limit.** The kernel's messages are read as they come, in short polls, until
+  the cell's deadline; a kernel that dies is noticed within one poll. A cell that runs over its limit is
+  interrupted; if the kernel does not answer within ``INTERRUPT_GRACE`` seconds it is restarted. When the
+  execute reply has come but the final "idle" message is lost (a kernel flooding its output can drop it), the
+  cell still ends ``LOST_IDLE_GRACE`` seconds later.
+* **Output is capped per cell** (``OUTPUT_LIMIT`` characters) and drained as it comes: a flood costs neither
+  memory nor the messages after it (the grader's probe values are always kept).
+* **Restarts restore state.** After a restart (a crash, ``os._exit``, the memory limit, a stuck interrupt) the
+  cells that succeeded before are replayed (``keep=True``), so what they defined exists again; the cell that
+  hung or killed the kernel is not.
+* **``quit()`` / ``exit()`` do not end the kernel.** In a notebook they ask the kernel to exit after the cell;
+  the grader's kernel answers with a note instead (status ``"exit"``: the cell is reported, never replayed).
+  ``sys.exit()`` is an error of its cell (IPython keeps the kernel), ``input()`` fails at once (no stdin).
+* **Front-end magics fall back**: ``%matplotlib widget`` / ``notebook`` / ``qt`` / ``tk`` ... become
+  ``%matplotlib inline`` with a printed note (there is no front-end to draw into).
+* The kernel is the sandbox's (``kernel_name="hw3-sandbox"``, see :mod:`grader.sandbox`) unless told otherwise:
+  its limits (address space, processes, CPU time, file size) are set by the sandbox's launcher before it starts,
+  from the ``HW3_SANDBOX_*`` variables of the environment given here; the plain ``python3`` kernel (``--no-sandbox``)
+  limits its own address space. Either way a notebook that allocates without bound gets a MemoryError instead
+  of taking the machine down. numpy runs with one BLAS thread.
 """
-import json
-import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
+from queue import Empty
 
-import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from jupyter_client.manager import KernelManager
+from nbval.kernel import NbvalKernelspecManager, RunningKernel, start_new_kernel
 
 from grader import sandbox
-from grader.selfcheck import MIME
-
-logging.getLogger("asyncio").setLevel(logging.CRITICAL)  # nbclient's abandoned pollers after a timeout
-logging.getLogger("traitlets").setLevel(logging.CRITICAL)
 
 MEMORY_LIMIT = 6 * 2 ** 30   # bytes of address space for a submission's kernel
-TIMEOUT_REPLY = {"ename": "CellTimeoutError", "evalue": "the cell timed out and was interrupted", "traceback": []}
-PING_TIMEOUT = 5             # seconds an interrupted kernel has to answer before it is restarted
-OUTPUT_CAP = 16 * 2 ** 20    # bytes of one cell's captured outputs kept in the grader's memory
-CUT = "\n[output cut: a cell's output beyond {} MiB is not kept]\n"
+OUTPUT_LIMIT = 200_000       # characters of output kept per cell; the rest is counted and dropped
+INTERRUPT_GRACE = 5          # seconds an interrupted kernel has to come back before it is restarted
+LOST_IDLE_GRACE = 2          # seconds to wait for output after the execute reply
+POLL = 0.2                   # seconds between checks that the kernel is alive
+PROBE_MIME = "application/vnd.hw3-grader.probe+json"   # = grader.checks.MIME: never dropped by the cap
 
+# Backends that need a notebook front-end or a display; the grader has neither.
+FRONT_END_MAGIC = re.compile(
+    r"^(\s*)%matplotlib\s+(widget|ipympl|notebook|nbagg|qt\w*|tk\w*|gtk\w*|wx|osx|macosx)\b.*$")
 
-class CappedClient(NotebookClient):
-    """nbclient's client keeping at most OUTPUT_CAP bytes of each cell's outputs (a print loop must not
-    grow the grader's memory); the grader's own probe values (its MIME type) are always kept."""
+KERNEL_SETUP = r'''
+def __hw3_setup(limit, pattern):
+    import re, resource, types
+    if limit:   # the sandbox's launcher has set the limits before the kernel started
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    shell = get_ipython()
 
-    def output(self, outs, msg, display_id, cell_index):
-        content = msg.get("content", {})
-        if MIME in (content.get("data") or {}):
-            return super().output(outs, msg, display_id, cell_index)
-        kept = getattr(self, "_kept", None)
-        if kept is None or kept[0] != cell_index:
-            kept = self._kept = [cell_index, 0]          # [cell, bytes kept so far]
-        left = OUTPUT_CAP - kept[1]
-        size = len(json.dumps(content, default=str))
-        if size <= left:
-            kept[1] += size
-            return super().output(outs, msg, display_id, cell_index)
-        out = None
-        if left > 0 and msg.get("msg_type") == "stream":   # one long burst: its beginning is kept
-            out = super().output(outs, dict(msg, content=dict(content, text=content.get("text", "")[:left])),
-                                 display_id, cell_index)
-        if left > 0:
-            outs.append(nbformat.v4.new_output("stream", name="stderr", text=CUT.format(OUTPUT_CAP // 2 ** 20)))
-        kept[1] = OUTPUT_CAP
+    def ask_exit(self):
+        # quit()/exit() would end the kernel after the cell; the grader is told instead.
+        self.payload_manager.write_payload({"source": "ask_exit", "keepkernel": True})
+
+    shell.ask_exit = types.MethodType(ask_exit, shell)
+    magic = re.compile(pattern)
+
+    def front_end_fallback(lines):
+        out = []
+        for line in lines:
+            found = magic.match(line.rstrip("\n"))
+            if found:
+                line = (found.group(1) + 'get_ipython().run_line_magic("matplotlib", "inline"); '
+                        'print("note: %matplotlib ' + found.group(2) + ' needs a notebook front-end; '
+                        'the non-interactive inline backend is used instead")\n')
+            out.append(line)
         return out
+
+    shell.input_transformers_cleanup.insert(0, front_end_fallback)
+__hw3_setup(__HW3_LIMIT__, __HW3_PATTERN__)
+del __hw3_setup
+'''
 
 
 @dataclass
 class CellResult:
-    status: str                          # "ok", "error", "timeout" or "dead"
+    status: str                          # "ok", "error", "timeout", "dead" or "exit"
     outputs: list = field(default_factory=list)
     ename: str = ""
     evalue: str = ""
     seconds: float = 0.0
+    dropped: int = 0                     # characters of output over OUTPUT_LIMIT
 
     @property
     def ok(self):
@@ -82,6 +100,8 @@ class CellResult:
             return "timed out"
         if self.status == "dead":
             return "the kernel died (crash or memory limit)"
+        if self.status == "exit":
+            return "called quit() or exit(), which would end the notebook's kernel; the grader ignored it"
         if self.status == "error":
             first = self.evalue.strip().splitlines()[0][:300] if self.evalue.strip() else ""
             return f"{self.ename}: {first}" if first else self.ename
@@ -95,23 +115,80 @@ def kernel_env(extra=None, threads=1):
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[name] = str(threads)
     env["MPLBACKEND"] = "Agg"
+    env.pop("JPY_SESSION_NAME", None)   # the kit's notebooks draw widgets only for a front-end
     env.update(extra or {})
     return env
+
+
+class Kernel(RunningKernel):
+    """nbval's RunningKernel, started with the grader's environment and its stderr silenced; with `sockets` (a
+    folder) on ipc sockets there, which the sandbox shares with the kernel (no TCP relay, no extra hop)."""
+
+    def __init__(self, kernel_name, cwd, env, startup_timeout=60, sockets=None):
+        if sockets is None:
+            self.km, self.kc = start_new_kernel(startup_timeout=startup_timeout, kernel_name=kernel_name,
+                                                stderr=subprocess.DEVNULL, cwd=cwd, env=env)
+        else:   # nbval's start_new_kernel, with the transport set before the kernel starts
+            self.km = KernelManager(kernel_name=kernel_name, kernel_spec_manager=NbvalKernelspecManager())
+            self.km.transport, self.km.ip = "ipc", os.path.join(sockets, "kernel")
+            self.km.start_kernel(stderr=subprocess.DEVNULL, cwd=cwd, env=env)
+            self.kc = self.km.client()
+            self.kc.start_channels()
+            try:
+                self.kc.wait_for_ready(timeout=startup_timeout)
+            except RuntimeError:
+                self.kc.stop_channels()
+                self.km.shutdown_kernel(now=True)
+                raise
+        self._ensure_iopub_up()
+
+
+class _Sink:
+    """The outputs of one cell, capped at `limit` characters; the probe's values are always kept."""
+
+    def __init__(self, limit):
+        self.outputs, self.size, self.dropped, self.limit = [], 0, 0, limit
+
+    def add(self, output, size):
+        room = self.limit - self.size
+        if size > room and PROBE_MIME not in output.get("data", {}):
+            if output["output_type"] != "stream" or room <= 0:
+                self.dropped += size
+                return
+            output = dict(output, text=output["text"][:room])   # one long burst: its beginning is kept
+            self.dropped += size - room
+            size = room
+        self.size += size
+        last = self.outputs[-1] if self.outputs else None
+        if output["output_type"] == "stream" and last and last["output_type"] == "stream" and last["name"] == output["name"]:
+            last["text"] += output["text"]
+        else:
+            self.outputs.append(output)
+
+    def finish(self):
+        if self.dropped:
+            self.outputs.append({"output_type": "stream", "name": "stderr",
+                                 "text": f"\n[{self.dropped} characters of output dropped: over the grader's limit of "
+                                         f"{self.limit} per cell]\n"})
+        return self.outputs
 
 
 class KernelSession:
     """One kernel in `cwd`; run() executes code and never raises for what the code does."""
 
-    def __init__(self, cwd, timeout=60, env=None, memory_limit=MEMORY_LIMIT, kernel_name=sandbox.KERNEL_NAME):
+    def __init__(self, cwd, timeout=60, env=None, kernel_name=sandbox.KERNEL_NAME, memory_limit=MEMORY_LIMIT,
+                 output_limit=OUTPUT_LIMIT):
         self.cwd = str(cwd)
         self.timeout = timeout
-        self.kernel_name = kernel_name
+        self.kernel_name = kernel_name or sandbox.KERNEL_NAME
         # Read by the sandbox's launcher (outside the kernel), never passed into it.
         self.env = dict(env or kernel_env(), HW3_SANDBOX_MEMORY=str(int(memory_limit)))
+        self.memory_limit = memory_limit
+        self.output_limit = output_limit
         self.replay = []        # sources that succeeded with keep=True, re-run after a restart
-        self._sockets = None    # the sandboxed kernel's ipc folder
         self.restarts = 0
-        self.client = None
+        self.kernel = None
+        self._sockets = None    # the sandboxed kernel's ipc folder
 
     # -- lifecycle
 
@@ -127,31 +204,35 @@ class KernelSession:
                 time.sleep(2 * attempt)
 
     def _start(self):
-        nb = nbformat.v4.new_notebook()
-        # On a timeout nbclient interrupts the kernel and hands back TIMEOUT_REPLY as the cell's reply.
-        self.client = CappedClient(nb, timeout=self.timeout, kernel_name=self.kernel_name, allow_errors=True,
-                                     interrupt_on_timeout=True, error_on_timeout=dict(TIMEOUT_REPLY), iopub_timeout=4,
-                                     resources={"metadata": {"path": self.cwd}}, on_cell_executed=self._on_executed)
-        self.client.km = self.client.create_kernel_manager()
-        if self.kernel_name == sandbox.KERNEL_NAME:
+        sandboxed = self.kernel_name == sandbox.KERNEL_NAME
+        if sandboxed:
             sandbox.hand_over(self.cwd)   # as root: the kernel runs as the owner of its private copy
-            # ipc sockets the sandbox shares with us: no TCP port, no relay in between
             self._sockets = tempfile.mkdtemp(prefix="hw3-ipc-")
-            self.client.km.transport = "ipc"
-            self.client.km.ip = os.path.join(self._sockets, "kernel")
-        # The kernel's own stderr (its start-up warnings) would clutter the grader's terminal.
-        self.client.start_new_kernel(cwd=self.cwd, env=self.env, stderr=subprocess.DEVNULL)
-        self.client.kc = self.client.start_new_kernel_client()
-        for source in self.replay:
-            self._execute(source, timeout=self.timeout)
+        self.kernel = Kernel(self.kernel_name, self.cwd, self.env, sockets=self._sockets)
+        limit = 0 if sandboxed else int(self.memory_limit)
+        setup = KERNEL_SETUP.replace("__HW3_LIMIT__", str(limit)).replace(
+            "__HW3_PATTERN__", repr(FRONT_END_MAGIC.pattern))
+        result = self._execute(setup, timeout=60)
+        if not result.ok:
+            raise RuntimeError(f"could not set up the kernel: {result.describe()}")
+        for source in list(self.replay):
+            again = self._execute(source, timeout=self.timeout)
+            if again.status in ("timeout", "dead"):   # it worked before; now it does not: drop it
+                self.replay.remove(source)
+                if not self.alive():
+                    self.close()
+                    return self._start()
+
+    def alive(self):
+        return self.kernel is not None and self.kernel.is_alive()
 
     def close(self):
-        if self.client is not None and self.client.km is not None:
+        if self.kernel is not None:
             try:
-                self.client._cleanup_kernel()
+                self.kernel.stop()
             except Exception:
                 pass
-        self.client = None
+        self.kernel = None
         if self._sockets:
             shutil.rmtree(self._sockets, ignore_errors=True)
             self._sockets = None
@@ -171,51 +252,92 @@ class KernelSession:
     # -- running code
 
     def _execute(self, source, timeout):
-        cell = nbformat.v4.new_code_cell(source)
-        nb = self.client.nb
-        nb.cells.append(cell)
-        index = len(nb.cells) - 1
-        self.client.timeout = timeout
-        start = time.perf_counter()
-        self._reply = None
-        try:
-            self.client.execute_cell(cell, index)
-        except CellTimeoutError:
-            return CellResult("timeout", list(cell.get("outputs", [])), seconds=time.perf_counter() - start)
-        except DeadKernelError:
-            return CellResult("dead", list(cell.get("outputs", [])), seconds=time.perf_counter() - start)
-        finally:
-            nb.cells[index] = nbformat.v4.new_code_cell("")   # keep the client's notebook small
-        seconds = time.perf_counter() - start
-        content = (self._reply or {}).get("content", {})
-        if content.get("ename") == TIMEOUT_REPLY["ename"]:
-            return CellResult("timeout", list(cell.outputs), seconds=seconds)
-        for output in cell.outputs:
-            if output.get("output_type") == "error":
-                return CellResult("error", list(cell.outputs), output.get("ename", ""), output.get("evalue", ""), seconds)
-        return CellResult("ok", list(cell.outputs), seconds=seconds)
-
-    def _on_executed(self, cell, cell_index, execute_reply):
-        self._reply = execute_reply
-
-    def _recover(self, result):
-        """After a timeout (nbclient has interrupted the kernel): ping; restart if the kernel is gone or stuck."""
-        if result.status == "timeout":
+        kc, km = self.kernel.kc, self.kernel.km
+        start = time.monotonic()
+        deadline = start + timeout
+        msg_id = kc.execute(source, store_history=False, allow_stdin=False, stop_on_error=False)
+        sink = _Sink(self.output_limit)
+        error = None
+        reply = None
+        idle = False
+        timed_out = False
+        reply_at = None
+        while not idle:
+            now = time.monotonic()
+            if reply is None:
+                try:
+                    while reply is None:
+                        msg = kc.get_shell_msg(timeout=0)
+                        if msg["parent_header"].get("msg_id") == msg_id:
+                            reply, reply_at = msg["content"], now
+                except Empty:
+                    pass
+            if reply is not None and now - reply_at > LOST_IDLE_GRACE:
+                break   # the reply came, the idle message did not: output lost in a flood, not a hang
+            if now >= deadline:
+                if timed_out or not km.is_alive():
+                    break
+                km.interrupt_kernel()
+                timed_out, deadline = True, now + INTERRUPT_GRACE
             try:
-                ping = self._execute("pass", timeout=PING_TIMEOUT)
-                if ping.ok:
-                    return
-            except Exception:
-                pass
-        self.restart()
+                msg = kc.get_iopub_msg(timeout=max(0.0, min(POLL, deadline - now)))
+            except Empty:
+                if not km.is_alive():
+                    break
+                continue
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "status" and content.get("execution_state") == "idle":
+                idle = True
+            elif kind == "stream":
+                sink.add({"output_type": "stream", "name": content["name"], "text": content["text"]},
+                         len(content["text"]))
+            elif kind in ("display_data", "execute_result"):
+                data = content.get("data", {})
+                sink.add({"output_type": kind, "data": data, "metadata": content.get("metadata", {})},
+                         sum(len(str(v)) for v in data.values()))
+            elif kind == "error":
+                error = content
+                sink.add({"output_type": "error", "ename": content.get("ename", ""),
+                          "evalue": content.get("evalue", ""), "traceback": content.get("traceback", [])[-20:]},
+                         sum(len(line) for line in content.get("traceback", [])[-20:]))
+        seconds = time.monotonic() - start
+        outputs = sink.finish()
+        if not km.is_alive():
+            return CellResult("dead", outputs, seconds=seconds, dropped=sink.dropped)
+        if timed_out:
+            status = "timeout" if idle or reply is not None else "stuck"
+            return CellResult(status, outputs, seconds=seconds, dropped=sink.dropped)
+        if reply is None:   # idle came first: the reply is on its way
+            try:
+                while True:
+                    msg = kc.get_shell_msg(timeout=LOST_IDLE_GRACE)
+                    if msg["parent_header"].get("msg_id") == msg_id:
+                        reply = msg["content"]
+                        break
+            except Empty:
+                reply = {}
+        if any(p.get("source") == "ask_exit" for p in reply.get("payload", []) or []):
+            return CellResult("exit", outputs, seconds=seconds, dropped=sink.dropped)
+        if error is not None or reply.get("status") == "error":
+            error = error or reply
+            return CellResult("error", outputs, error.get("ename", ""), error.get("evalue", ""), seconds, sink.dropped)
+        return CellResult("ok", outputs, seconds=seconds, dropped=sink.dropped)
 
     def run(self, source, timeout=None, keep=False):
-        """Executes `source`; keep=True replays it after a restart unless it hung or killed the kernel."""
-        if self.client is None:
-            self.start()
+        """Executes `source`; keep=True replays it after a restart unless it hung, exited or killed the kernel."""
+        if not self.alive():
+            if self.kernel is None:
+                self.start()
+            else:
+                self.restart()
         result = self._execute(source, timeout or self.timeout)
-        if result.status in ("timeout", "dead"):
-            self._recover(result)
-        elif keep:
+        if result.status == "stuck":   # interrupted, and no answer: only a restart frees it
+            result.status = "timeout"
+            self.restart()
+        elif result.status == "dead":
+            self.restart()
+        elif keep and result.status in ("ok", "error"):
             self.replay.append(source)   # an error part-way still defined what came before it
         return result

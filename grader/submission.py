@@ -6,6 +6,7 @@ file under the kit's notebook name, replaces the submission's own ``grader/`` an
 student cannot bring their own grader), and reads the notebooks leniently (:func:`grader.notebook.read_lenient`):
 what was found, repaired, missing or unreadable is reported.
 """
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,9 +92,19 @@ def prepare(submission, workdir):
         prepared.notebooks[name] = nb
     if not prepared.notebooks and not prepared.errors:
         prepared.errors.append(f"{submission.label}: none of {', '.join(NOTEBOOKS)} found")
+    _owner_writable(workdir)
     from grader.sandbox import hand_over
     hand_over(workdir)   # as root: the sandbox's kernel runs as the owner of the copy, whoever starts it
     return prepared
+
+
+def _owner_writable(folder):
+    """The private copy is its owner's to write (a notebook writes build/), even when the submission's own files
+    were read-only (a folder on a read-only share keeps its modes through copytree)."""
+    for root, dirs, files in os.walk(folder):
+        for name, bits in [(root, 0o700)] + [(os.path.join(root, n), 0o600) for n in files]:
+            if not os.path.islink(name):
+                os.chmod(name, os.stat(name).st_mode | bits)
 
 
 def code_cells(nb):

@@ -1,0 +1,169 @@
+"""The grader on the field cases of ../shared/cases/field/ (notebooks as TAs receive them), with the verdicts of
+../shared/cases/README.md, graded once in a batch through the command line as an instructor would (--fast,
+--jobs 2), plus the one case with a main notebook graded in full.
+
+The cases stand for kinds: a scratch cell ending in quit()/exit()/sys.exit()/input(), an endless loop in a
+helper, a crash of the kernel, a copied cell tag, a Colab export, a foreign kernelspec, a failing cell of the
+main notebook. A missing case folder fails the test (it is never skipped): the verdicts are the point.
+"""
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from grader import selfcheck as C
+
+
+
+def _main_checkout():
+    """The main checkout of this repository when ROOT is one of its git worktrees (else None)."""
+    try:
+        common = subprocess.run(["git", "rev-parse", "--path-format=absolute", "--git-common-dir"], cwd=ROOT,
+                                capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return Path(common).parent if common else None
+
+
+def _cases():
+    """../shared/cases/field relative to the repository's root (the main checkout's, from a worktree)."""
+    for root in (ROOT, _main_checkout()):
+        if root is not None and (root.parent / "shared" / "cases" / "field").is_dir():
+            return root.parent / "shared" / "cases" / "field"
+    return ROOT.parent / "shared" / "cases" / "field"
+
+
+CASES = _cases()
+TIMEOUT = 5          # seconds per cell and per module's checks: the endless loop costs 2 x TIMEOUT
+REPEATED = ("quit-in-scratch-cell", "segfault-strided")   # graded three times each: the same score every time
+FAST_CASES = ("quit-in-scratch-cell", "input-and-exit", "endless-loop-helper", "copied-tag-metadata",
+              "segfault-strided", "colab-export", "kernelspec-conda")
+
+
+def case(name):
+    path = CASES / name
+    assert path.is_dir(), f"field case {name} not found at {path} (the repository's ../shared/cases/field/)"
+    return path
+
+
+def module_totals(result):
+    totals = {}
+    for check in result["checks"]:
+        if check["target"] in C.TARGETS:
+            got, top = totals.get(check["target"], (0, 0))
+            totals[check["target"]] = (got + check["points"], top + check["max_points"])
+    return totals
+
+
+def module_score(result):
+    return sum(got for got, _ in module_totals(result).values()), sum(top for _, top in module_totals(result).values())
+
+
+def grade(paths, *options, timeout=900):
+    """Grades `paths` with `python -m grader ... --json`; returns (reports in order, seconds, stdout)."""
+    out = ROOT / "build" / "test-field-cases"
+    out.mkdir(parents=True, exist_ok=True)
+    report = out / f"grades-{time.monotonic_ns()}.json"
+    start = time.perf_counter()
+    run = subprocess.run([sys.executable, "-m", "grader", *map(str, paths), "--json", str(report), *options],
+                         cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return json.loads(report.read_text()), time.perf_counter() - start, run.stdout
+
+
+@pytest.fixture(scope="module")
+def fast():
+    """{case: [report, ...]}: every fast case once, the REPEATED ones three times, in one batch."""
+    names = [name for name in FAST_CASES for _ in range(3 if name in REPEATED else 1)]
+    reports, seconds, stdout = grade([case(n) for n in names], "--fast", "--jobs", "2", "--timeout", str(TIMEOUT))
+    print(f"\n{len(names)} field submissions graded in {seconds:.0f} s\n{stdout}")
+    by_case = Graded()
+    for name, report in zip(names, reports):
+        by_case.setdefault(name, []).append(report)
+    for line in stdout.splitlines():   # "[3/9] <path> [kit]: 171 / 207, 1 problems (6 s)"
+        found = re.match(r"\[\d+/\d+\] (.*?)(?: \[[^]]*\])?: .* \((\d+) s\)$", line)
+        if found:
+            by_case.seconds[Path(found.group(1)).name] = int(found.group(2))
+    return by_case
+
+
+class Graded(dict):
+    """{case: [report, ...]} with .seconds = {case: seconds of its (last) grading}."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds = {}
+
+
+def test_quit_in_a_scratch_cell_costs_nothing_and_is_named_the_same_every_run(fast):
+    runs = fast["quit-in-scratch-cell"]
+    assert [module_score(r) for r in runs] == [(171, 171)] * 3
+    assert len({json.dumps(r["checks"]) for r in runs}) == 1   # byte-identical verdicts
+    for r in runs:
+        named = [e for e in r["errors"] if "quit()" in e]
+        assert named and "cell 48" in named[0], r["errors"]
+
+
+def test_input_and_sys_exit_cells_are_named_and_cost_nothing(fast):
+    [result] = fast["input-and-exit"]
+    assert module_score(result) == (171, 171)
+    errors = " ".join(result["errors"])
+    assert "cell 31" in errors and "input(" in errors and "StdinNotImplementedError" in errors, result["errors"]
+    assert "cell 44" in errors and "SystemExit" in errors, result["errors"]
+
+
+def test_an_endless_loop_in_a_helper_costs_only_the_modules_that_use_it(fast):
+    [result] = fast["endless-loop-helper"]
+    totals = module_totals(result)
+    assert {t for t, (got, top) in totals.items() if got < top} == {"Conv2d", "MaxPool2d"}
+    message = " ".join(c["message"] for c in result["checks"] if c["target"] == "Conv2d")
+    assert "did not finish" in message, message
+    # one limit per module: two modules hang, each once, whatever the number of their checks
+    assert fast.seconds["endless-loop-helper"] < 60 + 2 * 5 * TIMEOUT, fast.seconds
+
+
+def test_a_copied_selfcheck_tag_never_hides_code(fast):
+    [result] = fast["copied-tag-metadata"]
+    assert module_totals(result)["Conv2d"] == (11, 11)
+    assert module_score(result) == (171, 171)
+
+
+def test_a_segfault_costs_its_module_and_the_score_is_the_same_every_run(fast):
+    runs = fast["segfault-strided"]
+    for result in runs:
+        totals = module_totals(result)
+        assert {t for t, (got, top) in totals.items() if got < top} == {"MaxPool2d"}
+        assert totals["MaxPool2d"] == (0, 7)
+        assert all("kernel died" in c["message"] for c in result["checks"]
+                   if c["target"] == "MaxPool2d" and c["max_points"]), result["checks"]
+    assert len({json.dumps(r["checks"]) for r in runs}) == 1   # byte-identical verdicts
+
+
+@pytest.mark.parametrize("name", ["colab-export", "kernelspec-conda"])
+def test_colab_export_and_foreign_kernelspec_get_full_marks(fast, name):
+    [result] = fast[name]
+    assert result["score"] == result["max_score"] == 207, [
+        (c["target"], c["name"], c["message"]) for c in result["checks"] if not c["passed"]]
+
+
+def test_colab_export_lists_its_failing_cells(fast):
+    [result] = fast["colab-export"]
+    assert any("google.colab" in e or "ModuleNotFoundError" in e for e in result["errors"]), result["errors"]
+
+
+def test_main_notebook_with_one_bad_cell_loses_only_running_to_the_end():
+    [result], seconds, _ = grade([case("main-one-bad-cell")], "--timeout", "60")
+    main = {c["name"]: c for c in result["checks"] if c["target"] == "main notebook"}
+    assert sum(c["points"] for c in main.values()) >= 6, main
+    assert not main["runs to the end without error"]["passed"]
+    assert "NameError" in main["runs to the end without error"]["message"]
+    assert all(c["passed"] for name, c in main.items() if name != "runs to the end without error"), main
+    assert module_score(result) == (171, 171)
+    diff = [c for c in result["checks"] if c["target"] == "differentiation"]
+    assert all(c["passed"] for c in diff), [c for c in diff if not c["passed"]]
+    assert any("NameError" in e and "comparision" in e for e in result["errors"]), result["errors"]
