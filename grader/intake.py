@@ -130,6 +130,18 @@ def _is_symlink_member(info):
     return stat.S_ISLNK(info.external_attr >> 16)
 
 
+def _member_name(info):
+    """A member's name as its maker wrote it. Zips from Info-ZIP, macOS, PHP (Moodle) store UTF-8 names without
+    the UTF-8 flag, which zipfile then reads as cp437 ('Анна' becomes '╨É╨╜╨╜╨░'): such a name is read back
+    as UTF-8 when its bytes are UTF-8, else kept as cp437 (what the zip format says)."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("utf-8")
+    except UnicodeError:
+        return info.filename
+
+
 def _check_archive(zf, budget, label):
     """Refuses what must not be unpacked; returns the members to extract and notes on the skipped ones."""
     infos = zf.infolist()
@@ -141,7 +153,7 @@ def _check_archive(zf, budget, label):
         raise IntakeError(f"{label}: the archive is password-protected; ask the student for an unprotected one")
     keep, notes, total = [], [], 0
     for info in infos:
-        name = info.filename
+        name = _member_name(info)
         parts = Path(name).parts
         if name.startswith(("/", "\\")) or ".." in parts or re.match(r"^[A-Za-z]:", name):
             notes.append(f"{label}: skipped {shown(name)} (a path outside the archive)")
@@ -176,7 +188,7 @@ def unpack(archive, dest, label=None, budget=None, depth=0):
             keep, notes = _check_archive(zf, budget, label)
             dest.mkdir(parents=True, exist_ok=True)
             for info in keep:
-                target = dest / _safe_member_path(info.filename)
+                target = dest / _safe_member_path(_member_name(info))
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with zf.open(info) as src, open(target, "wb") as out:
                     shutil.copyfileobj(src, out)

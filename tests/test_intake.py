@@ -231,3 +231,16 @@ def test_two_versions_of_one_notebook_are_told_apart_in_the_notes(tmp_path):
     [sub] = discover([tmp_path / "moodle"], staging=tmp_path / "stage")
     assert sub.files[MODULES] == str(folder / MODULES)
     assert sub.notes == ["also found for HW3_Modules.ipynb, not graded: v2/HW3_Modules.ipynb"], sub.notes
+
+
+def test_utf8_names_of_a_zip_without_the_utf8_flag_are_read_as_utf8(tmp_path):
+    """Info-ZIP, macOS and PHP (Moodle's download) write UTF-8 names without the zip's UTF-8 flag; zipfile alone
+    reads them as cp437 and the gradebook would show '╨É╨╜╨╜╨░' for 'Анна'."""
+    real = "Анна Петрова_2003_assignsubmission_file_/HW3_Modules.ipynb"
+    placeholder = "X" * len(real.encode("utf-8"))
+    path = zip_of(tmp_path / "moodle.zip", {placeholder: nb_text()})
+    data = path.read_bytes()
+    assert data.count(placeholder.encode()) == 2   # the local header and the central directory, no flag set
+    path.write_bytes(data.replace(placeholder.encode(), real.encode("utf-8")))
+    [sub] = discover([path], staging=tmp_path / "stage")
+    assert (sub.key, sub.label, sub.platform) == ("2003", "Анна Петрова", "moodle") and MODULES in sub.files
