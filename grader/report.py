@@ -59,8 +59,30 @@ def feedback_name(result, taken):
     return name
 
 
+CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+
+
+def md_text(text, table=False):
+    """Any text (a message quoting the student's code or exception, a file name) as Markdown that shows it as is:
+    outside the grader's own `code spans`, the characters Markdown reads as markup are escaped (`__init__` stays
+    __init__, not a bold 'init'; `a*b*c` no italics; `[x](url)` no link); one line; in a table, '|' escaped
+    everywhere (GFM's table rule)."""
+    text = str(text).replace("\r", " ").replace("\n", " ")
+    out, pos = [], 0
+    for m in CODE_SPAN.finditer(text):
+        out += [_escape_markup(text[pos:m.start()]), m.group(0).replace("|", "\\|") if table else m.group(0)]
+        pos = m.end()
+    out.append(_escape_markup(text[pos:]))
+    return "".join(out)
+
+
+def _escape_markup(text):
+    """Backslashes before Markdown's markup characters; a lone '_' inside a word (HW3_Modules) is never markup: kept."""
+    return re.sub(r"[\\*\[\]|~#!]|(?<!\w)_|_(?!\w)|_(?=_)|(?<=_)_", lambda m: "\\" + m.group(0), text)
+
+
 def feedback_markdown(result):
-    who = result.get("name") or result.get("key") or result["submission"]   # never a path of the TA's machine
+    who = md_text(result.get("name") or result.get("key") or result["submission"])   # never a path of the TA's machine
     lines = [f"# Feedback: {who}", "",
              f"**Score: {result['score']:g} / {result['max_score']:g}**", ""]
     if result.get("version") and not str(result.get("version_reason", "")).startswith("no readable"):
@@ -74,9 +96,9 @@ def feedback_markdown(result):
     if not result.get("sandbox", True):
         lines += ["(Graded **without a sandbox** (`--no-sandbox`): the notebooks ran unconfined.)", ""]
     if result.get("notes"):
-        lines += ["## What was graded", ""] + [f"- {n}" for n in result["notes"]] + [""]
+        lines += ["## What was graded", ""] + [f"- {md_text(n)}" for n in result["notes"]] + [""]
     if result["errors"]:
-        lines += ["## Problems running your notebooks", ""] + [f"- {e}" for e in result["errors"]] + [""]
+        lines += ["## Problems running your notebooks", ""] + [f"- {md_text(e)}" for e in result["errors"]] + [""]
     lines += ["## Summary", "", "| part | points |", "|---|---|"]
     for target, (points, max_points) in target_totals(result).items():
         lines.append(f"| {target} | {points:g} / {max_points:g} |")
@@ -90,8 +112,8 @@ def feedback_markdown(result):
             current = check["target"]
             lines += ["", f"### {current}", "", "| | check | points | message |", "|---|---|---|---|"]
         mark = "ok" if check["passed"] else "**FAILED**"
-        message = str(check["message"]).replace("|", "\\|").replace("\n", " ")
-        lines.append(f"| {mark} | {check['name']} | {check['points']:g} / {check['max_points']:g} | {message} |")
+        message = md_text(check["message"], table=True)
+        lines.append(f"| {mark} | {md_text(check['name'], table=True)} | {check['points']:g} / {check['max_points']:g} | {message} |")
     return "\n".join(lines) + "\n"
 
 

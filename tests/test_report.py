@@ -90,3 +90,19 @@ def test_summary_counts_zeros_apart_from_the_most_failed_check():
     assert stats["Linear"] == (0.2, "float32 stays float32", 1, 3)
     assert stats["ReLU"] == (0.4, "", 0, 3)
     json.dumps(stats)
+
+
+def test_feedback_html_shows_messages_as_written():
+    """A message or an error quoting the student's code or exception is text, not Markdown: no bold from
+    __init__, no italics from a*b*c, no link from [x](url), no table broken by '|'; the grader's own `code` stays code."""
+    from grader.report import feedback_html
+    message = "Linear.__init__(4, 3) raised: a*b*c | d; see [x](http://example.org) and <b>this</b>"
+    result = report("1", "O*Brien", "canvas", [("Linear", "forward output", 0, 2)],
+                    errors=["HW3_Modules.ipynb cell 3 (`print('*hi*')`): NameError: name '__x__' is not defined"])
+    result["checks"][0]["message"] = message
+    html = feedback_html(result)
+    assert "<td>Linear.__init__(4, 3) raised: a*b*c | d; see [x](http://example.org) and &lt;b&gt;this&lt;/b&gt;</td>" in html
+    assert "<code>print(&#x27;*hi*&#x27;)</code>" in html or "<code>print('*hi*')</code>" in html
+    assert "name &#x27;__x__&#x27; is not defined" in html or "name '__x__' is not defined" in html
+    assert "<h1>Feedback: O*Brien</h1>" in html and "<em>" not in html and "<a " not in html
+    assert "HW3_Modules.ipynb" in feedback_markdown(result)   # a lone '_' in a word is left as written
