@@ -114,6 +114,14 @@ def read_lenient(path):
         raise NotebookError(f"{path}: notebook not found") from exc
     except UnicodeDecodeError as exc:
         raise NotebookError(f"{path}: not a valid Jupyter notebook (not UTF-8 text)") from exc
+    head = text.lstrip()[:512].lower()
+    if not head:
+        raise NotebookError(f"{path}: not a valid Jupyter notebook (the file is empty: the upload failed or the "
+                            "notebook was never saved); ask the student to upload it again")
+    if head.startswith(("<!doctype html", "<html")) or (head.startswith("<") and "<html" in head):
+        raise NotebookError(f"{path}: not a valid Jupyter notebook (a web page saved under a notebook's name, e.g. "
+                            "from GitHub or Colab in the browser); ask the student for the .ipynb file itself "
+                            "(File > Download in Jupyter or Colab)")
     try:
         nb = nbformat.reads(text, as_version=4)
         nbformat.validate(nb)

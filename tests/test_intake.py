@@ -244,3 +244,17 @@ def test_utf8_names_of_a_zip_without_the_utf8_flag_are_read_as_utf8(tmp_path):
     path.write_bytes(data.replace(placeholder.encode(), real.encode("utf-8")))
     [sub] = discover([path], staging=tmp_path / "stage")
     assert (sub.key, sub.label, sub.platform) == ("2003", "Анна Петрова", "moodle") and MODULES in sub.files
+
+
+@pytest.mark.parametrize("text, words", [
+    ("", "the file is empty"),
+    ("  \n", "the file is empty"),
+    ("<!DOCTYPE html>\n<html><head><title>HW3_Modules.ipynb at main</title>", "a web page saved under a notebook's name"),
+    ("\n<html lang='en'>", "a web page"),
+])
+def test_empty_files_and_saved_web_pages_are_named_as_such(tmp_path, text, words):
+    path = tmp_path / MODULES
+    path.write_text(text)
+    with pytest.raises(NotebookError, match="not a valid Jupyter notebook") as caught:
+        read_lenient(path)
+    assert words in str(caught.value) and "ask the student" in str(caught.value)
