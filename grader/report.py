@@ -167,6 +167,12 @@ def _rows_for(results, platform):
     return [r for r in results if r.get("platform", "folder") in (platform, "folder")]
 
 
+def _student(result):
+    """The name a platform's gradebook shows: the platform's, else the key (a plain folder's name), never a path
+    of the TA's machine."""
+    return result.get("name") or result.get("key") or Path(str(result["submission"]).rstrip("/")).name
+
+
 def platform_grade(result, top):
     """The score on the gradebook's one scale: `top` points for full marks, whatever the maximum of the
     submission's assignment version (a perfect 2017 notebook is 100 %: `top`, not its own smaller maximum)."""
@@ -186,7 +192,7 @@ def write_canvas(results, path, names, assignment):
         writer.writerow(["    Points Possible", "", "", "", "", f"{top:g}"])
         for r in _rows_for(results, "canvas"):
             canvas = r.get("platform") == "canvas"
-            writer.writerow([r.get("name") or r["submission"], r.get("key", "") if canvas else "", "", "", "",
+            writer.writerow([_student(r), r.get("key", "") if canvas else "", "", "", "",
                              f"{platform_grade(r, top):g}"])
 
 
@@ -203,7 +209,7 @@ def write_moodle(results, path, names):
         writer.writerow(MOODLE_COLUMNS)
         for r in _rows_for(results, "moodle"):
             moodle = r.get("platform") == "moodle"
-            writer.writerow([f"Participant {r.get('key', '')}" if moodle else "", r.get("name") or r["submission"], "",
+            writer.writerow([f"Participant {r.get('key', '')}" if moodle else "", _student(r), "",
                              "", f"{platform_grade(r, top):g}", f"{top:g}", "Yes", "", now, _comment(r)])
 
 

@@ -28,7 +28,8 @@ NOTHING = [("Linear", "forward output", 0, 2), ("Linear", "float32 stays float32
 
 def test_each_platform_gradebook_holds_only_its_own_students(tmp_path):
     results = [report("1001", "smithalice", "canvas", FULL), report("2001", "Alice Smith", "moodle", FULL),
-               report("bob", "bob", "folder", LINEAR_BUG)]
+               report("bob", "/home/ta/downloads/bob", "folder", LINEAR_BUG)]
+    results[2]["name"] = ""   # a plain folder has no platform name: the gradebooks show its key, not the TA's path
     written = write_reports(results, tmp_path / "grades.json")
     canvas = list(csv.reader(open(written["canvas"], encoding="utf-8")))
     assert [row[:2] for row in canvas[2:]] == [["smithalice", "1001"], ["bob", ""]]
