@@ -380,6 +380,8 @@ def _gather(submission, items, staging, display_name):
     for item, shown_name in items:
         if item.is_dir():
             candidates += [(p, d + 1) for p, d in _collect(item, submission, staging)]
+            others += sorted(shown(p.relative_to(item)) for p in item.rglob("*")
+                             if p.is_file() and not p.is_symlink() and p.suffix.lower() not in (".ipynb", ".zip"))
         elif item.suffix.lower() == ".zip":
             dest = staging.new(item.stem)
             try:
@@ -395,7 +397,7 @@ def _gather(submission, items, staging, display_name):
             others.append(shown_name)
     choose(candidates, submission, lambda p: display_name.get(str(p), shown(Path(p).name)))
     if not submission.files and not submission.problems:
-        what = f" (found: {', '.join(others)})" if others else ""
+        what = f" (found: {', '.join(others[:5])}{f' and {len(others) - 5} more' if len(others) > 5 else ''})" if others else ""
         submission.problems.append(f"no notebook in the submission{what}; none of {', '.join(NOTEBOOKS)} "
                                    "can be graded")
 

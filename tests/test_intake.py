@@ -258,3 +258,14 @@ def test_empty_files_and_saved_web_pages_are_named_as_such(tmp_path, text, words
     with pytest.raises(NotebookError, match="not a valid Jupyter notebook") as caught:
         read_lenient(path)
     assert words in str(caught.value) and "ask the student" in str(caught.value)
+
+
+def test_a_moodle_folder_without_notebooks_says_what_it_holds(tmp_path):
+    folder = tmp_path / "moodle" / "Frank Ocean_2008_assignsubmission_file_"
+    folder.mkdir(parents=True)
+    (folder / "notes.txt").write_text("I could not finish")
+    (folder / "HW3_Modules.pdf").write_bytes(b"%PDF-1.4")
+    [sub] = discover([tmp_path / "moodle"], staging=tmp_path / "stage")
+    assert sub.key == "2008" and not sub.files
+    assert sub.problems == ["no notebook in the submission (found: HW3_Modules.pdf, notes.txt); none of "
+                            "HW3_Modules.ipynb, HW3_differentiation.ipynb, HW3_main.ipynb can be graded"], sub.problems
