@@ -104,13 +104,13 @@ def test_cluster_grades_exactly_as_local_grading(loopback, local, submissions, t
     assert sorted(e["key"] for e in journal) == sorted(PICKED)
 
 
-def test_resume_grades_only_what_the_journal_lacks(local, submissions, tmp_path):
+def test_resume_grades_only_what_the_journal_lacks(loopback, local, submissions, tmp_path):
     out = tmp_path / "grades.json"
     lines = local.with_suffix(".jsonl").read_text().splitlines()
     kept = [line for line in lines if json.loads(line)["key"] != PICKED[2]]
     torn = lines[0][: len(lines[0]) // 2]      # a batch killed while writing its journal
     out.with_suffix(".jsonl").write_text("\n".join(kept + [torn]) + "\n")
-    run = grade(*submissions, "--jobs", "1", "--json", out, "--resume")
+    run = grade(*submissions, "--cluster", loopback[0], "--json", out, "--resume")   # the journal of a local run
     assert run.returncode == 0, run.stdout + run.stderr
     assert "--resume: 2 of 3 already graded" in run.stdout
     graded = [line for line in run.stdout.splitlines() if line.startswith("[")]
