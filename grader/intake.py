@@ -43,7 +43,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 NOTEBOOKS = ("HW3_Modules.ipynb", "HW3_differentiation.ipynb", "HW3_main.ipynb")
-MAX_UNZIPPED = 512 * 2 ** 20      # bytes one archive may unpack to (all its nested archives included)
+MAX_UNZIPPED = 512 * 2 ** 20      # bytes one archive may unpack to (all its nested archives included), at least...
+MAX_OVERALL_RATIO = 20            # ...and up to this many times its own size: a class's bulk download is large, never dense
 MAX_RATIO = 200                   # a member compressed more than this (and over MAX_DENSE bytes) is a zip bomb
 MAX_DENSE = 2 ** 20
 MAX_MEMBERS = 20000
@@ -168,7 +169,9 @@ def _check_archive(zf, budget, label):
                               f"its compressed size (a zip bomb?); not unpacked")
         total += info.file_size
         if total > budget[0]:
-            raise _OverBudget(f"{label}: the archive unpacks to more than {MAX_UNZIPPED // 2 ** 20} MiB; not unpacked")
+            raise _OverBudget(f"{label}: the archive unpacks to more than {budget[1] // 2 ** 20} MiB "
+                              f"({MAX_OVERALL_RATIO} times its size or {MAX_UNZIPPED // 2 ** 20} MiB, whichever is "
+                              "more: a zip bomb?); not unpacked")
         keep.append(info)
     budget[0] -= total
     return keep, notes
@@ -181,7 +184,9 @@ def unpack(archive, dest, label=None, budget=None, depth=0):
         IntakeError: empty, password-protected, corrupt, oversized (in total or by a member's ratio) archives.
     """
     label = label or shown(Path(archive).name)
-    budget = budget if budget is not None else [MAX_UNZIPPED]
+    if budget is None:   # [bytes left, the limit]; nested archives draw on their outermost archive's budget
+        limit = max(MAX_UNZIPPED, MAX_OVERALL_RATIO * (Path(archive).stat().st_size if Path(archive).is_file() else 0))
+        budget = [limit, limit]
     dest = Path(dest)
     try:
         with zipfile.ZipFile(archive) as zf:

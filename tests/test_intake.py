@@ -269,3 +269,24 @@ def test_a_moodle_folder_without_notebooks_says_what_it_holds(tmp_path):
     assert sub.key == "2008" and not sub.files
     assert sub.problems == ["no notebook in the submission (found: HW3_Modules.pdf, notes.txt); none of "
                             "HW3_Modules.ipynb, HW3_differentiation.ipynb, HW3_main.ipynb can be graded"], sub.problems
+
+
+def test_a_large_class_download_is_not_taken_for_a_zip_bomb(tmp_path, monkeypatch):
+    """A Canvas zip of a whole class (notebooks with outputs, MNIST copied along) unpacks to more than MAX_UNZIPPED
+    without being dense: it is unpacked (up to MAX_OVERALL_RATIO times its own size); a dense one is still refused."""
+    import grader.intake as intake
+    monkeypatch.setattr(intake, "MAX_UNZIPPED", 2 ** 20)   # a class of 1 MiB stands for a class of 512 MiB
+    outputs = json.loads(nb_text())
+    outputs["cells"][0]["metadata"]["noise"] = os.urandom(300_000).hex()   # incompressible, like base64 PNGs
+    notebook = json.dumps(outputs)
+    members = {f"student{i}_{1000 + i}_{9000 + i}_HW3_Modules.ipynb": notebook for i in range(4)}
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in members.items():
+            zf.writestr(name, text)
+    assert sum(len(t) for t in members.values()) > 2 ** 21
+    subs = discover([archive], staging=tmp_path / "stage")
+    assert len(subs) == 4 and all(MODULES in s.files and not s.problems for s in subs), [s.problems for s in subs]
+    dense = zip_of(tmp_path / "dense.zip", {f"s{i}_{1000 + i}_{9000 + i}_HW3_Modules.ipynb": " " * 900_000 for i in range(3)})
+    [sub] = discover([dense], staging=tmp_path / "stage2")
+    assert not sub.files and len(sub.problems) == 1 and "zip bomb" in sub.problems[0], sub.problems
