@@ -102,7 +102,7 @@ def feedback_markdown(result):
     lines += ["## Summary", "", "| part | points |", "|---|---|"]
     for target, (points, max_points) in target_totals(result).items():
         lines.append(f"| {target} | {points:g} / {max_points:g} |")
-    names = {c["target"]: c.get("defined_as") for c in result["checks"] if c.get("defined_as", c["target"]) != c["target"]}
+    names = {c["target"]: c["defined_as"] for c in result["checks"] if c.get("defined_as") not in (None, c["target"])}
     if names:
         lines += ["", "Your names: " + ", ".join(f"{target} is your `{name}`" for target, name in names.items()) + "."]
     lines += ["", "## Every check", ""]

@@ -110,6 +110,12 @@ def test_later_course_names_are_reported_as_the_students_own(graded):
     assert {c["defined_as"] for c in checks if c["target"] == "ClassNLLLogCriterion"} == {"ClassNLLCriterion"}
 
 
+def test_a_target_the_submission_does_not_define_has_no_defined_as(graded):
+    checks = graded["unclear-stub-and-missing"]["checks"]
+    assert {c["defined_as"] for c in checks if c["target"] == "LogSoftMax"} == {None}   # no such class
+    assert {c["defined_as"] for c in checks if c["target"] == "ELU"} == {"ELU"}         # a stub is defined
+
+
 def test_float64_output_for_a_float32_input_is_a_note_not_a_lost_point(graded):
     [check] = [c for c in graded["float32-promotion"]["checks"]
                if c["target"] == "LeakyReLU" and "float32" in c["name"]]

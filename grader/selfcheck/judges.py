@@ -499,11 +499,13 @@ class Result:
     points: float
     max_points: float
     message: str
-    defined_as: str = ""
+    defined_as: str = ""            # the submission's own name of the target; "" when it defines none
     unimplemented: bool = False     # the class is missing, or a stub (returned None / raised NotImplementedError)
 
     def as_dict(self):
-        return {"target": self.target, "defined_as": self.defined_as or self.target, "name": self.name,
+        # defined_as is null for a target the submission does not define: a TA's script can tell
+        # "your ClassNLLCriterionUnstable" from "nothing of that name in your notebook".
+        return {"target": self.target, "defined_as": self.defined_as or None, "name": self.name,
                 "passed": bool(self.passed), "points": self.points, "max_points": self.max_points,
                 "message": self.message}
 
@@ -526,7 +528,8 @@ def verdict(check, payload, expected, version=None, where=None):
     if not payload.get("ok"):
         if payload.get("missing"):
             name = str(payload["missing"])
-            return result(False, M.missing(name, str(payload.get("kind", "class")), where(name) if where else ""), True)
+            return Result(check.target, check.name, False, 0, check.points,
+                          M.missing(name, str(payload.get("kind", "class")), where(name) if where else ""), "", True)
         error = str(payload.get("error", "unknown error"))[:500]
         if payload.get("stub"):
             return result(False, M.stub(defined_as, error), True)
