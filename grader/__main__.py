@@ -91,7 +91,7 @@ def grade_main(argv):
             results = grade_batch(client, submissions, options, json_path=args.json, resume=args.resume,
                                   write=write if args.json else None)
     except (ClusterError, BatchAborted) as exc:
-        print(f"error: {exc}" + (f"\n(what was graded is kept: run again with --resume)" if args.json else ""),
+        print(f"error: {exc}" + ("\n(what was graded is kept: run again with --resume)" if args.json else ""),
               file=sys.stderr)
         return 2
     except KeyboardInterrupt:

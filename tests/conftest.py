@@ -1,4 +1,5 @@
-"""Shared fixtures: the repository root on sys.path, and the framework loaded from HW3_Modules.ipynb."""
+"""Shared fixtures: the repository root on sys.path, the problem cases beside it, and the framework loaded from HW3_Modules.ipynb."""
+import subprocess
 import sys
 from pathlib import Path
 
@@ -9,6 +10,25 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from grader.notebook import load_notebook  # noqa: E402  (needs ROOT on sys.path)
+
+
+def _shared_cases():
+    """../shared/cases beside the repository (CI lays a copy there); from a git worktree, beside its main checkout.
+
+    The tests that grade these cases fail (never skip) when the folder is missing.
+    """
+    here = ROOT.parent / "shared" / "cases"
+    if here.is_dir():
+        return here
+    try:
+        common = subprocess.run(["git", "rev-parse", "--path-format=absolute", "--git-common-dir"], cwd=ROOT,
+                                capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return here
+    return Path(common).parent.parent / "shared" / "cases" if common else here
+
+
+SHARED_CASES = _shared_cases()   # real/ and field/, their right verdicts in SHARED_CASES / "README.md"
 
 
 @pytest.fixture(scope="session")

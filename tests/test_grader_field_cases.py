@@ -15,30 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, SHARED_CASES
 from grader import selfcheck as C
 
 
 
-def _main_checkout():
-    """The main checkout of this repository when ROOT is one of its git worktrees (else None)."""
-    try:
-        common = subprocess.run(["git", "rev-parse", "--path-format=absolute", "--git-common-dir"], cwd=ROOT,
-                                capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return Path(common).parent if common else None
-
-
-def _cases():
-    """../shared/cases/field relative to the repository's root (the main checkout's, from a worktree)."""
-    for root in (ROOT, _main_checkout()):
-        if root is not None and (root.parent / "shared" / "cases" / "field").is_dir():
-            return root.parent / "shared" / "cases" / "field"
-    return ROOT.parent / "shared" / "cases" / "field"
-
-
-CASES = _cases()
+CASES = SHARED_CASES / "field"
 TIMEOUT = 5          # seconds per cell and per module's checks: the endless loop costs 2 x TIMEOUT
 REPEATED = ("quit-in-scratch-cell", "segfault-strided")   # graded three times each: the same score every time
 FAST_CASES = ("quit-in-scratch-cell", "input-and-exit", "endless-loop-helper", "copied-tag-metadata",

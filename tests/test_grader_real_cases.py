@@ -16,10 +16,10 @@ import pytest
 
 import nbformat
 
-from conftest import ROOT
+from conftest import ROOT, SHARED_CASES
 from versions import builder
 
-CASES = ROOT.parent / "shared" / "cases"
+CASES = SHARED_CASES
 REAL = ["linear-no-dtype", "orig-module-no-train", "nll-later-course-names", "running-stats-zero-start",
         "assign-not-accumulate", "float32-promotion", "unclear-stub-and-missing"]
 FIELD = ["cell-type-changed"]

@@ -16,19 +16,10 @@ import zipfile
 import nbformat
 import pytest
 
+from conftest import SHARED_CASES
 from corpus import DIFFERENTIATION, MODULES, MUTANTS, ROOT, mutate, reference
 
-def _shared_cases():
-    """../shared/cases next to the repository; from a git worktree, next to its main checkout."""
-    here = ROOT.parent / "shared" / "cases"
-    if here.is_dir():
-        return here
-    common = subprocess.run(["git", "rev-parse", "--git-common-dir"], cwd=ROOT, capture_output=True, text=True)
-    main_checkout = (ROOT / common.stdout.strip()).resolve().parent if common.returncode == 0 else ROOT
-    return main_checkout.parent / "shared" / "cases"
-
-
-CASES = _shared_cases() / "field"
+CASES = SHARED_CASES / "field"
 FIELD = ["schema-minor4-with-ids", "renamed-download-copy", "colab-export", "kernelspec-conda", "cell-type-changed"]
 FULL = 207   # --fast: modules 171 + differentiation 36
 LINEAR_BUG = next(m for m in MUTANTS if m[0] == "linear_overwrites_gradW")

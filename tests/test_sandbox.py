@@ -6,7 +6,6 @@ in a batch in test_sandbox_attacks.py.
 """
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys

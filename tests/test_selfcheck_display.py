@@ -5,7 +5,6 @@ import re
 import textwrap
 
 import nbformat
-import pytest
 from nbclient import NotebookClient
 
 from conftest import ROOT

@@ -164,7 +164,6 @@ def judge_accumulate(target, version):
 def judge_dtype(target, version, has_params):
     """Kit: a float32 input gives a float32 output and gradInput (its text asks for it). Other versions:
     a float32 input gives the right values; a float64 result is a note, not a lost point."""
-    name = version.class_name(target)
 
     def judge(got, expected):
         notes = []
