@@ -1,4 +1,5 @@
 """Shared fixtures: the repository root on sys.path, the problem cases beside it, and the framework loaded from HW3_Modules.ipynb."""
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -35,3 +36,15 @@ SHARED_CASES = _shared_cases()   # real/ and field/, their right verdicts in SHA
 def nn():
     """The reference framework: HW3_Modules.ipynb's code cells as a module (the notebook is the source of truth)."""
     return load_notebook(ROOT / "HW3_Modules.ipynb", name="HW3_Modules")
+
+
+def processes_with(text):
+    """Process ids whose command line contains `text` (what outlived a sandboxed kernel, if anything)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            if pid.isdigit() and text.encode() in open(f"/proc/{pid}/cmdline", "rb").read():
+                found.append(pid)
+        except OSError:
+            pass
+    return found

@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, processes_with
 from grader import mainnb, sandbox
 from grader.grade import grade_submission
 from grader.kernel import KernelSession, kernel_env
@@ -123,26 +123,15 @@ def test_a_hung_cell_is_interrupted_and_the_kernel_lives_on(kernel):
     assert after.ok and _stdout(after).strip() == "42" and kernel.restarts == restarts
 
 
-def _processes_with(text):
-    found = []
-    for pid in os.listdir("/proc"):
-        try:
-            if pid.isdigit() and text.encode() in open(f"/proc/{pid}/cmdline", "rb").read():
-                found.append(pid)
-        except OSError:
-            pass
-    return found
-
-
 def test_every_process_ends_with_the_kernel(tmp_path):
     token = "hw3-daemon-" + uuid.uuid4().hex[:8]
     with KernelSession(tmp_path, timeout=20) as session:
         started = session.run(f"import subprocess\nsubprocess.Popen(['setsid', 'sh', '-c', 'sleep 300 & sleep 300', "
                               f"{token!r}], start_new_session=True)\nimport time; time.sleep(0.5)")
         assert started.ok, started.describe()
-        assert _processes_with(token)
+        assert processes_with(token)
     time.sleep(1)
-    assert _processes_with(token) == []
+    assert processes_with(token) == []
 
 
 def test_a_metrics_file_linked_out_of_the_folder_is_not_read(tmp_path):

@@ -31,7 +31,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, processes_with
 
 TOKEN = "hw3-attack-" + uuid.uuid4().hex[:12]
 SECRET_NAME, SECRET = "HW3_GRADER_SECRET", "s3cret-" + uuid.uuid4().hex
@@ -229,7 +229,7 @@ def batch(tmp_path_factory):
         facts = {"stdout": done.stdout + done.stderr, "returncode": done.returncode, "accepted": accepted,
                  "changed": [str(p) for p in protected if (p.read_bytes() if p.exists() else None) != before[p]],
                  "host_tmp": host_tmp.exists(), "host_tmp_path": host_tmp, "report_text": report.read_text() if report.exists() else "",
-                 "survivors": _processes_with(TOKEN)}
+                 "survivors": processes_with(TOKEN)}
         reports = {r["submission"].rsplit("/", 1)[-1]: r for r in json.loads(facts["report_text"] or "[]")}
         yield reports, report, facts
     finally:
@@ -240,17 +240,6 @@ def batch(tmp_path_factory):
                 path.write_bytes(content)
         host_tmp.unlink(missing_ok=True)
         listener.close()
-
-
-def _processes_with(text):
-    found = []
-    for pid in os.listdir("/proc"):
-        try:
-            if pid.isdigit() and text.encode() in open(f"/proc/{pid}/cmdline", "rb").read():
-                found.append(pid)
-        except OSError:
-            pass
-    return found
 
 
 def _attack_message(result, word):
