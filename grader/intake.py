@@ -361,17 +361,24 @@ def _sort_notes(submission, notes):
         (submission.notes if "skipped" in note else submission.problems).append(note)
 
 
+def _unpack_for(submission, archive, staging, label):
+    """Unpacks one of a student's zips into a new staging folder; None (and a problem noted) if it cannot be."""
+    dest = staging.new(archive.stem)
+    try:
+        _sort_notes(submission, unpack(archive, dest, label))
+    except IntakeError as exc:
+        submission.problems.append(str(exc))
+        return None
+    return dest
+
+
 def _collect(root, submission, staging):
     """The notebooks under a folder, those of the zips in it included (a student's zip inside their folder)."""
     candidates = _candidates(root, submission.problems)
     for archive in sorted(p for p in Path(root).rglob("*.zip") if p.is_file() and not p.is_symlink()
                           and not any(part in IGNORED_PARTS for part in p.relative_to(root).parts)):
-        label = shown(archive.relative_to(root))
-        dest = staging.new(archive.stem)
-        try:
-            _sort_notes(submission, unpack(archive, dest, label))
-        except IntakeError as exc:
-            submission.problems.append(str(exc))
+        dest = _unpack_for(submission, archive, staging, shown(archive.relative_to(root)))
+        if dest is None:
             continue
         depth = len(archive.relative_to(root).parts)
         candidates += [(p, d + depth) for p, d in _candidates(dest, submission.problems)]
@@ -388,11 +395,8 @@ def _gather(submission, items, staging, display_name):
             others += sorted(shown(p.relative_to(item)) for p in item.rglob("*")
                              if p.is_file() and not p.is_symlink() and p.suffix.lower() not in (".ipynb", ".zip"))
         elif item.suffix.lower() == ".zip":
-            dest = staging.new(item.stem)
-            try:
-                _sort_notes(submission, unpack(item, dest, shown_name))
-            except IntakeError as exc:
-                submission.problems.append(str(exc))
+            dest = _unpack_for(submission, item, staging, shown_name)
+            if dest is None:
                 continue
             candidates += [(p, d + 1) for p, d in _collect(dest, submission, staging)]   # its bad inner zips too
         elif item.suffix.lower() == ".ipynb":
