@@ -18,14 +18,16 @@ and other environment set-up commands, ``import os``/``sys`` for harmless attrib
 (``sys.exit``, ``os.environ``, ``os.path.join``...), ``import io`` for ``StringIO``,
 ``from google.colab import drive``, ``from grader.selfcheck import check``.
 
-Scanned: the code cells of HW3_Modules.ipynb and HW3_differentiation.ipynb (HW3_main.ipynb loads data
-and the modules, legitimately).
+Scanned: the code cells of the notebooks graded as HW3_Modules.ipynb and HW3_differentiation.ipynb, whatever
+the file is called (``homework_modules.ipynb`` is the modules notebook). Never the main notebook (HW3_main.ipynb,
+or a file taken as it): loading the modules with ``%run``, downloading and reading MNIST is its job.
 """
 import ast
 import warnings
 
 from IPython.core.inputtransformer2 import TransformerManager
 
+from grader.intake import match_tier
 from grader.submission import code_cells, first_line
 
 SCANNED = ("HW3_Modules.ipynb", "HW3_differentiation.ipynb")
@@ -396,8 +398,17 @@ def cell_findings(source, modules, defined=frozenset()):
     return scan.hits
 
 
+def scanned(name):
+    """True if a notebook file called `name` is graded as one of the SCANNED notebooks (see the module's doc)."""
+    role = match_tier(name)
+    return role is not None and role[0] in SCANNED
+
+
 def findings(nb, name):
-    """One message per suspicious code cell of notebook `nb` (called `name`)."""
+    """One message per suspicious code cell of notebook `nb` (a file called `name`); none for a notebook that is not
+    scanned (the main notebook, or a file the grader takes as no kit notebook)."""
+    if not scanned(name):
+        return []
     cells = code_cells(nb)
     trees = [tree for tree in (parse_cell(cell.source) for _, cell in cells) if tree is not None]
     modules = imported_names(trees)

@@ -119,3 +119,19 @@ def test_the_real_cases_raise_no_flag():
 def test_integrity_false_alarm_case_has_no_finding():
     nb = nbformat.read(CASES / "real" / "integrity-false-alarm" / "HW3_Modules.ipynb", as_version=4)
     assert findings(nb, "HW3_Modules.ipynb") == []
+
+
+def test_the_course_main_notebook_is_not_scanned():
+    # real/main-course-version: the course's homework_main-basic.ipynb opens with `%run homework_modules.ipynb` and
+    # downloads MNIST with urllib: a main notebook's job, never a finding.
+    nb = nbformat.read(CASES / "real" / "main-course-version" / "homework_main-basic.ipynb", as_version=4)
+    assert findings(nb, "homework_main-basic.ipynb") == []
+    assert findings(nb, "HW3_main.ipynb") == []
+
+
+@pytest.mark.parametrize("name", ["HW3_Modules.ipynb", "homework_modules.ipynb", "HW3_differentiation (1).ipynb",
+                                  "homework_differentiation.ipynb"])
+def test_what_the_main_notebook_may_do_is_still_flagged_in_a_scanned_notebook(name):
+    messages = findings(notebook("%run HW3_main.ipynb", "import urllib.request\n"
+                                 "urllib.request.urlretrieve('http://example.org/x', 'x')"), name)
+    assert len(messages) == 2 and "runs an IPython magic" in messages[0] and "reads a file" in messages[1]
