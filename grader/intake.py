@@ -27,8 +27,9 @@ submission's ``notes`` ("HW3_Modules (1).ipynb graded as HW3_Modules.ipynb"); tw
 notebook equally well are reported in ``problems`` and neither is graded (the grader never picks silently).
 
 Bad input never stops the batch: an empty, password-protected, corrupt or oversized zip (a zip bomb: bounded in
-total and per member's compression ratio), a file that is not a notebook, a symlink, a name with bytes that are
-not UTF-8 — each gives one line in the submission's ``problems`` and the rest goes on.
+files and bytes over the whole submission, see grader/unpack.py, which every unpack goes through), a member that
+cannot be read, a file that is not a notebook, a symlink, a name with bytes that are not UTF-8 — each gives one
+line in the submission's ``problems`` and the rest goes on.
 A Submission holds plain strings, lists and dicts (picklable, JSON-ready): paths, never open files.
 """
 import atexit
@@ -42,14 +43,10 @@ import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from grader import unpack as unpacking
+
 NOTEBOOKS = ("HW3_Modules.ipynb", "HW3_differentiation.ipynb", "HW3_main.ipynb")
-MAX_UNZIPPED = 512 * 2 ** 20      # bytes one archive may unpack to (all its nested archives included), at least...
-MAX_OVERALL_RATIO = 20            # ...and up to this many times its own size: a class's bulk download is large, never dense
-MAX_RATIO = 200                   # a member compressed more than this (and over MAX_DENSE bytes) is a zip bomb
-MAX_DENSE = 2 ** 20
-MAX_MEMBERS = 20000
-MAX_DEPTH = 3                     # zips inside zips inside zips
-IGNORED_PARTS = ("__MACOSX", ".ipynb_checkpoints", ".git", ".venv", "venv", "__pycache__", "node_modules")
+IGNORED_PARTS = unpacking.IGNORED_PARTS
 
 CANVAS = re.compile(r"^(?P<name>[^_/]+?)(?P<late>_LATE)?_(?P<user>\d+)_(?P<sub>\d+)_(?P<file>.+)$", re.IGNORECASE)
 MOODLE_FOLDER = re.compile(r"^(?P<name>.+)_(?P<user>\d+)_assignsubmission_(?P<plugin>[a-z]+)_$")
@@ -83,10 +80,6 @@ class Submission:
 
 class IntakeError(ValueError):
     """An archive or a file that cannot be taken in (the message says why and what to do)."""
-
-
-class _OverBudget(IntakeError):
-    """An archive that would take the enclosing archive over MAX_UNZIPPED (never retried on a fresh budget)."""
 
 
 def shown(path):
@@ -125,110 +118,15 @@ def match_tier(filename):
     return None
 
 
-# ------------------------------------------------------------------ archives
+# ------------------------------------------------------------------ archives (grader/unpack.py)
 
-def _is_symlink_member(info):
-    return stat.S_ISLNK(info.external_attr >> 16)
-
-
-def _member_name(info):
-    """A member's name as its maker wrote it. Zips from Info-ZIP, macOS, PHP (Moodle) store UTF-8 names without
-    the UTF-8 flag, which zipfile then reads as cp437 ('Анна' becomes '╨É╨╜╨╜╨░'): such a name is read back
-    as UTF-8 when its bytes are UTF-8, else kept as cp437 (what the zip format says)."""
-    if info.flag_bits & 0x800:
-        return info.filename
+def unpack(archive, dest, label=None, budget=None, nested=True, depth=0):
+    """Unpacks a zip (and, with `nested`, the zips inside it) safely; returns notes and problems (see
+    grader.unpack.unpack). Raises IntakeError when the archive cannot be taken in at all."""
     try:
-        return info.filename.encode("cp437").decode("utf-8")
-    except UnicodeError:
-        return info.filename
-
-
-def _check_archive(zf, budget, label):
-    """Refuses what must not be unpacked; returns the members to extract and notes on the skipped ones."""
-    infos = zf.infolist()
-    if not infos or all(i.is_dir() for i in infos):
-        raise IntakeError(f"{label}: the archive is empty; ask the student to upload the notebooks again")
-    if len(infos) > MAX_MEMBERS:
-        raise IntakeError(f"{label}: the archive holds {len(infos)} files (more than {MAX_MEMBERS}); not unpacked")
-    if any(i.flag_bits & 0x1 for i in infos):
-        raise IntakeError(f"{label}: the archive is password-protected; ask the student for an unprotected one")
-    keep, notes, total = [], [], 0
-    for info in infos:
-        name = _member_name(info)
-        parts = Path(name).parts
-        if name.startswith(("/", "\\")) or ".." in parts or re.match(r"^[A-Za-z]:", name):
-            notes.append(f"{label}: skipped {shown(name)} (a path outside the archive)")
-            continue
-        if _is_symlink_member(info):
-            notes.append(f"{label}: skipped {shown(name)} (a symbolic link)")
-            continue
-        if info.is_dir() or any(p in IGNORED_PARTS for p in parts):
-            continue
-        if info.file_size > MAX_DENSE and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-            raise IntakeError(f"{label}: {shown(name)} unpacks {info.file_size // max(info.compress_size, 1)} times "
-                              f"its compressed size (a zip bomb?); not unpacked")
-        total += info.file_size
-        if total > budget[0]:
-            raise _OverBudget(f"{label}: the archive unpacks to more than {budget[1] // 2 ** 20} MiB "
-                              f"({MAX_OVERALL_RATIO} times its size or {MAX_UNZIPPED // 2 ** 20} MiB, whichever is "
-                              "more: a zip bomb?); not unpacked")
-        keep.append(info)
-    budget[0] -= total
-    return keep, notes
-
-
-def unpack(archive, dest, label=None, budget=None, depth=0):
-    """Unpacks a zip (and the zips inside it, up to MAX_DEPTH) into dest safely; returns notes.
-
-    Raises:
-        IntakeError: empty, password-protected, corrupt, oversized (in total or by a member's ratio) archives.
-    """
-    label = label or shown(Path(archive).name)
-    if budget is None:   # [bytes left, the limit]; nested archives draw on their outermost archive's budget
-        limit = max(MAX_UNZIPPED, MAX_OVERALL_RATIO * (Path(archive).stat().st_size if Path(archive).is_file() else 0))
-        budget = [limit, limit]
-    dest = Path(dest)
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            keep, notes = _check_archive(zf, budget, label)
-            dest.mkdir(parents=True, exist_ok=True)
-            for info in keep:
-                target = dest / _safe_member_path(_member_name(info))
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(info) as src, open(target, "wb") as out:
-                    shutil.copyfileobj(src, out)
-    except zipfile.BadZipFile as exc:
-        raise IntakeError(f"{label}: not a readable zip archive ({exc}); ask the student to upload it again") from exc
-    except (RuntimeError, NotImplementedError, OSError, EOFError) as exc:   # encrypted member, unknown method...
-        raise IntakeError(f"{label}: cannot unpack the archive ({type(exc).__name__}: {exc})") from exc
-    for inner in sorted(p for p in dest.rglob("*") if p.is_file() and p.suffix.lower() == ".zip"):
-        inner_label = f"{label}/{shown(inner.relative_to(dest))}"
-        if depth + 1 > MAX_DEPTH:
-            notes.append(f"{inner_label}: not unpacked (archives nested deeper than {MAX_DEPTH})")
-            inner.unlink()
-            continue
-        # unpacked where it was, under its own name (a platform's prefix keeps telling whose it is)
-        target = inner.with_name(inner.name[:-4])
-        target = target if not target.exists() else inner.with_name(inner.name[:-4] + "_unzipped")
-        try:
-            notes += unpack(inner, target, inner_label, budget, depth + 1)
-        except _OverBudget as exc:
-            notes.append(str(exc))
-        except IntakeError:
-            # Left where it was: the walk of the unpacked folder (_collect, _gather) finds it again and reports it
-            # for the student whose it is (in a Canvas zip the owner is known only from the file's name, so a
-            # note of this outer archive would be lost). The same refusal comes again: it does not depend on
-            # the budget.
-            shutil.rmtree(target, ignore_errors=True)
-            continue
-        inner.unlink()
-    return notes
-
-
-def _safe_member_path(name):
-    """A member's path as a relative path whose parts are legal here (zip names may hold any text)."""
-    parts = [re.sub(r"[\x00-\x1f]", "_", p) for p in re.split(r"[/\\]+", name) if p not in ("", ".")]
-    return Path(*parts) if parts else Path("_")
+        return unpacking.unpack(archive, dest, label, budget, depth=depth, nested=nested)
+    except unpacking.ArchiveError as exc:
+        raise IntakeError(str(exc)) from exc
 
 
 # ------------------------------------------------------------------ choosing the notebooks
@@ -355,29 +253,41 @@ def _platform_of(entries):
     return None
 
 
-def _sort_notes(submission, notes):
-    """Unpacking notes: skipped members are notes, archives that could not be unpacked are problems."""
-    for note in notes:
-        (submission.notes if "skipped" in note else submission.problems).append(note)
+def _sort_notes(submission, unpacked):
+    """What unpacking said: skipped members are notes, members or archives that could not be read problems."""
+    notes, problems = unpacked
+    submission.notes += notes
+    submission.problems += problems
 
 
-def _unpack_for(submission, archive, staging, label):
+def _budget(submission, archive):
+    """The submission's one unpacking budget (every archive of one student draws on it: zips in zips, several
+    zips in a folder), made from its first archive's size; kept on the submission, outside its fields."""
+    if getattr(submission, "_budget", None) is None:
+        submission._budget = unpacking.Budget.for_archive(archive)
+    return submission._budget
+
+
+def _unpack_for(submission, archive, staging, label, depth=0):
     """Unpacks one of a student's zips into a new staging folder; None (and a problem noted) if it cannot be."""
     dest = staging.new(archive.stem)
     try:
-        _sort_notes(submission, unpack(archive, dest, label))
+        _sort_notes(submission, unpack(archive, dest, label, _budget(submission, archive), depth=depth))
     except IntakeError as exc:
         submission.problems.append(str(exc))
+        shutil.rmtree(dest, ignore_errors=True)
         return None
     return dest
 
 
-def _collect(root, submission, staging):
-    """The notebooks under a folder, those of the zips in it included (a student's zip inside their folder)."""
+def _collect(root, submission, staging, depth=0):
+    """The notebooks under a folder, those of the zips in it included (a student's zip inside their folder);
+    `depth`: how deep in archives the folder is (1: the folder a student's zip was unpacked into)."""
     candidates = _candidates(root, submission.problems)
-    for archive in sorted(p for p in Path(root).rglob("*.zip") if p.is_file() and not p.is_symlink()
+    for archive in sorted(p for p in Path(root).rglob("*") if p.suffix.lower() == ".zip" and p.is_file()
+                          and not p.is_symlink()
                           and not any(part in IGNORED_PARTS for part in p.relative_to(root).parts)):
-        dest = _unpack_for(submission, archive, staging, shown(archive.relative_to(root)))
+        dest = _unpack_for(submission, archive, staging, shown(archive.relative_to(root)), depth)
         if dest is None:
             continue
         depth = len(archive.relative_to(root).parts)
@@ -473,8 +383,8 @@ def _plain(path, staging, origin=None):
     root = path
     if path.is_file():
         root = staging.new(path.stem)
-        try:
-            _sort_notes(sub, unpack(path, root, shown(path.name)))
+        try:   # one level: a platform's download holds every student's zips, each unpacked on its own budget
+            _sort_notes(sub, unpack(path, root, shown(path.name), _budget(sub, path), nested=False))
         except IntakeError as exc:
             sub.problems.append(str(exc))
             return [sub]
@@ -482,7 +392,7 @@ def _plain(path, staging, origin=None):
     platform = _platform_of(entries)
     if platform:
         return _platform_batch(root, entries, platform, staging, origin or path)
-    candidates = _collect(root, sub, staging)
+    candidates = _collect(root, sub, staging, depth=1 if path.is_file() else 0)
     if not candidates:
         if not sub.problems:
             sub.problems.append(f"{label}: none of {', '.join(NOTEBOOKS)} found")

@@ -10,7 +10,8 @@ import nbformat
 import pytest
 
 from corpus import DIFFERENTIATION, MODULES, reference
-from grader.intake import MAX_DEPTH, Submission, discover, match_tier
+from grader.intake import Submission, discover, match_tier
+from grader.unpack import MAX_DEPTH, MAX_FILES
 from grader.notebook import NotebookError, read_lenient
 
 
@@ -112,7 +113,7 @@ def test_two_candidates_for_one_notebook_are_reported_never_picked(tmp_path):
 
 @pytest.mark.parametrize("build, words", [
     (lambda p: zip_of(p, {}), "the archive is empty"),
-    (lambda p: zip_of(p, {"big.ipynb": " " * (8 * 2 ** 20)}), "zip bomb"),
+    (lambda p: zip_of(p, {f"f{i}.txt": "" for i in range(MAX_FILES + 1)}), "zip bomb"),
     (lambda p: p.write_bytes(b"PK\x03\x04 not really a zip"), "not a readable zip archive"),
     (lambda p: p.write_bytes(_encrypted_zip()), "password-protected"),
 ])
@@ -272,10 +273,10 @@ def test_a_moodle_folder_without_notebooks_says_what_it_holds(tmp_path):
 
 
 def test_a_large_class_download_is_not_taken_for_a_zip_bomb(tmp_path, monkeypatch):
-    """A Canvas zip of a whole class (notebooks with outputs, MNIST copied along) unpacks to more than MAX_UNZIPPED
+    """A Canvas zip of a whole class (notebooks with outputs, MNIST copied along) unpacks to more than MAX_BYTES
     without being dense: it is unpacked (up to MAX_OVERALL_RATIO times its own size); a dense one is still refused."""
-    import grader.intake as intake
-    monkeypatch.setattr(intake, "MAX_UNZIPPED", 2 ** 20)   # a class of 1 MiB stands for a class of 512 MiB
+    import grader.unpack as unpack
+    monkeypatch.setattr(unpack, "MAX_BYTES", 2 ** 20)   # a class of 1 MiB stands for a class of 512 MiB
     outputs = json.loads(nb_text())
     outputs["cells"][0]["metadata"]["noise"] = os.urandom(300_000).hex()   # incompressible, like base64 PNGs
     notebook = json.dumps(outputs)
