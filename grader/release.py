@@ -170,7 +170,7 @@ def release(outdir):
     written += sorted((outdir / "grader" / "selfcheck").iterdir())
     reference = load_notebook(KIT / "HW3_Modules.ipynb", name="reference_modules")
     frozen = outdir / "grader" / "selfcheck" / C.FROZEN.name
-    C.save_expected(C.expected_values(reference, C.SELFCHECK_SEED), frozen)
+    C.save_expected(C.expected_values(reference, C.SELFCHECK_SEED, C.CHECKS), frozen)
     written.append(frozen)
     (outdir / "data").mkdir()
     for name in DATA_FILES:

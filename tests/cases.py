@@ -10,7 +10,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from grader.selfcheck.gradcheck import check_criterion, check_module, sample_input
+from gradcheck import check_criterion, check_module, sample_input
 
 
 @dataclass

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from cases import MODULE_CASES, prepare
-from grader.selfcheck.gradcheck import flatten
+from gradcheck import flatten
 
 LAYERS = sorted(name for name, cases in MODULE_CASES.items() if not cases[0].criterion)
 CRITERIONS = sorted(name for name, cases in MODULE_CASES.items() if cases[0].criterion)

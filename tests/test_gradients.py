@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from cases import MODULE_CASES, OPTIMIZERS, gradient_results, optimizer_results
-from grader.selfcheck.gradcheck import TOLERANCE, check_module, sample_input
+from gradcheck import TOLERANCE, check_module, sample_input
 
 LARGEST_ERROR = {}
 

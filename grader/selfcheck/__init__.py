@@ -7,10 +7,12 @@ This folder is what ships to students (``python -m grader release`` copies it wh
 * :mod:`.probes`: the code that calls a submission's modules (run in the submission's kernel);
 * :mod:`.wire`: the raw values crossing from the kernel to the grader;
 * :mod:`.expected`: what a correct module gives (the reference, finite differences), in the grader;
-* :mod:`.judges`: got vs expected, in the grader; :mod:`.messages`: the words a student reads;
-* :mod:`.catalogue`: every check with its points;
+* :mod:`.judges` (every layer's checks, and the verdict) and :mod:`.judges_special` (Dropout, running
+  statistics, criterions, optimizers, MaxPool2d's ties): got vs expected, in the grader; :mod:`.messages`: the
+  words a student reads;
+* :mod:`.catalogue`: every check with its points, and :func:`run_probe`, a check's kernel side;
 * :mod:`.versions`: the versions of the assignment, and which one a notebook was written against;
-* :mod:`.gradcheck`: finite differences and relative errors;
+* :mod:`.gradcheck`: finite differences and relative errors (the test suite's module checker is tests/gradcheck.py);
 * :mod:`.display`: how ``check()`` shows its table (HTML in Jupyter, text elsewhere).
 
 ``check()`` (below) runs the checks of one module on the caller's namespace (the notebook's globals) and
@@ -28,11 +30,10 @@ import sys
 from pathlib import Path
 
 from grader.selfcheck.cases import GRADER_SEED, SELFCHECK_SEED
-from grader.selfcheck.catalogue import BY_ID, CHECKS, TARGETS, by_id, checks_for, checks_of
+from grader.selfcheck.catalogue import BY_ID, CHECKS, TARGETS, by_id, checks_for, checks_of, run_probe
 from grader.selfcheck.display import Row, Summary, show
 from grader.selfcheck.expected import expected_values, load_expected, save_expected
 from grader.selfcheck.judges import Result, verdict
-from grader.selfcheck.probes import run_probe
 from grader.selfcheck.versions import KIT, VERSIONS
 from grader.selfcheck.wire import MIME, decode, encode
 

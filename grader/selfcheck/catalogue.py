@@ -4,14 +4,23 @@ One table of points per kind of module (:data:`LAYER_POINTS`), one loop over the
 how some checks judge (Dropout's p, accumulation, float32: see :mod:`.versions`), never a module's maximum.
 ``Sequential`` is checked with small test doubles as its children (``Sine``, ``Quadratic``: not course
 modules), so a broken ``Linear`` costs ``Linear`` alone.
+
+:func:`run_probe` is the kernel's side of a check: it looks the check up here by its id and runs its probe.
 """
+import warnings
 from functools import lru_cache
+
+import numpy as np
 
 from grader.selfcheck import expected as E
 from grader.selfcheck import judges as J
+from grader.selfcheck import judges_special as JS
 from grader.selfcheck import probes as P
-from grader.selfcheck.cases import CRITERION_CASES, LAYER_CASES, Check
+from grader.selfcheck.cases import CRITERION_CASES, LAYER_CASES, Check, MissingClass
+from grader.selfcheck.messages import describe_exception
+from grader.selfcheck.probes import TRACE, ReturnedNone
 from grader.selfcheck.versions import ALL_TARGETS, KIT, version as get_version
+from grader.selfcheck.wire import encode
 
 # points of the generic layer checks: forward, gradInput, parameter gradients, accumulation, contract, float32
 DEFAULT_POINTS = dict(forward=2, grad_input=3, params=3, accumulate=1, contract=1, dtype=1)
@@ -25,16 +34,16 @@ EXTRA = {   # (name, points, probe, expect, judge) factories of the checks beyon
     "LogSoftMax": [("stable for logits of magnitude 800", 2, P.probe_stable, E.expect_stable, J.judge_stable)],
     "BatchNormalization": [
         ("running statistics: moving averages, used in evaluation", 1, P.probe_running_stats, E.expect_running_stats,
-         J.judge_running_stats),
+         JS.judge_running_stats),
         ("evaluation: independent of the batch", 1, P.probe_running_stats, E.expect_running_stats,
-         J.judge_running_independent)],
+         JS.judge_running_independent)],
     "BatchMeanSubtraction": [
         ("running mean: a moving average, subtracted in evaluation", 2, P.probe_running_stats,
-         E.expect_running_stats, J.judge_running_stats),
+         E.expect_running_stats, JS.judge_running_stats),
         ("evaluation: independent of the batch", 1, P.probe_running_stats, E.expect_running_stats,
-         J.judge_running_independent)],
+         JS.judge_running_independent)],
     "MaxPool2d": [("ties: one maximum gets the gradient (the first, where the text says so)", 1,
-                   P.probe_maxpool_ties, E.expect_maxpool_ties, lambda target, version: J.judge_maxpool_ties(version))],
+                   P.probe_maxpool_ties, E.expect_maxpool_ties, lambda target, version: JS.judge_maxpool_ties(version))],
     "ELU": [("finite for inputs 0 and of magnitude 800", 1, P.probe_large_inputs, E.expect_large_inputs,
              J.judge_large_inputs)],
     "SoftPlus": [("finite for inputs 0 and of magnitude 800", 1, P.probe_large_inputs, E.expect_large_inputs,
@@ -85,11 +94,11 @@ def _dropout_checks(version):
     train = P.probe_dropout_train(version)
     return [
         Check("Dropout", f"training: kept fraction about {keep}", 2, train, E.expect_dropout,
-              J.judge_dropout_fraction(version)),
-        Check("Dropout", f"training: kept units {scale}", 2, train, E.expect_dropout, J.judge_dropout_scale(version)),
-        Check("Dropout", "backward reuses the forward mask", 2, train, E.expect_dropout, J.judge_dropout_mask_reuse(version)),
+              JS.judge_dropout_fraction(version)),
+        Check("Dropout", f"training: kept units {scale}", 2, train, E.expect_dropout, JS.judge_dropout_scale(version)),
+        Check("Dropout", "backward reuses the forward mask", 2, train, E.expect_dropout, JS.judge_dropout_mask_reuse(version)),
         Check("Dropout", "evaluation: identity", 2, P.probe_dropout_eval(version), E.expect_dropout_eval,
-              J.judge_dropout_eval),
+              JS.judge_dropout_eval),
         Check("Dropout", "stores output/gradInput, inputs untouched", 1, P.probe_contract("Dropout", version),
               E.expect_contract("Dropout"), J.judge_contract("Dropout", version)),
     ]
@@ -98,15 +107,15 @@ def _dropout_checks(version):
 def _criterion_checks(target, version):
     probe = P.probe_criterion(target, version)
     checks = [
-        Check(target, "loss value", 2, probe, E.expect_criterion(target), J.judge_criterion_loss(target, version)),
+        Check(target, "loss value", 2, probe, E.expect_criterion(target), JS.judge_criterion_loss(target, version)),
         Check(target, "gradInput vs finite differences", 3, probe, E.expect_criterion(target),
               J.judge_gradients(target, {"gradInput"}, version)),
         Check(target, "stores output/gradInput, inputs untouched", 1, probe, E.expect_criterion(target),
-              J.judge_criterion_contract(target, version)),
+              JS.judge_criterion_contract(target, version)),
     ]
     if target == "ClassNLLCriterion":
         checks.append(Check(target, "finite for probabilities 0 and 1", 2, P.probe_nll_zero(version), E.expect_nll_zero,
-                            J.judge_nll_zero(version)))
+                            JS.judge_nll_zero(version)))
     return checks
 
 
@@ -128,9 +137,9 @@ def _checks(name):
             checks += _criterion_checks(target, version)
     # sgd_momentum is given to the students in every version (no solution region): checked, not scored.
     checks.append(Check("sgd_momentum", "3 steps match the update rule", 0, P.probe_optimizer("sgd_momentum", version),
-                        E.expect_sgd, J.judge_optimizer("sgd_momentum", version)))
+                        E.expect_sgd, JS.judge_optimizer("sgd_momentum", version)))
     checks.append(Check("adam_optimizer", "3 steps match the update rule", 4, P.probe_optimizer("adam_optimizer", version),
-                        E.expect_adam, J.judge_optimizer("adam_optimizer", version)))
+                        E.expect_adam, JS.judge_optimizer("adam_optimizer", version)))
     return tuple(checks)
 
 
@@ -152,3 +161,28 @@ def checks_of(target=None, version=KIT, targets=None):
     """The checks of `target` (all if None; only those of `targets` if given) under `version`."""
     return [c for c in checks_for(get_version(version))
             if (target is None or c.target == target) and (targets is None or c.target in targets)]
+
+
+# ------------------------------------------------------------------------------------ the kernel side
+
+
+def run_probe(check_id, namespace, seed, version="kit"):
+    """Runs the probe of check `check_id` (of `version`) on a namespace; returns a JSON-able dict (this is what
+    the kernel sends back)."""
+    ns = dict(namespace) if isinstance(namespace, dict) else vars(namespace)
+    check = by_id(version)[check_id]
+    TRACE.call = ""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with np.errstate(all="ignore"):
+                values = check.probe(ns, seed)
+        return {"ok": True, "values": encode(values)}
+    except MissingClass as exc:
+        return {"ok": False, "missing": exc.name, "kind": exc.kind}
+    except ReturnedNone as exc:
+        return {"ok": False, "not_implemented": True, "stub": True, "error": str(exc)}
+    except NotImplementedError as exc:
+        return {"ok": False, "not_implemented": True, "error": describe_exception(exc), "call": TRACE.call}
+    except Exception as exc:  # a student's bug, reported as the check's message
+        return {"ok": False, "error": describe_exception(exc), "call": TRACE.call}

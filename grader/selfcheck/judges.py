@@ -2,16 +2,19 @@
 
 Each judge is built for one assignment version (:mod:`.versions`) and names the submission's own class.
 Where the homework leaves a choice (Dropout's random mask, where running statistics start, where Adam's
-eps goes) the judge checks the documented property instead of the reference's numbers.
+eps goes) the judge checks the documented property instead of the reference's numbers. Here: the checks every
+layer gets (forward, gradients, the module contract, accumulation, float32, stability) and :func:`verdict`;
+the judges of one kind of module's own behaviour are in :mod:`.judges_special`.
 """
 from dataclasses import dataclass
 
 import numpy as np
 
 from grader.selfcheck import messages as M
-from grader.selfcheck.cases import DROPOUT_P, EDGE_INPUT, OPTIMIZER_CONFIG
+from grader.selfcheck.cases import EDGE_INPUT
 from grader.selfcheck.gradcheck import ABS_TOLERANCE, TOLERANCE, relative_error
 from grader.selfcheck.messages import case_label, method_of
+from grader.selfcheck.versions import KIT
 from grader.selfcheck.wire import decode
 
 
@@ -223,270 +226,6 @@ def judge_large_inputs(target, version):
     return judge
 
 
-# Dropout: properties, not the reference's random numbers. 2017: p keeps a unit and the text does not rescale
-# (1/p accepted too); later: p zeroes a unit and the kept ones are scaled by 1/(1-p).
-
-
-def _dropout_output(got, expected):
-    y = got.get("output")
-    if y is None or as_array(y).shape != expected["input"].shape or as_array(y).dtype.kind != "f":
-        return None, M.dropout_malformed(DROPOUT_P, expected["input"].shape, y)
-    return as_array(y).astype(np.float64), None
-
-
-def keep_fraction(version):
-    return DROPOUT_P if version.dropout_keeps else 1 - DROPOUT_P
-
-
-def judge_dropout_fraction(version):
-    def judge(got, expected):
-        y, problem = _dropout_output(got, expected)
-        if problem:
-            return False, problem
-        kept = float(np.mean(y != 0))
-        want = keep_fraction(version)
-        sigma = np.sqrt(want * (1 - want) / y.size)
-        if abs(kept - want) > 6 * sigma:
-            return False, M.dropout_fraction(DROPOUT_P, kept, want, version)
-        return True, M.dropout_fraction_ok(kept, want, 6 * sigma)
-    return judge
-
-
-def judge_dropout_scale(version):
-    def judge(got, expected):
-        y, problem = _dropout_output(got, expected)
-        if problem:
-            return False, problem
-        x = expected["input"]
-        kept = y != 0
-        if not kept.any():
-            return False, M.DROPOUT_ALL_ZERO
-        ratio = y[kept] / x[kept]
-        wants = (1.0, 1 / DROPOUT_P) if version.dropout_keeps else (1 / (1 - DROPOUT_P),)
-        if not any(np.allclose(ratio, want, rtol=1e-6) for want in wants):
-            return False, M.dropout_scale(DROPOUT_P, np.unique(np.round(ratio, 4))[:5], wants[0], version)
-        return True, M.DROPOUT_SCALE_OK
-    return judge
-
-
-def judge_dropout_mask_reuse(version):
-    def judge(got, expected):
-        y, problem = _dropout_output(got, expected)
-        if problem:
-            return False, problem
-        gi = got.get("gradInput")
-        want = expected["gradOutput"] * (y / expected["input"])  # the forward's own mask, applied to gradOutput
-        if gi is None or as_array(gi).shape != want.shape:
-            return False, M.dropout_backward_malformed(gi, want.shape)
-        err = relative_error(gi, want)
-        if err > 1e-6:
-            return False, M.dropout_mask_not_reused(err)
-        y2 = got.get("second_output")
-        if y2 is None or np.array_equal(as_array(y2) != 0, y != 0):
-            return False, M.DROPOUT_SAME_MASK
-        return True, M.DROPOUT_MASK_OK
-    return judge
-
-
-def judge_dropout_eval(got, expected):
-    for name, want in (("output", expected["input"]), ("gradInput", expected["gradOutput"])):
-        value = got.get(name)
-        if value is None or as_array(value).shape != want.shape or not np.allclose(as_array(value), want, rtol=1e-12, atol=0):
-            return False, M.dropout_eval(name, value)
-    return True, M.DROPOUT_EVAL_OK
-
-
-# Running statistics (BatchMeanSubtraction, BatchNormalization): read off the evaluation's outputs. In
-# evaluation, y = (x - mean) * scale per feature (scale = 1 for BatchMeanSubtraction); between two training
-# batches the statistics must move as the text says: new = alpha * old + (1 - alpha) * batch's, from any start.
-
-
-def _affine(x, y):
-    """Per-feature (shift, scale, worst residual) of y = (x - shift) * scale, by least squares."""
-    xc = x - x.mean(axis=0)
-    scale = (xc * (y - y.mean(axis=0))).sum(axis=0) / (xc * xc).sum(axis=0)
-    shift = x.mean(axis=0) - y.mean(axis=0) / scale
-    residual = np.abs((x - shift) * scale - y).max() / max(np.abs(y).max(), 1e-12)
-    return shift, scale, residual
-
-
-def _eval_outputs(got, expected, name):
-    test = expected["test"]
-    out = []
-    for key in ("eval0", "eval1"):
-        value = got.get(key)
-        if value is None or as_array(value).shape != test.shape or as_array(value).dtype.kind != "f" \
-                or not np.all(np.isfinite(as_array(value))):
-            return None, M.running_malformed(name, test.shape, value)
-        out.append(as_array(value).astype(np.float64))
-    return out, None
-
-
-def judge_running_stats(target, version):
-    """Moving averages between two batches, from whatever start; evaluation uses them."""
-    name = version.class_name(target)
-    normalizes = target == "BatchNormalization"
-
-    def judge(got, expected):
-        outputs, problem = _eval_outputs(got, expected, name)
-        if problem:
-            return False, problem
-        a, second, test = float(expected["alpha"]), expected["second"], expected["test"]
-        fits = [_affine(test, y) for y in outputs]
-        for (shift, scale, residual), step in zip(fits, ("first", "second")):
-            if residual > 1e-6 or (not normalizes and not np.allclose(scale, 1, rtol=1e-6)):
-                return False, M.running_not_affine(name, a, step, normalizes)
-        (m1, s1, _), (m2, s2, _) = fits
-        if relative_error(m1, test.mean(axis=0)) < 1e-6 and relative_error(m2, test.mean(axis=0)) < 1e-6:
-            return False, M.running_uses_batch(name, normalizes)
-        want = a * m1 + (1 - a) * second.mean(axis=0)
-        if relative_error(m2, want) > 1e-6:
-            swapped = relative_error(m2, (1 - a) * m1 + a * second.mean(axis=0)) < 1e-6
-            return False, M.running_mean_wrong(name, a, second, m1, m2, want, swapped)
-        if normalizes:
-            inv1, inv2 = 1 / s1 ** 2, 1 / s2 ** 2   # running variance + EPS
-            options = [a * inv1 + (1 - a) * second.var(axis=0, ddof=ddof) for ddof in (0, 1)]
-            if min(relative_error(inv2, want_var) for want_var in options) > 1e-3:
-                return False, M.running_variance_wrong(name, a, second.var(axis=0), inv1, inv2, options[0])
-        gi = got.get("gradInput")
-        want_gi = expected["gradOutput"] * s1
-        if gi is None or as_array(gi).shape != want_gi.shape or relative_error(gi, want_gi) > 1e-6:
-            return False, M.running_grad_wrong(name, normalizes, gi)
-        return True, M.RUNNING_OK
-    return judge
-
-
-def judge_running_independent(target, version):
-    name = version.class_name(target)
-
-    def judge(got, expected):
-        whole, alone = got.get("eval0"), got.get("alone")
-        if whole is None or alone is None or as_array(alone).shape != (1, expected["test"].shape[1]):
-            return False, M.running_alone_malformed(name, alone)
-        if relative_error(as_array(alone)[0], as_array(whole)[0]) > 1e-9:
-            return False, M.running_depends_on_batch(name, alone, as_array(whole)[:1])
-        return True, M.INDEPENDENT_OK
-    return judge
-
-
-# Criteria.
-
-
-def judge_criterion_loss(target, version):
-    def judge(got, expected):
-        for key in sorted(k for k in expected if k.endswith(".loss")):
-            value = got.get(key)
-            if value is not None and as_array(value).size == 1 and as_array(value).ndim > 0:
-                value = as_array(value).reshape(())
-            problem = compare(version, target, "loss", value, expected[key], key, input=expected[key.replace("loss", "input")],
-                              target_values=expected[key.replace("loss", "target")],
-                              method=method_of(version, target, "loss"))
-            if problem:
-                return False, problem
-        return True, M.LOSS_OK
-    return judge
-
-
-def judge_criterion_contract(target, version):
-    name = version.class_name(target)
-
-    def judge(got, expected):
-        for key in sorted(k for k in expected if k.endswith(".input")):
-            case = key.split(".")[0]
-            label = case_label(version, target, key)
-            for what, want in (("input", expected[key]), ("target", expected[f"{case}.target"])):
-                after = got.get(f"{case}.{what}_after")
-                if after is None or not np.array_equal(as_array(after), want):
-                    return False, M.criterion_modified(name, what, label)
-            for what in ("loss", "gradInput"):
-                returned, stored = got.get(f"{case}.{what}"), got.get(f"{case}.stored_{what}")
-                if returned is None or stored is None or \
-                        not np.array_equal(np.asarray(returned, dtype=np.float64).ravel(), np.asarray(stored, dtype=np.float64).ravel()):
-                    attribute = "output" if what == "loss" else "gradInput"
-                    return False, M.criterion_stored_differs(name, attribute, stored, returned, label)
-        return True, M.CRITERION_CONTRACT_OK
-    return judge
-
-
-def judge_nll_zero(version):
-    name = version.class_name("ClassNLLCriterion")
-
-    def judge(got, expected):
-        for what in ("loss", "gradInput"):
-            value = got.get(what)
-            if value is None or as_array(value).dtype.kind not in "fiu" or not np.all(np.isfinite(as_array(value))):
-                return False, M.nll_not_finite(name, what, value)
-        if float(np.asarray(got["loss"]).ravel()[0]) <= 0:
-            return False, M.nll_not_positive(name, got["loss"])
-        return True, M.NLL_ZERO_OK
-    return judge
-
-
-# Optimizers.
-
-
-def judge_optimizer(name, version):
-    """sgd_momentum: the reference's numbers. adam_optimizer: either place of eps (see expected.expect_adam)."""
-    shown = version.class_name(name)
-
-    def judge(got, expected):
-        variants = sorted({key.split(".")[0] for key in expected if not key.startswith("step")}) or [""]
-        best = None
-        for variant in variants:
-            prefix = f"{variant}." if variant else ""
-            for key in sorted(k for k in expected if k.startswith(prefix) and k[len(prefix):].startswith("step")):
-                step, param = key[len(prefix):].split(".")
-                value = got.get(f"{step}.{param}")
-                if value is None or as_array(value).shape != expected[key].shape:
-                    return False, M.optimizer_malformed(shown, int(step[4:]) + 1, param[5:], value)
-                err = relative_error(value, expected[key])
-                if err > 1e-9:
-                    best = best or (step, err, param, key, value)   # (the first variant's: the course's formula)
-                    break
-            else:
-                return True, M.OPTIMIZER_OK
-        step, err, param, key, value = best
-        steps = [got.get(f"step{i}.{param}") for i in range(3)]
-        unchanged = all(v is not None and np.array_equal(as_array(v), as_array(steps[0])) for v in steps)
-        return False, M.optimizer_mismatch(shown, OPTIMIZER_CONFIG[name], int(step[4:]) + 1, param[5:], err,
-                                           expected[key], value, unchanged)
-    return judge
-
-
-# MaxPool2d's ties.
-
-
-def judge_maxpool_ties(version):
-    """On a tie the kit's text (like argmax and PyTorch) gives the gradient to the first maximum in row-major
-    order; a version whose text does not say which accepts any single maximum of the tie."""
-    name = version.class_name("MaxPool2d")
-
-    def judge(got, expected):
-        want, value, x = expected["gradInput"], got.get("gradInput"), expected["input"]
-        problem = compare(version, "MaxPool2d", "gradInput on blocks with tied maxima", value, want, "case0", input=x,
-                          grad_output=expected["gradOutput"], method=f"{name}.updateGradInput",
-                          label=f"{name}(2) on an input of shape {x.shape}")
-        if problem is None:
-            return True, M.TIES_OK
-        one_max = value is not None and as_array(value).shape == want.shape and _one_maximum_per_block(x, as_array(value), want)
-        if one_max and not version.maxpool_first_tie:
-            return True, M.TIES_ANY_OK
-        return False, problem + (M.TIES_FIRST_HINT if one_max else "")
-    return judge
-
-
-def _one_maximum_per_block(x, got, want, k=2):
-    """Every k x k block's gradient sits on a single one of its maxima and equals the block's gradOutput."""
-    n, c, h, w = x.shape
-
-    def blocks(a):
-        return a.reshape(n, c, h // k, k, w // k, k).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h // k, w // k, k * k)
-    xb, gb, wb = blocks(x), blocks(got), blocks(want)
-    single = np.all((gb != 0).sum(axis=-1) <= 1)
-    on_max = np.all((gb == 0) | (xb == xb.max(axis=-1, keepdims=True)))
-    return bool(single and on_max and np.allclose(gb.sum(axis=-1), wb.sum(axis=-1)))
-
-
 # ------------------------------------------------------------------------------------------ verdicts
 
 
@@ -514,7 +253,6 @@ def verdict(check, payload, expected, version=None, where=None):
 
     `where(name)` says where the code of a missing class might be (the grader reads the notebook).
     """
-    from grader.selfcheck.versions import KIT
     version = version or KIT
     defined_as = version.class_name(check.target)
 

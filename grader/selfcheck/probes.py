@@ -1,5 +1,5 @@
 """The probes: the only code that calls a submission's modules. They run inside the submission's kernel
-(:func:`run_probe`) and return raw values only (arrays, numbers, text), which :mod:`.wire` encodes.
+(through :func:`.catalogue.run_probe`) and return raw values only (arrays, numbers, text), which :mod:`.wire` encodes.
 
 Every probe is built for one assignment version (:mod:`.versions`): it looks classes up by that version's
 names, builds them through their own signatures (:func:`.cases.construct`) and switches modes the way the
@@ -9,12 +9,11 @@ version's Module allows (:func:`.cases.set_mode`). Each call into student code i
 import numpy as np
 
 from grader.selfcheck.cases import (CRITERION_CASES, DROPOUT_P, EDGE_INPUT, LARGE_INPUT, LAYER_CASES,
-                                    OPTIMIZER_CONFIG, OPTIMIZER_SHAPES, RUNNING_CASES, MissingClass, attr_path,
+                                    OPTIMIZER_CONFIG, OPTIMIZER_SHAPES, RUNNING_CASES, attr_path,
                                     build_layer, constructor_call, construct, criterion_inputs, dropout_input,
                                     grad_output, layer_inputs, lookup, maxpool_ties, nll_edge, rng_for, running_batches, salt,
                                     set_mode, stable_logits)
-from grader.selfcheck.messages import describe_exception, shape_of
-from grader.selfcheck.wire import encode
+from grader.selfcheck.messages import shape_of
 
 ELEMENTWISE = ("ReLU", "LeakyReLU", "ELU", "SoftPlus", "Sigmoid", "Tanh")   # also probed at 0 and +-800
 
@@ -324,29 +323,3 @@ def probe_optimizer(name, version):
                 out[f"step{step}.param{i}"] = np.array(p, copy=True)
         return out
     return probe
-
-
-# ------------------------------------------------------------------------------------ the kernel side
-
-
-def run_probe(check_id, namespace, seed, version="kit"):
-    """Runs one probe on a namespace; returns a JSON-able dict (this is what the kernel sends back)."""
-    import warnings
-    from grader.selfcheck.catalogue import by_id  # (the catalogue is built from these probes)
-    ns = dict(namespace) if isinstance(namespace, dict) else vars(namespace)
-    check = by_id(version)[check_id]
-    TRACE.call = ""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with np.errstate(all="ignore"):
-                values = check.probe(ns, seed)
-        return {"ok": True, "values": encode(values)}
-    except MissingClass as exc:
-        return {"ok": False, "missing": exc.name, "kind": exc.kind}
-    except ReturnedNone as exc:
-        return {"ok": False, "not_implemented": True, "stub": True, "error": str(exc)}
-    except NotImplementedError as exc:
-        return {"ok": False, "not_implemented": True, "error": describe_exception(exc), "call": TRACE.call}
-    except Exception as exc:  # a student's bug, reported as the check's message
-        return {"ok": False, "error": describe_exception(exc), "call": TRACE.call}
