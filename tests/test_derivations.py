@@ -1,0 +1,132 @@
+"""The course's differentiation notebook judged from its LaTeX (grader/parts/derivations): the shared case, a set of
+real-looking answers (tests/derivations/answers.py) with 0 false passes and 0 false fails, and where answers are
+found (markdown math of every kind, code cells, Russian text, aligned blocks, the template left unanswered)."""
+import nbformat
+import pytest
+
+from conftest import SHARED_CASES
+from derivations.answers import ANSWERS, PREFIXES
+from grader.parts.derivations import judge_notebook
+from grader.parts.derivations.judge import judge
+from grader.parts.derivations.latex import NotRead, normalise, read
+from grader.parts.derivations.questions import BY_ID
+from grader.parts.derivations.template import version
+
+HEADINGS = {"ex1": "## ex. 1", "ex2": "## ex. 2", "ex3": "## ex. 3", "ex4": "## ex. 4", "ex4c": "### Third approach"}
+
+
+def notebook(*cells):
+    """(type, source) pairs -> the judge's (type, source, id) triples."""
+    return [(kind, source, None) for kind, source in cells]
+
+
+def one_answer(question, index, latex, prefix=r"\frac{d{n}}{d{d}} = "):
+    item = BY_ID[question].items[index]
+    cells = [("markdown", "# Homework 1: Differentiation")]
+    if question == "ex4c":
+        cells.append(("markdown", "## ex. 4"))
+    cells += [("markdown", HEADINGS[question]),
+              ("markdown", "$$" + prefix.replace("{n}", item.numerator).replace("{d}", item.denominator) + latex
+               + "$$")]
+    _, verdicts = judge(notebook(*cells))
+    [verdict] = [v for v in verdicts if v.id == question]
+    return verdict.items[index]
+
+
+def test_the_course_latex_case_gets_its_verdict():
+    """real/differentiation-latex-course: ex1 (row 2x^T), ex2, ex3 (column Ac), ex4 pass automatically; ex4c (a lost
+    factor 2) never passes."""
+    nb = nbformat.read(str(SHARED_CASES / "real" / "differentiation-latex-course" / "homework_differentiation.ipynb"),
+                       as_version=4)
+    found, verdicts = judge_notebook(nb)
+    status = {v.id: v.status for v in verdicts}
+    assert found == "2018-21"
+    assert status == {"ex1": "pass", "ex2": "pass", "ex3": "pass", "ex4": "pass", "ex4c": status["ex4c"]}
+    assert status["ex4c"] in ("fail", "review")
+    chain = {i.label: i.status for i in verdicts[-1].items}
+    assert chain["dJ/dF"] == "fail" and chain["dJ/dS"] == "fail"
+
+
+@pytest.mark.parametrize("question, index, latex, right", ANSWERS,
+                         ids=[f"{q}.{i}:{a}:{'right' if r else 'wrong'}" for q, i, a, r in ANSWERS])
+def test_no_wrong_answer_passes_and_no_right_one_fails(question, index, latex, right):
+    verdict = one_answer(question, index, latex)
+    assert verdict.status == ("pass" if right else "fail") or verdict.status == "review", verdict.note
+
+
+def test_the_answer_set_is_mostly_decided_automatically():
+    """The measured share: right answers passed and wrong ones failed without a TA (the rest goes to review):
+    92 of 101 when written (index notation, sums, matrices written out, the other layout of a matrix derivative and
+    products of shapes that never fit go to review)."""
+    decided = sum(one_answer(q, i, a).status == ("pass" if r else "fail") for q, i, a, r in ANSWERS)
+    assert decided / len(ANSWERS) >= 0.9, f"{decided}/{len(ANSWERS)} decided automatically"
+    assert sum(r for *_, r in ANSWERS) >= 40 and sum(not r for *_, r in ANSWERS) >= 40
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+def test_the_left_side_is_read_in_every_spelling(prefix):
+    assert one_answer("ex4", 0, r"2A^T(AS - X)", prefix).status == "pass"
+    assert one_answer("ex4", 0, r"A^T(AS - X)", prefix).status == "fail"
+
+
+def test_transposes_and_traces_are_normalised():
+    assert normalise(r"2A^\top(AS-X)") == normalise(r"2A^{T}(AS - X)") == normalise(r"2A'(AS-X)")
+    assert r"\trace" in normalise(r"\operatorname{tr}(AB)") and r"\trace" in normalise(r"\mathrm{tr}(AB)")
+    assert normalise(r"x^TAc") == r"x ^ { T } \cdot A \cdot c"
+
+
+def test_an_index_expression_is_not_read_with_confidence():
+    with pytest.raises(NotRead):
+        read(r"2x_i", {"x": ("N", 1)})
+    with pytest.raises(NotRead):
+        read(r"\sum_i x_i^2", {"x": ("N", 1)})
+
+
+def test_answers_are_found_in_every_kind_of_cell():
+    cells = notebook(
+        ("markdown", "# Homework 1: Differentiation"),
+        ("markdown", "## ex. 1"),
+        ("markdown", "Решение: $y = \\sum_i x_i^2$, поэтому\n\\begin{align} \\frac{dy}{dx} &= \\frac{d}{dx} x^Tx \\\\"
+                     " &= 2x^T \\end{align}\nОтвет получен."),
+        ("markdown", "## ex. 2"),
+        ("code", "# dy/dA = B.T\n"),
+        ("markdown", "## ex. 3"),
+        ("markdown", "$\\nabla_x y = Ac$ and \\[\\frac{\\partial y}{\\partial A} = x c^\\top\\]"),
+        ("markdown", "## ex. 4"),
+        ("raw", "dJ/dS = 2*A.T @ (A@S - X)"),
+    )
+    _, verdicts = judge(cells)
+    assert [v.status for v in verdicts[:4]] == ["pass"] * 4, [v.message for v in verdicts]
+
+
+def test_a_slip_after_a_right_answer_goes_to_review():
+    cells = notebook(("markdown", "## ex. 1"), ("markdown", "$$\\frac{dy}{dx} = 2x$$"),
+                     ("markdown", "So finally $\\frac{dy}{dx} = 2x^Tx$."))
+    _, verdicts = judge(cells)
+    assert verdicts[0].status == "review" and "do not agree" in verdicts[0].items[0].note
+
+
+def test_the_template_left_unanswered_fails_and_work_without_a_label_goes_to_review():
+    template = notebook(("markdown", "# Homework 1: Differentiation"), ("markdown", "## ex. 1"),
+                        ("markdown", "$$  \ny = x^Tx,  \\quad x \\in \\mathbb{R}^N \n$$"),
+                        ("markdown", "$$\n\\frac{dy}{dx} = \n$$"), ("code", ""),
+                        ("markdown", "## ex. 2"), ("markdown", "Ответ: $B^T$, см. фото"))
+    _, verdicts = judge(template)
+    assert verdicts[0].status == "fail" and verdicts[0].items[0].note == "no answer found after the question"
+    assert verdicts[1].status == "review"
+    assert verdicts[2].status == "review"      # ex3's heading is missing: a TA looks, never a 0
+
+
+def test_the_version_is_read_from_the_text():
+    assert version(notebook(("markdown", "# Home work 3: Differentiation "))) == "2017"
+    assert version(notebook(("markdown", "# Homework 1: Differentiation"))) == "2018-21"
+    assert version([("code", "def grad_xTx(x):\n    return 2 * x", "ex1-answer")]) == "kit"
+    assert judge(notebook(("markdown", "## ex. 1")))[0] == "course"
+
+
+def test_equal_answers_share_a_key_and_different_ones_do_not():
+    factored = one_answer("ex4", 0, r"2A^T(AS - X)")
+    expanded = one_answer("ex4", 0, r"-2A^TX + 2A^TAS")
+    wrong = one_answer("ex4", 0, r"A^T(AS - X)")
+    assert factored.key == expanded.key != wrong.key
+    assert one_answer("ex1", 0, r"2 x_i").key == one_answer("ex1", 0, r"2  x_i").key
