@@ -155,6 +155,9 @@ def _candidates(root, problems):
                 if f.lower().endswith(".ipynb"):
                     problems.append(f"{shown(p.relative_to(root))}: a symbolic link, not followed")
                 continue
+            if f.lower().endswith(".ipynb") and not stat.S_ISREG(p.lstat().st_mode):   # a FIFO would hang a read
+                problems.append(f"{shown(p.relative_to(root))}: not a regular file (a pipe or a device?), not read")
+                continue
             if f.lower().endswith(".ipynb"):
                 found.append((p, len(p.relative_to(root).parts) - 1))
     return found

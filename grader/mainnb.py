@@ -18,7 +18,7 @@ import math
 from functools import lru_cache
 
 from grader import selfcheck as C
-from grader.sandbox import NotInside, read_inside
+from grader.safefile import NotInside, read_inside
 from grader.submission import KIT
 
 NOTEBOOK = "HW3_main.ipynb"
@@ -119,7 +119,7 @@ def judge_run(failures, metrics, workdir, seconds):
     collected = dict(metrics)
     source = "collected as the notebook's sections finished"
     file_problem = None
-    try:   # the file, read only inside the submission's folder (a link out of it is not followed)
+    try:   # only a regular file of the submission's folder, reached without a link (not a FIFO: it would hang)
         written = json.loads(read_inside(workdir, METRICS))
         if not isinstance(written, dict):
             raise ValueError("not a JSON object")

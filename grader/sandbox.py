@@ -13,6 +13,8 @@ Any Jupyter client (nbclient, nbval, JupyterLab) uses it unchanged. The launcher
 * in its own PID, network, IPC and UTS namespaces (and user namespace, when not run as root),
   ``--die-with-parent`` and ``--new-session``:
   when the kernel ends, its PID namespace ends with it, every process it started included;
+* with a seccomp filter (``grader/seccomp.py``, loaded by bwrap last): no new namespaces (``unshare``,
+  ``clone`` with a namespace flag, ``setns``; ``clone3`` is ENOSYS) and no mounts inside the kernel;
 * with an environment built from an allow-list (nothing inherited but ``ALLOWED_ENV``);
 * with limits set before the kernel starts (address space, processes, CPU time, file size), from the
   ``HW3_SANDBOX_*`` variables of the launcher's environment (the client's), defaults in ``LIMITS``;
@@ -39,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from importlib.util import module_from_spec, spec_from_file_location
 from itertools import count
 from pathlib import Path
 
@@ -112,14 +115,21 @@ def problem():
     launcher = json.loads(spec.read_text())["argv"][2] if spec.is_file() else ""
     if not os.path.isfile(launcher):
         return f"the sandbox's kernelspec is missing or stale ({spec}): run `make setup`"
+    try:
+        seccomp_fd = filter_fd()
+    except RuntimeError as exc:
+        return f"the sandbox's seccomp filter cannot be made here: {exc}"
     with tempfile.TemporaryDirectory(prefix="hw3-sandbox-check-") as tmp:
         hand_over(tmp)
-        argv = _bwrap_argv(tmp, None, [os.path.join(sys.prefix, "bin", "python"), "-I", "-c", "pass"])
+        argv = _bwrap_argv(tmp, None, [os.path.join(sys.prefix, "bin", "python"), "-I", "-c", "pass"],
+                           seccomp_fd=seccomp_fd)
         try:
             done = subprocess.run(argv, cwd=tmp, env=_kernel_environment({}, tmp), capture_output=True, text=True,
-                                  timeout=60, stdin=subprocess.DEVNULL)
+                                  timeout=60, stdin=subprocess.DEVNULL, pass_fds=(seccomp_fd,))
         except (OSError, subprocess.TimeoutExpired) as exc:
             return f"bubblewrap could not start: {exc}"
+        finally:
+            os.close(seccomp_fd)
     if done.returncode != 0:
         why = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
         hint = ("the kernel must allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1; "
@@ -141,27 +151,23 @@ def hand_over(folder):
             os.lchown(name, uid, uid)
 
 
-class NotInside(Exception):
-    """A file the kernel left is a link out of its folder, or too large to read."""
+# -- the launcher: build the sandbox, start the kernel in it, relay its channels ------------------------------
 
-
-def read_inside(folder, relative, limit=2 ** 20):
-    """The text of a file the kernel wrote in `folder`. The kernel could not read the host's files, but the
-    grader would follow its links: a link out of `folder` (e.g. to the kit's own results) is refused.
+def filter_fd():
+    """A file descriptor to read the seccomp filter from (grader/seccomp.py, loaded by path: this file runs as
+    a script, isolated, with no package around it), for bwrap's --seccomp; the caller closes it.
 
     Raises:
-        FileNotFoundError: no such file. NotInside: a link out of `folder`, or more than `limit` bytes."""
-    path = Path(folder) / relative
-    if not path.resolve().is_relative_to(Path(folder).resolve()):
-        raise NotInside("is a link out of the submission's folder: not read")
-    with open(path, "rb") as f:
-        data = f.read(limit + 1)
-    if len(data) > limit:
-        raise NotInside(f"is larger than {limit // 2 ** 20} MiB: not read")
-    return data.decode("utf-8", errors="replace")
+        RuntimeError (seccomp.Unsupported): no filter for this architecture."""
+    spec = spec_from_file_location("hw3_seccomp", Path(__file__).resolve().with_name("seccomp.py"))
+    module = module_from_spec(spec)
+    spec.loader.exec_module(module)
+    program = module.program()
+    read, write = os.pipe()
+    os.write(write, program)    # a few hundred bytes: within a pipe's buffer
+    os.close(write)
+    return read
 
-
-# -- the launcher: build the sandbox, start the kernel in it, relay its channels ------------------------------
 
 def _allowed(environ):
     return {k: v for k, v in environ.items() if k in ALLOWED_ENV}
@@ -220,9 +226,10 @@ def _python_roots():
     return kept
 
 
-def _bwrap_argv(cwd, sockets, command, client_sockets=None):
+def _bwrap_argv(cwd, sockets, command, client_sockets=None, seccomp_fd=None):
     """bwrap's command line. As root, bwrap runs privileged (no user namespace: root can read the kit's
-    Python wherever it lives) and BECOME drops to the kernel's user; otherwise bwrap makes a user namespace."""
+    Python wherever it lives) and BECOME drops to the kernel's user; otherwise bwrap makes a user namespace.
+    seccomp_fd: where bwrap reads the seccomp filter (see filter_fd)."""
     cwd = os.path.realpath(cwd)
     argv = [bwrap(), "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--new-session", "--hostname", "sandbox",
@@ -281,6 +288,8 @@ def _bwrap_argv(cwd, sockets, command, client_sockets=None):
         argv += ["--perms", "1777", "--dir", "/tmp/.matplotlib"]   # writable, as matplotlib wants its folder
         for path in cache.glob("*.json"):
             argv += ["--ro-bind", str(path), f"/tmp/.matplotlib/{path.name}"]
+    if seccomp_fd is not None:
+        argv += ["--seccomp", str(seccomp_fd)]
     return argv + chdir + ["--"] + command
 
 
@@ -344,9 +353,13 @@ def launch(connection_file):
         command = [os.path.join(sys.prefix, "bin", "python"), "-m", "ipykernel_launcher",
                    "-f", f"{INSIDE_SOCKETS}/kernel.json"]
         limits = _limits(os.environ)
-        kernel = subprocess.Popen(_bwrap_argv(cwd, sockets, command, client_sockets), cwd=cwd,
-                                  env=_kernel_environment(os.environ, cwd), stdin=subprocess.DEVNULL,
-                                  preexec_fn=lambda: _set_limits(limits))
+        seccomp_fd = filter_fd()
+        try:
+            kernel = subprocess.Popen(_bwrap_argv(cwd, sockets, command, client_sockets, seccomp_fd), cwd=cwd,
+                                      env=_kernel_environment(os.environ, cwd), stdin=subprocess.DEVNULL,
+                                      preexec_fn=lambda: _set_limits(limits), pass_fds=(seccomp_fd,))
+        finally:
+            os.close(seccomp_fd)
         if client_sockets is None:
             Relay(info, sockets).start()
         # The client ends us with SIGTERM/SIGINT (or SIGKILL: bwrap's --die-with-parent covers that).

@@ -8,6 +8,7 @@ what was found, repaired, missing or unreadable is reported.
 """
 import os
 import shutil
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,15 +34,25 @@ class Prepared:
 
 
 def _ignore(root):
-    """copytree's ignore: the kit's folders and build products anywhere, symlinks, the kit's notebook names at the top
-    (the chosen files are copied there under those names)."""
+    """copytree's ignore: the kit's folders and build products anywhere, symlinks, anything that is neither a file
+    nor a folder (a FIFO: copying it would wait forever), the kit's notebook names at the top (the chosen files
+    are copied there under those names)."""
     root = Path(root)
 
     def ignore(folder, names):
         here = Path(folder)
-        return {n for n in names if n in NOT_COPIED or (here / n).is_symlink()
+        return {n for n in names if n in NOT_COPIED or not _plain_entry(here / n)
                 or (here == root and n in NOTEBOOKS)}
     return ignore
+
+
+def _plain_entry(path):
+    """A regular file or a folder, not a link (lstat: never follows)."""
+    try:
+        mode = path.lstat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISREG(mode) or stat.S_ISDIR(mode)
 
 
 def as_submission(path, staging):
