@@ -41,7 +41,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-from importlib.util import module_from_spec, spec_from_file_location
 from itertools import count
 from pathlib import Path
 
@@ -159,10 +158,10 @@ def filter_fd():
 
     Raises:
         RuntimeError (seccomp.Unsupported): no filter for this architecture."""
-    spec = spec_from_file_location("hw3_seccomp", Path(__file__).resolve().with_name("seccomp.py"))
-    module = module_from_spec(spec)
-    spec.loader.exec_module(module)
-    program = module.program()
+    path = Path(__file__).resolve().with_name("seccomp.py")
+    module = {"__name__": "hw3_seccomp", "__file__": str(path)}
+    exec(compile(path.read_text(), str(path), "exec"), module)   # no bytecode cache written into the kit
+    program = module["program"]()
     read, write = os.pipe()
     os.write(write, program)    # a few hundred bytes: within a pipe's buffer
     os.close(write)
