@@ -14,6 +14,7 @@ Per question: pass if every item passes; fail if every item fails; review otherw
 A question's `key` groups equal answers across a batch (the values on the judge's fixed random inputs where the
 answer was read, else the normalised text), so a TA marks each distinct answer once.
 """
+import re
 from dataclasses import dataclass, field
 
 from grader.parts.derivations import evaluate, extract, template
@@ -61,7 +62,8 @@ class QuestionVerdict:
 
 
 def _normal_text(text):
-    return " ".join(text.replace("$", " ").split())
+    """Text for grouping answers the judge did not read: LaTeX spacing is not meaning, so all of it goes."""
+    return re.sub(r"\s+|\\[,;:! ]|\\quad|\\qquad|\$", "", text)
 
 
 def _judge_item(item, region):

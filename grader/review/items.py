@@ -1,0 +1,92 @@
+"""What awaits a TA: the review items of a batch's reports, grouped so that each distinct answer is marked once.
+
+A check that awaits review carries, besides the usual keys (`target`, `name`, `points`, `max_points`, `message`), a
+`review` object written by the part that could not decide (the derivations judge, the main notebook's outputs):
+
+    {"question": "ex1",            the page it goes to (one page per question)
+     "title": "ex. 1: dy/dx ...",  the page's heading
+     "group": "9f2c...",           equal answers have equal groups (the judge's equivalence, else the normalised text)
+     "answer": "\\frac{dy}{dx} = 2x_i",   the answer as the judge found it (LaTeX), may be empty
+     "work": "...",                everything the student wrote for the question (markdown), for context
+     "reference": "2x",            the reference (LaTeX), shown beside the answers
+     "reason": "...",              why it was not decided automatically
+     "status": "awaiting" | "marked"}
+"""
+import hashlib
+from dataclasses import dataclass, field
+
+
+def group_id(key):
+    """A stable, short id for a judge's equivalence key (any repr-able value)."""
+    return hashlib.sha256(repr(key).encode("utf-8", "replace")).hexdigest()[:16]
+
+
+def student_key(report):
+    """Who a report is: the platform's id or the name the intake gave (the gradebooks' key)."""
+    return str(report.get("key") or report.get("submission") or "")
+
+
+@dataclass
+class Entry:
+    """One student's answer to one question awaiting (or having had) review."""
+    student: str
+    submission: str
+    points: float
+    max_points: float
+    answer: str
+    work: str
+    reason: str
+    status: str
+
+
+@dataclass
+class Group:
+    id: str
+    entries: list = field(default_factory=list)
+
+    @property
+    def answer(self):
+        """The group's answer as shown: the first entry's (they are equal or equivalent)."""
+        return self.entries[0].answer
+
+    @property
+    def work(self):
+        return self.entries[0].work
+
+
+@dataclass
+class Question:
+    id: str
+    title: str
+    reference: str
+    max_points: float
+    groups: dict = field(default_factory=dict)     # group id -> Group, in order of first appearance
+
+    @property
+    def students(self):
+        return sum(len(group.entries) for group in self.groups.values())
+
+
+def review_checks(report):
+    """The checks of one report that carry a review object."""
+    return [check for check in report.get("checks", []) if isinstance(check.get("review"), dict)]
+
+
+def collect(reports):
+    """{question id: Question} over a batch's reports (report dicts as the JSON writes them), groups largest first."""
+    questions = {}
+    for report in reports:
+        for check in review_checks(report):
+            review = check["review"]
+            qid = str(review.get("question") or check.get("name") or "?")
+            question = questions.setdefault(qid, Question(qid, str(review.get("title") or qid),
+                                                          str(review.get("reference") or ""),
+                                                          float(check.get("max_points") or 0)))
+            gid = str(review.get("group") or group_id(review.get("answer", "")))
+            question.groups.setdefault(gid, Group(gid)).entries.append(Entry(
+                student_key(report), str(report.get("submission") or ""), float(check.get("points") or 0),
+                float(check.get("max_points") or 0), str(review.get("answer") or ""), str(review.get("work") or ""),
+                str(review.get("reason") or ""), str(review.get("status") or "awaiting")))
+    for question in questions.values():
+        question.groups = dict(sorted(question.groups.items(), key=lambda kv: -len(kv[1].entries)))
+    return dict(sorted(questions.items()))
