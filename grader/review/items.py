@@ -10,10 +10,14 @@ A check that awaits review carries, besides the usual keys (`target`, `name`, `p
      "work": "...",                everything the student wrote for the question (markdown), for context
      "reference": "2x",            the reference (LaTeX), shown beside the answers
      "reason": "...",              why it was not decided automatically
+     "images": ["iVBOR..."],       optional: base64 PNGs shown with the work (a main notebook's plots)
      "status": "awaiting" | "marked"}
 """
 import hashlib
+import re
 from dataclasses import dataclass, field
+
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]+=*$")
 
 
 def group_id(key):
@@ -37,6 +41,7 @@ class Entry:
     work: str
     reason: str
     status: str
+    images: tuple = ()            # base64 PNGs (a main notebook's plots), checked by the part that sent them
 
 
 @dataclass
@@ -52,6 +57,10 @@ class Group:
     @property
     def work(self):
         return self.entries[0].work
+
+    @property
+    def images(self):
+        return self.entries[0].images
 
 
 @dataclass
@@ -86,7 +95,8 @@ def collect(reports):
             question.groups.setdefault(gid, Group(gid)).entries.append(Entry(
                 student_key(report), str(report.get("submission") or ""), float(check.get("points") or 0),
                 float(check.get("max_points") or 0), str(review.get("answer") or ""), str(review.get("work") or ""),
-                str(review.get("reason") or ""), str(review.get("status") or "awaiting")))
+                str(review.get("reason") or ""), str(review.get("status") or "awaiting"),
+                tuple(i for i in review.get("images") or () if isinstance(i, str) and _BASE64.match(i))))
     for question in questions.values():
         question.groups = dict(sorted(question.groups.items(), key=lambda kv: -len(kv[1].entries)))
     return dict(sorted(questions.items()))

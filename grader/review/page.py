@@ -53,6 +53,8 @@ def _answer_html(group):
                          f'<div class="work">{body}</div></details>')
         else:
             parts.append(f'<div class="work">{body}</div>')
+    for png in group.images:      # base64 of a PNG (items.py keeps only base64 text): no markup can come in
+        parts.append(f'<img class="plot" alt="a plot of the notebook" src="data:image/png;base64,{png}">')
     if not parts:
         parts.append(code_html("(nothing written for this question)"))
     return "\n".join(parts)

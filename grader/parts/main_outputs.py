@@ -1,0 +1,197 @@
+"""A course main notebook graded from its saved outputs, as the student ran it: never re-run into zeros.
+
+The course's main notebooks (`HW3_main.ipynb` 2017, `homework_main.ipynb` 2018, `homework_main-basic.ipynb` and
+`homework_main-advanced.ipynb` 2019-21) load the framework with `%run homework_modules.ipynb`, download MNIST
+(`sklearn.datasets.fetch_mldata`, since removed, or the course's `mnist.py`), and train for minutes to hours on full
+MNIST: run again here they would fail for reasons that are not the student's. What they show is in their saved
+outputs: the printed losses and accuracies, the plots, the opinions. This kit's own `HW3_main.ipynb` is not judged
+here (it is executed, :mod:`grader.mainnb`).
+
+The rubric read from the outputs (7 points, every course version; the kit's metrics file does not exist there):
+
+* ran (4): every code cell that holds code was run and none shows an error (a traceback in the outputs fails it);
+* test accuracy (2): a printed test accuracy, above 0.5 (0.97 = 97 % either way);
+* the experiments (1): basic track, 2017, 2018: ReLU, ELU, LeakyReLU, SoftPlus compared and BatchNormalization
+  tried (in the code of cells that ran, with their outputs); advanced track: a network with Conv2d, MaxPool2d and
+  BatchNormalization;
+* the opinion (1): always read by a TA (the text is shown on the review page), outside the automatic maximum.
+
+What cannot be read with confidence goes to review with its points outside the automatic maximum: no test accuracy
+printed (a validation one, or a plot only), experiments only partly there. A notebook with no saved outputs at all
+is "not run": every point to review, with that note, never 0.
+"""
+import base64
+import re
+
+from grader.review.items import group_id
+
+TARGET = "main notebook"
+FILE_VERSIONS = (("homework_main-advanced", "2019-21 advanced"), ("homework_main-basic", "2019-21 basic"),
+                 ("homework_main", "2018"), ("hw3_main", "2017"))
+TITLES = (("Not So Basic Artificial Neural Networks", "2019-21 advanced"),
+          ("# Homework: Basic Artificial Neural Networks", "2018"),
+          ("# Home work 3: Basic Artificial Neural Networks", "2017"))
+ROWS = (("ran", "every code cell ran, none shows an error", 4), ("accuracy", "a test accuracy above 0.5 printed", 2),
+        ("experiments", "the experiments the text asks for", 1), ("opinion", "the opinion asked for", 1))
+KIT_IDS = frozenset({"main-title", "main-setup", "main-setup-md"})
+ACTIVATIONS = ("relu", "elu", "leakyrelu", "softplus")
+MAX_IMAGES, MAX_IMAGE_BYTES, MAX_WORK = 6, 400_000, 60_000
+_TEMPLATE_ONLY = re.compile(r"^\s*(#\s*your (code|answer) goes here\.?\s*#*\s*)?$", re.IGNORECASE)
+_ACCURACY = re.compile(r"(acc(?:uracy)?|точност\w*)\D{0,40}?(\d+(?:[.,]\d+)?)\s*(%?)", re.IGNORECASE)
+_PNG = re.compile(r"^[A-Za-z0-9+/=\s]+$")
+
+
+def is_kit(nb):
+    """This kit's own main notebook (executed, not read from outputs): its cell ids and its fast mode."""
+    return any(str(c.get("id", "")) in KIT_IDS for c in nb.get("cells", [])) or any(
+        "HW3_FAST" in _text(c.get("source")) for c in nb.get("cells", []) if c.get("cell_type") == "code")
+
+
+def version(nb, file_name):
+    """The course version from the notebook's title, else its file name (lenient: case, `-Copy1`, prefixes)."""
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            for title, name in TITLES:
+                if title.lower() in _text(cell.get("source")).lower():
+                    return name
+    lower = file_name.lower()
+    for stem, name in FILE_VERSIONS:
+        if stem in lower:
+            return name
+    return "course"
+
+
+def _text(value):
+    if isinstance(value, list):
+        value = "".join(v for v in value if isinstance(v, str))
+    return value if isinstance(value, str) else ""
+
+
+def _outputs_text(cell):
+    """The text a cell's outputs show (stdout, results), errors apart."""
+    shown = []
+    for output in cell.get("outputs") or []:
+        if output.get("output_type") == "stream" and output.get("name") == "stdout":
+            shown.append(_text(output.get("text")))
+        elif output.get("output_type") in ("execute_result", "display_data"):
+            shown.append(_text((output.get("data") or {}).get("text/plain")))
+    return "\n".join(shown)
+
+
+def _error(cell):
+    for output in cell.get("outputs") or []:
+        if output.get("output_type") == "error":
+            return f"{_text(output.get('ename'))}: {_text(output.get('evalue'))}"[:200]
+        if output.get("output_type") == "stream" and "Traceback (most recent call last)" in _text(output.get("text")):
+            return "a traceback in its output"
+    return None
+
+
+def _images(cells):
+    found = []
+    for cell in cells:
+        for output in cell.get("outputs") or []:
+            png = _text((output.get("data") or {}).get("image/png"))
+            if png and len(png) <= MAX_IMAGE_BYTES and _PNG.match(png):
+                try:
+                    if base64.b64decode(png[:64] + "=" * (-len(png[:64]) % 4))[:8] == b"\x89PNG\r\n\x1a\n":
+                        found.append("".join(png.split()))
+                except ValueError:
+                    continue
+    return found
+
+
+def _test_accuracies(text):
+    """Test accuracies printed (as fractions): numbers after 'accuracy' on a line that says test."""
+    found = []
+    for line in text.splitlines():
+        if not re.search(r"test|тест", line, re.IGNORECASE):
+            continue
+        for match in _ACCURACY.finditer(line):
+            value = float(match.group(2).replace(",", "."))
+            found.append(value / 100 if match.group(3) or value > 1 else value)
+    return [v for v in found if 0 <= v <= 1]
+
+
+def _row(key, passed, message, review=None):
+    name, points = next((title, p) for k, title, p in ROWS if k == key)
+    return {"key": key, "name": name, "max_points": points, "passed": passed, "message": message, "review": review}
+
+
+def _work(nb):
+    """The notebook as markdown for the TA: markdown cells, code, its printed output (truncated)."""
+    parts = []
+    for number, cell in enumerate(nb.get("cells", []), 1):
+        source = _text(cell.get("source"))
+        if cell.get("cell_type") == "markdown":
+            parts.append(source)
+        elif cell.get("cell_type") == "code" and source.strip():
+            shown = _outputs_text(cell)
+            parts.append(f"```python\n# cell {number}\n{source[:3000]}\n```" +
+                         (f"\n```\n{shown[-2000:]}\n```" if shown.strip() else ""))
+    return "\n\n".join(parts)[:MAX_WORK]
+
+
+def judge(nb, file_name):
+    """(version, [row dict]) for a course main notebook: each row `key`, `name`, `max_points`, `passed` (True,
+    False, or None when it awaits review), `message`, and `review` (the reason) when a TA decides."""
+    found_version = version(nb, file_name)
+    cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+    coded = [(n, c) for n, c in enumerate(nb.get("cells", []), 1)
+             if c.get("cell_type") == "code" and not _TEMPLATE_ONLY.match(_text(c.get("source")))]
+    ran = [c for c in cells if c.get("execution_count") is not None or c.get("outputs")]
+    if not ran:
+        reason = "not run: the notebook has no saved outputs (run it and hand it in with its outputs)"
+        return found_version, [_row(k, None, reason, reason) for k, _, _ in ROWS]
+    rows = []
+    errors = [(n, _error(c)) for n, c in coded if _error(c)]
+    skipped = [n for n, c in coded if c.get("execution_count") is None and not c.get("outputs")]
+    if errors:
+        rows.append(_row("ran", False, f"cell {errors[0][0]} shows an error: {errors[0][1]}"))
+    elif skipped:
+        rows.append(_row("ran", False, f"cell {skipped[0]} was not run ({len(skipped)} code cell(s) without "
+                                       "output or execution count)"))
+    else:
+        rows.append(_row("ran", True, f"{len(coded)} code cells ran, none shows an error (read from the saved "
+                                      "outputs: the notebook was not run again)"))
+    printed = "\n".join(_outputs_text(c) for c in cells)
+    accuracies = _test_accuracies(printed)
+    if accuracies and max(accuracies) > 0.5:
+        rows.append(_row("accuracy", True, f"test accuracy {max(accuracies):.4f} printed"))
+    elif accuracies:
+        rows.append(_row("accuracy", False, f"the test accuracy printed, {max(accuracies):.4f}, is not above 0.5"))
+    else:
+        reason = "no test accuracy found in the printed outputs"
+        rows.append(_row("accuracy", None, reason, reason))
+    code = " ".join(_text(c.get("source")) for c in ran).lower().replace("_", "")
+    if found_version == "2019-21 advanced":
+        wanted = ("conv2d", "maxpool2d", "batchnormalization")
+    else:
+        wanted = ACTIVATIONS + ("batchnormalization",)
+    missing = [name for name in wanted if not re.search(rf"\b{name}\b", code)]
+    if not missing and (_images(ran) or printed.strip()):
+        rows.append(_row("experiments", True, "in the cells that ran: " + ", ".join(wanted)))
+    else:
+        reason = f"not found in the cells that ran: {', '.join(missing) or 'their outputs'}"
+        rows.append(_row("experiments", None, reason, reason))
+    reason = "a TA reads the opinion"
+    rows.append(_row("opinion", None, reason, reason))
+    return found_version, rows
+
+
+def checks(nb, file_name):
+    """(version, report checks) for a course main notebook; rows awaiting review carry the pages' review object."""
+    found_version, rows = judge(nb, file_name)
+    work, images = _work(nb), _images(nb.get("cells", []))[:MAX_IMAGES]
+    out = []
+    for row in rows:
+        check = {"target": TARGET, "defined_as": None, "name": row["name"], "passed": bool(row["passed"]),
+                 "points": row["max_points"] if row["passed"] else 0, "max_points": row["max_points"],
+                 "message": row["message"]}
+        if row["passed"] is None:
+            check["message"] = f"{row['name']}: awaits a TA's review ({row['review']})"
+            check["review"] = {"question": f"main-{row['key']}", "title": f"main notebook: {row['name']}",
+                               "group": group_id((row["key"], work, tuple(images))), "answer": "", "work": work,
+                               "images": images, "reference": "", "reason": row["review"], "status": "awaiting"}
+        out.append(check)
+    return found_version, out

@@ -1,0 +1,116 @@
+"""Course main notebooks graded from their saved outputs (grader/parts/main_outputs.py): the shared case
+real/main-course-version, a notebook without outputs ("not run", to review, never 0), errors, accuracies in every
+spelling, the advanced track, versions from titles and file names, and the kit's own notebook left to execution."""
+import base64
+import copy
+
+import nbformat
+import pytest
+
+from conftest import ROOT, SHARED_CASES
+from grader.parts import main_outputs
+from grader.review.marks import rescore
+
+CASE = SHARED_CASES / "real" / "main-course-version" / "homework_main-basic.ipynb"
+PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 40).decode()
+
+
+def case():
+    return nbformat.read(str(CASE), as_version=4)
+
+
+def scored(nb, name="homework_main-basic.ipynb"):
+    version, checks = main_outputs.checks(nb, name)
+    return version, rescore({"key": "1", "checks": checks})
+
+
+def course_notebook(*cells, name="homework_main-basic.ipynb"):
+    """A small course notebook: (source, printed output or None for not run, error or None) per code cell."""
+    nb = nbformat.v4.new_notebook()
+    for number, (source, printed, error) in enumerate(cells, 1):
+        cell = nbformat.v4.new_code_cell(source)
+        if printed is not None or error:
+            cell.execution_count = number
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=printed or "")]
+            if error:
+                cell.outputs.append(nbformat.v4.new_output("error", ename="ValueError", evalue=error, traceback=[]))
+        nb.cells.append(cell)
+    return nb
+
+
+EXPERIMENTS = ("for act in [ReLU, ELU, LeakyReLU, SoftPlus]:\n    net = make(act, BatchNormalization)", "done", None)
+
+
+def test_the_course_main_notebook_is_read_from_its_outputs():
+    """real/main-course-version: 7/7 automatically (ran 4, test accuracy 2, experiments 1); the opinion awaits a
+    TA's review with its point outside the automatic maximum: never re-run into 0/10."""
+    version, report = scored(case())
+    assert version == "2019-21 basic"
+    assert (report["score"], report["max_score"], report["awaiting_review"]) == (7, 7, 1)
+    assert not main_outputs.is_kit(case())
+
+
+def test_a_notebook_without_outputs_is_not_run_and_goes_to_review():
+    nb = case()
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    _, report = scored(nb)
+    assert (report["score"], report["max_score"], report["awaiting_review"]) == (0, 0, 8)
+    assert all("not run" in c["message"] for c in report["checks"])
+
+
+def test_an_error_in_the_outputs_costs_ran_and_the_rest_is_still_read():
+    nb = course_notebook(("import numpy as np", "", None), EXPERIMENTS,
+                         ("train()", "epoch 3", "shapes (64,10) (64,1)"),
+                         ("print(acc)", "Test accuracy: 97.8 %", None))
+    _, report = scored(nb)
+    ran, accuracy, experiments, _ = report["checks"]
+    assert not ran["passed"] and "cell 3 shows an error: ValueError: shapes" in ran["message"]
+    assert accuracy["passed"] and "0.9780" in accuracy["message"] and experiments["passed"]
+
+
+@pytest.mark.parametrize("printed, verdict", [
+    ("test accuracy: 0.9123", True), ("Accuracy on test set = 91.2%", True), ("тестовая точность 0,95", True),
+    ("test acc 0.31", False), ("validation accuracy 0.97", None), ("loss 0.12", None)])
+def test_accuracies_are_read_in_every_spelling(printed, verdict):
+    _, report = scored(course_notebook(EXPERIMENTS, ("evaluate()", printed, None)))
+    accuracy = report["checks"][1]
+    assert (accuracy["passed"] if "review" not in accuracy else None) == verdict
+
+
+def test_a_code_cell_not_run_costs_ran_but_the_templates_empty_cells_do_not():
+    nb = course_notebook(EXPERIMENTS, ("# Your code goes here. ###########", None, None),
+                         ("print('test accuracy', 0.93)", "test accuracy 0.93", None))
+    assert scored(nb)[1]["checks"][0]["passed"]
+    nb.cells.append(nbformat.v4.new_code_cell("net.train()"))
+    assert not scored(nb)[1]["checks"][0]["passed"]
+
+
+def test_the_advanced_track_asks_for_a_cnn():
+    cnn = ("net = Sequential(); net.add(Conv2d(1, 8, 3)); net.add(MaxPool2d(2)); net.add(BatchNormalization(0.9))",
+           "ok", None)
+    nb = course_notebook(cnn, ("print(acc)", "test accuracy 0.975", None))
+    assert scored(nb, "homework_main-advanced.ipynb")[1]["checks"][2]["passed"]
+    nb = course_notebook(EXPERIMENTS, ("print(acc)", "test accuracy 0.975", None))
+    assert "review" in scored(nb, "homework_main-advanced.ipynb")[1]["checks"][2]
+
+
+def test_the_version_comes_from_the_title_or_the_file_name():
+    nb = course_notebook(("x = 1", "", None))
+    assert main_outputs.version(nb, "HW3_main.ipynb") == "2017"
+    assert main_outputs.version(nb, "DL24_homework_main (1).ipynb") == "2018"
+    assert main_outputs.version(nb, "homework_main-basic-Copy1.ipynb") == "2019-21 basic"
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell("# Homework: Not So Basic Artificial Neural Networks"))
+    assert main_outputs.version(nb, "whatever.ipynb") == "2019-21 advanced"
+
+
+def test_the_kits_own_main_notebook_is_left_to_execution():
+    assert main_outputs.is_kit(nbformat.read(str(ROOT / "HW3_main.ipynb"), as_version=4))
+
+
+def test_only_real_pngs_go_to_the_review_page():
+    nb = copy.deepcopy(course_notebook(("plot()", "", None)))
+    nb.cells[0].outputs = [nbformat.v4.new_output("display_data", data={"image/png": PNG, "text/plain": "fig"}),
+                           nbformat.v4.new_output("display_data", data={"image/png": "\"><script>x</script>"})]
+    assert main_outputs._images(nb.cells) == [PNG]
