@@ -23,7 +23,7 @@ is "not run": every point to review, with that note, never 0.
 import base64
 import re
 
-from grader.review.items import group_id
+from grader.parts.awaiting import review_object
 
 TARGET = "main notebook"
 FILE_VERSIONS = (("homework_main-advanced", "2019-21 advanced"), ("homework_main-basic", "2019-21 basic"),
@@ -190,8 +190,8 @@ def checks(nb, file_name):
                  "message": row["message"]}
         if row["passed"] is None:
             check["message"] = f"{row['name']}: awaits a TA's review ({row['review']})"
-            check["review"] = {"question": f"main-{row['key']}", "title": f"main notebook: {row['name']}",
-                               "group": group_id((row["key"], work, tuple(images))), "answer": "", "work": work,
-                               "images": images, "reference": "", "reason": row["review"], "status": "awaiting"}
+            check["review"] = review_object(f"main-{row['key']}", f"main notebook: {row['name']}",
+                                            (row["key"], work, tuple(images)), row["review"], work=work,
+                                            images=images)
         out.append(check)
     return found_version, out

@@ -1,28 +1,14 @@
 """What awaits a TA: the review items of a batch's reports, grouped so that each distinct answer is marked once.
 
-A check that awaits review carries, besides the usual keys (`target`, `name`, `points`, `max_points`, `message`), a
-`review` object written by the part that could not decide (the derivations judge, the main notebook's outputs):
-
-    {"question": "ex1",            the page it goes to (one page per question)
-     "title": "ex. 1: dy/dx ...",  the page's heading
-     "group": "9f2c...",           equal answers have equal groups (the judge's equivalence, else the normalised text)
-     "answer": "\\frac{dy}{dx} = 2x_i",   the answer as the judge found it (LaTeX), may be empty
-     "work": "...",                everything the student wrote for the question (markdown), for context
-     "reference": "2x",            the reference (LaTeX), shown beside the answers
-     "reason": "...",              why it was not decided automatically
-     "images": ["iVBOR..."],       optional: base64 PNGs shown with the work (a main notebook's plots)
-     "status": "awaiting" | "marked"}
+A check that awaits review carries a `review` object (its keys: grader/parts/awaiting.py), written by the part that
+could not decide (the derivations judge, the main notebook's outputs).
 """
-import hashlib
 import re
 from dataclasses import dataclass, field
 
+from grader.parts.awaiting import group_id
+
 _BASE64 = re.compile(r"^[A-Za-z0-9+/]+=*$")
-
-
-def group_id(key):
-    """A stable, short id for a judge's equivalence key (any repr-able value)."""
-    return hashlib.sha256(repr(key).encode("utf-8", "replace")).hexdigest()[:16]
 
 
 def student_key(report):

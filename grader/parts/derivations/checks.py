@@ -1,7 +1,7 @@
 """The derivations judge's verdicts as report checks: one check per question; a question in review carries the
 `review` object the TA's pages read (grader/review/items.py) and is left out of the automatic score and maximum."""
 from grader.parts.derivations.judge import QuestionVerdict
-from grader.review.items import group_id
+from grader.parts.awaiting import review_object
 
 TARGET = "differentiation"
 
@@ -21,11 +21,10 @@ def check_of(verdict: QuestionVerdict):
     if verdict.status == "pass":
         check["message"] = ""
     if verdict.status == "review":
-        check["review"] = {
-            "question": verdict.id, "title": verdict.title, "group": group_id((verdict.id, verdict.key)),
-            "answer": _answer_tex(verdict), "work": verdict.work, "reference": verdict.reference_tex,
-            "reason": "; ".join(f"{item.label}: {item.note}" for item in verdict.items if item.status != "pass"),
-            "status": "awaiting"}
+        check["review"] = review_object(
+            verdict.id, verdict.title, (verdict.id, verdict.key),
+            "; ".join(f"{item.label}: {item.note}" for item in verdict.items if item.status != "pass"),
+            answer=_answer_tex(verdict), work=verdict.work, reference=verdict.reference_tex)
     return check
 
 
