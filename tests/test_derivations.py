@@ -130,3 +130,30 @@ def test_equal_answers_share_a_key_and_different_ones_do_not():
     wrong = one_answer("ex4", 0, r"A^T(AS - X)")
     assert factored.key == expanded.key != wrong.key
     assert one_answer("ex1", 0, r"2 x_i").key == one_answer("ex1", 0, r"2  x_i").key
+
+
+def test_an_answer_after_a_differential_and_an_implication_is_found():
+    cells = notebook(("markdown", "## ex. 1"),
+                     ("markdown", r"$$dy = d(x^Tx) = 2x^T dx \Rightarrow \frac{dy}{dx} = 2x^T, \quad x \in \mathbb{R}^N$$"))
+    _, verdicts = judge(cells)
+    assert verdicts[0].status == "pass" and verdicts[0].items[0].answer == "2x^T"
+
+
+@pytest.mark.parametrize("question, left, answer", [
+    ("ex1", r"\frac{\partial (x^\top x)}{\partial x}", r"2x"),
+    ("ex2", r"\frac{\partial\, \operatorname{tr}(AB)}{\partial A}", r"B^T"),
+    ("ex4", r"\frac{\partial \|X - AS\|_F^2}{\partial S}", r"2A^T(AS - X)"),
+])
+def test_the_function_written_out_on_the_left_is_the_questions_derivative(question, left, answer):
+    cells = notebook(("markdown", "## ex. 4" if question == "ex4" else f"## ex. {question[-1]}"),
+                     ("markdown", f"$${left} = {answer}$$"))
+    _, verdicts = judge(cells)
+    assert next(v for v in verdicts if v.id == question).status == "pass"
+
+
+def test_an_intermediate_derivative_of_another_function_is_not_taken_for_the_answer():
+    cells = notebook(("markdown", "## ex. 4"),
+                     ("markdown", r"$\frac{\partial \operatorname{tr}(X^T A S)}{\partial S} = A^T X$, so"),
+                     ("markdown", r"$$\frac{dJ}{dS} = 2A^T(AS - X)$$"))
+    _, verdicts = judge(cells)
+    assert verdicts[3].status == "pass"

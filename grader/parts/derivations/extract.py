@@ -138,13 +138,26 @@ def label_of(side):
     s = s.rstrip(":")
     for pattern in (r"\\frac\{d([A-Za-z])\}\{d([A-Za-z])\}", r"\\fracd([A-Za-z])d([A-Za-z])",
                     r"\(?d([A-Za-z])\)?/\(?d([A-Za-z])\)?", r"\\frac\{d\}\{d(?P<d>[A-Za-z])\}\(?(?P<n>[A-Za-z])\)?",
-                    r"\\nabla_\{?(?P<d>[A-Za-z])\}?(?P<n>[A-Za-z])"):
+                    r"\\nabla_\{?(?P<d>[A-Za-z])\}?(?P<n>[A-Za-z])",
+                    r"\\frac\{d(?P<n>.{2,})\}\{d(?P<d>[A-Za-z])\}"):
         match = re.fullmatch(pattern, s)
         if match:
             if match.groupdict():
-                return match.group("n"), match.group("d")
+                numerator = match.group("n")
+                return (function_text(numerator) if len(numerator) > 1 else numerator), match.group("d")
             return match.group(1), match.group(2)
     return None
+
+
+def function_text(tex):
+    """A written-out function in one spelling, to compare with the question's (`\\operatorname{tr}(A B)` and
+    `tr(AB)` alike; `x^\\top x` and `x^Tx` alike; norms with `|`)."""
+    s = _SPACE.sub("", tex)
+    s = re.sub(r"\\(?:operatorname|mathrm|text|textrm)\{([Tt]r)\}|\\[Tt]r(?![a-zA-Z])", "tr", s)
+    s = re.sub(r"\^\{?(?:\\top|\\intercal|T)\}?", "^T", s)
+    s = re.sub(r"\\[lr]Vert|\\\||\\[lr]vert", "|", s).replace("||", "|")
+    s = re.sub(r"_\{?[2F]\}?", "", s)
+    return s.replace("{", "").replace("}", "").replace("[", "(").replace("]", ")")
 
 
 def _sides(row):
@@ -162,19 +175,48 @@ def _sides(row):
     return [side.strip() for side in sides]
 
 
-def candidates(region, item):
+_CLAUSE = re.compile(r"\\(?:Rightarrow|Longrightarrow|implies|therefore|iff|Leftrightarrow)(?![a-zA-Z])"
+                     r"|\\q?quad(?![a-zA-Z])|;|,\s|\\text\{\s*(?:and|и|где|where|then|so|тогда|значит)\s*\}")
+
+
+def _clauses(row):
+    """A row cut where a new statement starts (`\\Rightarrow`, `\\quad`, `;`, `, `, `\\text{and}`), outside braces
+    and parentheses: `dy = 2x^T dx \\Rightarrow \\frac{dy}{dx} = 2x^T` holds two equations."""
+    pieces, depth, start, i = [], 0, 0, 0
+    while i < len(row):
+        char = row[i]
+        if char in "{([":
+            depth += 1
+        elif char in "})]":
+            depth -= 1
+        elif depth == 0:
+            match = _CLAUSE.match(row, i)
+            if match:
+                pieces.append(row[start:i])
+                start = i = match.end()
+                continue
+        i += 1
+    pieces.append(row[start:])
+    return [piece.strip() for piece in pieces if piece.strip()]
+
+
+def candidates(region, item, expression_numerator=()):
     """[Candidate] for `item` (numerator, denominator) in `region`, in notebook order. A side that is the label
-    followed by an empty side or `?` (the template's prompt) gives none."""
+    followed by an empty side or `?` (the template's prompt) gives none. A derivative of the question's function
+    written out (`\\frac{\\partial (x^T x)}{\\partial x}`) counts as the item's too when its text (function_text) is
+    one of `expression_numerator`."""
     found = []
     for index, kind, source in region.cells:
         for row in math_rows(kind, source):
-            sides = _sides(row)
-            for position, side in enumerate(sides[:-1]):
-                if label_of(side) == item:
-                    answer = sides[-1].strip().rstrip(" .,;")
-                    if answer and answer.strip(" .?") and label_of(answer) is None:
-                        found.append(Candidate(index, answer, row.strip()))
-                    break
+            for clause in _clauses(row):
+                sides = _sides(clause)
+                for side in sides[:-1]:
+                    label = label_of(side)
+                    if label == item or (label and label[1] == item[1] and label[0] in expression_numerator):
+                        answer = sides[-1].strip().rstrip(" .,;")
+                        if answer and answer.strip(" .?") and label_of(answer) is None:
+                            found.append(Candidate(index, answer, clause.strip()))
+                        break
     return found
 
 

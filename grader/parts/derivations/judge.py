@@ -66,12 +66,13 @@ def _normal_text(text):
     return re.sub(r"\s+|\\[,;:! ]|\\quad|\\qquad|\$", "", text)
 
 
-def _judge_item(item, region):
+def _judge_item(question, item, region):
     label = item.label
     if region is None:
         return ItemVerdict(label, "review", note="the question's heading was not found: a TA finds the answer",
                            key=("text", "(question not found)"))
-    found = extract.candidates(region, (item.numerator, item.denominator))
+    written_out = {extract.function_text(f) for f in question.functions.get(item.numerator, ())}
+    found = extract.candidates(region, (item.numerator, item.denominator), expression_numerator=written_out)
     if not found:
         if extract.has_work(region, template.SOURCES):
             return ItemVerdict(label, "review", note=f"no equation `{label} = ...` found in what you wrote: a TA "
@@ -140,7 +141,7 @@ def judge(cells):
     verdicts = []
     for question in QUESTIONS:
         region = found.get(question.id)
-        items = [_judge_item(item, region) for item in question.items]
+        items = [_judge_item(question, item, region) for item in question.items]
         statuses = {item.status for item in items}
         status = "pass" if statuses == {"pass"} else "fail" if statuses == {"fail"} else "review"
         verdicts.append(QuestionVerdict(

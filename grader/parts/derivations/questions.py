@@ -38,6 +38,7 @@ class Question:
     statement_tex: str
     items: tuple
     points: int = 3
+    functions: dict = field(default_factory=dict)   # numerator -> the ways its function is written out
 
 
 X_VEC = {"x": ("N", 1)}
@@ -57,16 +58,20 @@ def _grad_s(a):
 
 QUESTIONS = (
     Question("ex1", "ex. 1: dy/dx for y = xᵀx", r"y = x^T x, \quad x \in \mathbb{R}^N",
-             (Item("y", "x", X_VEC, lambda a: 2 * a["x"], r"2x \;\; (\text{or the row } 2x^T)", vector=True),)),
+             (Item("y", "x", X_VEC, lambda a: 2 * a["x"], r"2x \;\; (\text{or the row } 2x^T)", vector=True),),
+             functions={"y": ("x^Tx", "(x^Tx)")}),
     Question("ex2", "ex. 2: dy/dA for y = tr(AB)", r"y = \operatorname{tr}(AB)",
-             (Item("y", "A", TRACE, lambda a: a["B"].T, r"B^T"),)),
+             (Item("y", "A", TRACE, lambda a: a["B"].T, r"B^T"),),
+             functions={"y": ("tr(AB)", "(tr(AB))")}),
     Question("ex3", "ex. 3: dy/dx and dy/dA for y = xᵀAc", r"y = x^T A c",
              (Item("y", "x", BILINEAR, lambda a: a["A"] @ a["c"], r"Ac \;\; (\text{or the row } c^T A^T)",
                    vector=True),
-              Item("y", "A", BILINEAR, lambda a: a["x"] @ a["c"].T, r"x c^T"))),
+              Item("y", "A", BILINEAR, lambda a: a["x"] @ a["c"].T, r"x c^T")),
+             functions={"y": ("x^TAc", "(x^TAc)")}),
     Question("ex4", "ex. 4: dJ/dS for J = ‖X − AS‖² (through the trace)",
              r"J = \lVert X - AS \rVert_F^2",
-             (Item("J", "S", FACTOR, _grad_s, r"2A^T(AS - X)"),)),
+             (Item("J", "S", FACTOR, _grad_s, r"2A^T(AS - X)"),),
+             functions={"J": ("|X-AS|^2", "(|X-AS|^2)")}),
     Question("ex4c", "ex. 4, chain rule: dJ/dF, dF/dS, dJ/dS (F = AS)", r"J = \lVert X - F \rVert_F^2,\; F = AS",
              (Item("J", "F", CHAIN, lambda a: 2 * (a["F"] - a["X"]), r"2(F - X)", defined={"F": _product}),
               Item("F", "S", CHAIN, None, r"\frac{\partial F_{ij}}{\partial S_{kl}} = A_{ik}\delta_{jl}"
