@@ -157,3 +157,14 @@ def test_an_intermediate_derivative_of_another_function_is_not_taken_for_the_ans
                      ("markdown", r"$$\frac{dJ}{dS} = 2A^T(AS - X)$$"))
     _, verdicts = judge(cells)
     assert verdicts[3].status == "pass"
+
+
+def test_a_huge_answer_goes_to_review_quickly():
+    import time
+    started = time.monotonic()
+    verdict = one_answer("ex4", 0, "+".join(["A^TAS"] * 2000))
+    assert verdict.status == "review" and time.monotonic() - started < 5
+    cells = notebook(("markdown", "## ex. 1"), ("markdown", "$" * 200_000 + r"$$\frac{dy}{dx} = 2x$$"))
+    started = time.monotonic()
+    judge(cells)
+    assert time.monotonic() - started < 5

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 HEADING = re.compile(r"^\s*(?:#+\s*)?(?:\*\*)?\s*(?:ex(?:ercise)?|задани[еяй]|упражнени[еяй]|task|задача|problem)"
                      r"\.?\s*(?:№\s*)?([1-4])(?![0-9])", re.IGNORECASE)
+MAX_CELL = 100_000       # characters of a cell read (a pasted data dump must not stall the batch)
 CHAIN_HEADING = re.compile(r"third\s+approach|chain[\s-]+rule|трет|цепн", re.IGNORECASE)
 
 _DISPLAY = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|(\\begin\{(equation|align(?:ed)?|gather(?:ed)?|multline|eqnarray)\*?\}.+?"
@@ -54,6 +55,7 @@ def regions(cells):
     student who repeats the heading to continue). Empty when no heading is found."""
     found, current = [], None
     for index, (kind, source) in enumerate(cells):
+        source = source[:MAX_CELL]
         line = _first_line(source) if kind == "markdown" else ""
         match = HEADING.match(line) if len(line) < 120 else None
         question = None

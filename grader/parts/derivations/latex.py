@@ -22,6 +22,9 @@ from sympy.parsing.latex.lark import LarkLaTeXParser
 from sympy.parsing.latex.lark.transformer import TransformToSymPyExpr
 
 
+MAX_ANSWER = 400    # characters: the course's answers are short; the Earley parse of a long text is slow (cubic)
+
+
 class NotRead(Exception):
     """The answer could not be read with confidence (the message says why, for the TA)."""
 
@@ -61,6 +64,8 @@ def normalise(tex):
     s = re.sub(r"[.,;:]+\s*$", "", s).strip()
     if not s:
         raise NotRead("the answer is empty")
+    if len(s) > MAX_ANSWER:
+        raise NotRead(f"the answer is longer than {MAX_ANSWER} characters: a TA reads it")
     for construct in _UNSUPPORTED:
         if construct in s:
             raise NotRead(f"the answer uses {construct.strip(chr(92)) or construct}, which the automatic check does "
