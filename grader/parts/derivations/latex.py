@@ -39,7 +39,7 @@ _TRANSPOSE = re.compile(r"\^\s*(?:\{\s*(?:\\top|\\intercal|\\mathsf\s*\{?T\}?|\\
                         r"|\\text\s*\{?T\}?|\\textsf\s*\{?T\}?|T|t)\s*\}|\\top|\\intercal|T|t)")
 _TRACE = re.compile(r"\\(?:mathrm|operatorname|text|textrm|mathit|mathbf|rm)\s*\{\s*[Tt]r(?:ace)?\s*\}|\\[Tt]r\b"
                     r"|\\trace\b|(?<![a-zA-Z\\])[Tt]r(?![a-zA-Z])")
-_STYLE = re.compile(r"\\(?:mathbf|boldsymbol|bm|vec|mathit|mathrm|mathsf|mathnormal|overline|overrightarrow|textbf)"
+_STYLE = re.compile(r"\\(?:mathbf|boldsymbol|bm|vec|bar|mathit|mathrm|mathsf|mathnormal|overline|overrightarrow|textbf)"
                     r"\s*\{\s*([A-Za-z])\s*\}")
 _STYLE_BARE = re.compile(r"\\(?:mathbf|boldsymbol|bm|vec|mathit|mathsf)\s+([A-Za-z])")
 _NOISE = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|big|Big|bigg|Bigg|displaystyle"
