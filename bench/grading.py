@@ -44,14 +44,13 @@ def free_port():
 
 
 def loopback(workers):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     address = f"tcp://127.0.0.1:{free_port()}"
     procs = [subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port",
-                               address.rsplit(":", 1)[1], "--no-dashboard"], cwd=ROOT, env=env,
+                               address.rsplit(":", 1)[1], "--no-dashboard"], cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]
     for n in range(workers):
         procs.append(subprocess.Popen([str(BIN / "dask"), "worker", address, "--nthreads", "1", "--host", "127.0.0.1",
-                                       "--memory-limit", "0", "--no-dashboard", "--name", f"w{n}"], cwd=ROOT, env=env,
+                                       "--memory-limit", "0", "--no-dashboard", "--name", f"w{n}"], cwd=ROOT,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
     from distributed import Client
     with Client(address, timeout="60s") as client:

@@ -13,8 +13,8 @@ then reads the rendered page:
   images, and the interactive view answers one input: ArrowRight on its IntSlider "image" moves it
   one step and the figure below it is redrawn.
 
-Screenshots go to build/browser/ (and <test>-failure.png when a check fails); the server's log to
-build/browser/jupyter-server.log. The server is shut down, kernels included, whatever happens.
+Screenshots go to build/test/browser/ (and <test>-failure.png when a check fails); the server's log to
+build/test/browser/jupyter-server.log. The server is shut down, kernels included, whatever happens.
 
 Needs Debian's Chromium and the Playwright driver; both are installed on first use (see
 tests/browser/chromium.py). When they cannot be installed the tests are skipped, saying why.
@@ -40,7 +40,7 @@ OK_BACKGROUND = "rgb(230, 244, 234)"  # display.GREEN (#e6f4ea), as the browser 
 
 
 REPO = ROOT
-SHOTS = REPO / "build" / "browser"
+SHOTS = REPO / "build" / "test" / "browser"   # apart from make run's results in build/
 
 
 # -- fixtures: driver, server, browser, page -------------------------------------------------------

@@ -22,7 +22,6 @@ from grader.report import JSON_KEYS as PUBLIC   # what the JSON report holds
 
 PICKED = ("reference", "mutant_sigmoid_grad", "syntax_error_in_linear")
 BIN = Path(sys.executable).parent
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 def free_port():
@@ -31,8 +30,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start(argv, cwd=ROOT, env=ENV):
-    return subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+def start(argv, cwd=ROOT):
+    """A process of the kit's .venv: it imports the installed kit (pyproject.toml), whatever its folder."""
+    return subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)   # its own process group: killed whole, nanny and worker
 
 
@@ -44,9 +44,11 @@ def kill(process):
     process.wait(timeout=30)
 
 
-def start_worker(address, name, cwd=ROOT, env=ENV):
-    return start([str(BIN / "dask"), "worker", address, "--name", name, "--nthreads", "1", "--host", "127.0.0.1",
-                  "--memory-limit", "0", "--no-dashboard"], cwd=cwd, env=env)
+WORKER_ARGS = ("--nthreads", "1", "--host", "127.0.0.1", "--memory-limit", "0", "--no-dashboard")
+
+
+def start_worker(address, name, cwd=ROOT):
+    return start([str(BIN / "dask"), "worker", address, "--name", name, *WORKER_ARGS], cwd=cwd)
 
 
 def grade(*argv, timeout=600):
@@ -130,7 +132,10 @@ def test_a_worker_with_another_kit_refuses(loopback, submissions, tmp_path):
     from distributed import Client
     with Client(address, timeout="60s") as client:
         before = len(client.nthreads())
-        stranger = start_worker(address, "stranger", cwd=other, env={**os.environ, "PYTHONPATH": str(other)})
+        # another checkout of the kit, run from its folder with `python -m` (its folder first on sys.path, so
+        # its grader/ is imported before the installed kit's)
+        stranger = start([sys.executable, "-m", "distributed.cli.dask_worker", address, "--name", "stranger",
+                          *WORKER_ARGS], cwd=other)
         try:
             client.wait_for_workers(before + 1, timeout=120)
             run = grade(submissions[0], "--cluster", address, "--json", tmp_path / "grades.json")

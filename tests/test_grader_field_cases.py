@@ -48,7 +48,7 @@ def module_score(result):
 
 def grade(paths, *options, timeout=900):
     """Grades `paths` with `python -m grader ... --json`; returns (reports in order, seconds, stdout)."""
-    out = ROOT / "build" / "test-field-cases"
+    out = ROOT / "build" / "test" / "field-cases"   # apart from make run's results in build/
     out.mkdir(parents=True, exist_ok=True)
     report = out / f"grades-{time.monotonic_ns()}.json"
     start = time.perf_counter()
