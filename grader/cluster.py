@@ -26,12 +26,12 @@ import hashlib
 import logging
 import os
 import socket
-import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from grader import KIT
+from grader import scratch
 from grader.submission import NOT_COPIED as NOT_SENT   # never graded: the kit's grader/ and data/ replace them
 
 TOPIC = "hw3-grader"      # the event topic a task announces its start on (the client's progress bar)
@@ -299,7 +299,7 @@ def grade_remote(payload, options, kit, runs_name):
     worker.log_event(TOPIC, {"runs": runs_name, "run": len(earlier) + 1})
     if len(earlier) >= MAX_RUNS:
         return stopped_twice_report(payload.submission, earlier, options)
-    with tempfile.TemporaryDirectory(prefix="hw3-task-") as tmp:
+    with scratch.TemporaryDirectory(prefix="hw3-task-") as tmp:
         here, paths = unpack(payload, tmp)
         report = relabel(grade_submission(here, **options), paths)
     if earlier:

@@ -21,7 +21,6 @@ import contextlib
 import io
 import json
 import re
-import tempfile
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -29,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from grader import selfcheck as C
+from grader import scratch
 from grader.intake import Submission, shown
 from grader.notebook import load_notebook
 from grader.sandbox import KERNEL_NAME
@@ -136,7 +136,7 @@ def grade_submission(path, timeout=60, fast=False, log=lambda s: None, kernel_na
     started = time.perf_counter()
     kernel_name = kernel_name or KERNEL_NAME
     state = SubmissionState(identity_of(path), bool(fast), float(timeout), kernel_name, profile)
-    with tempfile.TemporaryDirectory(prefix="hw3-arg-") as tmp:
+    with scratch.TemporaryDirectory(prefix="hw3-arg-") as tmp:
         if isinstance(path, Submission):   # found by the intake: its files may be anywhere, pytest gets a stand-in
             arg, submission = Path(tmp) / shown(path.key).replace("/", "_"), path
             arg.mkdir()

@@ -32,18 +32,17 @@ cannot be read, a file that is not a notebook, a symlink, a name with bytes that
 line in the submission's ``problems`` and the rest goes on.
 A Submission holds plain strings, lists and dicts (picklable, JSON-ready): paths, never open files.
 """
-import atexit
 import os
 import re
 import shutil
 import stat
-import tempfile
 import unicodedata
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from grader import unpack as unpacking
+from grader import scratch
 
 NOTEBOOKS = ("HW3_Modules.ipynb", "HW3_differentiation.ipynb", "HW3_main.ipynb")
 IGNORED_PARTS = unpacking.IGNORED_PARTS
@@ -221,8 +220,7 @@ def choose(candidates, submission, display=lambda p: shown(Path(p).name)):
 class _Staging:
     def __init__(self, root=None):
         if root is None:
-            root = tempfile.mkdtemp(prefix="hw3-intake-")
-            atexit.register(shutil.rmtree, root, True)
+            root = scratch.mkdtemp(prefix="hw3-intake-")   # removed when the process ends, however
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.count = 0

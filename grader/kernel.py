@@ -30,7 +30,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass, field
 from queue import Empty
@@ -39,6 +38,7 @@ from jupyter_client.manager import KernelManager
 from nbval.kernel import NbvalKernelspecManager, RunningKernel, start_new_kernel
 
 from grader import sandbox
+from grader import scratch
 
 MEMORY_LIMIT = 6 * 2 ** 30   # bytes of address space for a submission's kernel
 OUTPUT_LIMIT = 200_000       # characters of output kept per cell; the rest is counted and dropped
@@ -207,7 +207,7 @@ class KernelSession:
         sandboxed = self.kernel_name == sandbox.KERNEL_NAME
         if sandboxed:
             sandbox.hand_over(self.cwd)   # as root: the kernel runs as the owner of its private copy
-            self._sockets = tempfile.mkdtemp(prefix="hw3-ipc-")
+            self._sockets = scratch.mkdtemp(prefix="hw3-ipc-")
         self.kernel = Kernel(self.kernel_name, self.cwd, self.env, sockets=self._sockets)
         limit = 0 if sandboxed else int(self.memory_limit)
         setup = KERNEL_SETUP.replace("__HW3_LIMIT__", str(limit)).replace(

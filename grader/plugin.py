@@ -20,7 +20,6 @@ of every submission (the dict ``grade_submission`` returns) is printed at the en
 """
 import json
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,7 @@ from grader import differentiation as D
 from grader import mainnb as M
 from grader.grade import PROBE_HELPER, is_selfcheck_cell, modules_version, probe_payload, reference_expected
 from grader import sandbox
+from grader import scratch
 from grader.selfcheck.messages import optional_not_counted
 from grader.kernel import FRONT_END_MAGIC, KernelSession, kernel_env
 from grader.submission import first_line, prepare
@@ -173,7 +173,7 @@ class _Submission:
         state = SubmissionState(identity, bool(option.hw3_fast), float(option.hw3_timeout), option.hw3_kernel,
                                 option.hw3_profile)
         states(self.config)[self.arg] = state
-        tmp = tempfile.mkdtemp(prefix="hw3-grade-")
+        tmp = scratch.mkdtemp(prefix="hw3-grade-")
         self.config.add_cleanup(lambda: shutil.rmtree(tmp, ignore_errors=True))
         workdir = Path(tmp) / "submission"
         try:

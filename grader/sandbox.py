@@ -41,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from itertools import count
 from pathlib import Path
 
@@ -339,7 +340,9 @@ def launch(connection_file):
         except PermissionError as exc:
             print(f"hw3-sandbox: {exc}", file=sys.stderr)
             return 1
+    parent = os.getppid()
     sockets = tempfile.mkdtemp(prefix="hw3-sandbox-")
+    _remove_when_gone(sockets)
     try:
         # A client on ipc (the grader's) shares its socket folder with the kernel: no relay, no extra hop.
         # A client on tcp (nbval, JupyterLab) gets the relay.
@@ -361,9 +364,11 @@ def launch(connection_file):
             os.close(seccomp_fd)
         if client_sockets is None:
             Relay(info, sockets).start()
-        # The client ends us with SIGTERM/SIGINT (or SIGKILL: bwrap's --die-with-parent covers that).
+        # The client ends us with SIGTERM/SIGINT (or SIGKILL: bwrap's --die-with-parent covers that). A client
+        # that dies without a word (a crash, SIGKILL, a killed Dask worker) leaves us to init: then we end too.
         for sig in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, lambda *_: kernel.kill())
+        threading.Thread(target=_end_with_client, args=(parent, kernel), daemon=True).start()
         signal.signal(signal.SIGINT, signal.SIG_IGN)   # interrupts are messages; ^C in a terminal is not for us
         while True:
             try:
@@ -372,6 +377,37 @@ def launch(connection_file):
                 continue
     finally:
         shutil.rmtree(sockets, ignore_errors=True)
+
+
+def _remove_when_gone(folder):
+    """Removes `folder` once this launcher has ended, however it ends: a small forked process waits for the end of
+    a pipe only we hold (EOF when we are gone, SIGKILL included) and removes it. It leaves our process group, which
+    the client kills as a whole, and needs no exec."""
+    read, write = os.pipe()      # not inherited by the kernel (PEP 446): only this process holds `write`
+    if os.fork() == 0:
+        try:
+            os.close(write)
+            os.setsid()
+            while os.read(read, 1):
+                pass
+            shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            os._exit(0)
+    os.close(read)
+    _KEPT_OPEN.append(write)
+
+
+_KEPT_OPEN = []
+PARENT_POLL = 1.0            # seconds between two looks at whether the client is still there
+
+
+def _end_with_client(parent, kernel):
+    """Kills the kernel when the client that started us is gone (we were handed to another parent)."""
+    while kernel.poll() is None:
+        if os.getppid() != parent:
+            kernel.kill()
+            return
+        time.sleep(PARENT_POLL)
 
 
 # -- make setup --------------------------------------------------------------------------------------------

@@ -181,6 +181,65 @@ def test_every_process_ends_with_the_kernel(tmp_path):
     assert processes_with(token) == []
 
 
+def _socket_folders(owner):
+    """The sandbox launcher's socket folders (/tmp/hw3-sandbox-*) of the kernel whose copy `owner` owns."""
+    return [f for f in Path(tempfile.gettempdir()).glob("hw3-sandbox-*") if f.stat().st_uid == owner]
+
+
+def test_the_socket_folder_goes_with_every_kernel(tmp_path):
+    """The client stops a kernel with SIGKILL to its process group (jupyter_client's shutdown_kernel(now=True)):
+    the launcher's socket folder used to stay behind (831 in an afternoon)."""
+    with KernelSession(tmp_path, timeout=20) as session:
+        assert session.run("1").ok
+        folders = _socket_folders(tmp_path.stat().st_uid)
+        assert len(folders) == 1
+    deadline = time.monotonic() + 5
+    while folders[0].exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not folders[0].exists()
+
+
+CLIENT = """
+import sys, time
+sys.path.insert(0, %(root)r)
+from grader.kernel import KernelSession
+session = KernelSession(%(folder)r, timeout=30)
+session.start()
+result = session.run("import subprocess, threading, time\\n"
+                     "subprocess.Popen(['sleep', '300', %(token)r], start_new_session=True)\\n"
+                     "threading.Thread(target=time.sleep, args=(300,)).start()")
+print(result.status, flush=True)
+time.sleep(300)
+"""
+
+
+def test_a_killed_grader_leaves_no_kernel_no_student_process_no_socket_folder(tmp_path):
+    """The grading process dies without a word (SIGKILL: a crash, a killed Dask worker): its kernels and what
+    the student started in them end too, and their socket folders are removed."""
+    token = "hw3-orphan-" + uuid.uuid4().hex[:8]
+    folder = tmp_path / "copy"
+    folder.mkdir()
+    client = subprocess.Popen([sys.executable, "-c", CLIENT % {"root": str(ROOT), "folder": str(folder),
+                                                                "token": token}],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert client.stdout.readline().strip() == "ok"
+        assert processes_with(token)
+        folders = _socket_folders(folder.stat().st_uid)
+        assert len(folders) == 1
+        launchers = processes_with(str(ROOT / "grader" / "sandbox.py"))
+    finally:
+        client.kill()
+        client.wait()
+    def left():
+        return (processes_with(token), folders[0].exists(),
+                set(launchers) & set(processes_with(str(ROOT / "grader" / "sandbox.py"))))
+    deadline = time.monotonic() + 10
+    while any(left()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert left() == ([], False, set())
+
+
 def test_a_metrics_file_linked_out_of_the_folder_is_not_read(tmp_path):
     elsewhere = tmp_path / "kit_metrics.json"   # as if the kit's own results, which the kernel cannot read
     elsewhere.write_text(json.dumps({"mnist_test_accuracy": 0.98}))
