@@ -39,26 +39,33 @@ def grader_failure(submission, exc, options):
 
 
 class Journal:
-    """FILE.jsonl: one line per graded submission, {"key", "kit", "options", "report"}, appended and flushed."""
+    """FILE.jsonl: one line per graded submission, {"key", "kit", "options", "seed", "report"}, appended and flushed.
+
+    ``seed`` is the batch's secret the grading inputs were drawn from (the instructor's file, never a student's):
+    ``--resume`` grades the rest on the same inputs, so that every report of the batch is comparable."""
 
     def __init__(self, path, kit, options):
         self.path = Path(path)
         self.kit = kit
         self.options = options
+        self.seed = None
         self.file = None
 
     def load(self):
-        """{key: report} of the lines graded with this kit and these options (a torn last line is skipped)."""
+        """({key: report}, number of other lines) of the lines graded with this kit, these options and one seed
+        (the first such line's: the batch being resumed); a torn last line is skipped. Sets ``self.seed``."""
         done, other = {}, 0
         if not self.path.exists():
             return done, other
         for line in self.path.read_text().splitlines():
             try:
                 entry = json.loads(line)
-                key, report = entry["key"], entry["report"]
-            except (ValueError, KeyError, TypeError):
+                key, report, seed = entry["key"], entry["report"], entry.get("seed")
+            except (ValueError, KeyError, TypeError, AttributeError):
                 continue
-            if entry.get("kit") == self.kit and entry.get("options") == self.options:
+            if entry.get("kit") == self.kit and entry.get("options") == self.options and isinstance(seed, int) \
+                    and seed == (self.seed if self.seed is not None else seed):
+                self.seed = seed
                 done[key] = report
             else:
                 other += 1
@@ -69,7 +76,8 @@ class Journal:
         self.file = open(self.path, "a" if append else "w")
 
     def add(self, key, report):
-        self.file.write(json.dumps({"key": key, "kit": self.kit, "options": self.options, "report": report}) + "\n")
+        self.file.write(json.dumps({"key": key, "kit": self.kit, "options": self.options, "seed": self.seed,
+                                    "report": report}) + "\n")
         self.file.flush()
 
     def close(self):
@@ -114,12 +122,15 @@ class Progress:
 def grade_batch(client, submissions, options, json_path=None, resume=False, write=None):
     """Grades every grader.intake.Submission on `client`; returns the reports in their order.
 
-    options: keyword arguments of grader.grade.grade_submission (timeout, fast, ...).
+    options: keyword arguments of grader.grade.grade_submission (timeout, fast, ...), without the seed: the batch
+    draws its secret here (grader.grade.draw_seed), or takes the journal's when resuming, and sends it with each
+    task.
     write(reports): writes the gradebook of the reports so far (called now and then, and at the end).
     Raises BatchAborted (what was graded is in the journal and the gradebook).
     """
     from distributed import Variable, wait
     from distributed.scheduler import KilledWorker
+    from grader.grade import draw_seed
     keys = [s.key for s in submissions]
     kit = cluster.kit_fingerprint()
     reports = [None] * len(submissions)
@@ -135,7 +146,9 @@ def grade_batch(client, submissions, options, json_path=None, resume=False, writ
             print(f"--resume: {kept} of {len(submissions)} already graded in {journal.path}"
                   + (f"; {other} entries graded with another kit or other options are graded again" if other else ""),
                   flush=True)
+        journal.seed = journal.seed if journal.seed is not None else draw_seed()
         journal.open(append=resume)
+    task_options = {**options, "seed": journal.seed if journal else draw_seed()}   # the same for every task
     todo = [i for i, r in enumerate(reports) if r is None]
     progress = Progress(len(submissions), already=len(submissions) - len(todo))
     batch = uuid.uuid4().hex[:12]
@@ -163,7 +176,7 @@ def grade_batch(client, submissions, options, json_path=None, resume=False, writ
             message = f"{submissions[i].label}: cannot send it to the grading cluster ({exc})"
             finish(i, cluster.ungraded_report(submissions[i], message, options), failed=True)
             return
-        future = client.submit(cluster.grade_remote, payload, options, kit, name, pure=False,
+        future = client.submit(cluster.grade_remote, payload, task_options, kit, name, pure=False,
                                key=f"grade-{batch}-{i}-{attempt}")
         futures[future] = (i, attempt)
 

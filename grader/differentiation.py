@@ -12,6 +12,7 @@ are the kit's, only the ``<exercise>-answer`` cells are the student's. Two check
 """
 import ast
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,7 +25,6 @@ from grader import KIT   # not grader.submission: this module is also imported b
 
 NOTEBOOK = "HW3_differentiation.ipynb"
 TARGET = "differentiation"
-SEED = C.GRADER_SEED + 1
 
 
 def _shapes_nm(rng):
@@ -83,8 +83,9 @@ CHECK_CELL_POINTS = 1
 NUMERIC_POINTS = 2
 
 
-def evaluate(ns, exercise, seed=SEED):
-    """{'<function>.<case>.<k>': array}: the exercise's answer functions on the grader's inputs."""
+def evaluate(ns, exercise, seed):
+    """{'<function>.<case>.<k>': array}: the exercise's answer functions on the inputs drawn from `seed` (the
+    grader's: the batch's secret, see grader.grade.draw_seed)."""
     out = {}
     for name in EXERCISES[exercise]:
         function = ns[name] if isinstance(ns, dict) else getattr(ns, name)
@@ -97,7 +98,7 @@ def evaluate(ns, exercise, seed=SEED):
     return out
 
 
-def run_probe(exercise, namespace, seed=SEED):
+def run_probe(exercise, namespace, seed):
     """The kernel side: evaluate() wrapped like grader.selfcheck.run_probe."""
     import warnings
     try:
@@ -122,18 +123,23 @@ _REFERENCE = {}
 
 
 def reference():
-    """(reference notebook, expected values per exercise), from the kit, computed once per process."""
+    """(reference notebook, its namespace: the kit's answer functions), loaded once per process."""
     if not _REFERENCE:
         import contextlib
         import io
-        from grader.notebook import load_notebook
+        from grader.notebook import load_notebook, read_notebook
         with contextlib.redirect_stdout(io.StringIO()):   # its check cells print one line per comparison
             nb_module = load_notebook(KIT / NOTEBOOK, name="reference_differentiation")
-        ns = vars(nb_module)
-        _REFERENCE["expected"] = {ex: evaluate(ns, ex) for ex in EXERCISES}
-        from grader.notebook import read_notebook
+        _REFERENCE["namespace"] = vars(nb_module)
         _REFERENCE["notebook"] = read_notebook(KIT / NOTEBOOK)
-    return _REFERENCE["notebook"], _REFERENCE["expected"]
+    return _REFERENCE["notebook"], _REFERENCE["namespace"]
+
+
+@lru_cache(maxsize=4)
+def expected(seed):
+    """{exercise: the kit's answers on the inputs drawn from `seed`}: computed once per batch (its seed)."""
+    ns = reference()[1]
+    return {ex: evaluate(ns, ex, seed) for ex in EXERCISES}
 
 
 def judge(exercise, payload, expected):

@@ -21,6 +21,7 @@ import contextlib
 import io
 import json
 import re
+import secrets
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -46,11 +47,28 @@ def __hw3_probe(check_id, seed, version):
 '''
 
 
-@lru_cache(maxsize=None)
-def reference_expected(version="kit"):
-    """Expected values of every check of `version` on the grader's inputs, from the kit's reference notebook."""
-    reference = load_notebook(KIT / MODULES, name="reference_modules")
-    return C.expected_values(reference, C.GRADER_SEED, C.checks_for(version))
+def draw_seed():
+    """A fresh secret seed for one batch's grading inputs (Python's ``secrets``: unpredictable, never shipped).
+
+    The students' ``check()`` has its own seed (``SELFCHECK_SEED``) and ships the expected values on its inputs;
+    the grader's inputs are drawn from this seed, so a notebook cannot carry answers computed in advance. One
+    seed serves a whole batch (its results stay comparable); the journal keeps it for ``--resume``."""
+    while True:
+        seed = secrets.randbits(63)
+        if seed != C.SELFCHECK_SEED:
+            return seed
+
+
+@lru_cache(maxsize=1)
+def _reference_modules():
+    return load_notebook(KIT / MODULES, name="reference_modules")
+
+
+@lru_cache(maxsize=8)
+def reference_expected(version, seed):
+    """Expected values of every check of `version` on the inputs drawn from `seed` (the batch's secret), from the
+    kit's reference notebook: computed once per batch and version in each grading process."""
+    return C.expected_values(_reference_modules(), seed, C.checks_for(version))
 
 
 def is_selfcheck_cell(cell):
@@ -106,14 +124,17 @@ def pytest_args(path, timeout=60, fast=False, kernel_name=None, junitxml=None, p
 
 
 class _Collect:
-    """A plugin object: hands the session an intake Submission for its argument, keeps the session's reports."""
+    """A plugin object: hands the session an intake Submission for its argument and the batch's seed, keeps the
+    session's reports."""
 
-    def __init__(self, arg=None, submission=None):
-        self.arg, self.submission = arg, submission
+    def __init__(self, arg=None, submission=None, seed=None):
+        self.arg, self.submission, self.seed = arg, submission, seed
         self.reports = []
 
     def pytest_configure(self, config):
-        from grader.plugin import SUBMISSIONS
+        from grader.plugin import SEED, SUBMISSIONS
+        if self.seed is not None:   # in memory, never on a command line that a kernel could read
+            config.stash[SEED] = self.seed
         if self.submission is not None:
             config.stash[SUBMISSIONS] = {Path(self.arg).resolve(): self.submission}
 
@@ -124,10 +145,11 @@ class _Collect:
 
 
 def grade_submission(path, timeout=60, fast=False, log=lambda s: None, kernel_name=KERNEL_NAME, profile=None,
-                     junitxml=None):
+                     junitxml=None, seed=None):
     """Grades one submission (a grader.intake.Submission, or a folder / .zip path) through pytest and nbval, in
     this process, every kernel of it `kernel_name` (the sandbox unless --no-sandbox), its modules by the
-    assignment version `profile` (detected from the notebook if None); returns the JSON-ready report dict.
+    assignment version `profile` (detected from the notebook if None), its checks on the inputs drawn from `seed`
+    (the batch's secret, :func:`draw_seed`; a fresh one if None); returns the JSON-ready report dict.
 
     The same verdicts as ``python -m pytest`` with :func:`pytest_args` by hand. Input that cannot be read gets a
     report with the reason in its errors, as does a grader failure: never an exception.
@@ -147,7 +169,7 @@ def grade_submission(path, timeout=60, fast=False, log=lambda s: None, kernel_na
                 state.errors += prepared.errors or [f"{shown(path)}: cannot read the submission"]
                 state.notes += prepared.notes
                 return state.report()
-        collector = _Collect(arg, submission)
+        collector = _Collect(arg, submission, draw_seed() if seed is None else int(seed))
         output = io.StringIO()
         with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
             code = pytest.main(pytest_args(arg, timeout, fast, kernel_name, junitxml, profile) + ["-q", "-s", "-p", "no:faulthandler"],

@@ -116,6 +116,15 @@ class SubmissionState:
 
 STATES = pytest.StashKey[dict]()
 SUBMISSIONS = pytest.StashKey[dict]()   # {resolved argument path: grader.intake.Submission} (set by grade_submission)
+SEED = pytest.StashKey[int]()           # the secret the grading inputs are drawn from (set by grade_submission)
+
+
+def seed_of(config):
+    """The session's grading seed: the batch's (grade_submission sets it), else one drawn for this session."""
+    if SEED not in config.stash:
+        from grader.grade import draw_seed
+        config.stash[SEED] = draw_seed()
+    return config.stash[SEED]
 
 
 def pytest_configure(config):
@@ -423,7 +432,7 @@ class ModulesNotebook(GradedNotebook):
             payload = self.hung[target]
         else:
             left = limit - self.target_seconds.get(target, 0.0)
-            outcome = self.kernel_session.run(f"__hw3_probe({check.id!r}, {C.GRADER_SEED}, {version.name!r})",
+            outcome = self.kernel_session.run(f"__hw3_probe({check.id!r}, {seed_of(self.config)}, {version.name!r})",
                                               timeout=max(1.0, left))
             self.target_seconds[target] = self.target_seconds.get(target, 0.0) + outcome.seconds
             if outcome.status == "timeout":
@@ -456,7 +465,8 @@ class ModuleCheck(CheckItem):
         if isinstance(payload, str):
             return self.failed(payload)
         version, nb = self.parent.state.version, self.parent.nb
-        return C.verdict(self.check, payload, reference_expected(version.name)[self.check.id], version,
+        expected = reference_expected(version.name, seed_of(self.config))[self.check.id]
+        return C.verdict(self.check, payload, expected, version,
                          lambda name: V.locate(nb, name))
 
 
@@ -529,10 +539,11 @@ class DifferentiationNotebook(GradedNotebook):
                 return False, "no answer cell ran"
             self.kernel_session.run(D.PROBE_HELPER, keep=True)
         if exercise not in self.numeric_verdicts:
-            outcome = self.kernel_session.run(f"__hw3_diff_probe({exercise!r}, {D.SEED})")
+            seed = seed_of(self.config) + 1   # the exercises' inputs: another stream of the batch's secret
+            outcome = self.kernel_session.run(f"__hw3_diff_probe({exercise!r}, {seed})")
             payload = probe_payload(outcome) if outcome.ok else {"ok": False, "error": outcome.describe()}
             try:
-                self.numeric_verdicts[exercise] = D.judge(exercise, payload, D.reference()[1][exercise])
+                self.numeric_verdicts[exercise] = D.judge(exercise, payload, D.expected(seed)[exercise])
             except Exception as exc:
                 self.numeric_verdicts[exercise] = (False, f"{exercise}: could not judge the values ({type(exc).__name__}: {exc})")
         return self.numeric_verdicts[exercise]

@@ -18,7 +18,8 @@ This folder is what ships to students (``python -m grader release`` copies it wh
 ``check()`` (below) runs the checks of one module on the caller's namespace (the notebook's globals) and
 prints a pass/fail table. The expected values come from ``reference_values.npz`` next to this file in the
 students' release (frozen from the reference at release time), or from the kit's reference notebook when
-run inside the kit. The inputs are drawn from ``SELFCHECK_SEED``; the grader draws its own from another seed.
+run inside the kit. The inputs are drawn from ``SELFCHECK_SEED``; the grader draws its own from a secret seed of
+each batch, which is never shipped.
 
 ``check()`` with no name checks every module found in the notebook. The table is rendered in Jupyter and
 printed elsewhere (:mod:`.display`); the returned summary is true when all rows pass.
@@ -29,7 +30,7 @@ import os
 import sys
 from pathlib import Path
 
-from grader.selfcheck.cases import GRADER_SEED, SELFCHECK_SEED
+from grader.selfcheck.cases import SELFCHECK_SEED
 from grader.selfcheck.catalogue import BY_ID, CHECKS, TARGETS, by_id, checks_for, checks_of, run_probe
 from grader.selfcheck.display import Row, Summary, show
 from grader.selfcheck.expected import expected_values, load_expected, save_expected
@@ -37,7 +38,7 @@ from grader.selfcheck.judges import Result, verdict
 from grader.selfcheck.versions import KIT, VERSIONS
 from grader.selfcheck.wire import MIME, decode, encode
 
-__all__ = ["check", "results_for", "CHECKS", "BY_ID", "TARGETS", "by_id", "checks_for", "checks_of", "GRADER_SEED",
+__all__ = ["check", "results_for", "CHECKS", "BY_ID", "TARGETS", "by_id", "checks_for", "checks_of",
            "SELFCHECK_SEED", "MIME", "Result", "verdict", "run_probe", "expected_values", "save_expected",
            "load_expected", "encode", "decode", "KIT", "VERSIONS"]
 

@@ -22,9 +22,8 @@ import numpy as np
 
 from grader.selfcheck.gradcheck import sample_input
 
-GRADER_SEED = 20261129   # the grader's inputs; the students' check() uses SELFCHECK_SEED
-
-
+# The students' check() draws its inputs from this seed (its expected values ship frozen in the release). The
+# grader draws its own from a secret of each batch (grader.grade.draw_seed), which never ships.
 SELFCHECK_SEED = 0
 
 

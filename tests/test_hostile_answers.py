@@ -1,0 +1,80 @@
+"""The grader's verdict rests on what the grader computed, not on what the kernel says (issue 19, section 2).
+
+Each attacking submission of ``tests/hostile_answers.py`` is graded as a TA would (in the sandbox) and must be
+contained: answers stored in advance, probe-typed output published by the student's code, backward passes and
+differentiation answers computed by finite differences, a main notebook that only types in its metrics, and a
+notebook of another assignment version handed in to a kit course.
+"""
+import subprocess
+import sys
+
+import pytest
+
+import hostile_answers as H
+from conftest import ROOT
+from grader import differentiation as D
+from grader import selfcheck as C
+from grader.grade import draw_seed, grade_submission
+
+TIMEOUT = 20
+
+
+def points(report, target=None, name=None):
+    """(points, max points) of the report's checks of `target` (module targets if None) whose name holds `name`."""
+    rows = [c for c in report["checks"] if (c["target"] == target if target else c["target"] in C.TARGETS)
+            and (name is None or name in c["name"])]
+    return sum(c["points"] for c in rows), sum(c["max_points"] for c in rows)
+
+
+@pytest.fixture(scope="module")
+def release_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("release") / "release"
+    subprocess.run([sys.executable, "-m", "grader", "release", str(out)], cwd=ROOT, check=True, capture_output=True)
+    return out
+
+
+def test_grading_seeds_are_secret_and_fresh():
+    """Each batch draws its own seed with `secrets`: never the self-check's, never the same twice."""
+    seeds = {draw_seed() for _ in range(50)}
+    assert len(seeds) == 50 and C.SELFCHECK_SEED not in seeds
+    assert not hasattr(C, "GRADER_SEED") and not hasattr(D, "SEED")   # nothing the students' copy could read
+
+
+def test_precomputed_payloads_score_nothing(tmp_path, release_dir):
+    """The untouched release plus a cell of stored probe answers (computed on the reference at the only seed a
+    student has): every answer must come from code that computes it, so nothing scores."""
+    folder = H.precomputed_payloads(tmp_path / "stored", release_dir)
+    report = grade_submission(folder, timeout=TIMEOUT, fast=True)
+    scored = {(c["target"], c["name"]) for c in report["checks"] if c["points"]}
+    assert scored <= FIXED_INPUTS, scored - FIXED_INPUTS
+    assert points(report)[0] <= 10 and points(report, D.TARGET) == (0, 36)
+
+
+# Property checks whose inputs do not depend on the grader's seed yet (fixed arrays: 0 and +-800, tied maxima,
+# probabilities 0 and 1) or that compare two of the probe's own values: a replay from another seed still passes them.
+FIXED_INPUTS = {("BatchNormalization", "evaluation: independent of the batch"),
+                ("BatchMeanSubtraction", "evaluation: independent of the batch"),
+                ("Dropout", "training: kept fraction about 1-p"),
+                ("ELU", "finite for inputs 0 and of magnitude 800"), ("SoftPlus", "finite for inputs 0 and of magnitude 800"),
+                ("Sigmoid", "finite for inputs 0 and of magnitude 800"),
+                ("MaxPool2d", "ties: one maximum gets the gradient (the first, where the text says so)"),
+                ("ClassNLLCriterion", "finite for probabilities 0 and 1")}
+
+
+def test_journal_keeps_the_batch_seed_for_resume(tmp_path):
+    """--resume grades the rest on the inputs of the batch it continues: the journal holds its seed; lines of
+    another seed (another batch) are graded again."""
+    from grader.batch import Journal
+    options = {"timeout": 60, "fast": True}
+    journal = Journal(tmp_path / "grades.jsonl", "kit-fingerprint", options)
+    journal.seed = 1234567
+    journal.open(append=False)
+    journal.add("alice", {"score": 1})
+    journal.close()
+    with open(journal.path, "a") as other:   # a line of another batch (another seed) and a line without one
+        other.write('{"key": "bob", "kit": "kit-fingerprint", "options": {"timeout": 60, "fast": true}, '
+                    '"seed": 42, "report": {}}\n{"key": "carol", "kit": "kit-fingerprint", '
+                    '"options": {"timeout": 60, "fast": true}, "report": {}}\n')
+    again = Journal(journal.path, "kit-fingerprint", dict(options))
+    done, other = again.load()
+    assert again.seed == 1234567 and set(done) == {"alice"} and other == 2
