@@ -10,8 +10,10 @@ What the session adds to nbval's kernel (and why):
   interrupted; if the kernel does not answer within ``INTERRUPT_GRACE`` seconds it is restarted. When the
   execute reply has come but the final "idle" message is lost (a kernel flooding its output can drop it), the
   cell still ends ``LOST_IDLE_GRACE`` seconds later.
-* **Output is capped per cell** (``OUTPUT_LIMIT`` characters) and drained as it comes: a flood costs neither
-  memory nor the messages after it (the grader's probe values are always kept).
+* **Output is capped per message and per cell, every type of it.** A message over ``MESSAGE_LIMIT`` bytes is
+  refused by ZeroMQ before it is read; a cell keeps ``OUTPUT_LIMIT`` characters of its output (text, images,
+  any MIME type) and ``PROBE_OUTPUT_LIMIT`` of the probe's type, drained as it comes: a flood costs neither memory
+  nor the messages after it.
 * **Restarts restore state.** After a restart (a crash, ``os._exit``, the memory limit, a stuck interrupt) the
   cells that succeeded before are replayed (``keep=True``), so what they defined exists again; the cell that
   hung or killed the kernel is not.
@@ -35,17 +37,19 @@ from dataclasses import dataclass, field
 from queue import Empty
 
 from jupyter_client.manager import KernelManager
-from nbval.kernel import NbvalKernelspecManager, RunningKernel, start_new_kernel
+from nbval.kernel import NbvalKernelspecManager, RunningKernel
 
 from grader import sandbox
 from grader import scratch
 
 MEMORY_LIMIT = 6 * 2 ** 30   # bytes of address space for a submission's kernel
 OUTPUT_LIMIT = 200_000       # characters of output kept per cell; the rest is counted and dropped
+PROBE_OUTPUT_LIMIT = 16 * 2 ** 20   # characters of probe-typed output kept per cell (an honest probe: < 1 MB)
+MESSAGE_LIMIT = 64 * 2 ** 20        # bytes of one message from the kernel; a larger one is refused by ZeroMQ
 INTERRUPT_GRACE = 5          # seconds an interrupted kernel has to come back before it is restarted
 LOST_IDLE_GRACE = 2          # seconds to wait for output after the execute reply
 POLL = 0.2                   # seconds between checks that the kernel is alive
-PROBE_MIME = "application/vnd.hw3-grader.probe+json"   # = grader.checks.MIME: never dropped by the cap
+PROBE_MIME = "application/vnd.hw3-grader.probe+json"   # = grader.checks.MIME: capped on its own
 
 # Backends that need a notebook front-end or a display; the grader has neither.
 FRONT_END_MAGIC = re.compile(
@@ -122,36 +126,63 @@ def kernel_env(extra=None, threads=1):
 
 class Kernel(RunningKernel):
     """nbval's RunningKernel, started with the grader's environment and its stderr silenced; with `sockets` (a
-    folder) on ipc sockets there, which the sandbox shares with the kernel (no TCP relay, no extra hop)."""
+    folder) on ipc sockets there, which the sandbox shares with the kernel (no TCP relay, no extra hop). Its
+    channels refuse a message over MESSAGE_LIMIT bytes (ZeroMQ's ZMQ_MAXMSGSIZE: the peer's connection is dropped
+    and made again, the message lost), so one output can never fill the grader's memory."""
 
     def __init__(self, kernel_name, cwd, env, startup_timeout=60, sockets=None):
-        if sockets is None:
-            self.km, self.kc = start_new_kernel(startup_timeout=startup_timeout, kernel_name=kernel_name,
-                                                stderr=subprocess.DEVNULL, cwd=cwd, env=env)
-        else:   # nbval's start_new_kernel, with the transport set before the kernel starts
-            self.km = KernelManager(kernel_name=kernel_name, kernel_spec_manager=NbvalKernelspecManager())
+        import zmq
+        # nbval's start_new_kernel, with the transport set before the kernel starts and a context of our own
+        self.km = KernelManager(kernel_name=kernel_name, kernel_spec_manager=NbvalKernelspecManager())
+        if sockets is not None:
             self.km.transport, self.km.ip = "ipc", os.path.join(sockets, "kernel")
-            self.km.start_kernel(stderr=subprocess.DEVNULL, cwd=cwd, env=env)
-            self.kc = self.km.client()
-            self.kc.start_channels()
-            try:
-                self.kc.wait_for_ready(timeout=startup_timeout)
-            except RuntimeError:
-                self.kc.stop_channels()
-                self.km.shutdown_kernel(now=True)
-                raise
+        self.km.start_kernel(stderr=subprocess.DEVNULL, cwd=cwd, env=env)
+        self.context = zmq.Context()
+        self.context.setsockopt(zmq.MAXMSGSIZE, MESSAGE_LIMIT)   # every socket made from it
+        self.kc = self.km.client(context=self.context)
+        self.kc.start_channels()
+        try:
+            self.kc.wait_for_ready(timeout=startup_timeout)
+        except RuntimeError:
+            self.kc.stop_channels()
+            self.km.shutdown_kernel(now=True)
+            self.context.destroy(linger=0)
+            raise
+        self._ensure_iopub_up()
+
+    def stop(self):
+        try:
+            super().stop()
+        finally:
+            self.context.destroy(linger=0)
+
+    def reconnect_iopub(self):
+        """A new output channel: ZeroMQ ends a connection for good after a message over MESSAGE_LIMIT (a protocol
+        error is never reconnected), and every later output would be lost."""
+        self.kc.iopub_channel.close()
+        self.kc._iopub_channel = None
+        self.kc.iopub_channel.start()
         self._ensure_iopub_up()
 
 
 class _Sink:
-    """The outputs of one cell, capped at `limit` characters; the probe's values are always kept."""
+    """The outputs of one cell, capped at `limit` characters; the probe's type has a cap of its own (`probe_limit`,
+    far above an honest probe's values): an output of that type published in a loop is dropped past it too."""
 
-    def __init__(self, limit):
+    def __init__(self, limit, probe_limit=PROBE_OUTPUT_LIMIT):
         self.outputs, self.size, self.dropped, self.limit = [], 0, 0, limit
+        self.probe_size, self.probe_limit = 0, probe_limit
 
     def add(self, output, size):
+        if PROBE_MIME in output.get("data", {}):
+            if self.probe_size + size > self.probe_limit:
+                self.dropped += size
+                return
+            self.probe_size += size
+            self.outputs.append(output)
+            return
         room = self.limit - self.size
-        if size > room and PROBE_MIME not in output.get("data", {}):
+        if size > room:
             if output["output_type"] != "stream" or room <= 0:
                 self.dropped += size
                 return
@@ -165,7 +196,13 @@ class _Sink:
         else:
             self.outputs.append(output)
 
+    lost = False
+
     def finish(self):
+        if self.lost:
+            self.outputs.append({"output_type": "stream", "name": "stderr",
+                                 "text": f"\n[output lost: a message over the grader's limit of "
+                                         f"{MESSAGE_LIMIT // 2 ** 20} MiB, or a flood]\n"})
         if self.dropped:
             self.outputs.append({"output_type": "stream", "name": "stderr",
                                  "text": f"\n[{self.dropped} characters of output dropped: over the grader's limit of "
@@ -262,6 +299,7 @@ class KernelSession:
         idle = False
         timed_out = False
         reply_at = None
+        lost = False
         while not idle:
             now = time.monotonic()
             if reply is None:
@@ -273,6 +311,7 @@ class KernelSession:
                 except Empty:
                     pass
             if reply is not None and now - reply_at > LOST_IDLE_GRACE:
+                lost = True
                 break   # the reply came, the idle message did not: output lost in a flood, not a hang
             if now >= deadline:
                 if timed_out or not km.is_alive():
@@ -303,6 +342,12 @@ class KernelSession:
                           "evalue": content.get("evalue", ""), "traceback": content.get("traceback", [])[-20:]},
                          sum(len(line) for line in content.get("traceback", [])[-20:]))
         seconds = time.monotonic() - start
+        if lost and km.is_alive():
+            sink.lost = True
+            try:
+                self.kernel.reconnect_iopub()
+            except RuntimeError:   # no output channel again: the next run() restarts the kernel
+                self.kernel.km.shutdown_kernel(now=True)
         outputs = sink.finish()
         if not km.is_alive():
             return CellResult("dead", outputs, seconds=seconds, dropped=sink.dropped)

@@ -345,6 +345,35 @@ def test_a_print_loop_keeps_at_most_the_output_cap_in_the_grader(kernel):
     assert "characters of output dropped" in result.outputs[-1]["text"]
 
 
+def test_a_flood_of_probe_typed_output_is_capped_too(kernel):
+    """Output of the probe's own MIME type used to bypass the cap (1.5 GB in the grader's process): it has a cap
+    of its own, and so has every other type (an image flood)."""
+    from grader.kernel import OUTPUT_LIMIT, PROBE_MIME, PROBE_OUTPUT_LIMIT
+    flood = ("from IPython.display import publish_display_data\n"
+             "for _ in range(40):\n"
+             f"    publish_display_data({{{PROBE_MIME!r}: 'x' * 2 ** 20}})\n"
+             "for _ in range(40):\n"
+             "    publish_display_data({'image/png': 'A' * 2 ** 20})\n")
+    result = kernel.run(flood)
+    assert result.ok, result.describe()
+    probe = sum(len(o["data"][PROBE_MIME]) for o in result.outputs if PROBE_MIME in o.get("data", {}))
+    other = sum(len(str(v)) for o in result.outputs if PROBE_MIME not in o.get("data", {})
+                for v in o.get("data", {}).values())
+    assert PROBE_OUTPUT_LIMIT // 2 < probe <= PROBE_OUTPUT_LIMIT and other <= OUTPUT_LIMIT
+    assert result.dropped >= 80 * 2 ** 20 - PROBE_OUTPUT_LIMIT - OUTPUT_LIMIT
+
+
+def test_one_message_over_the_message_limit_is_refused_and_the_kernel_goes_on(kernel):
+    """A single output larger than MESSAGE_LIMIT (one print of 100 MB) never reaches the grader's memory: ZeroMQ
+    refuses it; the cell ends and the kernel answers the next one."""
+    from grader.kernel import MESSAGE_LIMIT
+    result = kernel.run(f"print('y' * {MESSAGE_LIMIT + 2 ** 20}); z = 5", timeout=60)
+    assert result.status in ("ok", "timeout"), result.describe()
+    assert sum(len(o.get("text", "")) for o in result.outputs) < 2 ** 20
+    after = kernel.run("print(z * 2)")
+    assert after.ok and "10" in _stdout(after), after.outputs
+
+
 def test_a_tcp_client_works_through_the_relay(tmp_path):
     """nbval and JupyterLab connect over TCP (the grader uses ipc): the launcher relays every channel."""
     from jupyter_client.manager import start_new_kernel
