@@ -21,7 +21,8 @@ from versions import builder
 
 CASES = SHARED_CASES
 REAL = ["linear-no-dtype", "orig-module-no-train", "nll-later-course-names", "running-stats-zero-start",
-        "assign-not-accumulate", "float32-promotion", "unclear-stub-and-missing"]
+        "assign-not-accumulate", "float32-promotion", "unclear-stub-and-missing", "elu-kink-one-sided",
+        "batchnorm-eval-backward", "derivative-torch-api", "sequential-reruns-forward"]
 FIELD = ["cell-type-changed"]
 STUB = """class {name}(Module):
     def __init__(self, *args, **kwargs):   # (the template's Conv2d sets W and b here; its methods are stubs)
@@ -88,6 +89,10 @@ def messages(result, target):
     ("float32-promotion", {"LeakyReLU": (7, 7)}),
     ("unclear-stub-and-missing", {"ELU": (0, 8), "LogSoftMax": (0, 9)}),
     ("cell-type-changed", {"Tanh": (0, 7)}),
+    ("elu-kink-one-sided", {"ELU": (8, 8)}),
+    ("batchnorm-eval-backward", {"BatchNormalization": (7, 7)}),
+    ("derivative-torch-api", {"Flatten": (7, 7), "Conv2d": (11, 11)}),
+    ("sequential-reruns-forward", {"Dropout": (9, 9)}),
 ])
 def test_each_case_gets_its_stated_verdict(graded, case, verdicts):
     result = graded[case]
@@ -142,3 +147,27 @@ def test_advanced_track_modules_left_as_stubs_are_not_counted_in_2019_21(graded)
     assert not {"Conv2d", "MaxPool2d"} & set(totals(result))
     assert result["score"] == result["max_score"] == 146 - 11 - 7
     assert any("Conv2d is not implemented: optional" in note for note in result["notes"]), result["notes"]
+
+
+def test_a_sequential_that_runs_forward_again_in_backward_loses_points(graded):
+    got, top = totals(graded["sequential-reruns-forward"])["Sequential"]
+    assert got < top == 11
+    assert "RandomScale" in messages(graded["sequential-reruns-forward"], "Sequential")
+
+
+def test_a_finite_gradient_at_exactly_zero_is_a_note(graded):
+    [check] = [c for c in graded["elu-kink-one-sided"]["checks"] if c["target"] == "ELU" and "magnitude 800" in c["name"]]
+    assert check["passed"] and "at exactly 0" in check["message"]
+
+
+def test_batchnorm_evaluation_backward_is_judged_alone_by_the_kits_text(tmp_path):
+    """--profile kit: the stale evaluation backward costs its own check, at most 1 point (>= 6/7)."""
+    report = tmp_path / "kit.json"
+    run = subprocess.run([sys.executable, "-m", "grader", str(CASES / "real" / "batchnorm-eval-backward"), "--json",
+                          str(report), "--fast", "--profile", "kit"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    [result] = json.loads(report.read_text())
+    checks = [c for c in result["checks"] if c["target"] == "BatchNormalization"]
+    assert [c["name"] for c in checks if not c["passed"]] == \
+        ["evaluation: backward treats the running statistics as constants"]
+    assert sum(c["points"] for c in checks) == 6 and sum(c["max_points"] for c in checks) == 7

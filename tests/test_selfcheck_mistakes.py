@@ -99,7 +99,7 @@ MISTAKES = [
     Mistake("maxpool2d: the last maximum of a tie gets the gradient", "MaxPool2d",
             "for position in range(len(blocks) - 2, -1, -1):",
             "for position in range(len(blocks) - 1):",
-            "ties: one maximum gets the gradient (the first, where the text says so)", "updateGradInput"),
+            "ties: the first maximum gets the gradient", "updateGradInput"),
     Mistake("mse: gradient without 1/N", "MSECriterion", "* (2. / input.shape[0])", "* 2.", GRAD, "updateGradInput",
             fed=("input", "target")),
     Mistake("nll: gradient sign flipped", "ClassNLLCriterion", "self.gradInput = (-target / clipped",

@@ -67,10 +67,11 @@ def results_for(namespace, target, version=KIT):
     """Results of every check of `target` on a namespace (dict or object) holding the student's classes,
     judged by `version` (the kit's own, for the students of this kit)."""
     ns = dict(namespace) if isinstance(namespace, dict) else vars(namespace)
+    version = VERSIONS[version] if isinstance(version, str) else version
     results = []
     for check in checks_of(target, version):
-        payload = run_probe(check.id, ns, SELFCHECK_SEED, version=getattr(version, "name", version))
-        results.append(verdict(check, payload, expected_for(check), VERSIONS[getattr(version, "name", version)]))
+        payload = run_probe(check.id, ns, SELFCHECK_SEED, version=version.name, names=version.names)
+        results.append(verdict(check, payload, expected_for(check), version))
     return results
 
 

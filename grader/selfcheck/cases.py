@@ -85,6 +85,26 @@ def attr_path(obj, path):
     return obj
 
 
+def own_params(module, case):
+    """The case's (parameter, gradient) attribute paths as this module names them: the kit's (``W``, ``gradW``)
+    when it has them, else the attributes holding what its ``getParameters()`` / ``getGradParameters()`` return,
+    in that order (a PyTorch-style ``Conv2d`` keeps ``weight`` and ``bias``)."""
+    top = [path for path, _ in case.params if "." not in path and "[" not in path]
+    if not top or all(hasattr(module, path) for path in top):
+        return list(case.params)
+    params, grads = list(module.getParameters()), list(module.getGradParameters())
+    if len(params) != len(case.params) or len(grads) != len(case.params):
+        raise AttributeError(f"{type(module).__name__} has no attribute {top[0]!r}, and getParameters() returns "
+                             f"{len(params)} arrays, not {len(case.params)}")
+
+    def name_of(array):
+        for name, value in vars(module).items():
+            if value is array:
+                return name
+        raise AttributeError(f"{type(module).__name__}.getParameters() returns an array it does not keep as an attribute")
+    return [(name_of(param), name_of(grad)) for param, grad in zip(params, grads)]
+
+
 def set_parameter(module, path, grad_path, value):
     """Sets the parameter at `path` to `value` (its dtype included) and its gradient buffer to zeros.
 
@@ -188,19 +208,48 @@ class Quadratic(_Double):
         return f"Quadratic({len(self.w)})"
 
 
-class Halve(_Double):
-    """y = x / 2, a third kind of child so that the order of the children matters."""
+class MatMul(_Double):
+    """y = x A with a fixed, non-symmetric A (n, n): not element-wise, so the children's order in backward
+    matters (a backward that forgets reversed() gets another gradient)."""
+
+    def __init__(self, n):
+        super().__init__()
+        self.A = np.arange(1., n * n + 1).reshape(n, n) / (n * n) - np.eye(n) / 2
 
     def updateOutput(self, input):
-        self.output = input / 2
+        self.output = input @ self.A
         return self.output
 
     def updateGradInput(self, input, gradOutput):
-        self.gradInput = gradOutput / 2
+        self.gradInput = gradOutput @ self.A.T
         return self.gradInput
 
     def __repr__(self):
-        return "Halve()"
+        return f"MatMul({len(self.A)})"
+
+
+class RandomScale(_Double):
+    """y = x * m with a fresh random m (n,) on every forward, like Dropout's mask: backward must use the m of
+    the forward that made the output (a Sequential that runs forward again in backward gets another m). The
+    draws come from its own generator, so a copy of the module draws the same sequence."""
+
+    def __init__(self, n):
+        super().__init__()
+        self.n = n
+        self.rng = np.random.RandomState(n)
+        self.m = None
+
+    def updateOutput(self, input):
+        self.m = self.rng.uniform(0.5, 2.0, size=self.n)
+        self.output = input * self.m
+        return self.output
+
+    def updateGradInput(self, input, gradOutput):
+        self.gradInput = gradOutput * self.m
+        return self.gradInput
+
+    def __repr__(self):
+        return f"RandomScale({self.n})"
 
 
 LINEAR_PARAMS = (("W", "gradW"), ("b", "gradb"))
@@ -230,7 +279,9 @@ LAYER_CASES = {
     "SoftPlus": [LayerCase("", (), (1, 4)), LayerCase("", (), (5, 4))],
     "Sigmoid": [LayerCase("", (), (1, 4)), LayerCase("", (), (5, 4))],
     "Tanh": [LayerCase("", (), (1, 4)), LayerCase("", (), (5, 4))],
-    "Flatten": [LayerCase("", (), (1, 2, 3, 2)), LayerCase("", (), (3, 2, 2, 3))],
+    # Flatten(start_dim=1) where the signature names it (torch's Flatten flattens the batch axis by default)
+    "Flatten": [LayerCase("", (), (1, 2, 3, 2), options={"start_dim": 1}),
+                LayerCase("", (), (3, 2, 2, 3), options={"start_dim": 1})],
     "Conv2d": [LayerCase("", (1, 1, 3), (1, 1, 3, 3), params=LINEAR_PARAMS, options={"stride": 1, "padding": 1}),  # tiny:
                LayerCase("", (2, 3, 3), (1, 2, 4, 5), params=LINEAR_PARAMS, options={"stride": 1, "padding": 1}),  # shown whole
                LayerCase("", (3, 2, 5), (2, 3, 5, 4), params=LINEAR_PARAMS, options={"stride": 1, "padding": 2}),
@@ -239,11 +290,12 @@ LAYER_CASES = {
                   LayerCase("", (3,), (2, 1, 6, 3), options={"stride": 3, "padding": 0})],
     "Sequential": [
         LayerCase("", (), (1, 3),
-                  children=lambda: [Quadratic(3), Sine(), Halve(), Quadratic(3)],
+                  children=lambda: [Quadratic(3), Sine(), MatMul(3), Quadratic(3)],
                   params=(("modules[0].w", "modules[0].gradw"), ("modules[3].w", "modules[3].gradw"))),
         LayerCase("", (), (5, 4), children=lambda: [Sine(), Quadratic(4), Sine()],
                   params=(("modules[1].w", "modules[1].gradw"),)),
-        LayerCase("", (), (2, 3), children=lambda: [Sine()]),
+        # a stochastic child: no parameters here, so accumulation (two forwards) is not probed on it
+        LayerCase("", (), (2, 3), children=lambda: [RandomScale(3), Sine()]),
     ],
 }
 
@@ -328,7 +380,7 @@ def build_layer(ns, version, seed, target, index, case, dtype=np.float64):
         # The course's own test starts them as PyTorch does before the first batch; any start is judged alike.
         module.moving_mean, module.moving_variance = np.zeros(case.shape[1]), np.ones(case.shape[1])
     rng = rng_for(seed, 2, index, salt(target))
-    for path, grad_path in case.params:
+    for path, grad_path in own_params(module, case):
         shape = np.shape(attr_path(module, path))
         value = rng.uniform(-1, 1, size=shape) if "gamma" not in path else rng.uniform(0.5, 1.5, shape)
         set_parameter(module, path, grad_path, value.astype(dtype) if "modules[" not in path else value)
@@ -404,6 +456,25 @@ def maxpool_ties():
                     [0., 0., 2., 0., 3., 3.]]]])
     g = np.array([[[[0.5, -1.5, 2.5]]]])
     return x, g
+
+
+def meaning_inputs(seed):
+    """(probabilities, one-hot targets) to tell a criterion on probabilities from one on log-probabilities."""
+    rng = rng_for(seed, 12)
+    e = np.exp(rng.standard_normal((4, 3)))
+    t = np.zeros((4, 3))
+    t[np.arange(4), rng.integers(0, 3, size=4)] = 1
+    return e / e.sum(axis=1, keepdims=True), t
+
+
+def criterion_meaning(losses, seed):
+    """"probabilities", "log-probabilities" or None from a class's losses on (probabilities, their logs): the
+    mean (or the sum) of -log p of the true class on the one it takes."""
+    p, t = meaning_inputs(seed)
+    want = -np.sum(t * np.log(p))
+    fits = [loss is not None and np.isfinite(loss) and any(abs(loss - w) <= 1e-6 * abs(w) for w in (want, want / len(p)))
+            for loss in losses]
+    return "probabilities" if fits == [True, False] else "log-probabilities" if fits == [False, True] else None
 
 
 def nll_edge(seed):

@@ -129,6 +129,8 @@ def judge_running_stats(target, version):
         (m1, s1, _), (m2, s2, _) = fits
         if relative_error(m1, test.mean(axis=0)) < 1e-6 and relative_error(m2, test.mean(axis=0)) < 1e-6:
             return False, M.running_uses_batch(name, normalizes)
+        if version.first_batch_starts and not normalizes and relative_error(m1, expected["first"].mean(axis=0)) > 1e-6:
+            return False, M.running_first_batch(name, a, expected["first"], m1)
         want = a * m1 + (1 - a) * second.mean(axis=0)
         if relative_error(m2, want) > 1e-6:
             swapped = relative_error(m2, (1 - a) * m1 + a * second.mean(axis=0)) < 1e-6
@@ -138,11 +140,27 @@ def judge_running_stats(target, version):
             options = [a * inv1 + (1 - a) * second.var(axis=0, ddof=ddof) for ddof in (0, 1)]
             if min(relative_error(inv2, want_var) for want_var in options) > 1e-3:
                 return False, M.running_variance_wrong(name, a, second.var(axis=0), inv1, inv2, options[0])
-        gi = got.get("gradInput")
-        want_gi = expected["gradOutput"] * s1
-        if gi is None or as_array(gi).shape != want_gi.shape or relative_error(gi, want_gi) > 1e-6:
-            return False, M.running_grad_wrong(name, normalizes, gi)
         return True, M.RUNNING_OK
+    return judge
+
+
+def judge_eval_backward(target, version):
+    """In evaluation the statistics are constants: gradInput = gradOutput * scale, the scale read off the
+    evaluation's own output (1 for BatchMeanSubtraction)."""
+    name = version.class_name(target)
+    normalizes = target == "BatchNormalization"
+
+    def judge(got, expected):
+        test, output, gi = expected["test"], got.get("output"), got.get("gradInput")
+        if output is None or as_array(output).shape != test.shape or as_array(output).dtype.kind != "f" \
+                or not np.all(np.isfinite(as_array(output))):
+            return False, M.running_malformed(name, test.shape, output)
+        _, scale, _ = _affine(test, as_array(output).astype(np.float64))
+        want = expected["gradOutput"] * (scale if normalizes else 1.0)
+        if gi is None or as_array(gi).shape != want.shape or as_array(gi).dtype.kind not in "biuf" \
+                or not np.all(np.isfinite(as_array(gi))) or relative_error(gi, want) > 1e-6:
+            return False, M.running_grad_wrong(name, normalizes, gi, want)
+        return True, M.EVAL_BACKWARD_OK
     return judge
 
 
@@ -248,7 +266,8 @@ def judge_optimizer(name, version):
 
 def judge_maxpool_ties(version):
     """On a tie the kit's text (like argmax and PyTorch) gives the gradient to the first maximum in row-major
-    order; a version whose text does not say which accepts any single maximum of the tie."""
+    order. The course's texts set no rule: there what happens on a tie is a note, and only a gradInput that is
+    no array of the input's shape, or not finite, fails (the other checks judge the values off ties)."""
     name = version.class_name("MaxPool2d")
 
     def judge(got, expected):
@@ -258,9 +277,10 @@ def judge_maxpool_ties(version):
                           label=f"{name}(2) on an input of shape {x.shape}")
         if problem is None:
             return True, M.TIES_OK
-        one_max = value is not None and as_array(value).shape == want.shape and _one_maximum_per_block(x, as_array(value), want)
-        if one_max and not version.maxpool_first_tie:
-            return True, M.TIES_ANY_OK
+        well_formed = value is not None and as_array(value).dtype.kind in "biuf" and as_array(value).shape == want.shape
+        one_max = well_formed and _one_maximum_per_block(x, as_array(value), want)
+        if not version.maxpool_first_tie and well_formed and np.all(np.isfinite(as_array(value))):
+            return True, M.TIES_ANY_OK if one_max else M.ties_not_scored(name, x, as_array(value), want)
         return False, problem + (M.TIES_FIRST_HINT if one_max else "")
     return judge
 

@@ -247,6 +247,12 @@ def large_mismatch(method, attribute, err, expected, got):
 LARGE_OK = "finite and exact for inputs 0 and of magnitude 800"
 
 
+def kink_note(method, got, expected):
+    """At exactly 0 the value is a convention (either one-sided derivative at a kink): a note, no point lost."""
+    return (f". Note: {method} gives {got:.4g} at exactly 0 where the kit's reference gives {expected:.4g}; at a kink "
+            "either one-sided value is right, so this costs nothing")
+
+
 # ------------------------------------------------------------------------------------ Dropout
 
 
@@ -332,12 +338,25 @@ def running_variance_wrong(name, alpha, batch_var, old, new, want):
             f"{show(want)}.")
 
 
-def running_grad_wrong(name, normalizes, gi):
+def running_grad_wrong(name, normalizes, gi, want):
     scale = " / sqrt(running variance + EPS)" if normalizes else ""
-    return f"{name} in evaluation: gradInput must be gradOutput{scale} (the running statistics are constants); got {show(gi)}."
+    return (f"{name}.updateGradInput in evaluation mode, after one training batch, on a batch of another size: "
+            f"gradInput must be gradOutput{scale} (the running statistics are constants, nothing of a training "
+            f"batch is used). Expected {show(want)}, got {show(gi)}.")
+
+
+def running_first_batch(name, alpha, batch, got):
+    """The kit's text: the first training batch starts the running mean (alpha = 0 on it)."""
+    started_at_zero = np.allclose(got, (1 - alpha) * batch.mean(axis=0), rtol=1e-6)
+    return (f"{name}.updateOutput: {name}({alpha}), the running mean after the first training batch.{fed(input=batch)} "
+            f"Expected the batch's own mean {show(batch.mean(axis=0))} (the text: the first batch starts the running "
+            f"mean, alpha = 0 on it), got {show(got)}."
+            + (" That is (1 - alpha) times the batch mean: the mean started from 0 instead of from the first batch."
+               if started_at_zero else ""))
 
 
 RUNNING_OK = "running statistics move as alpha * old + (1 - alpha) * batch's; evaluation uses them"
+EVAL_BACKWARD_OK = "in evaluation mode, backward treats the running statistics as constants"
 
 
 def running_alone_malformed(name, alone):
@@ -402,4 +421,11 @@ def optimizer_mismatch(name, config, step, param, err, expected, got, unchanged=
 TIES_OK = "on a tie the first maximum gets the gradient"
 TIES_ANY_OK = "on a tie one maximum gets the whole gradient (the text does not say which)"
 TIES_FIRST_HINT = (" On a tie the first maximum in row-major order gets the gradient (what argmax returns), as the "
-                   "text says.")
+                   "text above MaxPool2d says.")
+
+
+def ties_not_scored(name, input, got, expected):
+    """Outside the kit the text sets no rule for ties: what the layer did is told, not scored."""
+    return (f"not scored in this version (its text sets no rule for ties). Note: {name}(2) on blocks with tied maxima"
+            f"{fed(input=input)} gives gradInput {show(got, FED_LIMIT)}; giving each block's gradient to one maximum (the "
+            f"first, as argmax does) gives {show(expected, FED_LIMIT)}")

@@ -9,11 +9,11 @@ version's Module allows (:func:`.cases.set_mode`). Each call into student code i
 import numpy as np
 
 from grader.selfcheck.cases import (CRITERION_CASES, DROPOUT_P, EDGE_INPUT, LARGE_INPUT, LAYER_CASES,
-                                    OPTIMIZER_CONFIG, OPTIMIZER_SHAPES, RUNNING_CASES, attr_path,
+                                    OPTIMIZER_CONFIG, OPTIMIZER_SHAPES, RUNNING_CASES, attr_path, own_params,
                                     build_layer, constructor_call, construct, criterion_inputs, dropout_input,
-                                    grad_output, layer_inputs, lookup, maxpool_ties, nll_edge, rng_for, running_batches, salt,
+                                    grad_output, layer_inputs, lookup, maxpool_ties, meaning_inputs, nll_edge, rng_for, running_batches, salt,
                                     set_mode, stable_logits)
-from grader.selfcheck.messages import shape_of
+from grader.selfcheck.messages import describe_exception, shape_of
 
 ELEMENTWISE = ("ReLU", "LeakyReLU", "ELU", "SoftPlus", "Sigmoid", "Tanh")   # also probed at 0 and +-800
 
@@ -91,7 +91,7 @@ def probe_backward(target, version):
             x = layer_inputs(seed, target, i, case)
             y = forward(module, x.copy(), who)
             out[f"case{i}.gradInput"] = backward(module, x.copy(), grad_output(seed, target, i, np.shape(y)), who)
-            for path, grad_path in case.params:
+            for (path, _), (_, grad_path) in zip(case.params, own_params(module, case)):
                 out[f"case{i}.{path}"] = np.array(attr_path(module, grad_path), copy=True)
         if target in ELEMENTWISE:
             case = LAYER_CASES[target][0]
@@ -134,23 +134,24 @@ def probe_accumulate(target, version):
                 continue
             who = constructor_call(version, target, case)
             module = build(ns, version, seed, target, i, case)
+            params = [(path, gp) for (path, _), (_, gp) in zip(case.params, own_params(module, case))]
             zero_grad(module, who)
             x = layer_inputs(seed, target, i, case)
             y = forward(module, x.copy(), who)
             g = grad_output(seed, target, i, np.shape(y))
             backward(module, x.copy(), g.copy(), who)
-            once = [np.array(attr_path(module, gp), copy=True) for _, gp in case.params]
+            once = [np.array(attr_path(module, gp), copy=True) for _, gp in params]
             forward(module, x.copy(), who)
             backward(module, x.copy(), g.copy(), who)
-            for (path, gp), first in zip(case.params, once):
+            for (path, gp), first in zip(params, once):
                 out[f"case{i}.{path}.once"] = first
                 out[f"case{i}.{path}.twice"] = np.array(attr_path(module, gp), copy=True)
             zero_grad(module, who)
-            for path, gp in case.params:
+            for path, gp in params:
                 out[f"case{i}.{path}.zeroed"] = np.array(attr_path(module, gp), copy=True)
             forward(module, x.copy(), who)
             backward(module, x.copy(), g.copy(), who)
-            for path, gp in case.params:
+            for path, gp in params:
                 out[f"case{i}.{path}.after_zero"] = np.array(attr_path(module, gp), copy=True)
         return out
     return probe
@@ -234,8 +235,9 @@ def probe_dropout_eval(version):
 
 
 def probe_running_stats(target, version):
-    """Two training batches with an evaluation after each: what evaluation makes of a test batch, of its
-    first row alone, and its gradInput. The judges read the running statistics off those outputs."""
+    """Two training batches with an evaluation after each: what evaluation makes of a test batch and of its
+    first row alone. The judges read the running statistics off those outputs. No backward in evaluation mode
+    here: that is a check of its own (:func:`probe_eval_backward`), where the text asks for it."""
     def probe(ns, seed):
         case = RUNNING_CASES[target]
         who = constructor_call(version, target, case)
@@ -248,9 +250,24 @@ def probe_running_stats(target, version):
             mode(module, False, who)
             out[f"eval{step}"] = np.array(forward(module, test.copy(), who), copy=True)
             if step == 0:
-                g = rng_for(seed, 10).standard_normal(test.shape)
-                out["gradInput"] = np.array(backward(module, test.copy(), g, who), copy=True)
                 out["alone"] = np.array(forward(module, test[:1].copy(), who), copy=True)
+        return out
+    return probe
+
+
+def probe_eval_backward(target, version):
+    """One training batch, then in evaluation a forward and a backward on a test batch of another size."""
+    def probe(ns, seed):
+        case = RUNNING_CASES[target]
+        who = constructor_call(version, target, case)
+        first, _, test = running_batches(seed, target)
+        module = build(ns, version, seed, target, 0, case)
+        mode(module, True, who)
+        forward(module, first.copy(), who)
+        mode(module, False, who)
+        out = {"output": np.array(forward(module, test.copy(), who), copy=True)}
+        g = rng_for(seed, 10).standard_normal(test.shape)
+        out["gradInput"] = np.array(backward(module, test.copy(), g, who), copy=True)
         return out
     return probe
 
@@ -323,3 +340,35 @@ def probe_optimizer(name, version):
                 out[f"step{step}.param{i}"] = np.array(p, copy=True)
         return out
     return probe
+
+
+def probe_criterion_meanings(ns, names, seed):
+    """What each class of `names` does with one batch: its loss on probabilities and on their logs (None where it
+    raised). The grader tells from these which class is the criterion on probabilities and which the one on
+    log-probabilities (:func:`.cases.criterion_meaning`), when the notebook's names leave it open."""
+    p, t = meaning_inputs(seed)
+    out = {}
+    for name in names:
+        losses = []
+        for x in (p, np.log(p)):
+            try:
+                loss = construct(ns[name], ()).forward(x.copy(), t.copy())
+                losses.append(float(np.asarray(loss, dtype=np.float64).ravel()[0]))
+            except Exception:   # a stub or a bug: this class's meaning stays open
+                losses.append(None)
+        out[name] = losses
+    return out
+
+
+def run_meanings(namespace, names, seed):
+    """The kernel side of :func:`probe_criterion_meanings` (classes of those names only): a JSON-able dict."""
+    import warnings
+    ns = dict(namespace) if isinstance(namespace, dict) else vars(namespace)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with np.errstate(all="ignore"):
+                return {"ok": True, "values": probe_criterion_meanings(
+                    ns, [n for n in names if isinstance(ns.get(n), type)], seed)}
+    except Exception as exc:
+        return {"ok": False, "error": describe_exception(exc)}

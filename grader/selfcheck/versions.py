@@ -23,7 +23,7 @@ checked too: :func:`targets_of`.
 """
 import ast
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 ALL_TARGETS = ("Sequential", "Linear", "SoftMax", "LogSoftMax", "BatchNormalization", "ChannelwiseScaling", "Dropout",
                "BatchMeanSubtraction", "ReLU", "LeakyReLU", "ELU", "SoftPlus", "Sigmoid", "Tanh", "Flatten", "Conv2d",
@@ -51,6 +51,8 @@ class Version:
     float32: bool = False                # the text asks that a float32 input gives a float32 output
     optional: tuple = ()                 # asked of one track only: counted when the notebook implements them
     maxpool_first_tie: bool = False      # the text says the first maximum of a tie gets MaxPool2d's gradient
+    eval_backward: bool = False          # the text gives the gradient in evaluation mode (running statistics)
+    first_batch_starts: bool = False     # the text says BatchMeanSubtraction's first batch starts its mean (alpha = 0)
 
     def class_name(self, target):
         """The name this version gives the kit's `target`."""
@@ -59,7 +61,7 @@ class Version:
 
 VERSIONS = {v.name: v for v in (
     Version("kit", "this kit's own HW3_Modules.ipynb", ALL_TARGETS, accumulate=True, float32=True,
-            maxpool_first_tie=True),
+            maxpool_first_tie=True, eval_backward=True, first_batch_starts=True),
     Version("2017", "the course's original 2017 template", SEED_TARGETS, dropout_keeps=True),
     Version("2018", "the course's 2018 template", TARGETS_2018, LATER_NAMES, given=("ChannelwiseScaling",)),
     # "Layers for advanced track homework ... You don't need to implement it if you are working on
@@ -149,10 +151,38 @@ def detect(nb):
 
 
 def targets_of(version_, defs, all_targets=ALL_TARGETS):
-    """The targets a submission is judged on: its version's, plus any other kit module it defines itself."""
+    """The targets a submission is judged on: its version's, plus any other kit module it defines itself (both
+    NLL criteria when its names leave open which is which: :func:`criterion_candidates`)."""
+    ambiguous = NLL_TARGETS if len(criterion_candidates(version_, defs)) > 1 else ()
     extras = [t for t in all_targets if t not in version_.targets and t not in version_.given
-              and version_.class_name(t) in defs and _is_own(t, version_, defs)]
+              and (t in ambiguous or version_.class_name(t) in defs and _is_own(t, version_, defs))]
     return [t for t in all_targets if t in version_.targets or t in extras]
+
+
+NLL_TARGETS = ("ClassNLLCriterion", "ClassNLLLogCriterion")   # on probabilities, on log-probabilities
+
+
+def criterion_candidates(version_, defs):
+    """The notebook's classes that may be its two NLL criteria when its names do not say which is which: the
+    version's names for them are not all defined, or it defines other ``*NLL*`` classes (a 2017-style
+    ``ClassNLLCriterion`` beside a ``ClassNLLCriterionLog``). [] when the names fit the version."""
+    nll = [name for name, d in defs.items() if d["kind"] == "class" and "nll" in name.lower()]
+    own = [version_.class_name(t) for t in NLL_TARGETS if t in version_.targets]
+    if all(name in defs for name in own) and set(nll) <= set(own):
+        return []
+    return nll
+
+
+def with_criteria(version_, meanings):
+    """`version_` with its NLL criteria named by what the classes do: `meanings` {class name: "probabilities",
+    "log-probabilities" or None (neither: a bug or a stub)}. A target no class does is left to the version's name."""
+    names = dict(version_.names)
+    for target, meaning in zip(NLL_TARGETS, ("probabilities", "log-probabilities")):
+        found = sorted(name for name, m in meanings.items() if m == meaning)
+        if found:
+            own = version_.class_name(target)
+            names[target] = own if own in found else found[0]
+    return version_ if names == version_.names else replace(version_, names=names)
 
 
 def _is_own(target, version_, defs):
