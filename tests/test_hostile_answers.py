@@ -57,7 +57,7 @@ FIXED_INPUTS = {("BatchNormalization", "evaluation: independent of the batch"),
                 ("Dropout", "training: kept fraction about 1-p"),
                 ("ELU", "finite for inputs 0 and of magnitude 800"), ("SoftPlus", "finite for inputs 0 and of magnitude 800"),
                 ("Sigmoid", "finite for inputs 0 and of magnitude 800"),
-                ("MaxPool2d", "ties: one maximum gets the gradient (the first, where the text says so)"),
+                ("MaxPool2d", "ties: the first maximum gets the gradient"),
                 ("ClassNLLCriterion", "finite for probabilities 0 and 1")}
 
 
