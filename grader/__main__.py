@@ -1,7 +1,7 @@
 """The grader's command line.
 
     python -m grader SUBMISSION... [--json FILE [--resume]] [--lms canvas|moodle] [--jobs N | --cluster tcp://HOST:PORT]
-                                   [--timeout SECONDS] [--fast] [--no-sandbox] [--profile NAME]
+                                   [--timeout SECONDS] [--submission-limit SECONDS] [--fast] [--no-sandbox] [--profile NAME]
     python -m grader release OUTDIR
 
 A SUBMISSION is a folder holding HW3_Modules.ipynb, HW3_differentiation.ipynb and/or HW3_main.ipynb,
@@ -22,8 +22,10 @@ import sys
 import time
 from pathlib import Path
 
+from grader.clock import SUBMISSION_LIMIT
+
 USAGE = ("python -m grader SUBMISSION... [--json FILE [--resume]] [--lms canvas|moodle] "
-         "[--jobs N | --cluster tcp://HOST:PORT]\n       [--timeout SECONDS] [--fast] [--no-sandbox] [--profile NAME]\n"
+         "[--jobs N | --cluster tcp://HOST:PORT]\n       [--timeout SECONDS] [--submission-limit SECONDS] [--fast] [--no-sandbox] [--profile NAME]\n"
          "       python -m grader release OUTDIR")
 
 
@@ -41,6 +43,9 @@ def grade_main(argv):
                         help="grade on the Dask cluster whose scheduler is there (see README.md)")
     parser.add_argument("--timeout", type=float, default=60, metavar="SECONDS",
                         help="time limit of one check or one cell (default 60)")
+    parser.add_argument("--submission-limit", type=float, default=SUBMISSION_LIMIT, metavar="SECONDS",
+                        help="wall-clock limit of one submission: all its notebooks, restarts and replays included "
+                             f"(default {SUBMISSION_LIMIT:g})")
     parser.add_argument("--lms", choices=("canvas", "moodle"),
                         help="with --json: also the gradebook in this platform's import layout (default: the platforms "
                              "the downloads came from)")
@@ -54,8 +59,8 @@ def grade_main(argv):
                         help="judge every submission by this assignment version (default: read off each notebook): "
                              + ", ".join(VERSIONS))
     args = parser.parse_args(argv)
-    if args.jobs < 1 or args.timeout <= 0:
-        parser.error("--jobs and --timeout must be positive")
+    if args.jobs < 1 or args.timeout <= 0 or args.submission_limit <= 0:
+        parser.error("--jobs, --timeout and --submission-limit must be positive")
     if args.resume and not args.json:
         parser.error("--resume needs --json FILE (the journal of the earlier run is FILE's stem + .jsonl)")
     if args.cluster and args.jobs != 1:
@@ -78,7 +83,8 @@ def grade_main(argv):
     from grader.cluster import ClusterError, connect
     from grader.intake import discover
     from grader.report import summary_table, write_reports
-    options = {"timeout": args.timeout, "fast": args.fast, "kernel_name": kernel_name, "profile": args.profile}
+    options = {"timeout": args.timeout, "fast": args.fast, "kernel_name": kernel_name, "profile": args.profile,
+               "submission_limit": args.submission_limit}
     written = {}
 
     def write(reports):

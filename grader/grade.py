@@ -109,13 +109,15 @@ def modules_version(prepared, profile=None):
     return version, why, C.checks_of(version=version, targets=targets)
 
 
-def pytest_args(path, timeout=60, fast=False, kernel_name=None, junitxml=None, profile=None):
+def pytest_args(path, timeout=60, fast=False, kernel_name=None, junitxml=None, profile=None, submission_limit=None):
     """The pytest command line (after ``python -m pytest``) that grades one submission; README shows it."""
     args = [str(path), "-c", str(KIT / "grader" / "pytest.ini"), "--hw3-timeout", f"{timeout:g}"]
     if fast:
         args.append("--hw3-fast")
     if profile:
         args += ["--hw3-profile", profile]
+    if submission_limit:
+        args += ["--hw3-submission-limit", f"{submission_limit:g}"]
     if kernel_name and kernel_name != KERNEL_NAME:
         args += ["--hw3-kernel", kernel_name]
     if junitxml:
@@ -145,11 +147,12 @@ class _Collect:
 
 
 def grade_submission(path, timeout=60, fast=False, log=lambda s: None, kernel_name=KERNEL_NAME, profile=None,
-                     junitxml=None, seed=None):
+                     junitxml=None, seed=None, submission_limit=None):
     """Grades one submission (a grader.intake.Submission, or a folder / .zip path) through pytest and nbval, in
     this process, every kernel of it `kernel_name` (the sandbox unless --no-sandbox), its modules by the
     assignment version `profile` (detected from the notebook if None), its checks on the inputs drawn from `seed`
-    (the batch's secret, :func:`draw_seed`; a fresh one if None); returns the JSON-ready report dict.
+    (the batch's secret, :func:`draw_seed`; a fresh one if None), all of it within `submission_limit` seconds of
+    wall clock (grader.clock.SUBMISSION_LIMIT if None); returns the JSON-ready report dict.
 
     The same verdicts as ``python -m pytest`` with :func:`pytest_args` by hand. Input that cannot be read gets a
     report with the reason in its errors, as does a grader failure: never an exception.
@@ -172,7 +175,7 @@ def grade_submission(path, timeout=60, fast=False, log=lambda s: None, kernel_na
         collector = _Collect(arg, submission, draw_seed() if seed is None else int(seed))
         output = io.StringIO()
         with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
-            code = pytest.main(pytest_args(arg, timeout, fast, kernel_name, junitxml, profile) + ["-q", "-s", "-p", "no:faulthandler"],
+            code = pytest.main(pytest_args(arg, timeout, fast, kernel_name, junitxml, profile, submission_limit) + ["-q", "-s", "-p", "no:faulthandler"],
                                plugins=[collector])
     if len(collector.reports) != 1 or code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         tail = " | ".join(output.getvalue().strip().splitlines()[-3:])[:500]

@@ -16,7 +16,9 @@ What the session adds to nbval's kernel (and why):
   nor the messages after it.
 * **Restarts restore state.** After a restart (a crash, ``os._exit``, the memory limit, a stuck interrupt) the
   cells that succeeded before are replayed (``keep=True``), so what they defined exists again; the cell that
-  hung or killed the kernel is not.
+  hung or killed the kernel is not. Restarts and replays are counted (``restarts``, ``replays``,
+  ``replay_seconds``) and, like every cell, draw on the submission's :class:`grader.clock.Clock`: once it is
+  spent, ``run()`` answers ``"budget"`` without running anything.
 * **``quit()`` / ``exit()`` do not end the kernel.** In a notebook they ask the kernel to exit after the cell;
   the grader's kernel answers with a note instead (status ``"exit"``: the cell is reported, never replayed).
   ``sys.exit()`` is an error of its cell (IPython keeps the kernel), ``input()`` fails at once (no stdin).
@@ -40,6 +42,7 @@ from jupyter_client.manager import KernelManager
 from nbval.kernel import NbvalKernelspecManager, RunningKernel
 
 from grader import sandbox
+from grader.clock import Clock
 from grader import scratch
 
 MEMORY_LIMIT = 6 * 2 ** 30   # bytes of address space for a submission's kernel
@@ -88,7 +91,7 @@ del __hw3_setup
 
 @dataclass
 class CellResult:
-    status: str                          # "ok", "error", "timeout", "dead" or "exit"
+    status: str                          # "ok", "error", "timeout", "dead", "exit" or "budget" (time up)
     outputs: list = field(default_factory=list)
     ename: str = ""
     evalue: str = ""
@@ -104,6 +107,8 @@ class CellResult:
             return "timed out"
         if self.status == "dead":
             return "the kernel died (crash or memory limit)"
+        if self.status == "budget":
+            return "not run: the submission used up its time (restarts and replays included)"
         if self.status == "exit":
             return "called quit() or exit(), which would end the notebook's kernel; the grader ignored it"
         if self.status == "error":
@@ -214,7 +219,7 @@ class KernelSession:
     """One kernel in `cwd`; run() executes code and never raises for what the code does."""
 
     def __init__(self, cwd, timeout=60, env=None, kernel_name=sandbox.KERNEL_NAME, memory_limit=MEMORY_LIMIT,
-                 output_limit=OUTPUT_LIMIT):
+                 output_limit=OUTPUT_LIMIT, clock=None):
         self.cwd = str(cwd)
         self.timeout = timeout
         self.kernel_name = kernel_name or sandbox.KERNEL_NAME
@@ -224,6 +229,8 @@ class KernelSession:
         self.output_limit = output_limit
         self.replay = []        # sources that succeeded with keep=True, re-run after a restart
         self.restarts = 0
+        self.replays, self.replay_seconds = 0, 0.0   # cells re-run after restarts, and their time
+        self.clock = clock or Clock()   # the submission's wall-clock budget (shared by its notebooks' sessions)
         self.kernel = None
         self._sockets = None    # the sandboxed kernel's ipc folder
 
@@ -253,7 +260,11 @@ class KernelSession:
         if not result.ok:
             raise RuntimeError(f"could not set up the kernel: {result.describe()}")
         for source in list(self.replay):
-            again = self._execute(source, timeout=self.timeout)
+            if self.clock.spent():   # the submission's time is up: what is not replayed is not needed any more
+                break
+            again = self._execute(source, timeout=self.clock.bound(self.timeout))
+            self.replays += 1
+            self.replay_seconds += again.seconds
             if again.status in ("timeout", "dead"):   # it worked before; now it does not: drop it
                 self.replay.remove(source)
                 if not self.alive():
@@ -372,12 +383,16 @@ class KernelSession:
 
     def run(self, source, timeout=None, keep=False):
         """Executes `source`; keep=True replays it after a restart unless it hung, exited or killed the kernel."""
+        if self.clock.spent():
+            return CellResult("budget")
         if not self.alive():
             if self.kernel is None:
                 self.start()
             else:
                 self.restart()
-        result = self._execute(source, timeout or self.timeout)
+        if self.clock.spent():   # the restart's replays used what was left
+            return CellResult("budget")
+        result = self._execute(source, self.clock.bound(timeout or self.timeout))
         if result.status == "stuck":   # interrupted, and no answer: only a restart frees it
             result.status = "timeout"
             self.restart()

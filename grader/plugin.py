@@ -35,6 +35,7 @@ from grader.grade import PROBE_HELPER, is_selfcheck_cell, modules_version, probe
 from grader import sandbox
 from grader import scratch
 from grader.selfcheck.messages import optional_not_counted
+from grader.clock import SUBMISSION_LIMIT, Clock
 from grader.kernel import FRONT_END_MAGIC, KernelSession, kernel_env
 from grader.submission import first_line, prepare
 
@@ -56,6 +57,9 @@ def pytest_addoption(parser):
     group.addoption("--hw3-no-sandbox", action="store_true",
                     help="run the submission in the plain python3 kernel, unconfined (only where bubblewrap cannot run)")
     group.addoption("--hw3-json", default=None, metavar="FILE", help="write the reports (a JSON list) to FILE")
+    group.addoption("--hw3-submission-limit", type=float, default=SUBMISSION_LIMIT, metavar="SECONDS",
+                    help="wall-clock limit of one submission, all its notebooks, restarts and replays included "
+                         f"(default {SUBMISSION_LIMIT})")
     group.addoption("--hw3-profile", default=None, metavar="NAME",
                     help="judge HW3_Modules.ipynb by this assignment version (default: read off the notebook)")
 
@@ -77,6 +81,7 @@ class SubmissionState:
     errors: list = field(default_factory=list)
     notes: list = field(default_factory=list)     # what was graded as what, what was repaired: no points taken
     results: dict = field(default_factory=dict)   # check id -> Result
+    clock: Clock = field(default_factory=Clock)   # the submission's wall-clock budget, every kernel's
 
     def expected_checks(self):
         """(id, target, name, max points) of every check this submission is graded on, in report order."""
@@ -180,7 +185,7 @@ class _Submission:
         submission = self.config.stash.get(SUBMISSIONS, {}).get(Path(self.path).resolve(), self.path)
         identity = identity_of(submission if submission is not self.path else self.arg)
         state = SubmissionState(identity, bool(option.hw3_fast), float(option.hw3_timeout), option.hw3_kernel,
-                                option.hw3_profile)
+                                option.hw3_profile, clock=Clock(option.hw3_submission_limit))
         states(self.config)[self.arg] = state
         tmp = scratch.mkdtemp(prefix="hw3-grade-")
         self.config.add_cleanup(lambda: shutil.rmtree(tmp, ignore_errors=True))
@@ -274,7 +279,7 @@ class GradedNotebook(IPyNbFile):
             return
         try:
             self.kernel_session = KernelSession(self.path.parent, timeout=self.state.timeout, env=self.env(),
-                                                kernel_name=self.state.kernel_name)
+                                                kernel_name=self.state.kernel_name, clock=self.state.clock)
             self.kernel_session.start()
         except Exception as exc:
             self.kernel_session = None
@@ -283,7 +288,12 @@ class GradedNotebook(IPyNbFile):
 
     def teardown(self):
         if self.kernel_session is not None:
-            self.kernel_session.close()
+            session = self.kernel_session
+            if session.restarts:
+                self.state.notes.append(
+                    f"{self.name_in_report}: the kernel was restarted {session.restarts} time(s) and {session.replays} "
+                    f"cell(s) re-run after restarts ({session.replay_seconds:.0f} s, counted in the submission's time)")
+            session.close()
             self.kernel_session = None
 
     # -- cells
@@ -329,6 +339,9 @@ class GradedCell(IPyNbCell):
             pytest.skip(self.skip_reason)
         if nbfile.kernel_session is None:
             raise NbCellError(self.cell_num, nbfile.start_error or "no kernel", self.cell.source)
+        if nbfile.state.clock.spent():
+            message = out_of_time(nbfile.state)
+            raise NbCellError(self.cell_num, message, self.cell.source)
         timeout = nbfile.cell_timeout()
         if timeout <= 0:
             message = f"not run: the notebook's cells used up their time ({nbfile.budget} s in all)"
@@ -340,6 +353,8 @@ class GradedCell(IPyNbCell):
                 f"{nbfile.name_in_report} cell {self.cell_num}: `%matplotlib {magic.group(2)}` needs a notebook "
                 "front-end; graded with the non-interactive inline backend (nothing to fix)")
         result = nbfile.kernel_session.run(self.cell.source, timeout=timeout, keep=nbfile.keep(self.cell))
+        if result.status == "budget":
+            raise NbCellError(self.cell_num, out_of_time(nbfile.state), self.cell.source)
         nbfile.cells_seconds += result.seconds
         self.test_outputs = result.outputs
         nbfile.after_cell(self, result)
@@ -348,6 +363,16 @@ class GradedCell(IPyNbCell):
             traceback = "\n".join(line for o in result.outputs if o.get("output_type") == "error"
                                   for line in o.get("traceback", []))
             raise NbCellError(self.cell_num, result.describe(), self.cell.source, traceback or None)
+
+
+def out_of_time(state):
+    """The words for what a spent clock did not run; the first time, one line in the submission's errors."""
+    message = (f"not run: the submission used up its time ({state.clock.seconds:g} s for all its notebooks, "
+               "restarts and replays included)")
+    if not getattr(state, "told_out_of_time", False):
+        state.told_out_of_time = True
+        state.errors.append(message.replace("not run: ", "grading stopped: ") + "; what had not run yet gets no points")
+    return message
 
 
 # ------------------------------------------------------------------------------------------- the parts
@@ -435,7 +460,9 @@ class ModulesNotebook(GradedNotebook):
             outcome = self.kernel_session.run(f"__hw3_probe({check.id!r}, {seed_of(self.config)}, {version.name!r})",
                                               timeout=max(1.0, left))
             self.target_seconds[target] = self.target_seconds.get(target, 0.0) + outcome.seconds
-            if outcome.status == "timeout":
+            if outcome.status == "budget":
+                payload = out_of_time(self.state)
+            elif outcome.status == "timeout":
                 payload = (f"{shown} did not finish within {limit:g} s (an endless loop?); "
                            "it was interrupted and the other modules' checks went on")
                 self.hung[target] = f"not run: {shown} did not finish within {limit:g} s in an earlier check (an endless loop?)"
@@ -450,7 +477,7 @@ class ModulesNotebook(GradedNotebook):
 
     def setup_probe_kernel(self):
         self.kernel_session = KernelSession(self.path.parent, timeout=self.state.timeout, env=self.env(),
-                                            kernel_name=self.state.kernel_name)
+                                            kernel_name=self.state.kernel_name, clock=self.state.clock)
         self.kernel_session.start()
 
 

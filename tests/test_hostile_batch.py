@@ -70,3 +70,31 @@ def test_zip_bad_member_name_is_one_problem_line_and_the_batch_goes_on(archives)
     lines = [e for e in broken["errors"] if "could not be unpacked" in e]
     assert len(lines) == 1 and "notes-" in lines[0] and "scratch.txt" in lines[0], broken["errors"]
     assert not [e for e in honest["errors"] if "unpack" in e or "zip" in e], honest["errors"]
+
+
+HANG = ("import signal, time\n"
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)   # the grader's interrupt is ignored\n"
+        "while True:\n"
+        "    time.sleep(0.1)\n")
+
+
+def test_an_interrupt_ignoring_hang_with_long_cells_is_bounded_by_the_submission_limit(tmp_path):
+    """Cells that ignore interrupts, after long cells that every restart replays: each hang used to cost a
+    restart plus every long cell again (hours for one submission, with no error line). The submission's
+    wall-clock limit bounds it all; the report says grading stopped, and how many restarts and replays."""
+    import nbformat
+    from grader.grade import grade_submission
+    nb = nbformat.v4.new_notebook()
+    nb.cells = ([nbformat.v4.new_code_cell(f"import time\ntime.sleep(4)\nstep{i} = {i}") for i in range(3)]
+                + [nbformat.v4.new_code_cell(HANG) for _ in range(8)])
+    folder = tmp_path / "hanger"
+    folder.mkdir()
+    nbformat.write(nb, str(folder / "HW3_Modules.ipynb"))
+    limit = 60
+    start = time.perf_counter()
+    report = grade_submission(folder, timeout=5, fast=True, submission_limit=limit)
+    seconds = time.perf_counter() - start
+    assert seconds < limit + 30, seconds
+    assert any("grading stopped: the submission used up its time (60 s" in e for e in report["errors"]), report["errors"]
+    assert any("restarted" in n and "re-run after restarts" in n for n in report["notes"]), report["notes"]
+    assert report["score"] == 0
