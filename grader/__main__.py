@@ -10,9 +10,11 @@ grader/intake.py finds one submission per student. Every submission is one task 
 (grader/batch.py, grader/cluster.py): an existing one with --cluster, else a local one of --jobs workers.
 One line of progress per submission (and a progress bar on a terminal), a summary table at the end. With
 --json FILE, also the gradebooks, the feedback files and the summary chart (grader/report.py), and FILE's
-stem + .jsonl (the journal, one line per report as it arrives; --resume grades only what it lacks). Each
-HW3_Modules.ipynb is judged by the assignment version it was written against, read off the notebook (its
-classes and signatures); --profile NAME forces one (kit, 2017, 2018, 2019-21, derivative). The exit status
+stem + .jsonl (the journal, one line per report as it arrives; --resume grades only what it lacks). Every
+HW3_Modules.ipynb is judged by the course's assignment version, --profile NAME (kit, 2017, 2018, 2019-21,
+derivative; default: kit); a notebook that looks written against another one gets a note. --profile auto allows
+mixed versions: each notebook is judged by the version read off it (its classes and signatures), and the
+platform gradebooks put every version on one scale. The exit status
 is 0 whenever grading ran, whatever the scores; 2 for a usage error, a cluster that cannot be used, or
 when the sandbox (bubblewrap) cannot run on a worker and --no-sandbox was not given; 130 when interrupted
 (what was graded is kept).
@@ -54,10 +56,11 @@ def grade_main(argv):
     parser.add_argument("--fast", action="store_true", help="skip HW3_main.ipynb (module and differentiation checks only)")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run the kernels without the sandbox (every report then says so); only where bubblewrap cannot run")
-    from grader.selfcheck.versions import VERSIONS
-    parser.add_argument("--profile", choices=list(VERSIONS), metavar="NAME",
-                        help="judge every submission by this assignment version (default: read off each notebook): "
-                             + ", ".join(VERSIONS))
+    from grader.selfcheck.versions import AUTO, KIT, VERSIONS
+    parser.add_argument("--profile", choices=list(VERSIONS) + [AUTO], default=KIT.name, metavar="NAME",
+                        help="the course's assignment version every HW3_Modules.ipynb is judged by (default: kit): "
+                             + ", ".join(VERSIONS) + f"; {AUTO}: mixed versions allowed, each notebook judged by the "
+                             "version it was written against, the platform gradebooks on one scale")
     args = parser.parse_args(argv)
     if args.jobs < 1 or args.timeout <= 0 or args.submission_limit <= 0:
         parser.error("--jobs, --timeout and --submission-limit must be positive")
@@ -88,7 +91,8 @@ def grade_main(argv):
     written = {}
 
     def write(reports):
-        written.update(write_reports(reports, args.json, lms=args.lms, assignment=args.assignment))
+        written.update(write_reports(reports, args.json, lms=args.lms, assignment=args.assignment,
+                                     scale=args.profile == AUTO))
 
     start = time.perf_counter()
     submissions = discover(args.submissions)

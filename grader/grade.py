@@ -97,16 +97,30 @@ def failed_all(checks, message, version=C.KIT):
 
 
 def modules_version(prepared, profile=None):
-    """(version, why, the checks of the targets it is judged on) of the submission's HW3_Modules.ipynb."""
+    """(version, why, the checks of the targets it is judged on, a note or None) of the submission's
+    HW3_Modules.ipynb.
+
+    `profile` is the course's assignment version (a name of :data:`grader.selfcheck.versions.VERSIONS`; None: the
+    kit's): every notebook is judged by it, and one that looks written against another version gets a note
+    saying so (its modules the course asks for and it lacks score 0). ``"auto"`` (the instructor allows mixed
+    versions) judges each notebook by the version it was written against (:func:`~grader.selfcheck.versions.detect`).
+    """
     nb = prepared.notebooks.get(MODULES) if prepared is not None else None
-    if profile:
-        version, why = V.version(profile), "forced with --profile"
-    elif nb is None:
-        version, why = V.KIT, f"no readable {MODULES}"
+    note = None
+    if profile == V.AUTO:
+        version, why = (V.KIT, f"no readable {MODULES}") if nb is None else V.detect(nb)
+        why += " (--profile auto: each notebook by the version it was written against)"
     else:
-        version, why = V.detect(nb)
+        version = V.version(profile or V.KIT.name)
+        why = f"the course's version (--profile {version.name})"
+        seen, evidence = V.detect(nb) if nb is not None else (version, "")
+        if seen.name != version.name and nb is not None and any(c.cell_type == "code" for c in nb.cells):
+            why += f"; the notebook looks like {seen.name} ({evidence})"
+            note = (f"{MODULES} looks written against {seen.title} ({evidence}). This course's assignment is "
+                    f"{version.title}: the notebook is graded against it, and the modules it asks for that the "
+                    "notebook does not define score 0. If you were given another version, ask your instructor.")
     targets = V.targets_of(version, V.definitions(nb)) if nb is not None else list(version.targets)
-    return version, why, C.checks_of(version=version, targets=targets)
+    return version, why, C.checks_of(version=version, targets=targets), note
 
 
 def pytest_args(path, timeout=60, fast=False, kernel_name=None, junitxml=None, profile=None, submission_limit=None):
@@ -150,9 +164,10 @@ def grade_submission(path, timeout=60, fast=False, log=lambda s: None, kernel_na
                      junitxml=None, seed=None, submission_limit=None):
     """Grades one submission (a grader.intake.Submission, or a folder / .zip path) through pytest and nbval, in
     this process, every kernel of it `kernel_name` (the sandbox unless --no-sandbox), its modules by the
-    assignment version `profile` (detected from the notebook if None), its checks on the inputs drawn from `seed`
-    (the batch's secret, :func:`draw_seed`; a fresh one if None), all of it within `submission_limit` seconds of
-    wall clock (grader.clock.SUBMISSION_LIMIT if None); returns the JSON-ready report dict.
+    course's assignment version `profile` (the kit's if None; ``"auto"``: each notebook's own, see
+    :func:`modules_version`), its checks on the inputs drawn from `seed` (the batch's secret, :func:`draw_seed`; a
+    fresh one if None), all of it within `submission_limit` seconds of wall clock (grader.clock.SUBMISSION_LIMIT if
+    None); returns the JSON-ready report dict.
 
     The same verdicts as ``python -m pytest`` with :func:`pytest_args` by hand. Input that cannot be read gets a
     report with the reason in its errors, as does a grader failure: never an exception.

@@ -61,7 +61,8 @@ def pytest_addoption(parser):
                     help="wall-clock limit of one submission, all its notebooks, restarts and replays included "
                          f"(default {SUBMISSION_LIMIT})")
     group.addoption("--hw3-profile", default=None, metavar="NAME",
-                    help="judge HW3_Modules.ipynb by this assignment version (default: read off the notebook)")
+                    help="the course's assignment version HW3_Modules.ipynb is judged by (default: the kit's); "
+                         "'auto': each notebook by the version it was written against (mixed versions allowed)")
 
 
 @dataclass
@@ -71,7 +72,7 @@ class SubmissionState:
     fast: bool
     timeout: float
     kernel_name: str
-    profile: str = None                   # the assignment version forced with --hw3-profile
+    profile: str = None                   # the course's assignment version (--hw3-profile; None: the kit's)
     started: float = field(default_factory=time.perf_counter)
     prepared: object = None
     version: object = C.KIT               # the assignment version HW3_Modules.ipynb is judged by
@@ -196,13 +197,15 @@ class _Submission:
         except Exception as exc:  # an unreadable folder: still a report, never a crash of the batch
             state.errors.append(f"{identity['submission']}: cannot read the submission ({type(exc).__name__}: {exc})")
         prepared = state.prepared
-        state.version, state.version_why, state.checks = modules_version(prepared, state.profile)
+        state.version, state.version_why, state.checks, version_note = modules_version(prepared, state.profile)
         # The course's own versions have no HW3_differentiation.ipynb / HW3_main.ipynb of the kit: when a
         # submission of theirs lacks one, it is not part of its assignment (not counted), not "not found".
         if state.version.name != "kit" and prepared is not None:
             state.not_asked = {name for name in (D.NOTEBOOK, M.NOTEBOOK) if name in prepared.missing}
         if prepared is not None:
             state.notes = prepared.notes   # the parts add theirs (e.g. duplicate answers)
+            if version_note:
+                state.notes.append(version_note)
             state.errors += prepared.errors
             state.errors += integrity.scan(prepared)
             for name in prepared.missing:

@@ -173,18 +173,20 @@ def _student(result):
     return result.get("name") or result.get("key") or Path(str(result["submission"]).rstrip("/")).name
 
 
-def platform_grade(result, top):
-    """The score on the gradebook's one scale: `top` points for full marks, whatever the maximum of the
-    submission's assignment version (a perfect 2017 notebook is 100 %: `top`, not its own smaller maximum)."""
+def platform_grade(result, top, scale=False):
+    """The score a platform's gradebook gets, out of `top` (the batch's largest maximum). With `scale` (mixed
+    assignment versions allowed: ``--profile auto``) every version is on one scale: a perfect 2017 notebook is
+    100 %, `top`, not its own smaller maximum. Without it the score stands as graded: a smaller maximum is never
+    scaled up to full marks."""
     if not result["max_score"]:
         return 0.0
-    return round(result["score"] * top / result["max_score"], 2)
+    return round(result["score"] * top / result["max_score"], 2) if scale else round(result["score"], 2)
 
 
-def write_canvas(results, path, names, assignment):
+def write_canvas(results, path, names, assignment, scale=False):
     """Canvas's gradebook import layout: Student, ID, SIS User ID, SIS Login ID, Section, then one column per
     assignment (header: its name), a 'Points Possible' row first. Canvas matches rows by ID (the Canvas user id,
-    which the bulk download's file names carry). Scores are on one scale (see platform_grade)."""
+    which the bulk download's file names carry). Scores out of the batch's largest maximum (see platform_grade)."""
     top = max((r["max_score"] for r in results), default=0)
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
@@ -193,13 +195,14 @@ def write_canvas(results, path, names, assignment):
         for r in _rows_for(results, "canvas"):
             canvas = r.get("platform") == "canvas"
             writer.writerow([_student(r), r.get("key", "") if canvas else "", "", "", "",
-                             f"{platform_grade(r, top):g}"])
+                             f"{platform_grade(r, top, scale):g}"])
 
 
-def write_moodle(results, path, names):
+def write_moodle(results, path, names, scale=False):
     """Moodle's offline grading worksheet layout (Assignment > Download grading worksheet): the import reads
     'Identifier' ('Participant <id>', the id in the download's folder names), 'Grade' and 'Last modified (grade)',
-    and 'Feedback comments' when feedback comments are on. Grades are on one scale (see platform_grade): set the
+    and 'Feedback comments' when feedback comments are on. Grades out of the batch's largest maximum (see
+    platform_grade): set the
     assignment's maximum grade in Moodle to the 'Maximum Grade' written here."""
     import datetime
     now = datetime.datetime.now().strftime("%A, %d %B %Y, %I:%M %p")
@@ -210,13 +213,15 @@ def write_moodle(results, path, names):
         for r in _rows_for(results, "moodle"):
             moodle = r.get("platform") == "moodle"
             writer.writerow([f"Participant {r.get('key', '')}" if moodle else "", _student(r), "",
-                             "", f"{platform_grade(r, top):g}", f"{top:g}", "Yes", "", now, _comment(r)])
+                             "", f"{platform_grade(r, top, scale):g}", f"{top:g}", "Yes", "", now, _comment(r)])
 
 
-def write_reports(results, json_path, lms=None, assignment="HW3"):
+def write_reports(results, json_path, lms=None, assignment="HW3", scale=False):
     """Writes FILE (JSON), FILE's stem + .csv (the kit's gradebook: points per module), + _canvas.csv or
     _moodle.csv (the platform's import layout; by default for each platform the intake found), + _feedback/
     (one .md and one .html per student, named by the student's key) and + _summary.png (the batch at a glance).
+    scale: the platform gradebooks put every assignment version on one scale (only when the instructor allowed
+    mixed versions, ``--profile auto``; see platform_grade).
 
     Returns {what: path}.
     """
@@ -244,7 +249,8 @@ def write_reports(results, json_path, lms=None, assignment="HW3"):
     platforms = [lms] if lms else [p for p in LMS if any(r.get("platform") == p for r in results)]
     for platform in platforms:
         path = json_path.with_name(f"{json_path.stem}_{platform}.csv")
-        (write_canvas(results, path, names, assignment) if platform == "canvas" else write_moodle(results, path, names))
+        (write_canvas(results, path, names, assignment, scale) if platform == "canvas" else
+         write_moodle(results, path, names, scale))
         written[platform] = path
     if results:
         from grader.summary import summary_png

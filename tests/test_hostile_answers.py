@@ -78,3 +78,17 @@ def test_journal_keeps_the_batch_seed_for_resume(tmp_path):
     again = Journal(journal.path, "kit-fingerprint", dict(options))
     done, other = again.load()
     assert again.seed == 1234567 and set(done) == {"alice"} and other == 2
+
+
+def test_a_notebook_of_another_version_is_graded_as_the_course_s_version(tmp_path):
+    """A kit course grades every notebook against the kit (the default --profile): one that looks like the 2017
+    template (its 11 modules, 94 points) is not full marks of a smaller assignment; the note says why. Only when
+    the instructor allows mixed versions (--profile auto) is it judged by the version it was written against."""
+    folder = H.looks_like_2017(tmp_path / "old")
+    report = grade_submission(folder, timeout=TIMEOUT, fast=True)
+    assert report["version"] == "kit" and report["max_score"] == 171 + 36
+    got, top = points(report)
+    assert top == 171 and got <= 94   # the modules it has, by the kit's text (its 2017 Dropout p keeps a unit...)
+    assert any("looks written against the course's original 2017 template" in note for note in report["notes"])
+    mixed = grade_submission(folder, timeout=TIMEOUT, fast=True, profile="auto")
+    assert mixed["version"] == "2017" and points(mixed) == (94, 94) and mixed["max_score"] == 94

@@ -37,22 +37,37 @@ def test_each_platform_gradebook_holds_only_its_own_students(tmp_path):
     assert [(row["Identifier"], row["Full name"]) for row in moodle] == [("Participant 2001", "Alice Smith"), ("", "bob")]
 
 
-def test_platform_grades_put_every_version_on_one_scale(tmp_path):
-    """A perfect notebook of an older assignment version (a smaller maximum) is full marks in the gradebook."""
+def test_platform_grades_put_every_version_on_one_scale_when_mixed_versions_are_allowed(tmp_path):
+    """With mixed versions allowed (--profile auto: scale=True), a perfect notebook of an older assignment version
+    (a smaller maximum) is full marks in the gradebook."""
     old = report("1002", "olduser", "canvas", [("Linear", "forward output", 2, 2)], version="2017")
     half = report("1003", "half", "canvas", [("Linear", "forward output", 1, 2)], version="2017")
     results = [report("1001", "smithalice", "canvas", FULL), old, half]
-    written = write_reports(results, tmp_path / "grades.json", lms="canvas")
+    written = write_reports(results, tmp_path / "grades.json", lms="canvas", scale=True)
     rows = list(csv.reader(open(written["canvas"], encoding="utf-8")))
     assert rows[1][0].strip() == "Points Possible" and rows[1][5] == "5"
     assert {row[1]: row[5] for row in rows[2:]} == {"1001": "5", "1002": "5", "1003": "2.5"}
     for r in results:
         r["platform"] = "moodle"
-    written = write_reports(results, tmp_path / "m.json", lms="moodle")
+    written = write_reports(results, tmp_path / "m.json", lms="moodle", scale=True)
     rows = list(csv.DictReader(open(written["moodle"], encoding="utf-8")))
     assert [(row["Grade"], row["Maximum Grade"]) for row in rows] == [("5", "5"), ("5", "5"), ("2.5", "5")]
     kit = list(csv.DictReader(open(tmp_path / "m.csv", encoding="utf-8")))
     assert [(row["score"], row["max_score"]) for row in kit] == [("5", "5"), ("2", "2"), ("1", "2")]   # as graded
+
+
+def test_platform_grades_never_scale_a_smaller_maximum_up_by_default(tmp_path):
+    """Without mixed versions allowed, a notebook whose maximum is smaller gets its points as graded, out of the
+    batch's largest maximum: never full marks for part of the work."""
+    small = report("1002", "olduser", "canvas", [("Linear", "forward output", 2, 2)], version="2017")
+    results = [report("1001", "smithalice", "canvas", FULL), small]
+    rows = list(csv.reader(open(write_reports(results, tmp_path / "g.json", lms="canvas")["canvas"], encoding="utf-8")))
+    assert rows[1][5] == "5" and {row[1]: row[5] for row in rows[2:]} == {"1001": "5", "1002": "2"}
+    for r in results:
+        r["platform"] = "moodle"
+    rows = list(csv.DictReader(open(write_reports(results, tmp_path / "m.json", lms="moodle")["moodle"],
+                                    encoding="utf-8")))
+    assert [(row["Grade"], row["Maximum Grade"]) for row in rows] == [("5", "5"), ("2", "5")]
 
 
 def test_moodle_comment_is_self_contained(tmp_path):

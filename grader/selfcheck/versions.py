@@ -71,6 +71,7 @@ VERSIONS = {v.name: v for v in (
             TARGETS_2019, LATER_NAMES, optional=ADVANCED),
 )}
 KIT = VERSIONS["kit"]
+AUTO = "auto"   # the grader's --profile auto: each notebook judged by the version it was written against
 
 
 def version(name):
