@@ -36,6 +36,7 @@ import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from queue import Empty
 
 from jupyter_client.manager import KernelManager
@@ -91,7 +92,7 @@ del __hw3_setup
 
 @dataclass
 class CellResult:
-    status: str                          # "ok", "error", "timeout", "dead", "exit" or "budget" (time up)
+    status: str                          # "ok", "error", "timeout", "dead", "exit", "budget" (time up) or "full"
     outputs: list = field(default_factory=list)
     ename: str = ""
     evalue: str = ""
@@ -107,6 +108,8 @@ class CellResult:
             return "timed out"
         if self.status == "dead":
             return "the kernel died (crash or memory limit)"
+        if self.status == "full":
+            return f"stopped: {self.evalue}; nothing more of this notebook was run"
         if self.status == "budget":
             return "not run: the submission used up its time (restarts and replays included)"
         if self.status == "exit":
@@ -219,12 +222,17 @@ class KernelSession:
     """One kernel in `cwd`; run() executes code and never raises for what the code does."""
 
     def __init__(self, cwd, timeout=60, env=None, kernel_name=sandbox.KERNEL_NAME, memory_limit=MEMORY_LIMIT,
-                 output_limit=OUTPUT_LIMIT, clock=None):
+                 output_limit=OUTPUT_LIMIT, clock=None, disk_limit=sandbox.DISK_LIMIT, files_limit=sandbox.FILES_LIMIT):
         self.cwd = str(cwd)
         self.timeout = timeout
         self.kernel_name = kernel_name or sandbox.KERNEL_NAME
         # Read by the sandbox's launcher (outside the kernel), never passed into it.
-        self.env = dict(env or kernel_env(), HW3_SANDBOX_MEMORY=str(int(memory_limit)))
+        # The folder's caps: what the copy holds before its first kernel plus the kernel's allowance (restarts
+        # get no fresh allowance).
+        used, files = sandbox.folder_usage(self.cwd)
+        self.env = dict(env or kernel_env(), HW3_SANDBOX_MEMORY=str(int(memory_limit)),
+                        HW3_SANDBOX_DISK=str(used + disk_limit), HW3_SANDBOX_FILES=str(files + files_limit))
+        self.over_limit = None  # why the launcher stopped the kernel (the folder's caps); then nothing more runs
         self.memory_limit = memory_limit
         self.output_limit = output_limit
         self.replay = []        # sources that succeeded with keep=True, re-run after a restart
@@ -270,6 +278,15 @@ class KernelSession:
                 if not self.alive():
                     self.close()
                     return self._start()
+
+    def _over_limit(self):
+        """The launcher's note, if it stopped the kernel for filling its folder."""
+        if self._sockets is None:
+            return None
+        try:
+            return (Path(self._sockets) / sandbox.OVER_LIMIT).read_text()[:300]
+        except OSError:
+            return None
 
     def alive(self):
         return self.kernel is not None and self.kernel.is_alive()
@@ -385,6 +402,8 @@ class KernelSession:
         """Executes `source`; keep=True replays it after a restart unless it hung, exited or killed the kernel."""
         if self.clock.spent():
             return CellResult("budget")
+        if self.over_limit:
+            return CellResult("full", evalue=self.over_limit)
         if not self.alive():
             if self.kernel is None:
                 self.start()
@@ -397,7 +416,12 @@ class KernelSession:
             result.status = "timeout"
             self.restart()
         elif result.status == "dead":
-            self.restart()
+            self.over_limit = self._over_limit()
+            if self.over_limit:   # no restart: the folder stays full, every later cell would be stopped again
+                result.status, result.evalue = "full", self.over_limit
+                self.close()
+            else:
+                self.restart()
         elif keep and result.status in ("ok", "error"):
             self.replay.append(source)   # an error part-way still defined what came before it
         return result

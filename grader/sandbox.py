@@ -17,7 +17,9 @@ Any Jupyter client (nbclient, nbval, JupyterLab) uses it unchanged. The launcher
   ``clone`` with a namespace flag, ``setns``; ``clone3`` is ENOSYS) and no mounts inside the kernel;
 * with an environment built from an allow-list (nothing inherited but ``ALLOWED_ENV``);
 * with limits set before the kernel starts (address space, processes, CPU time, file size), from the
-  ``HW3_SANDBOX_*`` variables of the launcher's environment (the client's), defaults in ``LIMITS``;
+  ``HW3_SANDBOX_*`` variables of the launcher's environment (the client's), defaults in ``LIMITS``; and a cap on
+  its working folder (bytes on disk and files, ``HW3_SANDBOX_DISK`` / ``_FILES``), measured every
+  ``DISK_POLL`` seconds: past it the kernel is stopped and the client finds why in its socket folder;
 * as root, bwrap runs privileged and the kernel as an unprivileged user, the owner of its working folder
   (root is exempt from the process limit; the grader hands its private copy to a user of its own, see
   :func:`hand_over`); as an ordinary user, in a user namespace;
@@ -51,6 +53,10 @@ KIT = Path(__file__).resolve().parent.parent
 UID_BASE = 2_000_000_000     # + (process id, call): the user of a folder handed over (no such account)
 INSIDE_SOCKETS = "/run/hw3-kernel"   # where the kernel's ipc sockets and connection file are, inside
 TMP_SIZE = 1 << 30           # bytes of the private /tmp (a tmpfs)
+DISK_LIMIT = 1 << 30         # bytes the kernel may add to its working folder (HW3_SANDBOX_DISK: the folder's cap)
+FILES_LIMIT = 20_000         # files the kernel may add to it (HW3_SANDBOX_FILES: the folder's cap)
+DISK_POLL = 0.25             # seconds between two measures of the folder
+OVER_LIMIT = "over-limit"    # the note the launcher leaves in the client's socket folder when it stops the kernel
 
 # Of the kit's grader/, what the kernel sees: the student side (what the release ships, see grader/release.py)
 # and what the grader's probes import in the kernel (the differentiation probe: its inputs, no answers).
@@ -369,6 +375,10 @@ def launch(connection_file):
         for sig in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, lambda *_: kernel.kill())
         threading.Thread(target=_end_with_client, args=(parent, kernel), daemon=True).start()
+        caps = folder_caps(os.environ, cwd)
+        note = os.path.join(client_sockets or sockets, OVER_LIMIT)
+        watched = [cwd] + [f for f in (sockets, client_sockets) if f]   # every folder the kernel may write to
+        threading.Thread(target=_watch_folder, args=(watched, caps, kernel, note), daemon=True).start()
         signal.signal(signal.SIGINT, signal.SIG_IGN)   # interrupts are messages; ^C in a terminal is not for us
         while True:
             try:
@@ -377,6 +387,56 @@ def launch(connection_file):
                 continue
     finally:
         shutil.rmtree(sockets, ignore_errors=True)
+
+
+def folder_usage(folder, stop_at=None):
+    """(bytes on disk, files) under `folder`, links not followed; the walk stops early past `stop_at` files."""
+    used, files, stack = 0, 0, [folder]
+    while stack:
+        try:
+            entries = os.scandir(stack.pop())
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                used += info.st_blocks * 512
+                files += 1
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                if stop_at is not None and files > stop_at:
+                    return used, files
+    return used, files
+
+
+def folder_caps(environ, cwd):
+    """(bytes, files) the working folder may hold: from the client (HW3_SANDBOX_DISK / _FILES: what the copy held
+    before its first kernel plus the kernel's allowance), else what it holds now plus the defaults."""
+    try:
+        return int(environ["HW3_SANDBOX_DISK"]), int(environ["HW3_SANDBOX_FILES"])
+    except (KeyError, ValueError):
+        used, files = folder_usage(cwd)
+        return used + DISK_LIMIT, files + FILES_LIMIT
+
+
+def _watch_folder(folders, caps, kernel, note):
+    """Stops the kernel when the folders it may write to (its working folder, its socket folders) grow past `caps`
+    (bytes, files): the per-file limit alone let a notebook write 1.3 GiB of small files in 0.7 s. Writes `note`
+    (why) for the client."""
+    while kernel.poll() is None:
+        used, files = map(sum, zip(*(folder_usage(f, stop_at=caps[1]) for f in folders)))
+        if used > caps[0] or files > caps[1]:
+            what = (f"more than {caps[0] // 2 ** 20} MiB" if used > caps[0] else f"more than {caps[1]} files")
+            try:   # the note first: the client looks for it as soon as it sees the kernel gone
+                Path(note).write_text(f"the notebook filled its folder ({what}, its own files included)")
+            except OSError:
+                pass
+            kernel.kill()
+            return
+        time.sleep(DISK_POLL)
 
 
 def _remove_when_gone(folder):

@@ -189,9 +189,10 @@ def _socket_folders(owner):
 def test_the_socket_folder_goes_with_every_kernel(tmp_path):
     """The client stops a kernel with SIGKILL to its process group (jupyter_client's shutdown_kernel(now=True)):
     the launcher's socket folder used to stay behind (831 in an afternoon)."""
+    before = set(Path(tempfile.gettempdir()).glob("hw3-sandbox-*"))   # left by earlier kits' runs
     with KernelSession(tmp_path, timeout=20) as session:
         assert session.run("1").ok
-        folders = _socket_folders(tmp_path.stat().st_uid)
+        folders = [f for f in _socket_folders(tmp_path.stat().st_uid) if f not in before]
         assert len(folders) == 1
     deadline = time.monotonic() + 5
     while folders[0].exists() and time.monotonic() < deadline:
@@ -220,13 +221,14 @@ def test_a_killed_grader_leaves_no_kernel_no_student_process_no_socket_folder(tm
     folder = tmp_path / "copy"
     folder.mkdir()
     others = set(processes_with(str(ROOT / "grader" / "sandbox.py")))   # the module's kernel lives on
+    before = set(Path(tempfile.gettempdir()).glob("hw3-sandbox-*"))
     client = subprocess.Popen([sys.executable, "-c", CLIENT % {"root": str(ROOT), "folder": str(folder),
                                                                 "token": token}],
                               stdout=subprocess.PIPE, text=True)
     try:
         assert client.stdout.readline().strip() == "ok"
         assert processes_with(token)
-        folders = _socket_folders(folder.stat().st_uid)
+        folders = [f for f in _socket_folders(folder.stat().st_uid) if f not in before]
         assert len(folders) == 1
         launchers = set(processes_with(str(ROOT / "grader" / "sandbox.py"))) - others
         assert launchers
@@ -372,6 +374,23 @@ def test_one_message_over_the_message_limit_is_refused_and_the_kernel_goes_on(ke
     assert sum(len(o.get("text", "")) for o in result.outputs) < 2 ** 20
     after = kernel.run("print(z * 2)")
     assert after.ok and "10" in _stdout(after), after.outputs
+
+
+@pytest.mark.parametrize("filler, words", [
+    ("for i in range(100000):\n    open(f'junk/{i}', 'wb').write(b'x' * 2 ** 20)", "more than"),   # bytes
+    ("for i in range(100000):\n    open(f'junk/{i}', 'wb').close()", "files"),                       # files
+])
+def test_a_disk_filler_is_stopped_and_named_and_costs_only_its_notebook(tmp_path, filler, words):
+    """The per-file limit alone let a notebook write 1.3 GiB in 0.7 s: the launcher measures the folder and stops
+    the kernel past its caps (what the copy held plus the allowance); later cells of that notebook do not run."""
+    (tmp_path / "HW3_Modules.ipynb").write_bytes(b"x" * 2 ** 20)     # the copy's own files do not count
+    with KernelSession(tmp_path, timeout=60, disk_limit=64 * 2 ** 20, files_limit=2000) as session:
+        result = session.run("import os\nos.makedirs('junk', exist_ok=True)\n" + filler)
+        assert result.status == "full" and "filled its folder" in result.describe() and words in result.describe()
+        later = session.run("print('still here')")
+        assert later.status == "full" and session.restarts == 0
+    used, files = sandbox.folder_usage(tmp_path)
+    assert used < 2 ** 20 + 64 * 2 ** 20 + 128 * 2 ** 20 and files < 2000 + 3000, (used, files)
 
 
 def test_a_tcp_client_works_through_the_relay(tmp_path):
