@@ -1,0 +1,5 @@
+import sys
+
+from grader.similarity.cli import main
+
+sys.exit(main(prog="python -m grader.similarity"))

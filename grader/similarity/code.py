@@ -1,0 +1,59 @@
+"""What is compared: the code cells a student handed in for the modules and differentiation notebooks.
+
+    cells, problems = code_of(submission)      # a Submission of the intake (files: kit name -> path)
+    cells[0].notebook, cells[0].index, cells[0].source
+
+A notebook is read leniently, as the grader reads it (``read_lenient``: what Jupyter opens is compared). One that
+cannot be read gives one line in `problems` and the other notebook is still compared. IPython magics and shell
+lines (``%matplotlib``, ``!pip``) are left out: they are not the student's code.
+"""
+from dataclasses import dataclass
+
+from grader.notebook import NotebookError, read_lenient
+
+COMPARED = ("HW3_Modules.ipynb", "HW3_differentiation.ipynb")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One code cell: `notebook` (the kit's name of the notebook), `index` (the cell's position in the
+    notebook, counting every cell from 0, as Jupyter numbers them from 1 in its status bar: shown as index + 1),
+    `source` (its code without magics)."""
+    notebook: str
+    index: int
+    source: str
+
+
+def cells_of_notebook(nb, notebook):
+    """[Cell] of the code cells of a read notebook (nbformat NotebookNode)."""
+    out = []
+    for index, cell in enumerate(nb.cells):
+        if cell.get("cell_type") != "code":
+            continue
+        lines = [ln if not ln.lstrip().startswith(("%", "!")) else "" for ln in str(cell.get("source", "")).splitlines()]
+        source = "\n".join(lines)
+        if source.strip():
+            out.append(Cell(notebook, index, source))
+    return out
+
+
+def code_of(submission):
+    """([Cell], [problem]) of a Submission: the code of its modules and differentiation notebooks.
+
+    A submission with neither notebook has no cells (and no problem of its own: the intake says what it lacks).
+    """
+    cells, problems = [], list(submission.problems)
+    for notebook in COMPARED:
+        path = submission.files.get(notebook)
+        if not path:
+            continue
+        try:
+            nb, _ = read_lenient(path)
+        except NotebookError as exc:
+            problems.append(str(exc))
+            continue
+        except OSError as exc:
+            problems.append(f"{notebook}: cannot be read ({type(exc).__name__}: {exc})")
+            continue
+        cells += cells_of_notebook(nb, notebook)
+    return cells, problems
