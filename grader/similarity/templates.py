@@ -11,10 +11,12 @@ modules and helpers. Docstrings and comments are normalised away anyway. Hashes,
 shipped: the course's text stays in the course's repository.
 
 The hashes depend on the normaliser (``fingerprint.NORMALISER``, ``K``): the file records both and is refused
-if they differ. Rebuild it with (course templates as .py files, cells separated by ``# %%`` lines, and a
-folder written by ``python -m grader release OUTDIR``):
+if they differ. When the kit's notebooks change, refresh the kit's part (the course's part is kept):
 
-    python -m grader.similarity.templates OUT.npz --course 2017=FILE.py ... --release OUTDIR
+    python -m grader release /tmp/release && python -m grader.similarity.templates --release /tmp/release
+
+and after a change of the normaliser, rebuild the course's part too from the templates' text (each as a .py
+file, cells separated by ``# %%`` lines): ``--course 2017=FILE.py --course 2018=... --course 2019-21=...``.
 """
 import argparse
 import json
@@ -50,12 +52,15 @@ def release_sources(folder):
     return out
 
 
-def build(course_files, release_folder):
-    """{name: hashes} for course templates ({version: .py path}) and the kit's release folder."""
+def build(course_files, release_folder, keep=None):
+    """{name: hashes} for course templates ({version: .py path}) and the kit's release folder; without
+    `course_files`, the course's tables of `keep` (a file made by the same normaliser) are kept."""
+    tables = {} if course_files else {n: h for n, h in load(keep).items() if n.startswith("course:")}
     sources = {f"course:{version}": Path(path).read_text(encoding="utf-8").split(CELL_SEPARATOR)
                for version, path in sorted(course_files.items())}
     sources.update(release_sources(release_folder))
-    return {name: hashes_of_sources(cells) for name, cells in sources.items()}
+    tables.update({name: hashes_of_sources(cells) for name, cells in sources.items()})
+    return tables
 
 
 def save(tables, out):
@@ -83,12 +88,13 @@ def given_hashes(path=DATA):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m grader.similarity.templates",
                                      description="Rebuild the template hashes excluded from similarity.")
-    parser.add_argument("out")
-    parser.add_argument("--course", action="append", default=[], metavar="VERSION=FILE.py")
-    parser.add_argument("--release", required=True, metavar="OUTDIR")
+    parser.add_argument("--out", default=str(DATA), help="default: the kit's own templates.npz")
+    parser.add_argument("--course", action="append", default=[], metavar="VERSION=FILE.py",
+                        help="a course template's code (default: keep the course's tables of --out)")
+    parser.add_argument("--release", required=True, metavar="OUTDIR", help="written by python -m grader release")
     args = parser.parse_args(argv)
     course = dict(item.split("=", 1) for item in args.course)
-    tables = build(course, args.release)
+    tables = build(course, args.release, keep=args.out)
     save(tables, args.out)
     for name, hashes in sorted(tables.items()):
         print(f"{name}: {len(hashes)} k-grams")
