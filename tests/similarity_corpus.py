@@ -267,6 +267,37 @@ IMPLEMENTATIONS = {
         "    m_hat = ms[i] / (1 - config['beta1'] ** t)\n    v_hat = vs[i] / (1 - config['beta2'] ** t)\n"
         "    p -= config['learning_rate'] * m_hat / (np.sqrt(v_hat) + config['epsilon'])",
     ],
+    # the differentiation notebook's answer functions
+    "grad_xTx": ["return 2 * x", "return x + x", "return 2.0 * np.asarray(x, dtype=float)"],
+    "grad_trAB_wrt_A": ["return B.T", "return np.transpose(B)", "return B.transpose().copy()"],
+    "grad_xAc_wrt_x": ["return A @ c", "return np.dot(A, c)", "return np.einsum('nm,m->n', A, c)"],
+    "grad_xAc_wrt_A": ["return np.outer(x, c)", "return x[:, None] * c[None, :]", "return np.einsum('n,m->nm', x, c)"],
+    "grad_J_wrt_S_trace": ["return -2 * A.T @ X + 2 * A.T @ A @ S",
+                           "return 2 * np.dot(A.T, np.dot(A, S) - X)",
+                           "AtA = A.T.dot(A)\nreturn -2 * A.T.dot(X) + AtA.dot(S) + AtA.T.dot(S)"],
+    "grad_J_wrt_S_elementwise": [
+        "E = X - A @ S\nR, M = S.shape\nout = np.zeros((R, M))\nfor p in range(R):\n    for q in range(M):\n"
+        "        out[p, q] = -2 * np.sum(A[:, p] * E[:, q])\nreturn out",
+        "E = X - np.dot(A, S)\nreturn np.array([[-2 * (A[:, p] @ E[:, q]) for q in range(S.shape[1])] for p in range(S.shape[0])])",
+        "err = X - A.dot(S)\nreturn -2 * np.einsum('ip,iq->pq', A, err)"],
+    "grad_J_wrt_F": ["return -2 * (X - A @ S)", "return 2 * (np.dot(A, S) - X)", "F = A.dot(S)\nreturn 2.0 * (F - X)"],
+    "jacobian_F_wrt_S": ["return np.kron(A, np.eye(M))", "N, R = A.shape\nJ = np.zeros((N * M, R * M))\n"
+                         "for i in range(N):\n    for r in range(R):\n        J[i * M:(i + 1) * M, r * M:(r + 1) * M] = A[i, r] * np.eye(M)\n"
+                         "return J", "return np.einsum('ir,mq->imrq', A, np.eye(M)).reshape(A.shape[0] * M, A.shape[1] * M)"],
+    "grad_J_wrt_S_chain": ["g = grad_J_wrt_F(X, A, S).reshape(-1)\nJ = jacobian_F_wrt_S(A, S.shape[1])\nreturn (g @ J).reshape(S.shape)",
+                           "return np.dot(grad_J_wrt_F(X, A, S).ravel(), jacobian_F_wrt_S(A, S.shape[1])).reshape(S.shape)"],
+    "linear_backward": ["return G @ W, G.T @ X, G.sum(axis=0)", "return np.dot(G, W), np.dot(G.T, X), np.sum(G, axis=0)",
+                        "gi = np.einsum('no,oi->ni', G, W)\ngw = np.einsum('no,ni->oi', G, X)\nreturn gi, gw, G.sum(0)"],
+    "softmax_backward": ["e = np.exp(X - X.max(axis=1, keepdims=True))\ns = e / e.sum(axis=1, keepdims=True)\n"
+                         "return s * (G - (G * s).sum(axis=1, keepdims=True))",
+                         "from scipy.special import softmax\ns = softmax(X, axis=1)\nreturn s * G - s * np.sum(s * G, axis=1)[:, None]"],
+    "nll_backward": ["return -T / P / P.shape[0]", "return -np.divide(T, P) / len(P)", "n = P.shape[0]\nreturn np.where(T > 0, -T / (P * n), 0.0)"],
+    "batch_mean_subtraction_backward": ["return G - G.mean(axis=0)", "return G - np.mean(G, axis=0, keepdims=True)",
+                                        "n = G.shape[0]\nreturn G - np.sum(G, axis=0) / n"],
+    "elu_backward": ["return G * np.where(X > 0, 1.0, alpha * np.exp(X))",
+                     "d = np.ones_like(X)\nneg = X <= 0\nd[neg] = alpha * np.exp(X[neg])\nreturn G * d"],
+    "softplus_backward": ["return G / (1 + np.exp(-X))", "from scipy.special import expit\nreturn G * expit(X)",
+                          "return G * 0.5 * (1 + np.tanh(X / 2))"],
 }
 
 COMMENTS = ["# my code", "# forward pass", "# TODO check shapes", "# computed as in the lecture", "# vectorised",
@@ -275,13 +306,13 @@ STUB = re.compile(r"^(?P<indent>[ \t]*)raise NotImplementedError\('(?P<name>[^']
 CHOICE = re.compile(r"«([^»]*)»")
 
 
-def release_template(folder):
-    """The kit's release HW3_Modules.ipynb (written by ``python -m grader release``) under `folder`, read."""
+def release_template(folder, notebook="HW3_Modules.ipynb"):
+    """The kit's release of `notebook` (written by ``python -m grader release``) under `folder`, read."""
     folder = Path(folder)
-    if not (folder / "HW3_Modules.ipynb").exists():
+    if not (folder / notebook).exists():
         subprocess.run([sys.executable, "-m", "grader", "release", str(folder)], cwd=ROOT, check=True,
                        capture_output=True, timeout=600)
-    return nbformat.read(str(folder / "HW3_Modules.ipynb"), as_version=4)
+    return nbformat.read(str(folder / notebook), as_version=4)
 
 
 def _render(code, rng):
@@ -427,8 +458,11 @@ def disguise(nb, template, kinds, seed):
     return copy
 
 
-def write(folder, nb):
+def write(folder, nb, differentiation=None):
+    """A student's folder: `nb` as HW3_Modules.ipynb (and `differentiation` as HW3_differentiation.ipynb)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(folder / "HW3_Modules.ipynb"))
+    if differentiation is not None:
+        nbformat.write(differentiation, str(folder / "HW3_differentiation.ipynb"))
     return folder

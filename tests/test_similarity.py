@@ -246,3 +246,22 @@ def test_known_solutions_are_found_in_a_folder_of_solutions(template, tmp_path):
     report = json.loads(out.read_text())
     known = sorted(s["key"] for s in report["submissions"] if s["kind"] == "known solution")
     assert len(known) == 3 and all(k.startswith("known:") for k in known)
+
+
+def test_copied_differentiation_answers_rank_above_independent_ones(tmp_path_factory, given):
+    """The differentiation notebook's answer functions are compared too (its release's code left out). Its
+    answers are short formulas that independent students often write alike (pairs up to ~0.8 here), so
+    a copy is told apart by its rank, not by the review threshold alone."""
+    dt = corpus.release_template(tmp_path_factory.mktemp("release-d"), "HW3_differentiation.ipynb")
+
+    def doc(key, nb):
+        return Document.of(key, key, "student", cells_of_notebook(nb, "HW3_differentiation.ipynb"))
+
+    original = corpus.student(dt, 1000)
+    copy = corpus.disguise(original, dt, ["rename", "comments", "reorder", "augmented"], seed=7)
+    docs = [doc(f"student-{i}", corpus.student(dt, i)) for i in range(INDEPENDENT)]
+    result = compare(docs + [doc("original", original), doc("copy", copy), doc("untouched", dt)], given)
+    top = result.pairs[0]
+    assert {result.docs[top.a].key, result.docs[top.b].key} == {"original", "copy"}
+    assert top.score > _best_independent(result, {"original", "copy"})
+    assert len(result.kept[-1]) == 0          # the untouched release: nothing of its own
