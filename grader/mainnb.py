@@ -109,9 +109,13 @@ def kit_check_cells():
     return {c.get("id"): c.source for c in nb.cells if c.cell_type == "code" and str(c.get("id", "")).endswith("-check")}
 
 
-def judge_run(failures, metrics, workdir, seconds):
+def judge_run(failures, metrics, workdir, seconds, evidence=None):
     """{rubric row: Result} from the cells that failed, the metrics read back from the kernel and the file
-    the notebook wrote in `workdir` (if any), and the seconds its cells took."""
+    the notebook wrote in `workdir` (if any), and the seconds its cells took.
+
+    evidence: metrics -> (agrees, message), :func:`grader.main_evidence.judge` on the collected metrics, or None
+    when not asked. When the notebook's own model does not reproduce what it reports, no row scores: its metrics
+    are not evidence of the work."""
     runs = not failures
     first = (f"{len(failures)} cell(s) failed, the first: {failures[0]}" if len(failures) > 1 else
              failures[0] if failures else "ran to the end in fast mode")
@@ -130,11 +134,19 @@ def judge_run(failures, metrics, workdir, seconds):
         file_problem = str(exc)
     except (OSError, ValueError) as exc:
         file_problem = f"is not valid JSON ({exc})"
+    evidence = evidence(collected) if evidence is not None else None
+    if evidence is not None and not evidence[0]:   # running to the end is worth points only with the work done
+        name, points = RUBRIC[0]
+        results[name] = C.Result(TARGET, name, False, 0, points, f"{first}; not evidenced: {evidence[1]}")
     if not collected:
         for name, points in RUBRIC[1:]:
             results[name] = C.Result(TARGET, name, False, 0, points,
                                      f"no metrics: the notebook's `metrics` dict was never filled, and {METRICS} "
                                      f"{file_problem}")
+        return results
+    if evidence is not None and not evidence[0]:
+        for name, points in RUBRIC[1:]:
+            results[name] = C.Result(TARGET, name, False, 0, points, f"not evidenced: {evidence[1]}")
         return results
     # Two keys the grader knows itself: the mode it ran the notebook in, and how long the cells took.
     collected.setdefault("fast_mode", True)
@@ -142,5 +154,7 @@ def judge_run(failures, metrics, workdir, seconds):
     for (name, points), (passed, message) in zip(RUBRIC[1:], judge_metrics(collected)):
         if name == RUBRIC[1][0]:
             message = f"{message} ({source})"
+        elif name == RUBRIC[2][0] and evidence is not None and passed:
+            message = f"{message}; {evidence[1]}"
         results[name] = C.Result(TARGET, name, passed, points if passed else 0, points, message)
     return results

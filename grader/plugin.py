@@ -654,8 +654,20 @@ class MainNotebook(GradedNotebook):
     def verdicts(self):
         if not hasattr(self, "_verdicts"):
             self._verdicts = M.judge_run(self.failures, self.metrics, self.path.parent,
-                                         self.cells_seconds)
+                                         self.cells_seconds, evidence=self.evidence())
         return self._verdicts
+
+    def evidence(self):
+        """metrics -> (agrees, message): the notebook's selected model, run by the grader, against its reported test
+        accuracy (grader/main_evidence.py)."""
+        from grader import main_evidence as E
+        payload = None
+        if self.kernel_session is not None and self.kernel_session.alive():
+            seed = seed_of(self.config)
+            self.kernel_session.run(E.PROBE, keep=True)
+            outcome = self.kernel_session.run(E.request(seed), timeout=max(30.0, self.state.timeout))
+            payload = probe_payload(outcome) if outcome.ok else {"ok": False, "error": outcome.describe()}
+        return lambda metrics: E.judge(payload, metrics, seed_of(self.config))
 
 
 class MainCheck(CheckItem):

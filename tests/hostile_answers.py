@@ -10,7 +10,8 @@ the verdicts. Nothing here is committed as a notebook: the tests build them in a
   before every cell the grader runs (what the first-seen rule took for the probe's answer).
 * :func:`finite_difference_backward`: every backward written as a generic central difference of the forward.
 * :func:`numerical_answers`: the differentiation answers computed with the notebook's own ``numerical_gradient``.
-* :func:`metrics_only_main`: a main notebook that only assigns ``metrics``.
+* :func:`metrics_only_main`: a main notebook that only assigns ``metrics``; :func:`inflated_main`: one whose selected
+  model is untrained while its metrics claim a trained one's accuracy.
 * :func:`looks_like_2017`: a correct notebook of the 2017 template (11 modules) handed in to a kit course.
 """
 import json
@@ -155,6 +156,20 @@ def metrics_only_main(folder):
     """Correct modules and differentiation, and a main notebook of one cell: the metrics, typed in."""
     main = nbformat.v4.new_notebook()
     main.cells = [nbformat.v4.new_code_cell(METRICS_ONLY)]
+    return write(folder, {MODULES: reference(), DIFFERENTIATION: reference(DIFFERENTIATION), MAIN: main})
+
+
+INFLATED = '''
+%run HW3_Modules.ipynb
+np.random.seed(0)
+selection = {"best_net": Sequential(Linear(784, 10), LogSoftMax())}   # never trained: ~10 % of the digits right
+''' + METRICS_ONLY
+
+
+def inflated_main(folder):
+    """A main notebook whose selected model is untrained while its metrics claim 0.984 on the test set."""
+    main = nbformat.v4.new_notebook()
+    main.cells = [nbformat.v4.new_code_cell(INFLATED)]
     return write(folder, {MODULES: reference(), DIFFERENTIATION: reference(DIFFERENTIATION), MAIN: main})
 
 

@@ -92,3 +92,14 @@ def test_a_notebook_of_another_version_is_graded_as_the_course_s_version(tmp_pat
     assert any("looks written against the course's original 2017 template" in note for note in report["notes"])
     mixed = grade_submission(folder, timeout=TIMEOUT, fast=True, profile="auto")
     assert mixed["version"] == "2017" and points(mixed) == (94, 94) and mixed["max_score"] == 94
+
+
+@pytest.mark.parametrize("build", [H.metrics_only_main, H.inflated_main])
+def test_a_main_notebook_whose_model_does_not_back_its_metrics_gets_no_points(tmp_path, build):
+    """Typed-in metrics (10/10 in 8 s before) and an untrained model reported as trained: the grader runs the
+    selected model on the test set itself, and without agreement no row of the main notebook scores."""
+    report = grade_submission(build(tmp_path / "main"), timeout=TIMEOUT)
+    main = [c for c in report["checks"] if c["target"] == "main notebook"]
+    assert len(main) == 5 and sum(c["points"] for c in main) == 0
+    assert all("not evidenced" in c["message"] for c in main), [c["message"] for c in main]
+    assert points(report) == (171, 171)   # the modules are the student's own, and correct
