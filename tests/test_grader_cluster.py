@@ -6,6 +6,7 @@ worker with another kit refuses. A submission whose runs stopped two workers is 
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -213,3 +214,53 @@ def test_a_submission_that_stopped_two_workers_is_not_run_again(loopback, local,
     assert "tcp://10.1.1.1:1, tcp://10.1.1.2:1" in report["errors"][0]
     assert all("stopped two machines" in c["message"] for c in report["checks"])
     assert seconds < 30   # it was not graded
+
+
+def readme_cluster_commands():
+    """The commands of README.md's 'Grading on a cluster' steps 2-4, as written: (scheduler, worker, grade)."""
+    section = (ROOT / "README.md").read_text().split("### Grading on a cluster", 1)[1].split("What the grader", 1)[0]
+    blocks = [block.strip() for block in re.findall(r"```\n(.*?)```", section, re.S)]
+    assert len(blocks) == 3, f"README's cluster recipe should have 3 commands, has {blocks}"
+    return blocks
+
+
+def test_the_readme_cluster_recipe_typed_as_written(submissions, local, tmp_path):
+    """Steps 2-4 of the README's recipe run by a shell as a TA types them: the scheduler and the workers each from
+    a folder of their own, no PYTHONPATH, the grading command from the folder holding `submissions/`. Changed:
+    /path/to/kit, SCHEDULER and 8786 (the kit here, loopback, a free port), --nworkers (2: this machine's cores),
+    and --host 127.0.0.1 so nothing listens beyond loopback. The reports are --jobs 2's."""
+    scheduler_cmd, worker_cmd, grade_cmd = readme_cluster_commands()
+    port = str(free_port())
+
+    def literal(command):
+        command = command.replace("/path/to/kit", str(ROOT)).replace("SCHEDULER", "127.0.0.1").replace("8786", port)
+        assert "PYTHONPATH" not in command and "cd " not in command, command
+        return command
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    ta = tmp_path / "ta"
+    for path in submissions:
+        shutil.copytree(path, ta / "submissions" / Path(path).name)
+    processes = []
+    try:
+        for name, command, extra in (("scheduler", scheduler_cmd, " --host 127.0.0.1"),
+                                     ("workers", worker_cmd.replace("--nworkers 4", "--nworkers 2"), " --host 127.0.0.1")):
+            (tmp_path / name).mkdir()
+            processes.append(subprocess.Popen(["bash", "-c", literal(command) + extra], cwd=tmp_path / name, env=env,
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                              start_new_session=True))
+        from distributed import Client
+        with Client(f"tcp://127.0.0.1:{port}", timeout="60s") as client:
+            client.wait_for_workers(2, timeout=180)
+        run = subprocess.run(["bash", "-c", literal(grade_cmd) + " --fast --timeout 10"], cwd=ta, env=env,
+                             capture_output=True, text=True, timeout=600)
+    finally:
+        for process in processes:
+            kill(process)
+    assert run.returncode == 0, run.stdout + run.stderr
+    here = {r["key"]: r for r in public(ta / "out" / "grades.json")}
+    there = {r["key"]: r for r in public(local)}
+    assert sorted(here) == sorted(there) == sorted(PICKED)
+    for key in PICKED:
+        assert here[key]["submission"] == f"submissions/{key}"
+        assert {**here[key], "submission": None} == {**there[key], "submission": None}, key
