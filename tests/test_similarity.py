@@ -193,7 +193,7 @@ def test_the_report_names_pairs_regions_and_the_most_similar(template, tmp_path)
     assert {top["a"]["key"], top["b"]["key"]} == {"student0", "<img src=x onerror=alert(1)>Mallory"} and top["score"] >= REVIEW
     assert 0 <= min(p["score"] for p in report["pairs"]) and max(p["score"] for p in report["pairs"]) <= 1
     region = top["regions"][0]
-    assert region["a"]["notebook"] == "HW3_Modules.ipynb" and region["a"]["cell"] >= 1
+    assert region["a"]["notebook"] == "HW3_Modules.ipynb" and region["a"]["cell"] >= 0
     first, last = region["a"]["lines"][0]
     assert 1 <= first <= last
     assert report["most_similar"]["student1"]["key"] == "known:github-solution"
@@ -213,8 +213,8 @@ def test_the_command_writes_json_and_escaped_html(template, tmp_path, capsys):
     out = tmp_path / "out" / "similarity.json"
     assert main([*map(str, paths), str(bad), str(zipped), "--json", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert sum("not compared: broken" in line for line in printed.splitlines()) == 1
-    assert sum("not compared: corrupt" in line for line in printed.splitlines()) == 1
+    assert sum("problem: broken" in line for line in printed.splitlines()) == 1
+    assert sum("problem: corrupt" in line for line in printed.splitlines()) == 1
     report = json.loads(out.read_text())
     assert {"pairs", "submissions", "most_similar", "thresholds", "method"} <= set(report)
     assert "_cells" not in report
@@ -265,3 +265,28 @@ def test_copied_differentiation_answers_rank_above_independent_ones(tmp_path_fac
     assert {result.docs[top.a].key, result.docs[top.b].key} == {"original", "copy"}
     assert top.score > _best_independent(result, {"original", "copy"})
     assert len(result.kept[-1]) == 0          # the untouched release: nothing of its own
+
+
+def test_a_region_names_the_copied_cell_and_its_lines(template, given):
+    """One class copied into an otherwise independent notebook: the largest region is that cell on both sides
+    (numbered as the grader's messages number code cells), its lines the copied method bodies, not the given
+    skeleton's (other, small regions: idioms both wrote)."""
+    choose = {name: 0 for name in corpus.IMPLEMENTATIONS}
+    one = corpus.student(template, 1, choose={**choose, "Linear.accGradParameters": 2})
+    two = corpus.student(template, 2, choose={name: 1 for name in corpus.IMPLEMENTATIONS})
+    code_one = [c for c in one.cells if c.cell_type == "code"]
+    code_two = [c for c in two.cells if c.cell_type == "code"]
+    number = next(i for i, c in enumerate(code_one) if c.source.startswith("class Linear("))
+    code_two[number].source = code_one[number].source
+    docs = [_doc("one", one), _doc("two", two)]
+    result = compare(docs, given)
+    from grader.similarity.regions import matching_regions
+    regions = matching_regions(result, result.pairs[0])
+    largest = max(regions, key=lambda r: r["shared"])
+    assert (largest["a"]["cell"], largest["b"]["cell"]) == (number, number)
+    assert largest["shared"] > 2 * max(r["shared"] for r in regions if r is not largest)
+    lines = code_one[number].source.splitlines()
+    loop = next(n for n, line in enumerate(lines, 1) if "for n in range(input.shape[0]):" in line)
+    assert any(first <= loop <= last for first, last in largest["a"]["lines"])
+    given_lines = [n for n, line in enumerate(lines, 1) if "self.gradW = np.zeros_like(self.W)" in line]
+    assert given_lines and not any(first <= n <= last for n in given_lines for first, last in largest["a"]["lines"])

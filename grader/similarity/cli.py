@@ -29,7 +29,7 @@ def run(students, known, json_path, out=None):
     write_json(report, json_path)
     index = write_html(report, html_folder(json_path))
     for line in problem_lines(report):
-        print(f"not compared: {line}", file=out)
+        print(f"problem: {line}", file=out)
     review = [p for p in report["pairs"] if p["score"] >= REVIEW]
     for pair in review[:20]:
         print(f"{pair['score']:.2f}  {pair['a']['name']} ({pair['a']['key']})  ~  {pair['b']['name']} "

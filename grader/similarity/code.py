@@ -16,9 +16,9 @@ COMPARED = ("HW3_Modules.ipynb", "HW3_differentiation.ipynb")
 
 @dataclass(frozen=True)
 class Cell:
-    """One code cell: `notebook` (the kit's name of the notebook), `index` (the cell's position in the
-    notebook, counting every cell from 0, as Jupyter numbers them from 1 in its status bar: shown as index + 1),
-    `source` (its code without magics)."""
+    """One code cell: `notebook` (the kit's name of the notebook), `index` (its number among the notebook's code
+    cells, from 0: the grader's messages and pytest items name cells so, "HW3_Modules.ipynb::Cell 12", as nbval
+    counts them), `source` (its code without magics)."""
     notebook: str
     index: int
     source: str
@@ -27,9 +27,8 @@ class Cell:
 def cells_of_notebook(nb, notebook):
     """[Cell] of the code cells of a read notebook (nbformat NotebookNode)."""
     out = []
-    for index, cell in enumerate(nb.cells):
-        if cell.get("cell_type") != "code":
-            continue
+    code = [cell for cell in nb.cells if cell.get("cell_type") == "code"]
+    for index, cell in enumerate(code):
         lines = [ln if not ln.lstrip().startswith(("%", "!")) else "" for ln in str(cell.get("source", "")).splitlines()]
         source = "\n".join(lines)
         if source.strip():

@@ -91,7 +91,7 @@ def index_page(report, pages):
             "of the two. Click a heading to sort, a score to see the pair.</p>"
             "<table><thead><tr><th>score</th><th>student</th><th>key</th><th>similar to</th><th>key</th>"
             f"<th>kind</th><th>fingerprints shared</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
-            + (f"<h2>Not compared (or in part)</h2><ul>{''.join(problems)}</ul>" if problems else ""))
+            + (f"<h2>Problems (what could not be read was not compared)</h2><ul>{''.join(problems)}</ul>" if problems else ""))
     return _page("Similarity", body, SORT)
 
 

@@ -4,8 +4,8 @@
     regions[0] == {"a": {"notebook": "HW3_Modules.ipynb", "cell": 12, "lines": [[3, 9]]},
                    "b": {"notebook": "HW3_Modules.ipynb", "cell": 7, "lines": [[2, 8]]}, "shared": 14}
 
-``cell`` counts every cell of the notebook from 1 (markdown included), as they appear top to bottom; ``lines``
-are ranges of the cell's own lines, first and last included. Shared fingerprints are grown into runs of
+``cell`` is the code cell's number as the grader's messages give it (code cells counted from 0, nbval's
+"Cell N"); ``lines`` are ranges of the cell's own lines, first and last included. Shared fingerprints are grown into runs of
 normalised text with copydetect's ``get_copied_slices`` (a fingerprint covers K characters), and runs into the
 lines they came from. Each cell of `a` is paired with the cell of `b` it shares most fingerprints with.
 """
@@ -66,4 +66,4 @@ def matching_regions(comparison, pair):
 
 def _place(doc, n, positions):
     cell = doc.cells[n]
-    return {"notebook": cell.notebook, "cell": cell.index + 1, "lines": line_ranges(doc.prints[n], positions)}
+    return {"notebook": cell.notebook, "cell": cell.index, "lines": line_ranges(doc.prints[n], positions)}

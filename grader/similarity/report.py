@@ -111,7 +111,7 @@ def similarity(students, known=(), listed=LISTED, given=None, jobs=None):
                         for d, k in zip(docs, result.kept)],
         "pairs": pairs,
         "most_similar": best,
-        "_cells": {d.key: [{"notebook": c.notebook, "cell": c.index + 1, "source": c.source} for c in d.cells]
+        "_cells": {d.key: [{"notebook": c.notebook, "cell": c.index, "source": c.source} for c in d.cells]
                    for d in docs},
     }
 
