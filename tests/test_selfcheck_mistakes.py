@@ -28,10 +28,54 @@ class Mistake:
 
 
 FWD, GRAD, PARAMS = "forward output", "gradInput vs finite differences", "parameter gradients vs finite differences"
+SEQ_LOOP = ("        for i in range(len(self.modules) - 1, 0, -1):\n"
+            "            # Module i was fed module i-1's output: that is its input here.\n"
+            "            grad = self.modules[i].backward(self.modules[i - 1].output, grad)\n"
+            "        self.gradInput = self.modules[0].backward(input, grad) if self.modules else grad\n")
 MISTAKES = [
     Mistake("sequential: each module gets its own output in backward", "Sequential",
             "self.modules[i].backward(self.modules[i - 1].output, grad)", "self.modules[i].backward(self.modules[i].output, grad)",
-            GRAD, "backward"),
+            GRAD, "backward", cause="its own output"),
+    Mistake("sequential: backward goes through the children first to last", "Sequential", SEQ_LOOP,
+            "        inputs = [input] + [m.output for m in self.modules[:-1]]\n"
+            "        for module, x in zip(self.modules, inputs):\n"
+            "            grad = module.backward(x, grad)\n"
+            "        self.gradInput = grad\n", GRAD, "backward", cause="(reversed)"),
+    Mistake("sequential: backward runs the children's forward again", "Sequential", SEQ_LOOP,
+            "        inputs = [input]\n"
+            "        for module in self.modules[:-1]:\n"
+            "            inputs.append(module.forward(inputs[-1]))\n"
+            "        for module, x in zip(reversed(self.modules), reversed(inputs)):\n"
+            "            grad = module.backward(x, grad)\n"
+            "        self.gradInput = grad\n", GRAD, "backward", cause="runs the children's forward again"),
+    Mistake("sequential: calls the children's updateGradInput, not backward", "Sequential",
+            "self.modules[i].backward(self.modules[i - 1].output, grad)\n"
+            "        self.gradInput = self.modules[0].backward(input, grad)",
+            "self.modules[i].updateGradInput(self.modules[i - 1].output, grad)\n"
+            "        self.gradInput = self.modules[0].updateGradInput(input, grad)",
+            PARAMS, "backward", cause="call each child's backward", never=("use +=",)),
+    Mistake("softmax: backward writes the gradient into self.output", "SoftMax",
+            "        self.gradInput = s * (gradOutput - (gradOutput * s).sum(axis=1, keepdims=True))",
+            "        s *= gradOutput - (gradOutput * s).sum(axis=1, keepdims=True)\n        self.gradInput = s",
+            "stores output/gradInput, inputs untouched", "updateGradInput", fed=("input",),
+            cause="backward changed self.output", never=("SoftMax.updateOutput",)),
+    Mistake("dropout: backward multiplies by the mask without 1/(1-p)", "Dropout",
+            "self.gradInput = gradOutput * self.mask if", "self.gradInput = gradOutput * (self.mask != 0) if",
+            "backward reuses the forward mask", "updateGradInput", fed=(), cause="not by its scale 1/(1-p)",
+            never=("does not reuse", "other units")),
+    Mistake("nll on log-probabilities: log taken again (nan loss)", "ClassNLLLogCriterion",
+            "self.output = -np.sum(target * input) / input.shape[0]",
+            "self.output = -np.sum(target * np.log(input)) / input.shape[0]",
+            "loss value", "updateOutput", fed=("input", "target"), values=False, never=("but the call returned",)),
+    Mistake("batchmeansubtraction: the first batch weighted by 1 - alpha (a mean started at 0)", "BatchMeanSubtraction",
+            "self.mean_weight = 1.  # d mean / d batch_mean: the first batch alone\n"
+            "                self.old_mean = batch_mean",
+            "self.mean_weight = 1. - self.alpha\n                self.old_mean = (1 - self.alpha) * batch_mean",
+            "running mean: a moving average, subtracted in evaluation", "updateOutput", fed=("input",),
+            cause="started from 0 instead of from the first batch"),
+    Mistake("linear: bias off by a relative 1e-5 (values equal to four digits)", "Linear",
+            "self.output += self.b.astype(input.dtype, copy=False)",
+            "self.output += self.b.astype(input.dtype, copy=False) * (1 + 1e-5)", FWD, "updateOutput", fed=("input",)),
     Mistake("linear: gradInput forgot to multiply by gradOutput", "Linear",
             "self.gradInput = gradOutput @ self.W", "self.gradInput = np.ones_like(gradOutput) @ self.W", GRAD, "updateGradInput"),
     Mistake("linear: gradb is a mean, not a sum", "Linear",
@@ -148,3 +192,11 @@ def test_the_table_covers_every_scored_module():
     scored = {c.target for c in CHECKS if c.points}
     assert scored <= {m.target for m in MISTAKES}, scored - {m.target for m in MISTAKES}
     assert len(MISTAKES) >= 20
+
+
+def test_expected_and_got_never_print_alike(tmp_path):
+    """Values that differ by less than the fourth digit are printed with the digits where they differ."""
+    [mistake] = [m for m in MISTAKES if m.name.startswith("linear: bias off by a relative 1e-5")]
+    message = first_failure(mistake, tmp_path)[0].message
+    expected = re.search(r"Expected (.*?), got (.*?) \(relative error", message)
+    assert expected and expected.group(1) != expected.group(2), message

@@ -44,6 +44,8 @@ def expect_backward(target):
                 return float(np.sum(copy.deepcopy(module).forward(inp.copy()) * g))
             x_var = x.copy()
             out[f"case{i}.gradInput"] = numerical_gradient(lambda: loss(snapshot, x_var), x_var)
+            if target == "Sequential":
+                out.update({f"case{i}.gradInput_{k}": v for k, v in sequential_mistakes(snapshot, x, g).items()})
             for path, _ in case.params:
                 trial = copy.deepcopy(snapshot)
                 param = attr_path(trial, path)
@@ -55,6 +57,38 @@ def expect_backward(target):
             out["edge.input"] = EDGE_INPUT.copy()
         return out
     return expect
+
+
+def sequential_mistakes(container, x, g):
+    """gradInput of three mistaken Sequential backwards over copies of the case's children (the test doubles:
+    trusted code), after one forward: first to last, each child fed its own output, forward run again."""
+    def forwarded():
+        children = copy.deepcopy(container).modules
+        inputs = [x.copy()]
+        for child in children:
+            inputs.append(child.forward(inputs[-1].copy()))
+        return children, inputs
+    out = {}
+    children, inputs = forwarded()
+    grad = g.copy()
+    for child, inp in zip(children, inputs):
+        grad = child.backward(inp, grad)
+    out["forward_order"] = grad
+    for first_gets_input in (False, True):
+        children, inputs = forwarded()
+        grad = g.copy()
+        for index, child in reversed(list(enumerate(children))):
+            grad = child.backward(x.copy() if first_gets_input and index == 0 else child.output, grad)
+        out["own_output_but_first" if first_gets_input else "own_output"] = grad
+    children, inputs = forwarded()
+    again = [x.copy()]
+    for child in children[:-1]:
+        again.append(child.forward(again[-1].copy()))
+    grad = g.copy()
+    for child, inp in zip(reversed(children), reversed(again)):
+        grad = child.backward(inp, grad)
+    out["reruns_forward"] = grad
+    return out
 
 
 def expect_contract(target):

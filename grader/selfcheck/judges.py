@@ -96,6 +96,11 @@ def judge_gradients(target, keys, version):
                 problem = compare(version, target, label + " vs finite differences", got.get(key), expected[key], key,
                                   input=expected.get(f"{case}.input"), grad_output=expected.get(f"{case}.gradOutput"),
                                   target_values=expected.get(f"{case}.target"), method=method_of(version, target, what))
+                if problem and what != "gradInput" and _close(got.get(key), np.zeros_like(expected[key])):
+                    problem += M.never_accumulated(method_of(version, target, what), target == "Sequential")
+                elif problem and target == "Sequential" and what == "gradInput":   # the gradient of a known mistake
+                    problem += next((hint for variant, hint in M.SEQUENTIAL_HINTS.items()
+                                     if _close(got.get(key), expected.get(f"{case}.gradInput_{variant}"))), "")
             if problem:
                 return False, problem
             n += 1
@@ -123,6 +128,11 @@ def judge_contract(target, version):
                     return False, M.stored_differs(method, call, attribute, label, returned, stored)
                 if attribute == "output" and returned.shape != want_grad.shape:
                     return False, M.output_shape_wrong(method, returned.shape, want_grad.shape, label)
+                at_forward = got.get(f"{case}.output_at_forward")
+                if attribute == "output" and at_forward is not None and not np.array_equal(
+                        stored, as_array(at_forward), equal_nan=stored.dtype.kind == "f"):
+                    return False, M.backward_changed_output(method_of(version, target, "gradInput"), label, want_input,
+                                                            as_array(at_forward), stored)
             after = got.get(f"{case}.input_after")
             if after is None or as_array(after).shape != want_input.shape or not np.array_equal(as_array(after), want_input):
                 return False, M.modified_input(name, label, want_input, after)
@@ -150,10 +160,11 @@ def judge_accumulate(target, version):
                 value = got.get(key)
                 problem = compare(version, target, f"d loss / d {path} after two backward passes", value, expected[key], key)
                 if problem:
-                    once = got.get(f"{case}.{path}.once")
-                    if once is not None and value is not None and as_array(once).shape == as_array(value).shape \
-                            and np.allclose(as_array(once), as_array(value)):
+                    once, want_once = got.get(f"{case}.{path}.once"), expected[f"{case}.{path}.once"]
+                    if _close(once, want_once) and _close(value, want_once):   # one pass right, the second replaced it
                         problem += M.ACCUMULATE_HINT
+                    elif _close(once, np.zeros_like(want_once)) and _close(value, np.zeros_like(want_once)):
+                        problem += M.never_accumulated(method_of(version, target, path), target == "Sequential")
                     return False, problem
             elif stage == "once" and not version.accumulate:
                 problem = compare(version, target, f"d loss / d {path} after zeroGradParameters() and a backward",
@@ -162,6 +173,15 @@ def judge_accumulate(target, version):
                     return False, problem
         return True, M.ACCUMULATE_OK if version.accumulate else M.ASSIGN_OK
     return judge
+
+
+def _close(got, want):
+    """Whether `got` is an array of `want`'s shape and values (the judges' tolerance)."""
+    if got is None or want is None or as_array(got).dtype.kind not in "biuf" or as_array(got).shape != as_array(want).shape:
+        return False
+    got = as_array(got).astype(np.float64)
+    return bool(np.all(np.isfinite(got))) and (relative_error(got, want) < TOLERANCE
+                                                 or np.linalg.norm(got - want) < ABS_TOLERANCE)
 
 
 def judge_dtype(target, version, has_params):

@@ -6,7 +6,7 @@ the judge checks the documented property instead of the reference's numbers.
 """
 import numpy as np
 
-from grader.selfcheck import messages as M
+from grader.selfcheck import messages_special as M
 from grader.selfcheck.cases import DROPOUT_P, OPTIMIZER_CONFIG
 from grader.selfcheck.gradcheck import relative_error
 from grader.selfcheck.judges import as_array, compare
@@ -70,7 +70,11 @@ def judge_dropout_mask_reuse(version):
             return False, M.dropout_backward_malformed(gi, want.shape)
         err = relative_error(gi, want)
         if err > 1e-6:
-            return False, M.dropout_mask_not_reused(err)
+            gi, kept = as_array(gi).astype(np.float64), y != 0
+            if relative_error(gi, expected["gradOutput"] * kept) < 1e-6 and not np.allclose(want, expected["gradOutput"] * kept):
+                return False, M.dropout_backward_unscaled(version, DROPOUT_P, want, gi)   # the mask, not its scale
+            same_mask = np.array_equal(gi != 0, kept & (expected["gradOutput"] != 0))
+            return False, M.dropout_mask_not_reused(version, err, want, gi, same_mask)
         y2 = got.get("second_output")
         if y2 is None or np.array_equal(as_array(y2) != 0, y != 0):
             return False, M.DROPOUT_SAME_MASK
@@ -208,8 +212,9 @@ def judge_criterion_contract(target, version):
                     return False, M.criterion_modified(name, what, label)
             for what in ("loss", "gradInput"):
                 returned, stored = got.get(f"{case}.{what}"), got.get(f"{case}.stored_{what}")
-                if returned is None or stored is None or \
-                        not np.array_equal(np.asarray(returned, dtype=np.float64).ravel(), np.asarray(stored, dtype=np.float64).ravel()):
+                if returned is None or stored is None or not np.array_equal(   # (nan equals nan here: one value)
+                        np.asarray(returned, dtype=np.float64).ravel(), np.asarray(stored, dtype=np.float64).ravel(),
+                        equal_nan=True):
                     attribute = "output" if what == "loss" else "gradInput"
                     return False, M.criterion_stored_differs(name, attribute, stored, returned, label)
         return True, M.CRITERION_CONTRACT_OK

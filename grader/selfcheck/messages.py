@@ -12,17 +12,50 @@ from grader.selfcheck.cases import CRITERION_CASES, EDGE_INPUT, LARGE_INPUT, LAY
 
 EDGE = EDGE_INPUT
 NO_RESULT = "no result came back from the kernel"
-ACCUMULATE_HINT = " The second backward replaced the gradient instead of adding to it: use += in accGradParameters."
+ACCUMULATE_HINT = (" One backward gave the right gradient and a second one the same again: the second replaced it "
+                   "instead of adding to it: use += in accGradParameters.")
+
+
+def never_accumulated(method, container=False):
+    """The parameter gradients stayed 0 through backward: nothing reached them."""
+    if container:
+        return (" The children's parameter gradients stayed 0 after backward: Sequential.backward must call each "
+                "child's backward (updateGradInput and accGradParameters), not updateGradInput alone.")
+    return f" The gradient stayed 0 after backward: {method} added nothing to it."
+
+
+# Sequential's gradInput equal to what a known mistake gives (computed with the test doubles): its only cause.
+SEQUENTIAL_HINTS = {
+    "forward_order": (" That is the gradient of a backward through the children first to last: go from the last child "
+                      "to the first (reversed), each child's backward getting the input it saw in forward."),
+    "own_output": (" That is the gradient of a backward that gives each child its own output as its input: give it "
+                   "the input it saw in forward (the previous child's output; the first child gets `input`)."),
+    "own_output_but_first": (" That is the gradient of a backward that gives each child after the first its own output "
+                             "as its input: give it the input it saw in forward, the previous child's output."),
+    "reruns_forward": (" That is the gradient of a backward that runs the children's forward again: RandomScale draws "
+                       "a new scale on every forward (as Dropout draws a new mask), so backward must use the outputs "
+                       "kept from the forward pass, never call forward."),
+}
 IN_PLACE_HINT = " Update the arrays in place (p -= ...), so that the network sees the change."
 
 
-def show(array, limit=12):
+def show(array, limit=12, precision=4):
     """A short printout of an array for a message."""
     a = np.asarray(array)
     if a.dtype.kind in "fc" and a.size > limit:
         return (f"array of shape {a.shape}, first entries "
-                f"{np.array2string(a.ravel()[:limit], precision=4, separator=', ')}").replace("\n", "")
-    return np.array2string(a, precision=4, separator=", ").replace("\n", "") if a.dtype.kind != "U" else str(a)
+                f"{np.array2string(a.ravel()[:limit], precision=precision, separator=', ')}").replace("\n", "")
+    return np.array2string(a, precision=precision, separator=", ").replace("\n", "") if a.dtype.kind != "U" else str(a)
+
+
+def show_apart(expected, got, limit=12):
+    """(expected, got) printed with as many digits as it takes for the printouts to differ (4 to 17): two arrays
+    that differ must never read the same."""
+    for precision in range(4, 18):
+        shown = show(expected, limit, precision), show(got, limit, precision)
+        if shown[0] != shown[1]:
+            return shown
+    return shown
 
 
 FED_LIMIT = 24  # entries: a tiny case's arrays are shown whole, so a student can redo the computation by hand
@@ -137,8 +170,8 @@ def not_finite(where, got, expected, fed=""):
 
 def mismatch(where, err, tolerance, got, expected, fed=""):
     """The teaching message: what was fed in (see :func:`fed`), what was expected, what came back, the error."""
-    return (f"{where}: wrong values.{fed} Expected {show(expected, FED_LIMIT)}, got {show(got, FED_LIMIT)} "
-            f"(relative error {err:.1e}, tolerance {tolerance:.0e}).")
+    want, have = show_apart(expected, got, FED_LIMIT)
+    return f"{where}: wrong values.{fed} Expected {want}, got {have} (relative error {err:.1e}, tolerance {tolerance:.0e})."
 
 
 def edge_malformed(method, what, got, expected):
@@ -151,7 +184,8 @@ def edge_not_finite(method, what, got, expected):
 
 
 def edge_mismatch(method, what, err, expected, got):
-    return (f"{method}: {what} on exact zeros and +-800.{fed(input=EDGE)} Expected {show(expected)}, got {show(got)} "
+    want, have = show_apart(expected, got)
+    return (f"{method}: {what} on exact zeros and +-800.{fed(input=EDGE)} Expected {want}, got {have} "
             f"(relative error {err:.1e}).")
 
 
@@ -184,6 +218,14 @@ def stored_differs(method, call, attribute, label, returned, stored):
 
 def output_shape_wrong(method, got_shape, expected_shape, label):
     return f"{method}: forward returned shape {got_shape}, expected {expected_shape} ({label})."
+
+
+def backward_changed_output(method, label, input, before, after):
+    want, have = show_apart(before, after, FED_LIMIT)
+    return (f"{method}: backward changed self.output ({label}).{fed(input=input)} Expected what forward stored, {want}, "
+            f"to stay in self.output; got {have} after backward. Write the gradient into a new array (an in-place "
+            "operation such as *= on self.output, or on a name bound to it, changes the forward's result that the next "
+            "layer and the loss still use).")
 
 
 def modified_grad_output(method, label, before, after):
@@ -227,8 +269,9 @@ def unstable_not_finite(method, attribute, value, expected, input, overflow):
 
 
 def unstable_mismatch(method, attribute, err, expected, got, input):
+    want, have = show_apart(expected, got, FED_LIMIT)
     return (f"{method}: {attribute} on logits of magnitude 800: relative error {err:.1e}.{fed(input=input)} "
-            f"Expected {show(expected, FED_LIMIT)}, got {show(got, FED_LIMIT)}.")
+            f"Expected {want}, got {have}.")
 
 
 STABLE_OK = "finite and exact for logits of magnitude 800"
@@ -240,8 +283,9 @@ def large_not_finite(method, attribute, value, expected):
 
 
 def large_mismatch(method, attribute, err, expected, got):
+    want, have = show_apart(expected, got)
     return (f"{method}: {attribute} on inputs 0 and of magnitude 800: relative error {err:.1e}.{fed(input=LARGE_INPUT)} "
-            f"Expected {show(expected)}, got {show(got)}.")
+            f"Expected {want}, got {have}.")
 
 
 LARGE_OK = "finite and exact for inputs 0 and of magnitude 800"
@@ -251,181 +295,3 @@ def kink_note(method, got, expected):
     """At exactly 0 the value is a convention (either one-sided derivative at a kink): a note, no point lost."""
     return (f". Note: {method} gives {got:.4g} at exactly 0 where the kit's reference gives {expected:.4g}; at a kink "
             "either one-sided value is right, so this costs nothing")
-
-
-# ------------------------------------------------------------------------------------ Dropout
-
-
-def dropout_malformed(p, shape, y):
-    return f"Dropout({p}).forward on a {shape} input returned {show(y)}"
-
-
-def dropout_fraction(p, kept, want, version):
-    meaning = "the probability of keeping a unit" if version.dropout_keeps else "the probability of zeroing a unit"
-    return (f"{version.class_name('Dropout')}.updateOutput: Dropout(p={p}) in training kept {kept:.3f} of the units; "
-            f"expected about {want:.3f} "
-            f"(in {version.title}, p is {meaning}).")
-
-
-def dropout_fraction_ok(kept, want, margin):
-    return f"kept fraction {kept:.3f} (expected {want:.3f} +- {margin:.3f})"
-
-
-DROPOUT_ALL_ZERO = "Dropout in training zeroed every unit"
-
-
-def dropout_scale(p, ratios, want, version):
-    expected = "1 (the text multiplies by the mask; 1/p is accepted too)" if version.dropout_keeps \
-        else f"1/(1-p) = {want:.4f} (inverted dropout: no rescaling at test time)"
-    return (f"{version.class_name('Dropout')}.updateOutput: Dropout(p={p}) in training: kept units are multiplied by "
-            f"{show(ratios)}, expected {expected}.")
-
-
-DROPOUT_SCALE_OK = "kept units scaled as the text says, the others exactly 0"
-
-
-def dropout_backward_malformed(gi, shape):
-    return f"Dropout backward returned {show(gi)}, expected an array of shape {shape}"
-
-
-def dropout_mask_not_reused(err):
-    return (f"Dropout backward does not reuse the forward's mask: relative error {err:.1e} against gradOutput times "
-            "the mask (and scale) of the last forward; store the mask in forward.")
-
-
-DROPOUT_SAME_MASK = "Dropout drew the same mask on two training forwards: draw a fresh mask on every forward."
-DROPOUT_MASK_OK = "backward multiplies by the mask of the last forward; a fresh mask every forward"
-
-
-def dropout_eval(attribute, value):
-    return (f"Dropout in evaluation must be the identity: {attribute} should equal the "
-            f"{'input' if attribute == 'output' else 'gradOutput'}; got {show(value)}.")
-
-
-DROPOUT_EVAL_OK = "identity in evaluation (forward and backward)"
-
-
-# --------------------------------------------------------------------------- running statistics
-
-
-def running_malformed(name, shape, value):
-    return f"{name} in evaluation on a {shape} batch returned {show(value)}"
-
-
-def running_not_affine(name, alpha, step, normalizes):
-    formula = "(input - running mean) / sqrt(running variance + EPS)" if normalizes else "input - running mean"
-    return (f"{name}({alpha}) in evaluation after the {step} training batch: the output is not {formula} "
-            "with fixed statistics per feature.")
-
-
-def running_uses_batch(name, normalizes):
-    stats = "mean and variance" if normalizes else "mean"
-    return (f"{name} in evaluation uses the evaluated batch's own {stats}; it must use the running {stats} "
-            "accumulated in training.")
-
-
-def running_mean_wrong(name, alpha, batch, old, new, want, swapped):
-    """The only cause is named when the values are exactly those of alpha and 1 - alpha swapped."""
-    return (f"{name}.updateOutput: {name}({alpha}), the running mean after a training batch.{fed(input=batch)} "
-            f"(mean {show(batch.mean(axis=0))}), with the running mean at {show(old)} before it. Expected alpha * old + "
-            f"(1 - alpha) * batch mean = {show(want)}, got {show(new)}."
-            + (" alpha and 1 - alpha are swapped: alpha weighs the old value." if swapped else ""))
-
-
-def running_variance_wrong(name, alpha, batch_var, old, new, want):
-    return (f"{name}({alpha}): after a training batch with variance {show(batch_var)}, the running variance went "
-            f"from {show(old)} to {show(new)} (EPS included); expected alpha * old + (1 - alpha) * batch variance = "
-            f"{show(want)}.")
-
-
-def running_grad_wrong(name, normalizes, gi, want):
-    scale = " / sqrt(running variance + EPS)" if normalizes else ""
-    return (f"{name}.updateGradInput in evaluation mode, after one training batch, on a batch of another size: "
-            f"gradInput must be gradOutput{scale} (the running statistics are constants, nothing of a training "
-            f"batch is used). Expected {show(want)}, got {show(gi)}.")
-
-
-def running_first_batch(name, alpha, batch, got):
-    """The kit's text: the first training batch starts the running mean (alpha = 0 on it)."""
-    started_at_zero = np.allclose(got, (1 - alpha) * batch.mean(axis=0), rtol=1e-6)
-    return (f"{name}.updateOutput: {name}({alpha}), the running mean after the first training batch.{fed(input=batch)} "
-            f"Expected the batch's own mean {show(batch.mean(axis=0))} (the text: the first batch starts the running "
-            f"mean, alpha = 0 on it), got {show(got)}."
-            + (" That is (1 - alpha) times the batch mean: the mean started from 0 instead of from the first batch."
-               if started_at_zero else ""))
-
-
-RUNNING_OK = "running statistics move as alpha * old + (1 - alpha) * batch's; evaluation uses them"
-EVAL_BACKWARD_OK = "in evaluation mode, backward treats the running statistics as constants"
-
-
-def running_alone_malformed(name, alone):
-    return f"{name} in evaluation on one row returned {show(alone)}"
-
-
-def running_depends_on_batch(name, alone, in_batch):
-    return (f"{name} in evaluation: one image's output depends on the rest of its batch (alone {show(alone)}, "
-            f"in the batch {show(in_batch)}); use the running statistics, not the batch's.")
-
-
-INDEPENDENT_OK = "an image's output in evaluation does not depend on its batch"
-
-
-# ------------------------------------------------------------------------------------- criteria
-
-LOSS_OK = "the loss matches"
-
-
-def criterion_modified(name, what, label):
-    return f"{name} modified its {what} in place ({label})."
-
-
-def criterion_stored_differs(name, attribute, stored, returned, label):
-    return f"{name}: self.{attribute} is {show(stored)}, but the call returned {show(returned)} ({label}); store what you return."
-
-
-CRITERION_CONTRACT_OK = "forward/backward return and store output/gradInput, and leave input and target unchanged"
-
-
-def nll_not_finite(name, what, value):
-    return (f"{name} with probability 0 for the true class: {what} is {show(value)}; "
-            "clip the probabilities to [EPS, 1 - EPS] before the log and the division.")
-
-
-def nll_not_positive(name, loss):
-    return f"{name} with probability 0 for the true class: the loss {show(loss)} should be large and positive"
-
-
-NLL_ZERO_OK = "finite loss and gradient when a probability is exactly 0"
-
-
-# ----------------------------------------------------------------------------------- optimizers
-
-
-def optimizer_malformed(name, steps, param, value):
-    return f"{name}: after {steps} steps parameter {param} is {show(value)}"
-
-
-OPTIMIZER_OK = "3 steps on nested parameter lists match the update rule"
-
-
-def optimizer_mismatch(name, config, step, param, err, expected, got, unchanged=False):
-    """The in-place hint only when the parameters never moved (rebinding a name instead of updating the array)."""
-    hint = " The parameters did not change over 3 steps." + IN_PLACE_HINT if unchanged else ""
-    return (f"{name} ({config}): after step {step}, parameter array {param} of shape {np.shape(expected)} has relative "
-            f"error {err:.1e}; expected {show(expected)}, got {show(got)}.{hint}")
-
-
-# ------------------------------------------------------------------------------------ MaxPool2d's ties
-
-TIES_OK = "on a tie the first maximum gets the gradient"
-TIES_ANY_OK = "on a tie one maximum gets the whole gradient (the text does not say which)"
-TIES_FIRST_HINT = (" On a tie the first maximum in row-major order gets the gradient (what argmax returns), as the "
-                   "text above MaxPool2d says.")
-
-
-def ties_not_scored(name, input, got, expected):
-    """Outside the kit the text sets no rule for ties: what the layer did is told, not scored."""
-    return (f"not scored in this version (its text sets no rule for ties). Note: {name}(2) on blocks with tied maxima"
-            f"{fed(input=input)} gives gradInput {show(got, FED_LIMIT)}; giving each block's gradient to one maximum (the "
-            f"first, as argmax does) gives {show(expected, FED_LIMIT)}")

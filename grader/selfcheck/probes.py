@@ -46,6 +46,12 @@ def backward(module, x, g, who):
     return gi
 
 
+def kept(value):
+    """A copy of what forward returned, taken before backward runs: a backward that writes into self.output must
+    not turn into a wrong forward output."""
+    return np.array(value, copy=True) if isinstance(value, np.ndarray) else value
+
+
 def mode(module, training, who):
     TRACE.call = f"{who}: switching to {'training' if training else 'evaluation'} mode"
     set_mode(module, training)
@@ -114,6 +120,7 @@ def probe_contract(target, version):
             y = forward(module, x, who)
             out[f"case{i}.returned_output"] = y
             out[f"case{i}.stored_output"] = module.output
+            out[f"case{i}.output_at_forward"] = kept(module.output)   # (backward must not write into it)
             g = grad_output(seed, target, i, np.shape(y))
             gi = backward(module, x, g, who)
             out[f"case{i}.returned_gradInput"] = gi
@@ -168,7 +175,7 @@ def probe_dtype(target, version):
                 module = build(ns, version, seed, target, i, case, dtype=param_dtype)
                 x = layer_inputs(seed, target, i, case, dtype=np.float32)
                 y = forward(module, x, who)
-                out[f"{key}.output"] = y
+                out[f"{key}.output"] = kept(y)
                 out[f"{key}.output_dtype"] = str(np.asarray(y).dtype)
                 g = grad_output(seed, target, i, np.shape(y)).astype(np.float32)
                 gi = backward(module, x, g, who)
@@ -188,7 +195,7 @@ def probe_stable(target, version):
         module = _plain(ns, version, target)
         who = f"{version.class_name(target)}()"
         x = stable_logits(seed)
-        y = forward(module, x.copy(), who)
+        y = kept(forward(module, x.copy(), who))
         g = rng_for(seed, 6).standard_normal(x.shape)
         return {"output": y, "gradInput": backward(module, x.copy(), g, who)}
     return probe
@@ -198,7 +205,7 @@ def probe_large_inputs(target, version):
     def probe(ns, seed):
         module = _plain(ns, version, target)
         who = f"{version.class_name(target)}()"
-        y = forward(module, LARGE_INPUT.copy(), who)
+        y = kept(forward(module, LARGE_INPUT.copy(), who))
         return {"output": y, "gradInput": backward(module, LARGE_INPUT.copy(), np.ones_like(LARGE_INPUT), who)}
     return probe
 

@@ -1,0 +1,196 @@
+"""The words of the property checks (:mod:`.judges_special`): Dropout, running statistics, criteria,
+optimizers and MaxPool2d's ties. The common printouts and the wording rules are in :mod:`.messages`."""
+import numpy as np
+
+from grader.selfcheck.messages import FED_LIMIT, IN_PLACE_HINT, fed, show, show_apart
+
+
+# ------------------------------------------------------------------------------------ Dropout
+
+
+def dropout_malformed(p, shape, y):
+    return f"Dropout({p}).forward on a {shape} input returned {show(y)}"
+
+
+def dropout_fraction(p, kept, want, version):
+    meaning = "the probability of keeping a unit" if version.dropout_keeps else "the probability of zeroing a unit"
+    return (f"{version.class_name('Dropout')}.updateOutput: Dropout(p={p}) in training kept {kept:.3f} of the units; "
+            f"expected about {want:.3f} "
+            f"(in {version.title}, p is {meaning}).")
+
+
+def dropout_fraction_ok(kept, want, margin):
+    return f"kept fraction {kept:.3f} (expected {want:.3f} +- {margin:.3f})"
+
+
+DROPOUT_ALL_ZERO = "Dropout in training zeroed every unit"
+
+
+def dropout_scale(p, ratios, want, version):
+    expected = "1 (the text multiplies by the mask; 1/p is accepted too)" if version.dropout_keeps \
+        else f"1/(1-p) = {want:.4f} (inverted dropout: no rescaling at test time)"
+    return (f"{version.class_name('Dropout')}.updateOutput: Dropout(p={p}) in training: kept units are multiplied by "
+            f"{show(ratios)}, expected {expected}.")
+
+
+DROPOUT_SCALE_OK = "kept units scaled as the text says, the others exactly 0"
+
+
+def dropout_backward_malformed(gi, shape):
+    return f"Dropout backward returned {show(gi)}, expected an array of shape {shape}"
+
+
+def dropout_backward_unscaled(version, p, want, got):
+    name = version.class_name("Dropout")
+    return (f"{name}.updateGradInput: Dropout(p={p}) in training: backward multiplies gradOutput by the forward's mask "
+            f"but not by its scale 1/(1-p) = {1 / (1 - p):.4f}: gradInput must be gradOutput times exactly what forward "
+            f"multiplied the input by. Expected {show(want)}, got {show(got)}.")
+
+
+def dropout_mask_not_reused(version, err, want, got, same_mask):
+    """`same_mask`: the zeros of gradInput are the forward's: the mask is reused, the values are wrong."""
+    name = version.class_name("Dropout")
+    what = ("keeps the forward's zeros but its values are off" if same_mask else
+            "zeroes other units than the last forward did: reuse the mask stored in forward, never draw a new one in "
+            "backward")
+    return (f"{name}.updateGradInput: Dropout(p=0.3) in training: gradInput {what} (relative error {err:.1e} against "
+            f"gradOutput times what forward multiplied the input by). Expected {show(want)}, got {show(got)}.")
+
+
+DROPOUT_SAME_MASK = "Dropout drew the same mask on two training forwards: draw a fresh mask on every forward."
+DROPOUT_MASK_OK = "backward multiplies by the mask of the last forward; a fresh mask every forward"
+
+
+def dropout_eval(attribute, value):
+    return (f"Dropout in evaluation must be the identity: {attribute} should equal the "
+            f"{'input' if attribute == 'output' else 'gradOutput'}; got {show(value)}.")
+
+
+DROPOUT_EVAL_OK = "identity in evaluation (forward and backward)"
+
+
+# --------------------------------------------------------------------------- running statistics
+
+
+def running_malformed(name, shape, value):
+    return f"{name} in evaluation on a {shape} batch returned {show(value)}"
+
+
+def running_not_affine(name, alpha, step, normalizes):
+    formula = "(input - running mean) / sqrt(running variance + EPS)" if normalizes else "input - running mean"
+    return (f"{name}({alpha}) in evaluation after the {step} training batch: the output is not {formula} "
+            "with fixed statistics per feature.")
+
+
+def running_uses_batch(name, normalizes):
+    stats = "mean and variance" if normalizes else "mean"
+    return (f"{name} in evaluation uses the evaluated batch's own {stats}; it must use the running {stats} "
+            "accumulated in training.")
+
+
+def running_mean_wrong(name, alpha, batch, old, new, want, swapped):
+    """The only cause is named when the values are exactly those of alpha and 1 - alpha swapped."""
+    return (f"{name}.updateOutput: {name}({alpha}), the running mean after a training batch.{fed(input=batch)} "
+            f"(mean {show(batch.mean(axis=0))}), with the running mean at {show(old)} before it. Expected alpha * old + "
+            f"(1 - alpha) * batch mean = {show(want)}, got {show(new)}."
+            + (" alpha and 1 - alpha are swapped: alpha weighs the old value." if swapped else ""))
+
+
+def running_variance_wrong(name, alpha, batch_var, old, new, want):
+    return (f"{name}({alpha}): after a training batch with variance {show(batch_var)}, the running variance went "
+            f"from {show(old)} to {show(new)} (EPS included); expected alpha * old + (1 - alpha) * batch variance = "
+            f"{show(want)}.")
+
+
+def running_grad_wrong(name, normalizes, gi, want):
+    scale = " / sqrt(running variance + EPS)" if normalizes else ""
+    return (f"{name}.updateGradInput in evaluation mode, after one training batch, on a batch of another size: "
+            f"gradInput must be gradOutput{scale} (the running statistics are constants, nothing of a training "
+            f"batch is used). Expected {show(want)}, got {show(gi)}.")
+
+
+def running_first_batch(name, alpha, batch, got):
+    """The kit's text: the first training batch starts the running mean (alpha = 0 on it)."""
+    started_at_zero = np.allclose(got, (1 - alpha) * batch.mean(axis=0), rtol=1e-6)
+    return (f"{name}.updateOutput: {name}({alpha}), the running mean after the first training batch.{fed(input=batch)} "
+            f"Expected the batch's own mean {show(batch.mean(axis=0))} (the text: the first batch starts the running "
+            f"mean, alpha = 0 on it), got {show(got)}."
+            + (" That is (1 - alpha) times the batch mean: the mean started from 0 instead of from the first batch."
+               if started_at_zero else ""))
+
+
+RUNNING_OK = "running statistics move as alpha * old + (1 - alpha) * batch's; evaluation uses them"
+EVAL_BACKWARD_OK = "in evaluation mode, backward treats the running statistics as constants"
+
+
+def running_alone_malformed(name, alone):
+    return f"{name} in evaluation on one row returned {show(alone)}"
+
+
+def running_depends_on_batch(name, alone, in_batch):
+    return (f"{name} in evaluation: one image's output depends on the rest of its batch (alone {show(alone)}, "
+            f"in the batch {show(in_batch)}); use the running statistics, not the batch's.")
+
+
+INDEPENDENT_OK = "an image's output in evaluation does not depend on its batch"
+
+
+# ------------------------------------------------------------------------------------- criteria
+
+LOSS_OK = "the loss matches"
+
+
+def criterion_modified(name, what, label):
+    return f"{name} modified its {what} in place ({label})."
+
+
+def criterion_stored_differs(name, attribute, stored, returned, label):
+    return f"{name}: self.{attribute} is {show(stored)}, but the call returned {show(returned)} ({label}); store what you return."
+
+
+CRITERION_CONTRACT_OK = "forward/backward return and store output/gradInput, and leave input and target unchanged"
+
+
+def nll_not_finite(name, what, value):
+    return (f"{name} with probability 0 for the true class: {what} is {show(value)}; "
+            "clip the probabilities to [EPS, 1 - EPS] before the log and the division.")
+
+
+def nll_not_positive(name, loss):
+    return f"{name} with probability 0 for the true class: the loss {show(loss)} should be large and positive"
+
+
+NLL_ZERO_OK = "finite loss and gradient when a probability is exactly 0"
+
+
+# ----------------------------------------------------------------------------------- optimizers
+
+
+def optimizer_malformed(name, steps, param, value):
+    return f"{name}: after {steps} steps parameter {param} is {show(value)}"
+
+
+OPTIMIZER_OK = "3 steps on nested parameter lists match the update rule"
+
+
+def optimizer_mismatch(name, config, step, param, err, expected, got, unchanged=False):
+    """The in-place hint only when the parameters never moved (rebinding a name instead of updating the array)."""
+    hint = " The parameters did not change over 3 steps." + IN_PLACE_HINT if unchanged else ""
+    want, have = show_apart(expected, got)
+    return (f"{name} ({config}): after step {step}, parameter array {param} of shape {np.shape(expected)} has relative "
+            f"error {err:.1e}; expected {want}, got {have}.{hint}")
+
+
+# ------------------------------------------------------------------------------------ MaxPool2d's ties
+
+TIES_OK = "on a tie the first maximum gets the gradient"
+TIES_ANY_OK = "on a tie one maximum gets the whole gradient (the text does not say which)"
+TIES_FIRST_HINT = (" On a tie the first maximum in row-major order gets the gradient (what argmax returns), as the "
+                   "text above MaxPool2d says.")
+
+
+def ties_not_scored(name, input, got, expected):
+    """Outside the kit the text sets no rule for ties: what the layer did is told, not scored."""
+    return (f"not scored in this version (its text sets no rule for ties). Note: {name}(2) on blocks with tied maxima"
+            f"{fed(input=input)} gives gradInput {show(got, FED_LIMIT)}; giving each block's gradient to one maximum (the "
+            f"first, as argmax does) gives {show(expected, FED_LIMIT)}")
