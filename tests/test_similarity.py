@@ -290,3 +290,21 @@ def test_a_region_names_the_copied_cell_and_its_lines(template, given):
     assert any(first <= loop <= last for first, last in largest["a"]["lines"])
     given_lines = [n for n, line in enumerate(lines, 1) if "self.gradW = np.zeros_like(self.W)" in line]
     assert given_lines and not any(first <= n <= last for n in given_lines for first, last in largest["a"]["lines"])
+
+
+def test_a_canvas_download_is_named_as_its_gradebook_names_it(template, tmp_path):
+    """Students of a Canvas download are keyed by their Canvas user id and named as Canvas wrote them."""
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    original = corpus.student(template, 500)
+    nbformat.write(original, str(folder / "smithbob_12345_678_HW3_Modules.ipynb"))
+    nbformat.write(corpus.disguise(original, template, ["rename"], seed=2),
+                   str(folder / "doejane_LATE_23456_789_HW3_Modules-1.ipynb"))
+    nbformat.write(corpus.student(template, 501), str(folder / "roeann_34567_890_HW3_Modules.ipynb"))
+    submissions = discover([folder])
+    report = similarity(submissions)
+    names = {s.key: s.name or s.key for s in submissions}
+    top = report["pairs"][0]
+    assert {top["a"]["key"], top["b"]["key"]} == {"12345", "23456"}
+    assert {top["a"]["name"], top["b"]["name"]} == {names["12345"], names["23456"]}
+    assert most_similar(report)["23456"] == f"{names['12345']} ({top['score']:.2f})"
