@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from grader.clock import SUBMISSION_LIMIT
+from grader.safetext import terminal
 
 USAGE = ("python -m grader SUBMISSION... [--json FILE [--resume]] [--lms canvas|moodle] "
          "[--jobs N | --cluster tcp://HOST:PORT]\n       [--timeout SECONDS] [--submission-limit SECONDS] [--fast] [--no-sandbox] [--profile NAME]\n"
@@ -109,7 +110,7 @@ def grade_main(argv):
                                  "run again with --resume to grade the rest" if args.json else ""), file=sys.stderr)
         return 130
     print()
-    print(summary_table(results))
+    print(terminal(summary_table(results)))   # names and file names from submissions: no escape sequences
     print(f"\n{len(results)} submission(s) graded in {time.perf_counter() - start:.0f} s"
           + (" (--fast: main notebooks not run)" if args.fast else "")
           + (" WITHOUT A SANDBOX (--no-sandbox)" if args.no_sandbox else ""))

@@ -19,6 +19,7 @@ import uuid
 from pathlib import Path
 
 from grader import cluster
+from grader.safetext import clean_tree, terminal
 
 REWRITE_EVERY = 15      # seconds between two rewrites of the gradebook while the batch runs
 PER_THREAD = 2          # tasks in flight per worker thread
@@ -57,7 +58,7 @@ class Journal:
         done, other = {}, 0
         if not self.path.exists():
             return done, other
-        for line in self.path.read_text().splitlines():
+        for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
             try:
                 entry = json.loads(line)
                 key, report, seed = entry["key"], entry["report"], entry.get("seed")
@@ -66,7 +67,7 @@ class Journal:
             if entry.get("kit") == self.kit and entry.get("options") == self.options and isinstance(seed, int) \
                     and seed == (self.seed if self.seed is not None else seed):
                 self.seed = seed
-                done[key] = report
+                done[key] = clean_tree(report)
             else:
                 other += 1
         return done, other
@@ -97,6 +98,7 @@ class Progress:
                         disable=not sys.stderr.isatty(), smoothing=0.1)
 
     def line(self, text):
+        text = terminal(text)   # a student's name or file name: no escape sequence reaches the TA's terminal
         if self.bar.disable:
             print(text, flush=True)
         else:
@@ -181,6 +183,7 @@ def grade_batch(client, submissions, options, json_path=None, resume=False, writ
         futures[future] = (i, attempt)
 
     def finish(i, report, failed=False):
+        report = clean_tree(report)   # lone surrogates from a submission's text: replaced before any writer
         reports[i] = report
         running.discard(f"hw3-{batch}-{i}")
         if journal:

@@ -37,6 +37,7 @@ from grader import scratch
 from grader.selfcheck.messages import optional_not_counted
 from grader.clock import SUBMISSION_LIMIT, Clock
 from grader.kernel import FRONT_END_MAGIC, KernelSession, kernel_env
+from grader.safetext import clean_tree, terminal
 from grader.submission import first_line, prepare
 
 MODULES = "HW3_Modules.ipynb"
@@ -679,17 +680,17 @@ class MainCheck(CheckItem):
 
 
 def pytest_terminal_summary(terminalreporter, config):
-    reports = [state.report() for state in states(config).values()]
+    reports = [clean_tree(state.report()) for state in states(config).values()]
     if not reports:
         return
     terminalreporter.section("HW3 grades")
     for report in reports:
-        terminalreporter.write_line(f"{report['submission']}: {report['score']:g} / {report['max_score']:g}"
-                                    + (" (--hw3-fast: main notebook not run)" if report["fast"] else ""))
+        terminalreporter.write_line(terminal(f"{report['submission']}: {report['score']:g} / {report['max_score']:g}"
+                                             + (" (--hw3-fast: main notebook not run)" if report["fast"] else "")))
         for error in report["errors"]:
-            terminalreporter.write_line(f"    {error}")
+            terminalreporter.write_line(terminal(f"    {error}"))
         for note in report["notes"]:
-            terminalreporter.write_line(f"    note: {note}")
+            terminalreporter.write_line(terminal(f"    note: {note}"))
     if config.option.hw3_json:
         Path(config.option.hw3_json).write_text(json.dumps(reports, indent=1))
         terminalreporter.write_line(f"reports written to {config.option.hw3_json}")

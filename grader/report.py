@@ -25,6 +25,9 @@ import re
 import unicodedata
 from pathlib import Path
 
+from grader.mdtext import md_text
+from grader.safetext import clean_tree, csv_row
+
 JSON_KEYS = ("submission", "key", "version", "score", "max_score", "checks", "errors", "notes", "sandbox")
 
 
@@ -59,26 +62,15 @@ def feedback_name(result, taken):
     return name
 
 
-CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+class safe_writer:
+    """csv.writer whose every cell goes through grader.safetext.csv_cell: text cleaned, and a cell a spreadsheet
+    would run as a formula (=, +, -, @, tab, CR first) neutralised with an apostrophe (OWASP)."""
 
+    def __init__(self, f):
+        self.writer = csv.writer(f)
 
-def md_text(text, table=False):
-    """Any text (a message quoting the student's code or exception, a file name) as Markdown that shows it as is:
-    outside the grader's own `code spans`, the characters Markdown reads as markup are escaped (`__init__` stays
-    __init__, not a bold 'init'; `a*b*c` no italics; `[x](url)` no link); one line; in a table, '|' escaped
-    everywhere (GFM's table rule)."""
-    text = str(text).replace("\r", " ").replace("\n", " ")
-    out, pos = [], 0
-    for m in CODE_SPAN.finditer(text):
-        out += [_escape_markup(text[pos:m.start()]), m.group(0).replace("|", "\\|") if table else m.group(0)]
-        pos = m.end()
-    out.append(_escape_markup(text[pos:]))
-    return "".join(out)
-
-
-def _escape_markup(text):
-    """Backslashes before Markdown's markup characters; a lone '_' inside a word (HW3_Modules) is never markup: kept."""
-    return re.sub(r"[\\*\[\]|~#!]|(?<!\w)_|_(?!\w)|_(?=_)|(?<=_)_", lambda m: "\\" + m.group(0), text)
+    def writerow(self, row):
+        self.writer.writerow(csv_row(row))
 
 
 def feedback_markdown(result):
@@ -87,9 +79,9 @@ def feedback_markdown(result):
              f"**Score: {result['score']:g} / {result['max_score']:g}**", ""]
     if result.get("version") and not str(result.get("version_reason", "")).startswith("no readable"):
         lines += [f"Judged as written against {result.get('version_title', result['version'])} "
-                  f"(version `{result['version']}`: {result.get('version_reason', '')}); the maximum counts that "
+                  f"(version `{result['version']}`: {md_text(result.get('version_reason', ''))}); the maximum counts that "
                   "version's modules, and any other module your notebook defines."
-                  + (f" Not part of that assignment, not counted: {', '.join(result['not_counted'])}."
+                  + (f" Not part of that assignment, not counted: {md_text(', '.join(result['not_counted']))}."
                      if result.get("not_counted") else ""), ""]
     if result.get("fast"):
         lines += ["(Graded with `--fast`: the main notebook was not run.)", ""]
@@ -189,7 +181,7 @@ def write_canvas(results, path, names, assignment, scale=False):
     which the bulk download's file names carry). Scores out of the batch's largest maximum (see platform_grade)."""
     top = max((r["max_score"] for r in results), default=0)
     with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
+        writer = safe_writer(f)
         writer.writerow(CANVAS_COLUMNS + [assignment])
         writer.writerow(["    Points Possible", "", "", "", "", f"{top:g}"])
         for r in _rows_for(results, "canvas"):
@@ -208,7 +200,7 @@ def write_moodle(results, path, names, scale=False):
     now = datetime.datetime.now().strftime("%A, %d %B %Y, %I:%M %p")
     top = max((r["max_score"] for r in results), default=0)
     with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
+        writer = safe_writer(f)
         writer.writerow(MOODLE_COLUMNS)
         for r in _rows_for(results, "moodle"):
             moodle = r.get("platform") == "moodle"
@@ -227,6 +219,8 @@ def write_reports(results, json_path, lms=None, assignment="HW3", scale=False):
     """
     json_path = Path(json_path)
     json_path.parent.mkdir(parents=True, exist_ok=True)
+    # A submission's text may hold lone surrogates (no UTF-8 writer takes them): replaced once, for every file.
+    results = [clean_tree(r) for r in results]
     json_path.write_text(json.dumps([public(r) for r in results], indent=1, ensure_ascii=False), encoding="utf-8")
     csv_path = json_path.with_suffix(".csv")
     targets = list(dict.fromkeys(t for r in results for t in target_totals(r)))
@@ -235,7 +229,7 @@ def write_reports(results, json_path, lms=None, assignment="HW3", scale=False):
     taken = set()
     names = {}
     with open(csv_path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
+        writer = safe_writer(f)
         writer.writerow(["key", "name", "submission", "version", "score", "max_score", "errors", "sandbox", "feedback"] + targets)
         for r in results:
             stem = feedback_name(r, taken)

@@ -5,11 +5,15 @@ The shared field cases (../shared/cases/field/: zip-backslash-member, zip-bad-me
 right verdicts from ../shared/cases/README.md; TMPDIR is a scratch folder four levels deep, so that a member
 escaping its unpack folder would stay inside it and be found.
 """
+import csv
 import json
 import os
+import re
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -98,3 +102,129 @@ def test_an_interrupt_ignoring_hang_with_long_cells_is_bounded_by_the_submission
     assert any("grading stopped: the submission used up its time (60 s" in e for e in report["errors"]), report["errors"]
     assert any("restarted" in n and "re-run after restarts" in n for n in report["notes"]), report["notes"]
     assert report["score"] == 0
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# One batch of every hostile kind of issue 19's sections 3-5 beside honest submissions, in full mode.
+
+BACKTICK = "``a` [click](http://evil.example/x) `b`` ![img](http://evil.example/p.png) <b>bold</b>"
+FIFO_MAIN = ("import os\n"
+             "os.makedirs('build', exist_ok=True)\n"
+             "os.mkfifo('build/metrics.json')   # the grader used to open it and wait forever\n")
+FILLER = "import os\nos.makedirs('junk', exist_ok=True)\nfor i in range(30000):\n    open(f'junk/{i}', 'wb').close()\n"
+UNSHARE = "import subprocess\nsubprocess.run(['unshare', '-r', 'id'], check=True)\n"
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _reference_plus(*sources):
+    import nbformat
+    from corpus import MODULES, reference
+    nb = reference(MODULES)
+    nb.cells += [nbformat.v4.new_code_cell(source) for source in sources]
+    return nbformat.writes(nb)
+
+
+def _main_notebook(source):
+    import nbformat
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source), nbformat.v4.new_code_cell("print('the rest')")]
+    return nbformat.writes(nb)
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    """(reports by key, the output folder, the grader's runs): the hostile batch graded once, then --resume."""
+    from corpus import MODULES, reference
+    import nbformat
+    base = tmp_path_factory.mktemp("hostile-batch")
+    canvas, moodle = base / "canvas", base / "moodle" / "@SUM(1+1) Evil_7001_assignsubmission_file_"
+    canvas.mkdir()
+    moodle.mkdir(parents=True)
+    honest = nbformat.writes(reference(MODULES))
+    files = {
+        '=HYPERLINK("evil.example","click")_5001_6001_HW3_Modules.ipynb': honest,
+        "backtick_5003_6003_HW3_Modules.ipynb": _reference_plus(f"# `` [x](http://evil.example) ``\nraise ValueError({BACKTICK!r})"),
+        "fifo_5004_6004_HW3_main.ipynb": _main_notebook(FIFO_MAIN),
+        "honest_5005_6005_HW3_Modules.ipynb": honest,
+        "filler_5006_6006_HW3_Modules.ipynb": _reference_plus(FILLER),
+        "unshare_5007_6007_HW3_Modules.ipynb": _reference_plus(UNSHARE),
+    }
+    for name, text in files.items():
+        (canvas / name).write_text(text, encoding="utf-8")
+    (moodle / "HW3_Modules.ipynb").write_text(honest, encoding="utf-8")
+    surrogate = FIELD / "surrogate-in-output"
+    assert surrogate.is_dir(), f"shared case missing: {surrogate}"
+    shared_before = snapshot(SHARED_CASES)
+    sandboxes_before = set(Path(tempfile.gettempdir()).glob("hw3-sandbox-*"))
+    scratch = base / "tmp"
+    scratch.mkdir()
+    env = dict(os.environ, TMPDIR=str(scratch))
+    out = base / "out"
+    out.mkdir()
+    reports, first = grade([canvas, base / "moodle", surrogate], out, "--jobs", "2", "--timeout", "30", env=env)
+    again, resumed = grade([canvas, base / "moodle", surrogate], out, "--jobs", "2", "--timeout", "30", "--resume",
+                           env=env)
+    assert snapshot(SHARED_CASES) == shared_before
+    return {"reports": reports, "again": again, "out": out, "runs": (first, resumed), "scratch": scratch,
+            "sandboxes": set(Path(tempfile.gettempdir()).glob("hw3-sandbox-*")) - sandboxes_before}
+
+
+def test_honest_submissions_keep_their_exact_scores(hostile):
+    reports = hostile["reports"]
+    for key in ("5001", "5005", "7001", "3002"):
+        assert module_score(reports[key]) == (171, 171), (key, reports[key]["errors"])
+    assert module_score(reports["5007"]) == (171, 171), reports["5007"]["errors"]      # its unshare cell fails alone
+    assert module_score(reports["5003"]) == (171, 171), reports["5003"]["errors"]      # its raising cell fails alone
+
+
+def test_every_hostile_one_is_named_in_its_own_report(hostile):
+    reports = hostile["reports"]
+    assert any("unshare" in e for e in reports["5007"]["errors"]), reports["5007"]["errors"]
+    assert any("filled its folder" in e for e in reports["5006"]["errors"]), reports["5006"]["errors"]
+    main = [c for c in reports["5004"]["checks"] if c["target"] == "main notebook"]
+    assert any("FIFO" in c["message"] for c in main), main
+    assert any("HW3_main.ipynb cell" in e and "FileNotFoundError" in e for e in reports["3001"]["errors"]), \
+        reports["3001"]["errors"]
+
+
+def test_every_gradebook_journal_and_feedback_file_is_written_and_opens_safely(hostile):
+    out = hostile["out"]
+    for name in ("grades.json", "grades.jsonl"):
+        text = (out / name).read_text(encoding="utf-8")
+        assert text and "\udc80" not in text
+    for line in (out / "grades.jsonl").read_text(encoding="utf-8").splitlines():
+        json.loads(line)
+    for name in ("grades.csv", "grades_canvas.csv", "grades_moodle.csv"):
+        with open(out / name, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+        assert len(rows) >= 2, name
+        formulas = [cell for row in rows for cell in row if cell.startswith(FORMULA_START)
+                    and not re.fullmatch(r"-?\d+(\.\d+)?", cell)]
+        assert formulas == [], (name, formulas)
+    cells = "".join(open(out / n, encoding="utf-8").read() for n in ("grades.csv", "grades_canvas.csv", "grades_moodle.csv"))
+    assert "'=HYPERLINK(" in cells and "'@SUM(1+1)" in cells
+    feedback = sorted((out / "grades_feedback").iterdir())
+    assert len(feedback) == 2 * len(hostile["reports"])
+    for page in (p for p in feedback if p.suffix == ".html"):
+        html = page.read_text(encoding="utf-8")
+        assert not re.search(r"<(a|img|b|script)\b", html), page.name
+    backtick = (out / "grades_feedback" / "5003.html").read_text(encoding="utf-8")
+    assert "evil.example" in backtick     # shown as text, never a link
+
+
+def test_resume_reads_the_journal_back_and_grades_nothing_again(hostile):
+    again, reports = hostile["again"], hostile["reports"]
+    assert {k: r["score"] for k, r in again.items()} == {k: r["score"] for k, r in reports.items()}
+    assert "already graded" in hostile["runs"][1].stdout.decode(errors="replace")
+
+
+def test_nothing_is_left_behind(hostile):
+    from conftest import processes_with
+    assert processes_with(str(ROOT / "grader" / "sandbox.py")) == []
+    def ours(folder):   # the machine is shared: a socket folder of this batch names its client's, in our TMPDIR
+        try:
+            return str(hostile["scratch"]) in (folder / "kernel.json").read_text()
+        except OSError:
+            return False
+    assert [p for p in hostile["sandboxes"] if ours(p)] == []
+    assert list(hostile["scratch"].iterdir()) == []
