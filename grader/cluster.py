@@ -136,6 +136,10 @@ def connect(address=None, jobs=1, kernel_name=None, wait=None):
     else:
         # Workers are processes (a kernel's crash or the memory limit's killer takes one worker, never the batch);
         # no memory limit of the nanny's: each kernel has its own (grader/kernel.py).
+        # Their spill folders (and the nannies') inside this process's scratch folder: gone with it, however the
+        # grader ends.
+        import dask
+        dask.config.set({"temporary-directory": scratch.mkdtemp(prefix="hw3-dask-")})
         cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=":0",
                                memory_limit=0, silence_logs=logging.ERROR)
         client = Client(cluster)
