@@ -177,3 +177,29 @@ def test_a_small_network_learns_two_blobs(nn, optimizer, config):
     assert (net.forward(X).argmax(1) == Y.argmax(1)).mean() > 0.97
     if optimizer == "adam_optimizer":
         assert state["t"] == 60 and set(state) >= {"m", "v", "t"}
+
+
+@pytest.mark.parametrize("in_channels, out_channels, k", [(2, 3, 3), (3, 3, 3), (3, 2, 5), (1, 4, 1)])
+def test_conv2d_grad_input_matches_a_direct_loop_on_both_routes(nn, in_channels, out_channels, k):
+    """gradInput by col2im (fewer input than output channels) and by the flipped-kernel convolution (otherwise)."""
+    rng = np.random.default_rng(4)
+    layer = nn.Conv2d(in_channels, out_channels, k)
+    x = rng.standard_normal((2, in_channels, 4, 5))
+    g = rng.standard_normal((2, out_channels, 4, 5))
+    layer.forward(x)
+    p = k // 2
+    expected = np.zeros((2, in_channels, 4 + 2 * p, 5 + 2 * p))
+    for n in range(2):
+        for o in range(out_channels):
+            for i in range(4):
+                for j in range(5):
+                    expected[n, :, i:i + k, j:j + k] += g[n, o, i, j] * layer.W[o]
+    np.testing.assert_allclose(layer.backward(x, g), expected[:, :, p:p + 4, p:p + 5])
+
+
+def test_maxpool_gives_a_tie_to_the_first_maximum(nn):
+    x = np.array([[[[7., 7.], [7., 1.]], [[0., 2.], [2., 2.]]]])  # (1, 2, 2, 2): ties in both channels
+    layer = nn.MaxPool2d(2)
+    layer.forward(x)
+    grad = layer.backward(x, np.array([[[[1.]], [[1.]]]]))
+    np.testing.assert_array_equal(grad, [[[[1., 0.], [0., 0.]], [[0., 1.], [0., 0.]]]])
