@@ -112,10 +112,10 @@ def run_probe(exercise, namespace, seed):
 
 
 PROBE_HELPER = '''
-def __hw3_diff_probe(exercise, seed):
+def __hw3_diff_probe(exercise, seed, nonce):
     import grader.differentiation as _d, grader.selfcheck as _c
     from IPython.display import publish_display_data as _publish
-    _publish({_c.MIME: _d.run_probe(exercise, dict(globals()), seed)})
+    _publish({_c.MIME: dict(_d.run_probe(exercise, dict(globals()), seed), nonce=nonce)})
 '''
 
 

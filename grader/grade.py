@@ -40,10 +40,10 @@ MODULES = "HW3_Modules.ipynb"
 SELFCHECK_LINE = re.compile(r"^\s*(check\s*\(.*\)\s*;?\s*|#.*)?$")
 
 PROBE_HELPER = '''
-def __hw3_probe(check_id, seed, version):
+def __hw3_probe(check_id, seed, version, nonce):
     import grader.selfcheck as _checks
     from IPython.display import publish_display_data as _publish
-    _publish({_checks.MIME: _checks.run_probe(check_id, dict(globals()), seed, version)})
+    _publish({_checks.MIME: dict(_checks.run_probe(check_id, dict(globals()), seed, version), nonce=nonce)})
 '''
 
 
@@ -77,19 +77,38 @@ def is_selfcheck_cell(cell):
     return bool(lines) and all(SELFCHECK_LINE.match(line) for line in lines) and "check" in cell.source
 
 
-def probe_payload(result):
-    """The probe's JSON from a cell's outputs (None if it sent none)."""
+def new_nonce():
+    """A fresh token for one request to the kernel: its answer must echo it (:func:`probe_payload`)."""
+    return secrets.token_hex(16)
+
+
+def probe_payload(result, nonce):
+    """(payload, ignored) from a request's outputs: the probe's JSON that answers the request `nonce` (without the
+    nonce), and how many outputs of the probe's type were not that answer.
+
+    The notebook's code runs in the same kernel and may publish output of the probe's type itself (a hook before
+    every cell, a forward() that prints one): only the one output that echoes the request's nonce, unknowable to the
+    notebook before the request, is the answer. None when there is none, or when the nonce came back twice (the
+    notebook's code read it during the request and answered in the probe's place: nothing from this request counts).
+    """
+    answers, ignored = [], 0
     for output in result.outputs:
         data = output.get("data", {}) if output.get("output_type") in ("display_data", "execute_result") else {}
-        if C.MIME in data:
-            payload = data[C.MIME]
-            if isinstance(payload, str):
-                try:
-                    payload = json.loads(payload)
-                except ValueError:
-                    return None
-            return payload if isinstance(payload, dict) else None
-    return None
+        if not isinstance(data, dict) or C.MIME not in data:
+            continue
+        payload = data[C.MIME]
+        if isinstance(payload, str):
+            try:
+                payload = json.loads(payload)
+            except ValueError:
+                payload = None
+        if isinstance(payload, dict) and payload.get("nonce") == nonce:
+            answers.append(payload)
+        else:
+            ignored += 1
+    if len(answers) != 1:
+        return None, ignored + (len(answers) if len(answers) > 1 else 0)
+    return {k: v for k, v in answers[0].items() if k != "nonce"}, ignored
 
 
 def failed_all(checks, message, version=C.KIT):

@@ -23,7 +23,7 @@ BATCH = 2000
 # Run in the kernel once the notebook's cells ran: the selected model's labels for the test images, in the order
 # of `seed`. Raw values only; the grader scores them.
 PROBE = '''
-def __hw3_main_evidence(seed):
+def __hw3_main_evidence(seed, nonce):
     import numpy as _np
     from IPython.display import publish_display_data as _publish
     import grader.selfcheck as _c
@@ -46,13 +46,14 @@ def __hw3_main_evidence(seed):
             _out = {"ok": True, "values": _c.encode({"labels": _np.concatenate(_labels).astype(_np.int64)})}
     except Exception as _exc:
         _out = {"ok": False, "error": _describe(_exc)}
-    _publish({_c.MIME: _out})
+    _publish({_c.MIME: dict(_out, nonce=nonce)})
 ''' % {"batch": BATCH}
 
 
-def request(seed):
-    """The code the grader runs in the kernel to ask for the evidence (after :data:`PROBE` is defined)."""
-    return f"__hw3_main_evidence({int(seed)})"
+def request(seed, nonce):
+    """The code the grader runs in the kernel to ask for the evidence (after :data:`PROBE` is defined); its answer
+    echoes `nonce` (grader.grade.probe_payload)."""
+    return f"__hw3_main_evidence({int(seed)}, {nonce!r})"
 
 
 def test_labels():

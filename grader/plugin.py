@@ -31,7 +31,8 @@ from nbval.plugin import IPyNbCell, IPyNbFile, NbCellError, find_comment_markers
 from grader import selfcheck as C
 from grader import differentiation as D
 from grader import mainnb as M
-from grader.grade import PROBE_HELPER, is_selfcheck_cell, modules_version, probe_payload, reference_expected
+from grader.grade import (PROBE_HELPER, is_selfcheck_cell, modules_version, new_nonce, probe_payload,
+                          reference_expected)
 from grader import sandbox
 from grader import scratch
 from grader.selfcheck.messages import optional_not_counted
@@ -83,6 +84,7 @@ class SubmissionState:
     errors: list = field(default_factory=list)
     notes: list = field(default_factory=list)     # what was graded as what, what was repaired: no points taken
     results: dict = field(default_factory=dict)   # check id -> Result
+    forged: set = field(default_factory=set)      # notebooks whose code published probe-typed output of its own
     clock: Clock = field(default_factory=Clock)   # the submission's wall-clock budget, every kernel's
 
     def expected_checks(self):
@@ -99,6 +101,19 @@ class SubmissionState:
 
     def record(self, result):
         self.results[f"{result.target}: {result.name}"] = result
+
+    def ask(self, session, notebook, code, nonce, during, timeout=None):
+        """Runs `code` (a request to the kernel that answers with `nonce`) and returns (outcome, payload): only the
+        answer to this request counts; output of the probe's type the notebook's own code published meanwhile is
+        ignored, and named once per notebook in the errors for a TA."""
+        outcome = session.run(code, timeout=timeout) if timeout is not None else session.run(code)
+        payload, ignored = probe_payload(outcome, nonce) if outcome.ok else (None, 0)
+        if ignored and notebook not in self.forged:
+            self.forged.add(notebook)
+            self.errors.append(f"integrity: {notebook}: the notebook's code published output of the grader's own "
+                               f"kind while the grader {during}; it was ignored (only the answer to the grader's "
+                               "request counts)")
+        return outcome, payload
 
     def report(self):
         """The JSON-ready report: score, max_score, checks (in the rubric's order), errors."""
@@ -461,8 +476,11 @@ class ModulesNotebook(GradedNotebook):
             payload = self.hung[target]
         else:
             left = limit - self.target_seconds.get(target, 0.0)
-            outcome = self.kernel_session.run(f"__hw3_probe({check.id!r}, {seed_of(self.config)}, {version.name!r})",
-                                              timeout=max(1.0, left))
+            nonce = new_nonce()
+            outcome, answer = self.state.ask(
+                self.kernel_session, self.name_in_report,
+                f"__hw3_probe({check.id!r}, {seed_of(self.config)}, {version.name!r}, {nonce!r})", nonce,
+                f"checked {shown}", timeout=max(1.0, left))
             self.target_seconds[target] = self.target_seconds.get(target, 0.0) + outcome.seconds
             if outcome.status == "budget":
                 payload = out_of_time(self.state)
@@ -473,7 +491,7 @@ class ModulesNotebook(GradedNotebook):
             elif outcome.status == "dead":
                 payload = f"the kernel died while checking {shown} (a crash, or the memory limit)"
             elif outcome.ok:
-                payload = probe_payload(outcome)
+                payload = answer
             else:
                 payload = {"ok": False, "error": outcome.describe()}
         self.payloads[key] = payload
@@ -571,8 +589,11 @@ class DifferentiationNotebook(GradedNotebook):
             self.kernel_session.run(D.PROBE_HELPER, keep=True)
         if exercise not in self.numeric_verdicts:
             seed = seed_of(self.config) + 1   # the exercises' inputs: another stream of the batch's secret
-            outcome = self.kernel_session.run(f"__hw3_diff_probe({exercise!r}, {seed})")
-            payload = probe_payload(outcome) if outcome.ok else {"ok": False, "error": outcome.describe()}
+            nonce = new_nonce()
+            outcome, payload = self.state.ask(self.kernel_session, self.name_in_report,
+                                              f"__hw3_diff_probe({exercise!r}, {seed}, {nonce!r})", nonce,
+                                              f"called the answers of {exercise}")
+            payload = payload if outcome.ok else {"ok": False, "error": outcome.describe()}
             try:
                 self.numeric_verdicts[exercise] = D.judge(exercise, payload, D.expected(seed)[exercise])
             except Exception as exc:
@@ -629,8 +650,9 @@ class MainNotebook(GradedNotebook):
 
     def after_cell(self, item, result):
         if self.kernel_session is not None and self.kernel_session.alive():
-            probe = self.kernel_session.run(M.METRICS_PROBE, timeout=30)
-            payload = probe_payload(probe) if probe.ok else None
+            nonce = new_nonce()
+            _, payload = self.state.ask(self.kernel_session, self.name_in_report, M.METRICS_PROBE.format(nonce=nonce),
+                                        nonce, "read the notebook's metrics", timeout=30)
             if isinstance(payload, dict) and isinstance(payload.get("metrics"), dict):
                 self.metrics.update(payload["metrics"])
 
@@ -666,8 +688,10 @@ class MainNotebook(GradedNotebook):
         if self.kernel_session is not None and self.kernel_session.alive():
             seed = seed_of(self.config)
             self.kernel_session.run(E.PROBE, keep=True)
-            outcome = self.kernel_session.run(E.request(seed), timeout=max(30.0, self.state.timeout))
-            payload = probe_payload(outcome) if outcome.ok else {"ok": False, "error": outcome.describe()}
+            nonce = new_nonce()
+            outcome, payload = self.state.ask(self.kernel_session, self.name_in_report, E.request(seed, nonce), nonce,
+                                              "ran the selected model", timeout=max(30.0, self.state.timeout))
+            payload = payload if outcome.ok else {"ok": False, "error": outcome.describe()}
         return lambda metrics: E.judge(payload, metrics, seed_of(self.config))
 
 

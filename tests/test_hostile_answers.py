@@ -103,3 +103,26 @@ def test_a_main_notebook_whose_model_does_not_back_its_metrics_gets_no_points(tm
     assert len(main) == 5 and sum(c["points"] for c in main) == 0
     assert all("not evidenced" in c["message"] for c in main), [c["message"] for c in main]
     assert points(report) == (171, 171)   # the modules are the student's own, and correct
+
+
+def test_probe_typed_output_of_the_notebook_is_ignored_and_named(tmp_path):
+    """A hook that publishes output of the probe's own type before every request (the first-seen rule took it for
+    the answer: every check failed, or passed on forged values): only the answer echoing the grader's nonce counts,
+    and the report names the notebook's own output."""
+    report = grade_submission(H.forged_probe_outputs(tmp_path / "forged"), timeout=TIMEOUT, fast=True)
+    assert points(report) == (171, 171), [c for c in report["checks"] if not c["passed"]][:3]
+    named = [e for e in report["errors"] if e.startswith("integrity: HW3_Modules.ipynb: the notebook's code published")]
+    assert len(named) == 1, report["errors"]
+
+
+def test_an_answer_given_twice_is_not_accepted():
+    """The nonce is unknowable before the request, but code running during it can read it: when it comes back
+    twice, nothing from that request counts."""
+    from grader.grade import new_nonce, probe_payload
+    from grader.kernel import CellResult
+    nonce = new_nonce()
+    reply = {"output_type": "display_data", "data": {C.MIME: {"ok": True, "values": {}, "nonce": nonce}}}
+    stray = {"output_type": "display_data", "data": {C.MIME: {"ok": True, "values": {}}}}
+    assert probe_payload(CellResult("ok", outputs=[stray, reply]), nonce) == ({"ok": True, "values": {}}, 1)
+    assert probe_payload(CellResult("ok", outputs=[reply, reply]), nonce) == (None, 2)
+    assert probe_payload(CellResult("ok", outputs=[stray]), nonce) == (None, 1)
