@@ -196,7 +196,7 @@ class _Submission:
     """Copies the submission next to the kit's grader/ and data/, then yields its three parts."""
 
     def collect(self):
-        from grader import integrity
+        from grader import integrity, numeric_scan
         from grader.grade import identity_of
         option = self.config.option
         submission = self.config.stash.get(SUBMISSIONS, {}).get(Path(self.path).resolve(), self.path)
@@ -223,7 +223,7 @@ class _Submission:
             if version_note:
                 state.notes.append(version_note)
             state.errors += prepared.errors
-            state.errors += integrity.scan(prepared)
+            state.errors += integrity.scan(prepared) + numeric_scan.scan(prepared)
             for name in prepared.missing:
                 if not (state.fast and name == M.NOTEBOOK) and name not in state.not_asked:
                     state.errors.append(f"{name} not found in the submission")

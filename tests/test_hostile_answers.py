@@ -8,6 +8,7 @@ notebook of another assignment version handed in to a kit course.
 import subprocess
 import sys
 
+import nbformat
 import pytest
 
 import hostile_answers as H
@@ -126,3 +127,55 @@ def test_an_answer_given_twice_is_not_accepted():
     assert probe_payload(CellResult("ok", outputs=[stray, reply]), nonce) == ({"ok": True, "values": {}}, 1)
     assert probe_payload(CellResult("ok", outputs=[reply, reply]), nonce) == (None, 2)
     assert probe_payload(CellResult("ok", outputs=[stray]), nonce) == (None, 1)
+
+
+NUMERIC_LAYERS = ("Linear", "SoftMax", "LogSoftMax", "ChannelwiseScaling", "ReLU", "LeakyReLU", "ELU", "SoftPlus",
+                  "Sigmoid", "Tanh", "Conv2d", "MaxPool2d")
+
+
+def test_a_backward_written_as_a_finite_difference_of_the_forward_is_caught(tmp_path):
+    """206/207 before: the gradients ask for analytic precision, and the integrity scan names the numeric code."""
+    report = grade_submission(H.finite_difference_backward(tmp_path / "numeric"), timeout=120, fast=True)
+    grad_input = {c["target"]: c for c in report["checks"] if c["name"] == "gradInput vs finite differences"}
+    for layer in NUMERIC_LAYERS:
+        assert not grad_input[layer]["passed"], layer
+    assert all(grad_input[t]["passed"] for t in grad_input if t not in NUMERIC_LAYERS)
+    assert "looks computed by finite differences" in grad_input["Tanh"]["message"]
+    assert any(e.startswith("integrity: HW3_Modules.ipynb") and "updateGradInput replaced by _numeric_updateGradInput"
+               in e for e in report["errors"]), report["errors"]
+
+
+def test_differentiation_answers_computed_numerically_are_caught(tmp_path):
+    """36/36 before: numerical_gradient is for the check cells; answers must be the derived formulas."""
+    report = grade_submission(H.numerical_answers(tmp_path / "numeric"), timeout=TIMEOUT, fast=True)
+    numeric = {c["name"]: c for c in report["checks"] if c["target"] == D.TARGET}
+    for exercise in ("ex1", "ex2", "ex3"):
+        assert not numeric[f"{exercise}: answers vs the reference"]["passed"]
+        assert not numeric[f"{exercise}: check cell passes"]["passed"]
+    assert "looks computed by finite differences" in numeric["ex1: answers vs the reference"]["message"]
+    assert points(report, D.TARGET) == (36 - 9, 36)
+    flagged = [e for e in report["errors"] if e.startswith("integrity: HW3_differentiation.ipynb")]
+    assert len(flagged) == 4 and all("calls numerical_gradient()" in e for e in flagged), report["errors"]   # 4 answers
+
+
+def test_honest_gradients_of_every_version_pass_at_analytic_precision():
+    """The honest spread the tolerance was chosen from: every version's correct submission (and its alternatives)
+    agrees with the reference's analytic gradients far inside ANALYTIC_TOLERANCE, on fresh secret inputs."""
+    from versions import builder
+    from grader.grade import reference_expected
+    from grader.notebook import load_notebook
+    from grader.selfcheck import versions as V
+    seed = draw_seed()
+    written = [(v, None) for v in builder.VERSIONS] + [(a[0], a[1]) for a in builder.ALTERNATIVES]
+    for index, (version, edit) in enumerate(written):
+        nb = builder.notebook(version, edit)
+        path = ROOT / "build" / "test" / f"analytic-{index}.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, str(path))
+        ns = vars(load_notebook(path, name=f"analytic_{index}"))
+        detected = V.detect(nb)[0]
+        expected = reference_expected(detected.name, seed)
+        for check in C.checks_of(version=detected, targets=V.targets_of(detected, V.definitions(nb))):
+            if "finite differences" in check.name:
+                result = C.verdict(check, C.run_probe(check.id, ns, seed, detected.name), expected[check.id], detected)
+                assert result.passed, (version, edit, result.message)

@@ -34,13 +34,15 @@ def test_each_version_is_recognised_from_its_notebook(version):
 
 def test_profile_forces_a_version_and_the_maximum_follows_it():
     prepared = SimpleNamespace(notebooks={MODULES: builder.notebook("2019-21")}, missing=[])
-    version, why, checks = modules_version(prepared, profile="2017")
-    assert version.name == "2017" and "profile" in why
+    version, why, checks, note = modules_version(prepared, profile="2017")
+    assert version.name == "2017" and "profile" in why and "looks written against the course's 2019-2021" in note
     targets = {c.target for c in checks}
     assert set(V.VERSIONS["2017"].targets) <= targets
     assert "LogSoftMax" in targets   # defined by the notebook: checked too, beyond the 2017 modules
-    version, _, checks = modules_version(prepared)
-    assert version.name == "2019-21" and "BatchMeanSubtraction" not in {c.target for c in checks}
+    version, _, checks, note = modules_version(prepared, profile="auto")   # mixed versions: the notebook's own
+    assert version.name == "2019-21" and "BatchMeanSubtraction" not in {c.target for c in checks} and note is None
+    version, _, _, note = modules_version(prepared)   # by default the course's version is the kit's
+    assert version.name == "kit" and "2019-2021" in note
 
 
 def test_the_reference_scores_full_marks_in_every_version_that_shares_its_conventions(kit):

@@ -1,5 +1,6 @@
 """What a correct module gives on the probes' inputs, computed in the grader's process from the reference
-modules (finite differences in float64 for every gradient), and frozen into the students' release.
+modules (every gradient the reference's analytic one, checked against finite differences in float64), and frozen
+into the students' release.
 
 The reference is the kit's own notebook, built by the kit's names (:data:`.versions.KIT`); what a version
 changes (names, Dropout's p, accumulation, float32) is in the probes and the judges, never here.
@@ -13,8 +14,9 @@ from grader.selfcheck.cases import (CRITERION_CASES, DROPOUT_SHAPE, EDGE_INPUT, 
                                     OPTIMIZER_SHAPES, RUNNING_ALPHA, attr_path, build_layer, construct,
                                     criterion_inputs, dropout_input, grad_output, layer_inputs, lookup, maxpool_ties, rng_for,
                                     running_batches, salt, stable_logits)
-from grader.selfcheck.gradcheck import numerical_gradient
-from grader.selfcheck.probes import ELEMENTWISE, probe_forward, probe_large_inputs, probe_optimizer, probe_stable
+from grader.selfcheck.gradcheck import ABS_TOLERANCE, TOLERANCE, numerical_gradient, relative_error
+from grader.selfcheck.probes import (ELEMENTWISE, probe_backward, probe_forward, probe_large_inputs, probe_optimizer,
+                                     probe_stable)
 from grader.selfcheck.versions import KIT
 
 
@@ -29,9 +31,19 @@ def expect_forward(target):
     return expect
 
 
+def _analytic(reference, numeric, what):
+    """The reference's analytic gradient, after checking it against central differences (a kit bug otherwise)."""
+    err = relative_error(reference, numeric)
+    if not (err < TOLERANCE or np.linalg.norm(np.asarray(reference, np.float64) - numeric) < ABS_TOLERANCE):
+        raise RuntimeError(f"the kit's reference {what} disagrees with finite differences ({err:.1e})")
+    return np.asarray(reference, dtype=np.float64)
+
+
 def expect_backward(target):
-    """Finite differences in float64 of the reference module's forward, parameters included."""
+    """The reference module's own (analytic) gradients, parameters included, each checked against float64 finite
+    differences of its forward: the judges ask for analytic precision (gradcheck.ANALYTIC_TOLERANCE)."""
     def expect(ref, seed):
+        analytic = probe_backward(target, KIT)(ref, seed)
         out = {}
         for i, case in enumerate(LAYER_CASES[target]):
             snapshot = build_layer(ref, KIT, seed, target, i, case)
@@ -43,17 +55,17 @@ def expect_backward(target):
             def loss(module, inp):
                 return float(np.sum(copy.deepcopy(module).forward(inp.copy()) * g))
             x_var = x.copy()
-            out[f"case{i}.gradInput"] = numerical_gradient(lambda: loss(snapshot, x_var), x_var)
+            numeric = numerical_gradient(lambda: loss(snapshot, x_var), x_var)
+            out[f"case{i}.gradInput"] = _analytic(analytic[f"case{i}.gradInput"], numeric, f"{target} gradInput")
             if target == "Sequential":
                 out.update({f"case{i}.gradInput_{k}": v for k, v in sequential_mistakes(snapshot, x, g).items()})
             for path, _ in case.params:
                 trial = copy.deepcopy(snapshot)
                 param = attr_path(trial, path)
-                out[f"case{i}.{path}"] = numerical_gradient(lambda: loss(trial, x), param)
+                numeric = numerical_gradient(lambda: loss(trial, x), param)
+                out[f"case{i}.{path}"] = _analytic(analytic[f"case{i}.{path}"], numeric, f"{target} d/d{path}")
         if target in ELEMENTWISE:   # the reference's own gradient on 0 and +-800 (no finite differences at a kink)
-            module = build_layer(ref, KIT, seed, target, 0, LAYER_CASES[target][0])
-            module.forward(EDGE_INPUT.copy())
-            out["edge.gradInput"] = module.backward(EDGE_INPUT.copy(), np.ones_like(EDGE_INPUT))
+            out["edge.gradInput"] = analytic["edge.gradInput"]
             out["edge.input"] = EDGE_INPUT.copy()
         return out
     return expect
@@ -179,8 +191,10 @@ def expect_criterion(target):
             x, t = criterion_inputs(seed, target, i, case)
             out[f"case{i}.loss"] = np.asarray(copy.deepcopy(criterion).forward(x.copy(), t.copy()), dtype=np.float64)
             x_var = x.copy()
-            out[f"case{i}.gradInput"] = numerical_gradient(
-                lambda: float(copy.deepcopy(criterion).forward(x_var.copy(), t.copy())), x_var)
+            numeric = numerical_gradient(lambda: float(copy.deepcopy(criterion).forward(x_var.copy(), t.copy())), x_var)
+            reference = copy.deepcopy(criterion)
+            reference.forward(x.copy(), t.copy())
+            out[f"case{i}.gradInput"] = _analytic(reference.backward(x.copy(), t.copy()), numeric, f"{target} gradInput")
             out[f"case{i}.input"] = x
             out[f"case{i}.target"] = t
         return out

@@ -12,7 +12,7 @@ import numpy as np
 
 from grader.selfcheck import messages as M
 from grader.selfcheck.cases import EDGE_INPUT, LARGE_INPUT
-from grader.selfcheck.gradcheck import ABS_TOLERANCE, TOLERANCE, relative_error
+from grader.selfcheck.gradcheck import ABS_TOLERANCE, ANALYTIC_ABS, ANALYTIC_TOLERANCE, TOLERANCE, relative_error
 from grader.selfcheck.messages import case_label, method_of
 from grader.selfcheck.versions import KIT
 from grader.selfcheck.wire import decode
@@ -23,7 +23,7 @@ def as_array(value):
 
 
 def compare(version, target, what, got, expected, key, tolerance=TOLERANCE, input=None, grad_output=None,
-            target_values=None, method=None, label=None):
+            target_values=None, method=None, label=None, abs_tolerance=ABS_TOLERANCE):
     """None if `got` matches `expected`, else a message that teaches: which method, on what it was fed
     (input, gradOutput or target, shown whole when small), what was expected and what came back."""
     where = M.where(method or version.class_name(target), what, label or case_label(version, target, key))
@@ -39,8 +39,10 @@ def compare(version, target, what, got, expected, key, tolerance=TOLERANCE, inpu
     if not np.all(np.isfinite(got)):
         return M.not_finite(where, got, expected, fed)
     err = relative_error(got, expected)
-    if err < tolerance or np.linalg.norm(got.astype(np.float64) - expected) < ABS_TOLERANCE:
+    if err < tolerance or np.linalg.norm(got.astype(np.float64) - expected) < abs_tolerance:
         return None
+    if tolerance < TOLERANCE and err < TOLERANCE:   # right to finite-difference precision only
+        return M.not_analytic(where, err, tolerance)
     return M.mismatch(where, err, tolerance, got, expected, fed)
 
 
@@ -95,7 +97,8 @@ def judge_gradients(target, keys, version):
                 label = "gradInput" if what == "gradInput" else f"d loss / d {what} (gradient of {what})"
                 problem = compare(version, target, label + " vs finite differences", got.get(key), expected[key], key,
                                   input=expected.get(f"{case}.input"), grad_output=expected.get(f"{case}.gradOutput"),
-                                  target_values=expected.get(f"{case}.target"), method=method_of(version, target, what))
+                                  target_values=expected.get(f"{case}.target"), method=method_of(version, target, what),
+                                  tolerance=ANALYTIC_TOLERANCE, abs_tolerance=ANALYTIC_ABS)
                 if problem and what != "gradInput" and _close(got.get(key), np.zeros_like(expected[key])):
                     problem += M.never_accumulated(method_of(version, target, what), target == "Sequential")
                 elif problem and target == "Sequential" and what == "gradInput":   # the gradient of a known mistake
@@ -104,7 +107,7 @@ def judge_gradients(target, keys, version):
             if problem:
                 return False, problem
             n += 1
-        return True, M.gradients_ok(n, TOLERANCE)
+        return True, M.gradients_ok(n, ANALYTIC_TOLERANCE)
     return judge
 
 

@@ -197,7 +197,15 @@ def forward_ok(n):
 
 
 def gradients_ok(n, tolerance):
-    return f"{n} gradients agree with finite differences (relative error < {tolerance:.0e})"
+    return (f"{n} gradients agree with the reference's analytic gradients, themselves checked against finite "
+            f"differences (relative error < {tolerance:.0e})")
+
+
+def not_analytic(where, err, tolerance):
+    """Right to finite-difference precision, not to an analytic gradient's: a numerical derivative, not a derived one."""
+    return (f"{where}: right only to {err:.0e} (relative error); a gradient derived by hand and computed in float64 "
+            f"agrees with the reference to about 1e-15 (tolerance {tolerance:.0e}). This one looks computed by finite "
+            "differences of the forward pass: derive the formula and write it out, as the homework asks.")
 
 
 def modified_input(name, label, before, after):
