@@ -36,8 +36,8 @@ $(STAMP): requirements-build.lock requirements.lock pyproject.toml
 	@touch $@
 
 # Not stamped when the sandbox cannot run here (it says why): the next make tries again.
-$(SANDBOX_STAMP): $(STAMP) grader/sandbox.py
-	$(BIN)/python -m grader.sandbox setup && touch $@ || true
+$(SANDBOX_STAMP): $(STAMP) grader/execution/sandbox.py
+	$(BIN)/python -m grader sandbox setup && touch $@ || true
 
 # The browser test's driver (Playwright, which drives Debian's Chromium): a test-only need, not the students'.
 $(TEST_STAMP): $(STAMP) tests/browser/requirements.lock
@@ -52,7 +52,7 @@ lock:
 	$(VENV)/tools/bin/uv pip compile $(LOCK_FLAGS) -c requirements.lock tests/browser/requirements.txt -o tests/browser/requirements.lock
 
 run: setup
-	$(BIN)/python -m grader.runkit $(NOTEBOOKS)
+	$(BIN)/python -m grader run $(NOTEBOOKS)
 
 # The tests write under build/test/ only, never over make run's results in build/: nbval runs copies of the
 # notebooks in build/test/notebooks/ (the main one's figures and metrics.json go to build/test/notebooks/build/).

@@ -28,11 +28,12 @@ BIN = Path(sys.executable).parent
 POOL = """
 import sys, json
 from concurrent.futures import ProcessPoolExecutor
-from grader.grade import grade_submission
+from grader.execution.session import grade_submission
+from grader.options import Options
 paths, jobs, fast = sys.argv[1:-2], int(sys.argv[-2]), sys.argv[-1] == "fast"
 if __name__ == "__main__":
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        reports = list(pool.map(grade_submission, paths, [10] * len(paths), [fast] * len(paths)))
+        reports = list(pool.map(grade_submission, paths, [Options(timeout=10, fast=fast)] * len(paths)))
     print(json.dumps([r["score"] for r in reports]))
 """
 

@@ -12,7 +12,7 @@ import os
 import numpy as np
 
 from bench import common
-from grader.notebook import load_notebook
+from grader.selfcheck.notebook import load_notebook
 
 NOTEBOOK = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "HW3_Modules.ipynb")
 

@@ -24,9 +24,10 @@ from pathlib import Path
 KIT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(KIT))
 
-from grader import sandbox  # noqa: E402
-from grader.grade import grade_submission  # noqa: E402
-from grader.kernel import KernelSession  # noqa: E402
+from grader.execution import sandbox  # noqa: E402
+from grader.execution.session import grade_submission  # noqa: E402
+from grader.options import Options  # noqa: E402
+from grader.execution.kernel import KernelSession  # noqa: E402
 
 TRIPS = 200   # execute round trips per kernel
 
@@ -71,7 +72,7 @@ def main(argv=None):
             for name in ("HW3_Modules.ipynb", "HW3_differentiation.ipynb", "HW3_main.ipynb"):
                 shutil.copy2(KIT / name, own / name)
             submissions = [str(own)]
-        modes = {"sandbox": sandbox.KERNEL_NAME, "no sandbox": sandbox.NO_SANDBOX_KERNEL}
+        modes = {"sandbox": True, "no sandbox": False}
         seconds = {mode: [] for mode in modes}
         ratios = []
         for round_ in range(args.rounds):
@@ -79,7 +80,7 @@ def main(argv=None):
             for path in submissions:
                 this = {}
                 for mode in order:
-                    result = grade_submission(path, fast=not args.full, kernel_name=modes[mode])
+                    result = grade_submission(path, Options(fast=not args.full, sandbox=modes[mode]))
                     this[mode] = result["seconds"]
                     seconds[mode].append(result["seconds"])
                     print(f"round {round_ + 1} {Path(path).name:<20} {mode:<10} {result['seconds']:6.1f} s  "

@@ -45,7 +45,7 @@ def one_round(folder):
     code = ("import sys, time, json, resource; sys.path.insert(0, %r)\n"
             "from pathlib import Path\n"
             "t = time.perf_counter()\n"
-            "from grader.intake import discover\n"
+            "from grader.intake.discover import discover\n"
             "from grader.similarity.cli import run\n"
             "from grader.similarity.report import discover_known\n"
             "import io\n"

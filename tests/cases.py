@@ -3,7 +3,7 @@
 These test the reference framework, independently of the grader's own checks (grader/selfcheck/), so
 a mistake in one table cannot hide a mistake in the other. Shapes are small (finite differences cost
 two forwards per entry) and include a batch of one. Every case runs on a namespace holding the module
-classes (here: HW3_Modules.ipynb loaded by grader/notebook.py).
+classes (here: HW3_Modules.ipynb loaded by grader/selfcheck/notebook.py).
 """
 from dataclasses import dataclass, field
 from typing import Callable, Optional

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from grader.notebook import load_notebook  # noqa: E402  (needs ROOT on sys.path)
+from grader.selfcheck.notebook import load_notebook  # noqa: E402  (needs ROOT on sys.path)
 
 
 def _shared_cases():

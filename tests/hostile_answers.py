@@ -19,9 +19,9 @@ import json
 import nbformat
 
 from conftest import ROOT
-from grader import differentiation as D
+from grader.parts import differentiation as D
 from grader import selfcheck as C
-from grader.notebook import load_notebook
+from grader.selfcheck.notebook import load_notebook
 from grader.selfcheck.catalogue import checks_for
 
 MODULES = "HW3_Modules.ipynb"
@@ -51,7 +51,7 @@ def stored_payloads(seed):
 
 REPLAY = '''
 import json as _json
-import grader.selfcheck as _c, grader.differentiation as _d
+import grader.selfcheck as _c, grader.parts.differentiation as _d
 _STORED = _json.loads({stored!r})
 _c.run_probe = lambda check_id, ns, seed, version="kit": _STORED["modules"][check_id]
 _d.run_probe = lambda exercise, ns, seed: _STORED["differentiation"][exercise]

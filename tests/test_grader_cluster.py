@@ -19,7 +19,7 @@ import pytest
 
 from corpus import build
 from conftest import ROOT
-from grader.report import JSON_KEYS as PUBLIC   # what the JSON report holds
+from grader.report.writers import JSON_KEYS as PUBLIC   # what the JSON report holds
 
 PICKED = ("reference", "mutant_sigmoid_grad", "syntax_error_in_linear")
 BIN = Path(sys.executable).parent
@@ -135,7 +135,7 @@ def test_a_worker_with_another_kit_refuses(loopback, submissions, tmp_path):
     shutil.copytree(ROOT / "data", other / "data", ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("HW3_Modules.ipynb", "HW3_differentiation.ipynb", "HW3_main.ipynb", "requirements.txt"):
         shutil.copy(ROOT / name, other / name)
-    with open(other / "grader" / "grade.py", "a") as f:
+    with open(other / "grader" / "execution" / "session.py", "a") as f:
         f.write("\n# an older grader\n")
     from distributed import Client
     with Client(address, timeout="60s") as client:
@@ -157,7 +157,7 @@ def test_a_worker_with_another_kit_refuses(loopback, submissions, tmp_path):
 
 def test_a_killed_worker_s_submission_is_graded_once_more_elsewhere(loopback, local, submissions, tmp_path):
     from distributed import Client
-    from grader.cluster import RETRIED, TOPIC
+    from grader.execution.cluster import RETRIED, TOPIC
     address, processes = loopback
     out = tmp_path / "grades.json"
     since = time.time()
@@ -195,10 +195,11 @@ def test_a_killed_worker_s_submission_is_graded_once_more_elsewhere(loopback, lo
 
 def test_a_submission_that_stopped_two_workers_is_not_run_again(loopback, local, submissions):
     from distributed import Client, Variable
-    from grader import cluster
-    from grader.intake import discover
+    from grader.execution import cluster
+    from grader.intake.discover import discover
+    from grader.options import Options
     address, _ = loopback
-    options = {"timeout": 10, "fast": True}
+    options = Options(timeout=10, fast=True)
     with Client(address, timeout="60s") as client:
         runs = Variable("hw3-test-stopped-twice", client=client)
         runs.set(["tcp://10.1.1.1:1", "tcp://10.1.1.2:1"])      # two earlier runs whose workers died

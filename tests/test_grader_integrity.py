@@ -8,7 +8,7 @@ import pytest
 
 from conftest import SHARED_CASES
 from corpus import ROOT, build
-from grader.integrity import findings
+from grader.parts.integrity import findings
 
 CASES = SHARED_CASES
 
@@ -73,7 +73,7 @@ def test_ordinary_code_is_never_a_finding(source, why):
     ("import subprocess\nsubprocess.run(['ls'])", "reaches outside numpy"),
     ("get_ipython().run_cell('x = 1')", "drives the kernel"),
     ("import grader.checks as c", "uses the grader's internals"),
-    ("from grader.grade import reference_expected", "uses the grader's internals"),
+    ("from grader.parts.modules import reference_expected", "uses the grader's internals"),
     # evasions
     ("run = getattr(__builtins__, 'ex' + 'ec')\nrun('x = 1')", "imports or patches by name"),
     ("import importlib\nos_module = importlib.import_module('o' + 's')", "imports or patches by name"),

@@ -1,4 +1,4 @@
-"""The grader's kernel session (grader/kernel.py): one bad cell costs that cell, and the kernel goes on.
+"""The grader's kernel session (grader/execution/kernel.py): one bad cell costs that cell, and the kernel goes on.
 
 One kernel (the sandbox's, as when grading) runs a sequence of cells that real notebooks contain: quit() and
 exit(), sys.exit(), input(), a front-end-only matplotlib backend, an output flood, an endless loop, and a
@@ -6,7 +6,7 @@ crash; after each, what the earlier cells defined is still there.
 """
 import pytest
 
-from grader.kernel import KernelSession
+from grader.execution.kernel import KernelSession
 
 LIMIT = 10  # seconds per cell
 
@@ -71,3 +71,28 @@ def test_a_crash_restarts_the_kernel_with_the_earlier_cells_restored(kernel):
     assert result.status == "dead"
     assert kernel.restarts == restarts + 1
     assert still_there(kernel)   # x = 41 was replayed, the crashing cell was not
+
+
+STUBBORN = """import os, signal, time
+if os.path.exists("ran-once"):   # replayed after a restart: this time it ignores the interrupt
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    while True:
+        time.sleep(0.1)
+open("ran-once", "w").close()
+"""
+
+
+def test_a_replayed_cell_that_ignores_the_interrupt_is_dropped_and_the_kernel_goes_on(tmp_path):
+    # A kept cell that ignores the interrupt only when replayed, then a cell that kills the kernel: the replay
+    # after the restart gets stuck in the first one. It must leave the replay list and the kernel be restarted
+    # without it, so that an ordinary cell after that runs at once (before: it stayed, and every later cell
+    # timed out behind it and restarted the kernel again).
+    with KernelSession(tmp_path, timeout=3) as session:
+        assert session.run("x = 41", keep=True).ok
+        assert session.run(STUBBORN, keep=True).ok
+        killed = session.run("import os\nos._exit(1)", keep=True)
+        assert killed.status == "dead"
+        assert STUBBORN not in session.replay and "x = 41" in session.replay
+        after = session.run("print(x + 1)")
+        assert after.ok and after.outputs[0]["text"].strip() == "42" and after.seconds < 3
+        assert session.restarts == 1

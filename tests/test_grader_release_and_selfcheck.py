@@ -9,7 +9,7 @@ import pytest
 
 from corpus import ROOT, MUTANTS, mutate, reference
 from grader import selfcheck as C
-from grader import release as R
+from grader.kit import release as R
 from grader.selfcheck import results_for
 
 
@@ -26,7 +26,7 @@ def test_release_holds_what_a_student_needs(released):
                                "grader/selfcheck/__init__.py", "grader/selfcheck/catalogue.py",
                                "grader/selfcheck/reference_values.npz"):
         assert (released / name).is_file(), name
-    assert not (released / "grader" / "grade.py").exists()   # the grading machinery stays with the instructor
+    assert not (released / "grader" / "execution").exists()   # the grading machinery stays with the instructor
 
 
 @pytest.mark.parametrize("name", R.NOTEBOOKS)
@@ -93,7 +93,7 @@ def _selfcheck(folder, code):
 
 def test_selfcheck_in_the_release_passes_the_reference_with_frozen_values(released):
     code = ("import sys; sys.path.insert(0, '.')\n"
-            "from grader.notebook import load_notebook\n"
+            "from grader.selfcheck.notebook import load_notebook\n"
             "import grader.selfcheck as s\n"
             f"ns = load_notebook({str(ROOT / 'HW3_Modules.ipynb')!r})\n"
             "assert s.FROZEN.exists() and s.__file__.startswith('" + str(released) + "')\n"
@@ -105,7 +105,7 @@ def test_selfcheck_in_the_release_passes_the_reference_with_frozen_values(releas
 
 def test_selfcheck_on_the_release_stubs_says_not_implemented_without_crashing(released):
     code = ("import sys; sys.path.insert(0, '.')\n"
-            "from grader.notebook import load_notebook\n"
+            "from grader.selfcheck.notebook import load_notebook\n"
             "from grader.selfcheck import check\n"
             "ns = load_notebook('HW3_Modules.ipynb')\n"
             "assert check('Linear', namespace=vars(ns)).passed is False\n"
@@ -121,7 +121,7 @@ def test_selfcheck_runs_the_grader_checks_and_fails_a_mutant_like_the_grader(tmp
     name, cls, old, new, lose = next(m for m in MUTANTS if m[0] == "sigmoid_grad")
     path = tmp_path / "HW3_Modules.ipynb"
     nbformat.write(mutate(reference(), cls, old, new), str(path))
-    from grader.notebook import load_notebook
+    from grader.selfcheck.notebook import load_notebook
     ns = vars(load_notebook(path))
     rows = results_for(ns, "Sigmoid")
     assert [(r.name, r.max_points) for r in rows] == [(c.name, c.points) for c in C.checks_of("Sigmoid")]

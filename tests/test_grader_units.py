@@ -10,8 +10,9 @@ import pytest
 
 from corpus import MODULES, ROOT, reference
 from grader import selfcheck as C
-from grader import mainnb
-from grader.grade import grade_submission
+from grader.parts import main_notebook as mainnb
+from grader.execution.session import grade_submission
+from grader.options import Options
 
 
 def test_values_round_trip_through_json():
@@ -74,7 +75,7 @@ GOOD_METRICS = {"mnist_val_accuracy": 0.9, "mnist_test_accuracy": 0.9, "finetune
                 "fast_mode": True, "seconds": 12.0}
 
 
-# A model the grader can check (grader/main_evidence.py): a least-squares linear classifier in the kit's Linear,
+# A model the grader can check (grader/parts/main_evidence.py): a least-squares linear classifier in the kit's Linear,
 # selected as the real notebook selects its best model; its test accuracy (~0.85) is what the notebook reports.
 SELECTED_MODEL = """from data.mnist import load_mnist
 X_train, y_train, X_test, y_test = load_mnist()
@@ -113,7 +114,7 @@ def _main_checks(result):
 
 
 def test_main_notebook_that_runs_and_reports_sane_metrics_gets_its_points(tmp_path):
-    result = grade_submission(_submission(tmp_path, "good", tiny_main(GOOD_METRICS)), timeout=60)
+    result = grade_submission(_submission(tmp_path, "good", tiny_main(GOOD_METRICS)), Options(timeout=60))
     checks = _main_checks(result)
     assert [n for n, _ in mainnb.RUBRIC] == list(checks)
     assert all(c["passed"] for c in checks.values()), checks
@@ -121,7 +122,7 @@ def test_main_notebook_that_runs_and_reports_sane_metrics_gets_its_points(tmp_pa
 
 def test_main_notebook_failing_cell_costs_running_to_the_end_only(tmp_path):
     broken = _submission(tmp_path, "broken", tiny_main(GOOD_METRICS, extra="\nraise RuntimeError('diverged')"))
-    result = grade_submission(broken, timeout=60)
+    result = grade_submission(broken, Options(timeout=60))
     checks = _main_checks(result)
     assert not checks["runs to the end without error"]["passed"]
     assert "RuntimeError: diverged" in checks["runs to the end without error"]["message"]
@@ -156,7 +157,7 @@ def test_main_notebook_metrics_are_collected_as_sections_finish(tmp_path):
     nb.cells[-1:] = [nbformat.v4.new_code_cell(f"metrics = {{}}\nmetrics.update({sections!r})\n"
                                                "metrics['mnist_test_accuracy'] = test_accuracy"),
                      nbformat.v4.new_code_cell("metrics['seconds'] = time_taken  # NameError: never written")]
-    result = grade_submission(_submission(tmp_path, "no_file", nb), timeout=60)
+    result = grade_submission(_submission(tmp_path, "no_file", nb), Options(timeout=60))
     checks = _main_checks(result)
     assert "NameError" in checks["runs to the end without error"]["message"]
     assert all(c["passed"] for name, c in checks.items() if name != "runs to the end without error"), checks

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from conftest import ROOT
-from grader.integrity import findings
+from grader.parts.integrity import findings
 from versions import builder
 
 VERSION_KEY = "version"          # the JSON names the version the submission was judged by

@@ -13,9 +13,11 @@ import pytest
 
 import hostile_answers as H
 from conftest import ROOT
-from grader import differentiation as D
+from grader.parts import differentiation as D
 from grader import selfcheck as C
-from grader.grade import draw_seed, grade_submission
+from grader.execution.probe import draw_seed
+from grader.execution.session import grade_submission
+from grader.options import Options
 
 TIMEOUT = 20
 
@@ -45,7 +47,7 @@ def test_precomputed_payloads_score_nothing(tmp_path, release_dir):
     """The untouched release plus a cell of stored probe answers (computed on the reference at the only seed a
     student has): every answer must come from code that computes it, so nothing scores."""
     folder = H.precomputed_payloads(tmp_path / "stored", release_dir)
-    report = grade_submission(folder, timeout=TIMEOUT, fast=True)
+    report = grade_submission(folder, Options(timeout=TIMEOUT, fast=True))
     scored = {(c["target"], c["name"]) for c in report["checks"] if c["points"]}
     assert scored <= FIXED_INPUTS, scored - FIXED_INPUTS
     assert points(report)[0] <= 10 and points(report, D.TARGET) == (0, 36)
@@ -65,7 +67,7 @@ FIXED_INPUTS = {("BatchNormalization", "evaluation: independent of the batch"),
 def test_journal_keeps_the_batch_seed_for_resume(tmp_path):
     """--resume grades the rest on the inputs of the batch it continues: the journal holds its seed; lines of
     another seed (another batch) are graded again."""
-    from grader.batch import Journal
+    from grader.execution.batch import Journal
     options = {"timeout": 60, "fast": True}
     journal = Journal(tmp_path / "grades.jsonl", "kit-fingerprint", options)
     journal.seed = 1234567
@@ -86,12 +88,12 @@ def test_a_notebook_of_another_version_is_graded_as_the_course_s_version(tmp_pat
     template (its 11 modules, 94 points) is not full marks of a smaller assignment; the note says why. Only when
     the instructor allows mixed versions (--profile auto) is it judged by the version it was written against."""
     folder = H.looks_like_2017(tmp_path / "old")
-    report = grade_submission(folder, timeout=TIMEOUT, fast=True)
+    report = grade_submission(folder, Options(timeout=TIMEOUT, fast=True))
     assert report["version"] == "kit" and report["max_score"] == 171 + 36
     got, top = points(report)
     assert top == 171 and got <= 94   # the modules it has, by the kit's text (its 2017 Dropout p keeps a unit...)
     assert any("looks written against the course's original 2017 template" in note for note in report["notes"])
-    mixed = grade_submission(folder, timeout=TIMEOUT, fast=True, profile="auto")
+    mixed = grade_submission(folder, Options(timeout=TIMEOUT, fast=True, profile="auto"))
     assert mixed["version"] == "2017" and points(mixed) == (94, 94) and mixed["max_score"] == 94
 
 
@@ -99,7 +101,7 @@ def test_a_notebook_of_another_version_is_graded_as_the_course_s_version(tmp_pat
 def test_a_main_notebook_whose_model_does_not_back_its_metrics_gets_no_points(tmp_path, build):
     """Typed-in metrics (10/10 in 8 s before) and an untrained model reported as trained: the grader runs the
     selected model on the test set itself, and without agreement no row of the main notebook scores."""
-    report = grade_submission(build(tmp_path / "main"), timeout=TIMEOUT)
+    report = grade_submission(build(tmp_path / "main"), Options(timeout=TIMEOUT))
     main = [c for c in report["checks"] if c["target"] == "main notebook"]
     assert len(main) == 5 and sum(c["points"] for c in main) == 0
     assert all("not evidenced" in c["message"] for c in main), [c["message"] for c in main]
@@ -110,7 +112,7 @@ def test_probe_typed_output_of_the_notebook_is_ignored_and_named(tmp_path):
     """A hook that publishes output of the probe's own type before every request (the first-seen rule took it for
     the answer: every check failed, or passed on forged values): only the answer echoing the grader's nonce counts,
     and the report names the notebook's own output."""
-    report = grade_submission(H.forged_probe_outputs(tmp_path / "forged"), timeout=TIMEOUT, fast=True)
+    report = grade_submission(H.forged_probe_outputs(tmp_path / "forged"), Options(timeout=TIMEOUT, fast=True))
     assert points(report) == (171, 171), [c for c in report["checks"] if not c["passed"]][:3]
     named = [e for e in report["errors"] if e.startswith("integrity: HW3_Modules.ipynb: the notebook's code published")]
     assert len(named) == 1, report["errors"]
@@ -119,8 +121,8 @@ def test_probe_typed_output_of_the_notebook_is_ignored_and_named(tmp_path):
 def test_an_answer_given_twice_is_not_accepted():
     """The nonce is unknowable before the request, but code running during it can read it: when it comes back
     twice, nothing from that request counts."""
-    from grader.grade import new_nonce, probe_payload
-    from grader.kernel import CellResult
+    from grader.execution.kernel import CellResult
+    from grader.execution.probe import new_nonce, payload as probe_payload
     nonce = new_nonce()
     reply = {"output_type": "display_data", "data": {C.MIME: {"ok": True, "values": {}, "nonce": nonce}}}
     stray = {"output_type": "display_data", "data": {C.MIME: {"ok": True, "values": {}}}}
@@ -135,7 +137,7 @@ NUMERIC_LAYERS = ("Linear", "SoftMax", "LogSoftMax", "ChannelwiseScaling", "ReLU
 
 def test_a_backward_written_as_a_finite_difference_of_the_forward_is_caught(tmp_path):
     """206/207 before: the gradients ask for analytic precision, and the integrity scan names the numeric code."""
-    report = grade_submission(H.finite_difference_backward(tmp_path / "numeric"), timeout=120, fast=True)
+    report = grade_submission(H.finite_difference_backward(tmp_path / "numeric"), Options(timeout=120, fast=True))
     grad_input = {c["target"]: c for c in report["checks"] if c["name"] == "gradInput vs finite differences"}
     for layer in NUMERIC_LAYERS:
         assert not grad_input[layer]["passed"], layer
@@ -147,7 +149,7 @@ def test_a_backward_written_as_a_finite_difference_of_the_forward_is_caught(tmp_
 
 def test_differentiation_answers_computed_numerically_are_caught(tmp_path):
     """36/36 before: numerical_gradient is for the check cells; answers must be the derived formulas."""
-    report = grade_submission(H.numerical_answers(tmp_path / "numeric"), timeout=TIMEOUT, fast=True)
+    report = grade_submission(H.numerical_answers(tmp_path / "numeric"), Options(timeout=TIMEOUT, fast=True))
     numeric = {c["name"]: c for c in report["checks"] if c["target"] == D.TARGET}
     for exercise in ("ex1", "ex2", "ex3"):
         assert not numeric[f"{exercise}: answers vs the reference"]["passed"]
@@ -162,8 +164,8 @@ def test_honest_gradients_of_every_version_pass_at_analytic_precision():
     """The honest spread the tolerance was chosen from: every version's correct submission (and its alternatives)
     agrees with the reference's analytic gradients far inside ANALYTIC_TOLERANCE, on fresh secret inputs."""
     from versions import builder
-    from grader.grade import reference_expected
-    from grader.notebook import load_notebook
+    from grader.parts.modules import reference_expected
+    from grader.selfcheck.notebook import load_notebook
     from grader.selfcheck import versions as V
     seed = draw_seed()
     written = [(v, None) for v in builder.VERSIONS] + [(a[0], a[1]) for a in builder.ALTERNATIVES]

@@ -87,7 +87,8 @@ def test_an_interrupt_ignoring_hang_with_long_cells_is_bounded_by_the_submission
     restart plus every long cell again (hours for one submission, with no error line). The submission's
     wall-clock limit bounds it all; the report says grading stopped, and how many restarts and replays."""
     import nbformat
-    from grader.grade import grade_submission
+    from grader.execution.session import grade_submission
+    from grader.options import Options
     nb = nbformat.v4.new_notebook()
     nb.cells = ([nbformat.v4.new_code_cell(f"import time\ntime.sleep(4)\nstep{i} = {i}") for i in range(3)]
                 + [nbformat.v4.new_code_cell(HANG) for _ in range(8)])
@@ -96,7 +97,7 @@ def test_an_interrupt_ignoring_hang_with_long_cells_is_bounded_by_the_submission
     nbformat.write(nb, str(folder / "HW3_Modules.ipynb"))
     limit = 60
     start = time.perf_counter()
-    report = grade_submission(folder, timeout=5, fast=True, submission_limit=limit)
+    report = grade_submission(folder, Options(timeout=5, fast=True, submission_limit=limit))
     seconds = time.perf_counter() - start
     assert seconds < limit + 30, seconds
     assert any("grading stopped: the submission used up its time (60 s" in e for e in report["errors"]), report["errors"]

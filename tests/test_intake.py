@@ -1,4 +1,4 @@
-"""The intake (grader/intake.py) and the lenient reading of notebooks (grader/notebook.py), without kernels:
+"""The intake (grader/intake/) and the lenient reading of notebooks (grader/intake/notebooks.py), without kernels:
 Canvas and Moodle downloads grouped per student, lenient notebook names, and bad input (empty, bomb,
 password-protected and nested zips, files that are not notebooks, symlinks, names that are not UTF-8)."""
 import json
@@ -10,9 +10,10 @@ import nbformat
 import pytest
 
 from corpus import DIFFERENTIATION, MODULES, reference
-from grader.intake import Submission, discover, match_tier
-from grader.unpack import MAX_DEPTH, MAX_FILES
-from grader.notebook import NotebookError, read_lenient
+from grader.intake.discover import Submission, discover, match_tier
+from grader.intake.unpack import MAX_DEPTH, MAX_FILES
+from grader.intake.notebooks import read_lenient
+from grader.selfcheck.notebook import NotebookError
 
 
 def nb_text(name=MODULES):
@@ -275,7 +276,7 @@ def test_a_moodle_folder_without_notebooks_says_what_it_holds(tmp_path):
 def test_a_large_class_download_is_not_taken_for_a_zip_bomb(tmp_path, monkeypatch):
     """A Canvas zip of a whole class (notebooks with outputs, MNIST copied along) unpacks to more than MAX_BYTES
     without being dense: it is unpacked (up to MAX_OVERALL_RATIO times its own size); a dense one is still refused."""
-    import grader.unpack as unpack
+    import grader.intake.unpack as unpack
     monkeypatch.setattr(unpack, "MAX_BYTES", 2 ** 20)   # a class of 1 MiB stands for a class of 512 MiB
     outputs = json.loads(nb_text())
     outputs["cells"][0]["metadata"]["noise"] = os.urandom(300_000).hex()   # incompressible, like base64 PNGs

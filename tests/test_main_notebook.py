@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from grader.notebook import load_notebook
+from grader.selfcheck.notebook import load_notebook
 
 NOTEBOOK = ROOT / "HW3_main.ipynb"
 METRIC_KEYS = ("mnist_val_accuracy", "mnist_test_accuracy", "autoencoder_val_loss", "pca30_val_loss",
@@ -193,7 +193,7 @@ MARKDOWN_ANSWERS = ("main-act-opinion", "main-ae-recipe", "main-pretrain-answers
 
 @pytest.fixture(scope="module")
 def student():
-    from grader.release import student_notebook
+    from grader.kit.release import student_notebook
     return {c.id: c for c in student_notebook(NOTEBOOK).cells}
 
 
@@ -202,7 +202,7 @@ def test_student_release_stubs_every_experiment(student):
 
     from IPython.core.inputtransformer2 import TransformerManager
 
-    from grader.release import MARKDOWN_STUB
+    from grader.kit.release import MARKDOWN_STUB
     for cell_id in SOLUTION_CELLS:
         source = student[cell_id].source
         assert "raise NotImplementedError" in source, f"{cell_id}: no stub in the student version"

@@ -1,11 +1,11 @@
-"""What the grader writes for a TA (grader/report.py, grader/summary.py), from hand-made reports (no kernels):
+"""What the grader writes for a TA (grader/report/writers.py, grader/report/summary.py), from hand-made reports (no kernels):
 the platforms' gradebooks (rows, identifiers, one scale), the comment a student reads in Moodle, the terminal
 table, the feedback of a submission without notebooks, the summary chart's statistics."""
 import csv
 import json
 
-from grader.report import feedback_markdown, summary_table, write_reports
-from grader.summary import module_stats
+from grader.report.writers import feedback_markdown, summary_table, write_reports
+from grader.report.summary import module_stats
 
 
 def check(target, name, points, max_points):
@@ -111,7 +111,7 @@ def test_summary_counts_zeros_apart_from_the_most_failed_check():
 def test_feedback_html_shows_messages_as_written():
     """A message or an error quoting the student's code or exception is text, not Markdown: no bold from
     __init__, no italics from a*b*c, no link from [x](url), no table broken by '|'; the grader's own `code` stays code."""
-    from grader.report import feedback_html
+    from grader.report.writers import feedback_html
     message = "Linear.__init__(4, 3) raised: a*b*c | d; see [x](http://example.org) and <b>this</b>"
     result = report("1", "O*Brien", "canvas", [("Linear", "forward output", 0, 2)],
                     errors=["HW3_Modules.ipynb cell 3 (`print('*hi*')`): NameError: name '__x__' is not defined"])

@@ -1,12 +1,12 @@
 """Files a submission's kernel leaves in its copy are read only if they are regular files reached without a link
-(grader/safefile.py): a FIFO named build/metrics.json used to hang the whole batch."""
+(grader/execution/safefile.py): a FIFO named build/metrics.json used to hang the whole batch."""
 import os
 import socket
 import threading
 
 import pytest
 
-from grader.safefile import NotInside, read_inside, read_regular
+from grader.execution.safefile import NotInside, read_inside, read_regular
 
 
 @pytest.fixture
@@ -65,8 +65,8 @@ def test_a_fifo_in_a_submission_folder_is_neither_read_nor_copied(tmp_path):
     first and grades the real notebook; the private copy holds neither (copying a FIFO waits forever)."""
     import nbformat
     from corpus import MODULES, reference
-    from grader.intake import discover
-    from grader.submission import prepare
+    from grader.intake.discover import discover
+    from grader.execution.workcopy import prepare
     folder = tmp_path / "alice"
     (folder / "old").mkdir(parents=True)
     nbformat.write(reference(MODULES), str(folder / MODULES))

@@ -1,4 +1,4 @@
-"""What the TA opens is safe (grader/safetext.py, grader/mdtext.py): lone surrogates in any writer, CSV cells a
+"""What the TA opens is safe (grader/report/safetext.py, grader/report/mdtext.py): lone surrogates in any writer, CSV cells a
 spreadsheet would run (OWASP CSV injection), control characters on the terminal, and Markdown that shows a
 message as it is, with no link, image or HTML the grader did not write (checked by rendering it with the
 feedback's own Markdown library, mistune)."""
@@ -14,12 +14,12 @@ import mistune
 import pytest
 from mistune.helpers import PUNCTUATION, unescape_char
 
-from grader.mdtext import md_text
-from grader.safetext import clean, clean_tree, csv_cell, csv_row, terminal
+from grader.report.mdtext import md_text
+from grader.report.safetext import clean, clean_tree, csv_cell, csv_row, terminal
 
 
 def render(markdown):
-    """The feedback's own renderer (grader/report.py feedback_html)."""
+    """The feedback's own renderer (grader/report/writers.py feedback_html)."""
     return mistune.create_markdown(plugins=["table"], escape=True)(markdown)
 
 

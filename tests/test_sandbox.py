@@ -1,4 +1,4 @@
-"""The sandbox a submission's kernel runs in (grader/sandbox.py): what the kernel sees and may do, its
+"""The sandbox a submission's kernel runs in (grader/execution/sandbox.py): what the kernel sees and may do, its
 limits, interrupts, its end, the ordinary user's case, and the grader without a sandbox.
 
 The attacks themselves (planting, outliving, snooping, fork bomb, network, memory, writes) are graded
@@ -18,9 +18,10 @@ import nbformat
 import pytest
 
 from conftest import ROOT, processes_with
-from grader import mainnb, sandbox
-from grader.grade import grade_submission
-from grader.kernel import KernelSession, kernel_env
+from grader.execution import sandbox
+from grader.parts import main_notebook as mainnb
+from grader.execution.session import grade_submission
+from grader.execution.kernel import KernelSession, kernel_env
 
 SECRET_NAME, SECRET = "HW3_TEST_SECRET", "s3cret-" + uuid.uuid4().hex
 MEMORY = 3 * 2 ** 30
@@ -38,7 +39,8 @@ print(json.dumps({
     "env": dict(os.environ),
     "limits": {name: resource.getrlimit(getattr(resource, name))[0]
                for name in ("RLIMIT_AS", "RLIMIT_NPROC", "RLIMIT_CPU", "RLIMIT_FSIZE")},
-    "grader": sorted(os.listdir("grader")),
+    "grader": sorted([n for n in os.listdir("grader") if n != "parts"]
+                     + ["parts/" + n for n in (os.listdir("grader/parts") if os.path.isdir("grader/parts") else [])]),
     "data": os.path.exists("data/mnist.py"),
     "kit": sorted(os.listdir(%(kit)r)),
     "kit_notebook": os.path.exists(%(kit)r + "/HW3_Modules.ipynb"),
@@ -86,7 +88,7 @@ def test_the_sandbox_can_run_here():
 
 def test_the_kernelspec_runs_the_launcher_isolated_and_interrupts_by_message():
     spec = json.loads((sandbox.kernelspec_dir() / "kernel.json").read_text())
-    assert spec["argv"][1:3] == ["-I", str(ROOT / "grader" / "sandbox.py")]
+    assert spec["argv"][1:3] == ["-I", str(ROOT / "grader" / "execution" / "sandbox.py")]
     assert spec["interrupt_mode"] == "message"
 
 
@@ -162,7 +164,7 @@ def test_no_new_namespaces_inside_the_kernel(kernel):
 
 
 def test_the_seccomp_filter_is_a_program_for_this_machine_and_refuses_unknown_ones():
-    from grader import seccomp
+    from grader.execution import seccomp
     program = seccomp.program()
     assert len(program) % 8 == 0 and 20 < len(program) // 8 < 256
     assert seccomp.program("aarch64") != seccomp.program("x86_64")
@@ -203,7 +205,7 @@ def test_the_socket_folder_goes_with_every_kernel(tmp_path):
 CLIENT = """
 import sys, time
 sys.path.insert(0, %(root)r)
-from grader.kernel import KernelSession
+from grader.execution.kernel import KernelSession
 session = KernelSession(%(folder)r, timeout=30)
 session.start()
 result = session.run("import subprocess, threading, time\\n"
@@ -220,7 +222,7 @@ def test_a_killed_grader_leaves_no_kernel_no_student_process_no_socket_folder(tm
     token = "hw3-orphan-" + uuid.uuid4().hex[:8]
     folder = tmp_path / "copy"
     folder.mkdir()
-    others = set(processes_with(str(ROOT / "grader" / "sandbox.py")))   # the module's kernel lives on
+    others = set(processes_with(str(ROOT / "grader" / "execution" / "sandbox.py")))   # the module's kernel lives on
     before = set(Path(tempfile.gettempdir()).glob("hw3-sandbox-*"))
     client = subprocess.Popen([sys.executable, "-c", CLIENT % {"root": str(ROOT), "folder": str(folder),
                                                                 "token": token}],
@@ -230,14 +232,14 @@ def test_a_killed_grader_leaves_no_kernel_no_student_process_no_socket_folder(tm
         assert processes_with(token)
         folders = [f for f in _socket_folders(folder.stat().st_uid) if f not in before]
         assert len(folders) == 1
-        launchers = set(processes_with(str(ROOT / "grader" / "sandbox.py"))) - others
+        launchers = set(processes_with(str(ROOT / "grader" / "execution" / "sandbox.py"))) - others
         assert launchers
     finally:
         client.kill()
         client.wait()
     def left():
         return (processes_with(token), folders[0].exists(),
-                launchers & set(processes_with(str(ROOT / "grader" / "sandbox.py"))))
+                launchers & set(processes_with(str(ROOT / "grader" / "execution" / "sandbox.py"))))
     deadline = time.monotonic() + 10
     while any(left()) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -282,8 +284,8 @@ def test_no_sandbox_marks_every_report(tmp_path):
 AS_USER = '''
 import json, os, sys
 sys.path.insert(0, %(root)r)
-from grader import sandbox
-from grader.kernel import KernelSession
+from grader.execution import sandbox
+from grader.execution.kernel import KernelSession
 problem = sandbox.problem()
 with KernelSession(%(folder)r, timeout=30) as session:
     result = session.run("""
@@ -339,7 +341,7 @@ def test_a_kernel_runs_in_the_sandbox_as_an_ordinary_user():
 
 
 def test_a_print_loop_keeps_at_most_the_output_cap_in_the_grader(kernel):
-    from grader.kernel import OUTPUT_LIMIT
+    from grader.execution.kernel import OUTPUT_LIMIT
     result = kernel.run("for _ in range(3000):\n    print('x' * 10000)")   # 30 MB printed
     assert result.ok
     kept = sum(len(o.get("text", "")) for o in result.outputs)
@@ -350,7 +352,7 @@ def test_a_print_loop_keeps_at_most_the_output_cap_in_the_grader(kernel):
 def test_a_flood_of_probe_typed_output_is_capped_too(kernel):
     """Output of the probe's own MIME type used to bypass the cap (1.5 GB in the grader's process): it has a cap
     of its own, and so has every other type (an image flood)."""
-    from grader.kernel import OUTPUT_LIMIT, PROBE_MIME, PROBE_OUTPUT_LIMIT
+    from grader.execution.kernel import OUTPUT_LIMIT, PROBE_MIME, PROBE_OUTPUT_LIMIT
     flood = ("from IPython.display import publish_display_data\n"
              "for _ in range(40):\n"
              f"    publish_display_data({{{PROBE_MIME!r}: 'x' * 2 ** 20}})\n"
@@ -368,7 +370,7 @@ def test_a_flood_of_probe_typed_output_is_capped_too(kernel):
 def test_one_message_over_the_message_limit_is_refused_and_the_kernel_goes_on(kernel):
     """A single output larger than MESSAGE_LIMIT (one print of 100 MB) never reaches the grader's memory: ZeroMQ
     refuses it; the cell ends and the kernel answers the next one."""
-    from grader.kernel import MESSAGE_LIMIT
+    from grader.execution.kernel import MESSAGE_LIMIT
     result = kernel.run(f"print('y' * {MESSAGE_LIMIT + 2 ** 20}); z = 5", timeout=60)
     assert result.status in ("ok", "timeout"), result.describe()
     assert sum(len(o.get("text", "")) for o in result.outputs) < 2 ** 20

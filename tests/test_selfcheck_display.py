@@ -42,7 +42,7 @@ def test_summary_is_true_only_when_all_pass_and_displays_as_nothing():
 
 
 def test_in_a_terminal_check_prints_the_text_table(capsys):
-    from grader.notebook import load_notebook
+    from grader.selfcheck.notebook import load_notebook
     from grader.selfcheck import check
     summary = check("Tanh", namespace=vars(load_notebook(ROOT / "HW3_Modules.ipynb", name="display_reference")))
     printed = capsys.readouterr().out.splitlines()
@@ -53,7 +53,7 @@ def test_in_a_terminal_check_prints_the_text_table(capsys):
 def test_in_a_jupyter_kernel_check_renders_one_html_table_and_echoes_nothing(tmp_path):
     source = textwrap.dedent(f"""
         import sys; sys.path.insert(0, {str(ROOT)!r})
-        from grader.notebook import load_notebook
+        from grader.selfcheck.notebook import load_notebook
         from grader.selfcheck import check
         ns = vars(load_notebook({str(ROOT / 'HW3_Modules.ipynb')!r}, name="display_reference"))
         check("ReLU", namespace=ns)""")

@@ -6,7 +6,7 @@ import nbformat
 import pytest
 
 from corpus import mutate, reference
-from grader.notebook import load_notebook
+from grader.selfcheck.notebook import load_notebook
 from grader.selfcheck import results_for
 from grader.selfcheck.versions import VERSIONS
 

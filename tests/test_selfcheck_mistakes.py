@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from corpus import mutate, reference
-from grader.notebook import load_notebook
+from grader.selfcheck.notebook import load_notebook
 from grader.selfcheck import results_for
 
 VALUES = r"(\[\[?\s*)?-?\d"   # a printed array or number: what a student compares with their own

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from grader.grade import MODULES, modules_version
-from grader.notebook import load_notebook
+from grader.parts.modules import MODULES, modules_version
+from grader.selfcheck.notebook import load_notebook
 from grader.selfcheck import results_for, run_probe, verdict, checks_of
 from grader.selfcheck import versions as V
 from versions import builder

@@ -73,7 +73,7 @@ def without_pythonpath():
 
 
 def test_import_grader_works_from_any_folder_without_pythonpath(tmp_path):
-    run = subprocess.run([str(BIN / "python"), "-c", "import grader, grader.selfcheck; print(grader.KIT)"],
+    run = subprocess.run([str(BIN / "python"), "-c", "import grader, grader.selfcheck; print(grader.KIT_ROOT)"],
                          cwd=tmp_path, env=without_pythonpath(), capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert Path(run.stdout.strip()) == ROOT   # the kit's own folder (editable), not a copy in site-packages

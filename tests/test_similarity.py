@@ -15,7 +15,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from grader.intake import discover
+from grader.intake.discover import discover
 from grader.similarity import templates
 from grader.similarity.cli import html_folder, main
 from grader.similarity.code import cells_of_notebook

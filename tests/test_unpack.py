@@ -1,4 +1,4 @@
-"""Hostile archives (grader/unpack.py, through the intake): every name is treated as an attack, nothing in an
+"""Hostile archives (grader/intake/unpack.py, through the intake): every name is treated as an attack, nothing in an
 archive stops the batch, and the limits count the whole submission. The attacking zips are written here; the
 two shared field cases (zip-backslash-member, zip-bad-member-name) are graded in test_grader_field_cases.py."""
 import io
@@ -12,8 +12,8 @@ import pytest
 
 from corpus import MODULES, reference
 from conftest import SHARED_CASES
-from grader import unpack as U
-from grader.intake import discover
+from grader.intake import unpack as U
+from grader.intake.discover import discover
 
 import nbformat
 

@@ -5,7 +5,7 @@ The course's main notebooks (`HW3_main.ipynb` 2017, `homework_main.ipynb` 2018, 
 (`sklearn.datasets.fetch_mldata`, since removed, or the course's `mnist.py`), and train for minutes to hours on full
 MNIST: run again here they would fail for reasons that are not the student's. What they show is in their saved
 outputs: the printed losses and accuracies, the plots, the opinions. This kit's own `HW3_main.ipynb` is not judged
-here (it is executed, :mod:`grader.mainnb`).
+here (it is executed, :mod:`grader.parts.main_notebook`).
 
 The rubric read from the outputs (7 points, every course version; the kit's metrics file does not exist there):
 

@@ -53,7 +53,7 @@ def expected_for(check):
         if FROZEN.exists():
             _expected.update(load_expected(FROZEN))
         else:
-            from grader.notebook import load_notebook
+            from grader.selfcheck.notebook import load_notebook
             _expected["__reference__"] = load_notebook(HERE.parent.parent / "HW3_Modules.ipynb", name="reference_modules")
     if check.id not in _expected:
         reference = _expected.get("__reference__")

@@ -24,7 +24,7 @@ from grader.selfcheck.doubles import MatMul, Quadratic, RandomScale, Sine
 from grader.selfcheck.gradcheck import sample_input
 
 # The students' check() draws its inputs from this seed (its expected values ship frozen in the release). The
-# grader draws its own from a secret of each batch (grader.grade.draw_seed), which never ships.
+# grader draws its own from a secret of each batch (grader.execution.session.draw_seed), which never ships.
 SELFCHECK_SEED = 0
 
 

@@ -86,14 +86,14 @@ def version(name):
 # ------------------------------------------------------------------------------------ reading a notebook
 
 
-def _code(source):
+def python_code(source):
     """A cell's source without IPython magics and shell lines, which plain Python cannot parse."""
     return "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
 
 
 def _tree(source):
     try:
-        return ast.parse(_code(source))
+        return ast.parse(python_code(source))
     except SyntaxError:
         return None
 

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from grader.intake import discover
+from grader.intake.discover import discover
 from grader.similarity.html import write_html
 from grader.similarity.report import REVIEW, discover_known, problem_lines, similarity, write_json
 

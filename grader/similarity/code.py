@@ -9,7 +9,8 @@ lines (``%matplotlib``, ``!pip``) are left out: they are not the student's code.
 """
 from dataclasses import dataclass
 
-from grader.notebook import NotebookError, read_lenient
+from grader.intake.notebooks import read_lenient
+from grader.selfcheck.notebook import NotebookError
 
 COMPARED = ("HW3_Modules.ipynb", "HW3_differentiation.ipynb")
 

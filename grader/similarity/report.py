@@ -25,7 +25,7 @@ keeps for a closer look.
 import json
 from pathlib import Path
 
-from grader.intake import discover, match_tier
+from grader.intake.discover import discover, match_tier
 from grader.similarity.code import code_of
 from grader.similarity.compare import Document, Pair, compare
 from grader.similarity.fingerprint import GUARANTEE, K, NORMALISER, fingerprint_many

@@ -1,6 +1,6 @@
 """``make run``: execute the kit's notebooks end to end, in order, into ``build/``.
 
-    python -m grader.runkit HW3_Modules.ipynb HW3_differentiation.ipynb HW3_main.ipynb
+    python -m grader run HW3_Modules.ipynb HW3_differentiation.ipynb HW3_main.ipynb
 
 Each notebook runs in a fresh Jupyter kernel of this Python (nbclient) with the repository as its
 working directory; the executed copy, with its outputs, is written to ``build/<name>.ipynb`` and the
@@ -18,7 +18,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from grader import KIT
+from grader import KIT_ROOT
 
 ECHO_AFTER = 5.0  # seconds: a cell running longer than this echoes its printed text (e.g. per-epoch progress)
 
@@ -63,7 +63,7 @@ def execute(path, out_dir, timeout=None):
         print(f"  {path.name}: cell {done['cells']:>3}/{n_code} {now - done['last']:6.1f} s  {first_line}", flush=True)
         done["last"] = now
 
-    client = EchoingClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(KIT)}},
+    client = EchoingClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(KIT_ROOT)}},
                            on_cell_executed=on_cell_executed, on_cell_start=lambda **_: client.reset_echo())
     ok = True
     try:
@@ -77,9 +77,9 @@ def execute(path, out_dir, timeout=None):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m grader.runkit", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m grader run", description=__doc__.split("\n")[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
-    parser.add_argument("--out", type=Path, default=KIT / "build", help="folder for the executed copies")
+    parser.add_argument("--out", type=Path, default=KIT_ROOT / "build", help="folder for the executed copies")
     parser.add_argument("--timeout", type=int, default=None, help="seconds per cell (default: none)")
     args = parser.parse_args(argv)
     mode = "fast" if os.environ.get("HW3_FAST", "0") not in ("", "0") else "full"

@@ -1,19 +1,18 @@
 """The sandbox every submission's kernel runs in: an IPython kernel inside bubblewrap, as a Jupyter kernelspec.
 
-    python -m grader.sandbox setup       # make setup: apt-get install bubblewrap (as root), install the kernelspec
-    python -m grader.sandbox check       # can the sandbox run here? (exit status 0 if so, else why)
+    python -m grader sandbox setup       # make setup: apt-get install bubblewrap (as root), install the kernelspec
+    python -m grader sandbox check       # can the sandbox run here? (exit status 0 if so, else why)
 
 The kernelspec ``hw3-sandbox`` (in the kit's .venv) runs this file as a trusted launcher
-(``python -I grader/sandbox.py -f CONNECTION_FILE``) outside the sandbox, in the kernel's working folder.
+(``python -I grader/execution/sandbox.py -f CONNECTION_FILE``) outside the sandbox, in the kernel's working folder.
 Any Jupyter client (nbclient, nbval, JupyterLab) uses it unchanged. The launcher:
 
 * runs ``python -m ipykernel_launcher`` under ``bwrap`` with the system, the virtual environment and the
   Python it is built on read-only, the working folder the only writable place, a private ``/tmp``, and of
   the kit only its student-side ``grader/`` files and ``data/``, read-only, over the folder's own;
-* in its own PID, network, IPC and UTS namespaces (and user namespace, when not run as root),
-  ``--die-with-parent`` and ``--new-session``:
-  when the kernel ends, its PID namespace ends with it, every process it started included;
-* with a seccomp filter (``grader/seccomp.py``, loaded by bwrap last): no new namespaces (``unshare``,
+* in its own PID, network, IPC and UTS namespaces (and user namespace, when not run as root), ``--die-with-parent``
+  and ``--new-session``: when the kernel ends, its PID namespace ends with it, every process it started included;
+* with a seccomp filter (``grader/execution/seccomp.py``, loaded by bwrap last): no new namespaces (``unshare``,
   ``clone`` with a namespace flag, ``setns``; ``clone3`` is ENOSYS) and no mounts inside the kernel;
 * with an environment built from an allow-list (nothing inherited but ``ALLOWED_ENV``);
 * with limits set before the kernel starts (address space, processes, CPU time, file size), from the
@@ -24,12 +23,11 @@ Any Jupyter client (nbclient, nbval, JupyterLab) uses it unchanged. The launcher
   (root is exempt from the process limit; the grader hands its private copy to a user of its own, see
   :func:`hand_over`); as an ordinary user, in a user namespace;
 * with no network: the kernel's ZeroMQ channels are ``ipc`` sockets in a folder bound into the
-  sandbox. A client on ``ipc`` (the grader's :class:`grader.kernel.KernelSession`) shares that folder
+  sandbox. A client on ``ipc`` (the grader's :class:`grader.execution.kernel.KernelSession`) shares that folder
   with the kernel; for a client on TCP (nbval, JupyterLab) the launcher relays its ports to the sockets.
 
-Interrupts are messages on the control channel (``interrupt_mode: message``): no signal has to cross
-the sandbox's border. Without bubblewrap the grader refuses to start (see :func:`problem`) unless it
-is told ``--no-sandbox``.
+Interrupts are messages on the control channel (``interrupt_mode: message``): no signal has to cross the sandbox's
+border. Without bubblewrap the grader refuses to start (see :func:`problem`) unless it is told ``--no-sandbox``.
 
 This file runs as a script with the standard library and pyzmq only (no import of the kit), so a
 kernel start costs no more than the kernel itself.
@@ -43,25 +41,23 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from itertools import count
 from pathlib import Path
 
 KERNEL_NAME = "hw3-sandbox"
 NO_SANDBOX_KERNEL = "python3"
-KIT = Path(__file__).resolve().parent.parent
+KIT_ROOT = Path(__file__).resolve().parents[2]   # the kit's top folder (this file runs as a script: no import of grader)
 UID_BASE = 2_000_000_000     # + (process id, call): the user of a folder handed over (no such account)
 INSIDE_SOCKETS = "/run/hw3-kernel"   # where the kernel's ipc sockets and connection file are, inside
 TMP_SIZE = 1 << 30           # bytes of the private /tmp (a tmpfs)
 DISK_LIMIT = 1 << 30         # bytes the kernel may add to its working folder (HW3_SANDBOX_DISK: the folder's cap)
 FILES_LIMIT = 20_000         # files the kernel may add to it (HW3_SANDBOX_FILES: the folder's cap)
-DISK_POLL = 0.25             # seconds between two measures of the folder
 OVER_LIMIT = "over-limit"    # the note the launcher leaves in the client's socket folder when it stops the kernel
 
-# Of the kit's grader/, what the kernel sees: the student side (what the release ships, see grader/release.py)
+# Of the kit's grader/, what the kernel sees: the student side (what the release ships, see grader/kit/release.py)
 # and what the grader's probes import in the kernel (the differentiation probe: its inputs, no answers).
-STUDENT_GRADER = ("__init__.py", "notebook.py", "selfcheck")
-PROBE_SIDE = ("differentiation.py", "submission.py")
+STUDENT_GRADER = ("__init__.py", "selfcheck")
+PROBE_SIDE = ("parts/__init__.py", "parts/probes.py")
 KIT_DATA = "data"
 _HANDED = count()
 
@@ -159,16 +155,26 @@ def hand_over(folder):
 
 # -- the launcher: build the sandbox, start the kernel in it, relay its channels ------------------------------
 
+def _sibling(name):
+    """The names of grader/execution/`name`.py, loaded by path (this file runs as a script, isolated, with no package
+    around it; no bytecode cache written into the kit)."""
+    path = Path(__file__).resolve().with_name(f"{name}.py")
+    module = {"__name__": f"hw3_{name}", "__file__": str(path)}
+    exec(compile(path.read_text(), str(path), "exec"), module)
+    return module
+
+
+_watch = _sibling("watch")
+folder_usage = _watch["folder_usage"]   # the client measures the copy with it too (grader/execution/kernel.py)
+
+
 def filter_fd():
-    """A file descriptor to read the seccomp filter from (grader/seccomp.py, loaded by path: this file runs as
+    """A file descriptor to read the seccomp filter from (grader/execution/seccomp.py, loaded by path: this file runs as
     a script, isolated, with no package around it), for bwrap's --seccomp; the caller closes it.
 
     Raises:
         RuntimeError (seccomp.Unsupported): no filter for this architecture."""
-    path = Path(__file__).resolve().with_name("seccomp.py")
-    module = {"__name__": "hw3_seccomp", "__file__": str(path)}
-    exec(compile(path.read_text(), str(path), "exec"), module)   # no bytecode cache written into the kit
-    program = module["program"]()
+    program = _sibling("seccomp")["program"]()
     read, write = os.pipe()
     os.write(write, program)    # a few hundred bytes: within a pipe's buffer
     os.close(write)
@@ -278,13 +284,13 @@ def _bwrap_argv(cwd, sockets, command, client_sockets=None, seccomp_fd=None):
     # The kit's student side over the folder's own grader/ and data/ (a submission cannot bring its own).
     inside = os.path.join(cwd, "grader")
     argv += ["--perms", "0755", "--tmpfs", inside]
+    made.add(inside)
     for name in STUDENT_GRADER + PROBE_SIDE:
-        path = KIT / "grader" / name
-        if path.exists():
-            argv += ["--ro-bind", str(path), os.path.join(inside, name)]
+        if (KIT_ROOT / "grader" / name).exists():
+            bind("--ro-bind", KIT_ROOT / "grader" / name, os.path.join(inside, name))   # parts/probes.py: parts/ made 0755
     argv += ["--remount-ro", inside]
-    if (KIT / KIT_DATA).is_dir():
-        argv += ["--ro-bind", str(KIT / KIT_DATA), os.path.join(cwd, KIT_DATA)]
+    if (KIT_ROOT / KIT_DATA).is_dir():
+        argv += ["--ro-bind", str(KIT_ROOT / KIT_DATA), os.path.join(cwd, KIT_DATA)]
     if sockets is not None:
         bind("--bind", sockets, INSIDE_SOCKETS)
     if client_sockets is not None:
@@ -348,7 +354,7 @@ def launch(connection_file):
             return 1
     parent = os.getppid()
     sockets = tempfile.mkdtemp(prefix="hw3-sandbox-")
-    _remove_when_gone(sockets)
+    _watch["remove_when_gone"](sockets)
     try:
         # A client on ipc (the grader's) shares its socket folder with the kernel: no relay, no extra hop.
         # A client on tcp (nbval, JupyterLab) gets the relay.
@@ -374,11 +380,11 @@ def launch(connection_file):
         # that dies without a word (a crash, SIGKILL, a killed Dask worker) leaves us to init: then we end too.
         for sig in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, lambda *_: kernel.kill())
-        threading.Thread(target=_end_with_client, args=(parent, kernel), daemon=True).start()
-        caps = folder_caps(os.environ, cwd)
+        threading.Thread(target=_watch["end_with_client"], args=(parent, kernel), daemon=True).start()
+        caps = _watch["folder_caps"](os.environ, cwd, DISK_LIMIT, FILES_LIMIT)
         note = os.path.join(client_sockets or sockets, OVER_LIMIT)
         watched = [cwd] + [f for f in (sockets, client_sockets) if f]   # every folder the kernel may write to
-        threading.Thread(target=_watch_folder, args=(watched, caps, kernel, note), daemon=True).start()
+        threading.Thread(target=_watch["watch_folder"], args=(watched, caps, kernel, note), daemon=True).start()
         signal.signal(signal.SIGINT, signal.SIG_IGN)   # interrupts are messages; ^C in a terminal is not for us
         while True:
             try:
@@ -387,87 +393,6 @@ def launch(connection_file):
                 continue
     finally:
         shutil.rmtree(sockets, ignore_errors=True)
-
-
-def folder_usage(folder, stop_at=None):
-    """(bytes on disk, files) under `folder`, links not followed; the walk stops early past `stop_at` files."""
-    used, files, stack = 0, 0, [folder]
-    while stack:
-        try:
-            entries = os.scandir(stack.pop())
-        except OSError:
-            continue
-        with entries:
-            for entry in entries:
-                try:
-                    info = entry.stat(follow_symlinks=False)
-                except OSError:
-                    continue
-                used += info.st_blocks * 512
-                files += 1
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
-                if stop_at is not None and files > stop_at:
-                    return used, files
-    return used, files
-
-
-def folder_caps(environ, cwd):
-    """(bytes, files) the working folder may hold: from the client (HW3_SANDBOX_DISK / _FILES: what the copy held
-    before its first kernel plus the kernel's allowance), else what it holds now plus the defaults."""
-    try:
-        return int(environ["HW3_SANDBOX_DISK"]), int(environ["HW3_SANDBOX_FILES"])
-    except (KeyError, ValueError):
-        used, files = folder_usage(cwd)
-        return used + DISK_LIMIT, files + FILES_LIMIT
-
-
-def _watch_folder(folders, caps, kernel, note):
-    """Stops the kernel when the folders it may write to (its working folder, its socket folders) grow past `caps`
-    (bytes, files): the per-file limit alone let a notebook write 1.3 GiB of small files in 0.7 s. Writes `note`
-    (why) for the client."""
-    while kernel.poll() is None:
-        used, files = map(sum, zip(*(folder_usage(f, stop_at=caps[1]) for f in folders)))
-        if used > caps[0] or files > caps[1]:
-            what = (f"more than {caps[0] // 2 ** 20} MiB" if used > caps[0] else f"more than {caps[1]} files")
-            try:   # the note first: the client looks for it as soon as it sees the kernel gone
-                Path(note).write_text(f"the notebook filled its folder ({what}, its own files included)")
-            except OSError:
-                pass
-            kernel.kill()
-            return
-        time.sleep(DISK_POLL)
-
-
-def _remove_when_gone(folder):
-    """Removes `folder` once this launcher has ended, however it ends: a small forked process waits for the end of
-    a pipe only we hold (EOF when we are gone, SIGKILL included) and removes it. It leaves our process group, which
-    the client kills as a whole, and needs no exec."""
-    read, write = os.pipe()      # not inherited by the kernel (PEP 446): only this process holds `write`
-    if os.fork() == 0:
-        try:
-            os.close(write)
-            os.setsid()
-            while os.read(read, 1):
-                pass
-            shutil.rmtree(folder, ignore_errors=True)
-        finally:
-            os._exit(0)
-    os.close(read)
-    _KEPT_OPEN.append(write)
-
-
-_KEPT_OPEN = []
-PARENT_POLL = 1.0            # seconds between two looks at whether the client is still there
-
-
-def _end_with_client(parent, kernel):
-    """Kills the kernel when the client that started us is gone (we were handed to another parent)."""
-    while kernel.poll() is None:
-        if os.getppid() != parent:
-            kernel.kill()
-            return
-        time.sleep(PARENT_POLL)
 
 
 # -- make setup --------------------------------------------------------------------------------------------

@@ -17,19 +17,20 @@ What the session adds to nbval's kernel (and why):
 * **Restarts restore state.** After a restart (a crash, ``os._exit``, the memory limit, a stuck interrupt) the
   cells that succeeded before are replayed (``keep=True``), so what they defined exists again; the cell that
   hung or killed the kernel is not. Restarts and replays are counted (``restarts``, ``replays``,
-  ``replay_seconds``) and, like every cell, draw on the submission's :class:`grader.clock.Clock`: once it is
+  ``replay_seconds``) and, like every cell, draw on the submission's :class:`grader.execution.clock.Clock`: once it is
   spent, ``run()`` answers ``"budget"`` without running anything.
 * **``quit()`` / ``exit()`` do not end the kernel.** In a notebook they ask the kernel to exit after the cell;
   the grader's kernel answers with a note instead (status ``"exit"``: the cell is reported, never replayed).
   ``sys.exit()`` is an error of its cell (IPython keeps the kernel), ``input()`` fails at once (no stdin).
 * **Front-end magics fall back**: ``%matplotlib widget`` / ``notebook`` / ``qt`` / ``tk`` ... become
   ``%matplotlib inline`` with a printed note (there is no front-end to draw into).
-* The kernel is the sandbox's (``kernel_name="hw3-sandbox"``, see :mod:`grader.sandbox`) unless told otherwise:
+* The kernel is the sandbox's (``kernel_name="hw3-sandbox"``, see :mod:`grader.execution.sandbox`) unless told otherwise:
   its limits (address space, processes, CPU time, file size) are set by the sandbox's launcher before it starts,
   from the ``HW3_SANDBOX_*`` variables of the environment given here; the plain ``python3`` kernel (``--no-sandbox``)
   limits its own address space. Either way a notebook that allocates without bound gets a MemoryError instead
   of taking the machine down. numpy runs with one BLAS thread.
 """
+import enum
 import os
 import re
 import shutil
@@ -42,9 +43,10 @@ from queue import Empty
 from jupyter_client.manager import KernelManager
 from nbval.kernel import NbvalKernelspecManager, RunningKernel
 
-from grader import sandbox
-from grader.clock import Clock
 from grader import scratch
+from grader.execution import sandbox
+from grader.execution.clock import Clock
+from grader.execution.probe import MIME
 
 MEMORY_LIMIT = 6 * 2 ** 30   # bytes of address space for a submission's kernel
 OUTPUT_LIMIT = 200_000       # characters of output kept per cell; the rest is counted and dropped
@@ -53,7 +55,6 @@ MESSAGE_LIMIT = 64 * 2 ** 20        # bytes of one message from the kernel; a la
 INTERRUPT_GRACE = 5          # seconds an interrupted kernel has to come back before it is restarted
 LOST_IDLE_GRACE = 2          # seconds to wait for output after the execute reply
 POLL = 0.2                   # seconds between checks that the kernel is alive
-PROBE_MIME = "application/vnd.hw3-grader.probe+json"   # = grader.checks.MIME: capped on its own
 
 # Backends that need a notebook front-end or a display; the grader has neither.
 FRONT_END_MAGIC = re.compile(
@@ -90,9 +91,24 @@ del __hw3_setup
 '''
 
 
+class Status(str, enum.Enum):
+    """How a cell ended. (A str: ``result.status == "timeout"`` reads as it did.)"""
+    OK = "ok"
+    ERROR = "error"          # it raised (sys.exit() included: IPython keeps the kernel)
+    TIMEOUT = "timeout"      # it ran over its limit and was interrupted
+    STUCK = "stuck"          # it ran over its limit and did not answer the interrupt: only a restart frees the kernel
+    DEAD = "dead"            # the kernel died (a crash, os._exit, the memory limit)
+    EXIT = "exit"            # it called quit()/exit(); the kernel was kept
+    BUDGET = "budget"        # not run: the submission's time is up
+    FULL = "full"            # not run: the kernel filled its folder (the launcher stopped it)
+
+    def __str__(self):       # printed as its value ("ok"), as before it was an Enum
+        return self.value
+
+
 @dataclass
 class CellResult:
-    status: str                          # "ok", "error", "timeout", "dead", "exit", "budget" (time up) or "full"
+    status: Status
     outputs: list = field(default_factory=list)
     ename: str = ""
     evalue: str = ""
@@ -101,20 +117,20 @@ class CellResult:
 
     @property
     def ok(self):
-        return self.status == "ok"
+        return self.status is Status.OK
 
     def describe(self):
-        if self.status == "timeout":
+        if self.status in (Status.TIMEOUT, Status.STUCK):
             return "timed out"
-        if self.status == "dead":
+        if self.status is Status.DEAD:
             return "the kernel died (crash or memory limit)"
-        if self.status == "full":
+        if self.status is Status.FULL:
             return f"stopped: {self.evalue}; nothing more of this notebook was run"
-        if self.status == "budget":
+        if self.status is Status.BUDGET:
             return "not run: the submission used up its time (restarts and replays included)"
-        if self.status == "exit":
+        if self.status is Status.EXIT:
             return "called quit() or exit(), which would end the notebook's kernel; the grader ignored it"
-        if self.status == "error":
+        if self.status is Status.ERROR:
             first = self.evalue.strip().splitlines()[0][:300] if self.evalue.strip() else ""
             return f"{self.ename}: {first}" if first else self.ename
         return "ok"
@@ -182,7 +198,7 @@ class _Sink:
         self.probe_size, self.probe_limit = 0, probe_limit
 
     def add(self, output, size):
-        if PROBE_MIME in output.get("data", {}):
+        if MIME in output.get("data", {}):
             if self.probe_size + size > self.probe_limit:
                 self.dropped += size
                 return
@@ -273,9 +289,9 @@ class KernelSession:
             again = self._execute(source, timeout=self.clock.bound(self.timeout))
             self.replays += 1
             self.replay_seconds += again.seconds
-            if again.status in ("timeout", "dead"):   # it worked before; now it does not: drop it
+            if again.status in (Status.TIMEOUT, Status.STUCK, Status.DEAD):   # it worked before, not now: drop it
                 self.replay.remove(source)
-                if not self.alive():
+                if again.status is not Status.TIMEOUT or not self.alive():   # still busy with it, or dead: restart
                     self.close()
                     return self._start()
 
@@ -378,9 +394,9 @@ class KernelSession:
                 self.kernel.km.shutdown_kernel(now=True)
         outputs = sink.finish()
         if not km.is_alive():
-            return CellResult("dead", outputs, seconds=seconds, dropped=sink.dropped)
+            return CellResult(Status.DEAD, outputs, seconds=seconds, dropped=sink.dropped)
         if timed_out:
-            status = "timeout" if idle or reply is not None else "stuck"
+            status = Status.TIMEOUT if idle or reply is not None else Status.STUCK
             return CellResult(status, outputs, seconds=seconds, dropped=sink.dropped)
         if reply is None:   # idle came first: the reply is on its way
             try:
@@ -392,36 +408,36 @@ class KernelSession:
             except Empty:
                 reply = {}
         if any(p.get("source") == "ask_exit" for p in reply.get("payload", []) or []):
-            return CellResult("exit", outputs, seconds=seconds, dropped=sink.dropped)
+            return CellResult(Status.EXIT, outputs, seconds=seconds, dropped=sink.dropped)
         if error is not None or reply.get("status") == "error":
             error = error or reply
-            return CellResult("error", outputs, error.get("ename", ""), error.get("evalue", ""), seconds, sink.dropped)
-        return CellResult("ok", outputs, seconds=seconds, dropped=sink.dropped)
+            return CellResult(Status.ERROR, outputs, error.get("ename", ""), error.get("evalue", ""), seconds, sink.dropped)
+        return CellResult(Status.OK, outputs, seconds=seconds, dropped=sink.dropped)
 
     def run(self, source, timeout=None, keep=False):
         """Executes `source`; keep=True replays it after a restart unless it hung, exited or killed the kernel."""
         if self.clock.spent():
-            return CellResult("budget")
+            return CellResult(Status.BUDGET)
         if self.over_limit:
-            return CellResult("full", evalue=self.over_limit)
+            return CellResult(Status.FULL, evalue=self.over_limit)
         if not self.alive():
             if self.kernel is None:
                 self.start()
             else:
                 self.restart()
         if self.clock.spent():   # the restart's replays used what was left
-            return CellResult("budget")
+            return CellResult(Status.BUDGET)
         result = self._execute(source, self.clock.bound(timeout or self.timeout))
-        if result.status == "stuck":   # interrupted, and no answer: only a restart frees it
-            result.status = "timeout"
+        if result.status is Status.STUCK:   # interrupted, and no answer: only a restart frees it
+            result.status = Status.TIMEOUT
             self.restart()
-        elif result.status == "dead":
+        elif result.status is Status.DEAD:
             self.over_limit = self._over_limit()
             if self.over_limit:   # no restart: the folder stays full, every later cell would be stopped again
-                result.status, result.evalue = "full", self.over_limit
+                result.status, result.evalue = Status.FULL, self.over_limit
                 self.close()
             else:
                 self.restart()
-        elif keep and result.status in ("ok", "error"):
+        elif keep and result.status in (Status.OK, Status.ERROR):
             self.replay.append(source)   # an error part-way still defined what came before it
         return result

@@ -17,106 +17,23 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+import nbformat
+
+from grader import DIFFERENTIATION, KIT_ROOT
 from grader import selfcheck as C
-from grader.selfcheck.cases import rng_for, salt
+from grader.execution.probe import seed_of
+from grader.parts.graded import CheckItem, GradedNotebook
+from grader.parts.probes import EXERCISES, evaluate
 from grader.selfcheck.gradcheck import ANALYTIC_ABS, ANALYTIC_TOLERANCE, relative_error
-from grader.selfcheck.messages import describe_exception, show
-from grader import KIT   # not grader.submission: this module is also imported by the probe inside the kernel
+from grader.selfcheck.messages import show
 
-NOTEBOOK = "HW3_differentiation.ipynb"
+NOTEBOOK = DIFFERENTIATION
 TARGET = "differentiation"
+DIFF_CELLS_BUDGET = 300      # seconds for all cells of HW3_differentiation.ipynb
 
 
-def _shapes_nm(rng):
-    return [(1, 1), (3, 4), (5, 2)]
-
-
-def _inputs(name, rng):
-    """Argument tuples on which answer function `name` is evaluated (several shapes each)."""
-    std = rng.standard_normal
-    if name == "grad_xTx":
-        return [(std(n),) for n in (1, 3, 6)]
-    if name == "grad_trAB_wrt_A":
-        return [(std((n, m)), std((m, n))) for n, m in ((1, 1), (3, 3), (2, 5))]
-    if name in ("grad_xAc_wrt_x", "grad_xAc_wrt_A"):
-        return [(std(n), std((n, m)), std(m)) for n, m in ((1, 1), (4, 2), (3, 5))]
-    if name in ("grad_J_wrt_S_trace", "grad_J_wrt_S_elementwise", "grad_J_wrt_F", "grad_J_wrt_S_chain"):
-        return [(std((n, m)), std((n, r)), std((r, m))) for n, r, m in ((1, 1, 1), (4, 3, 5), (3, 2, 2))]
-    if name == "jacobian_F_wrt_S":
-        return [(std((n, r)), m) for n, r, m in ((1, 1, 1), (3, 2, 4), (2, 3, 2))]
-    if name == "linear_backward":
-        return [(std((n, i)), std((o, i)), std((n, o))) for n, i, o in ((1, 3, 2), (5, 4, 3))]
-    if name == "softmax_backward":
-        return [(2 * std((n, k)), std((n, k))) for n, k in ((1, 4), (5, 3))]
-    if name == "nll_backward":
-        out = []
-        for n, c in ((1, 3), (5, 4)):
-            e = np.exp(std((n, c)))
-            out.append((e / e.sum(axis=1, keepdims=True), np.eye(c)[rng.integers(0, c, size=n)]))
-        return out
-    if name == "batch_mean_subtraction_backward":
-        return [(std((5, 3)), 0.3, False), (std((5, 3)), 0.3, True), (std((1, 4)), 0.9, False)]
-    if name == "elu_backward":
-        return [(rng.choice([-1.0, 1.0], size=(4, 3)) * rng.uniform(0.1, 3.0, size=(4, 3)), std((4, 3)), a)
-                for a in (0.5, 2.0)]
-    if name == "softplus_backward":
-        return [(3 * std((4, 3)), std((4, 3)))]
-    raise KeyError(name)
-
-
-# exercise -> the answer functions it defines, in the reference notebook's order
-EXERCISES = {
-    "ex1": ["grad_xTx"],
-    "ex2": ["grad_trAB_wrt_A"],
-    "ex3": ["grad_xAc_wrt_x", "grad_xAc_wrt_A"],
-    "ex4a": ["grad_J_wrt_S_trace"],
-    "ex4b": ["grad_J_wrt_S_elementwise"],
-    "ex4c": ["grad_J_wrt_F", "jacobian_F_wrt_S", "grad_J_wrt_S_chain"],
-    "ex5-linear": ["linear_backward"],
-    "ex5-softmax": ["softmax_backward"],
-    "ex5-nll": ["nll_backward"],
-    "ex5-bms": ["batch_mean_subtraction_backward"],
-    "ex5-elu": ["elu_backward"],
-    "ex5-softplus": ["softplus_backward"],
-}
 CHECK_CELL_POINTS = 1
 NUMERIC_POINTS = 2
-
-
-def evaluate(ns, exercise, seed):
-    """{'<function>.<case>.<k>': array}: the exercise's answer functions on the inputs drawn from `seed` (the
-    grader's: the batch's secret, see grader.grade.draw_seed)."""
-    out = {}
-    for name in EXERCISES[exercise]:
-        function = ns[name] if isinstance(ns, dict) else getattr(ns, name)
-        rng = rng_for(seed, salt(name))
-        for case, args in enumerate(_inputs(name, rng)):
-            value = function(*[a.copy() if isinstance(a, np.ndarray) else a for a in args])
-            parts = value if isinstance(value, tuple) else (value,)
-            for k, part in enumerate(parts):
-                out[f"{name}.{case}.{k}"] = part
-    return out
-
-
-def run_probe(exercise, namespace, seed):
-    """The kernel side: evaluate() wrapped like grader.selfcheck.run_probe."""
-    import warnings
-    try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            return {"ok": True, "values": C.encode(evaluate(namespace, exercise, seed))}
-    except NotImplementedError as exc:
-        return {"ok": False, "not_implemented": True, "error": describe_exception(exc)}
-    except Exception as exc:
-        return {"ok": False, "error": describe_exception(exc)}
-
-
-PROBE_HELPER = '''
-def __hw3_diff_probe(exercise, seed, nonce):
-    import grader.differentiation as _d, grader.selfcheck as _c
-    from IPython.display import publish_display_data as _publish
-    _publish({_c.MIME: dict(_d.run_probe(exercise, dict(globals()), seed), nonce=nonce)})
-'''
 
 
 _REFERENCE = {}
@@ -127,11 +44,11 @@ def reference():
     if not _REFERENCE:
         import contextlib
         import io
-        from grader.notebook import load_notebook, read_notebook
+        from grader.selfcheck.notebook import load_notebook, read_notebook
         with contextlib.redirect_stdout(io.StringIO()):   # its check cells print one line per comparison
-            nb_module = load_notebook(KIT / NOTEBOOK, name="reference_differentiation")
+            nb_module = load_notebook(KIT_ROOT / NOTEBOOK, name="reference_differentiation")
         _REFERENCE["namespace"] = vars(nb_module)
-        _REFERENCE["notebook"] = read_notebook(KIT / NOTEBOOK)
+        _REFERENCE["notebook"] = read_notebook(KIT_ROOT / NOTEBOOK)
     return _REFERENCE["notebook"], _REFERENCE["namespace"]
 
 
@@ -172,14 +89,6 @@ def judge(exercise, payload, expected):
         return False, (f"{exercise}: {label} has relative error {err:.1e} against the finite-difference-checked "
                        f"answer; expected {show(want)}, got {show(value)}")
     return True, f"{names} agree with the reference on the grader's inputs"
-
-
-def failed_all(message):
-    results = []
-    for exercise in EXERCISES:
-        results.append(C.Result(TARGET, f"{exercise}: check cell passes", False, 0, CHECK_CELL_POINTS, message))
-        results.append(C.Result(TARGET, f"{exercise}: answers vs the reference", False, 0, NUMERIC_POINTS, message))
-    return results
 
 
 def defined_functions(source):
@@ -265,3 +174,110 @@ def find_answers(nb, kit_nb):
                                              "runs; change that cell's type to Code")
                 break
     return found
+
+
+class DifferentiationNotebook(GradedNotebook):
+    """The kit's cells (helpers, forward functions, checks) with the student's answer cells in their place."""
+    notebook = NOTEBOOK
+    budget = DIFF_CELLS_BUDGET
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.answers = None           # the student's answers, found as a reader would (find_answers)
+        self._cells = None
+        self.check_status = {}        # exercise -> CellResult of its check cell
+        self.numeric_verdicts = {}    # exercise -> (passed, message) of its answers on the grader's inputs
+
+    def cells(self):
+        """The kit's code cells in order; at each answer cell, the student's cells of that exercise (found as a
+        reader would, see find_answers), and the student's added cells at the end."""
+        if self.nb is None:
+            return []
+        if self._cells is None:
+            kit_nb, _ = reference()
+            self.answers = answers = find_answers(self.nb, kit_nb)
+            self.state.notes.extend(answers.notes)
+            self._cells = []
+
+            def student(index, source):
+                cell = nbformat.v4.new_code_cell(source)
+                cell.metadata["hw3_student_cell"] = index
+                return index, cell
+
+            for index, cell in enumerate(kit_nb.cells):
+                if cell.cell_type != "code":
+                    continue
+                cell_id = cell.get("id", "")
+                exercise = cell_id[:-len("-answer")] if cell_id.endswith("-answer") else None
+                if exercise in EXERCISES:
+                    if exercise not in answers.blocks and exercise not in answers.misplaced:
+                        self.state.errors.append(f"{NOTEBOOK}: no answer found for {exercise} (no code cell defines "
+                                                 f"{EXERCISES[exercise][0]}())")
+                    self._cells += [student(i, source) for i, source in answers.blocks.get(exercise, [])]
+                    continue
+                self._cells.append((index, cell))
+            self._cells += [student(i, source) for i, source in answers.tail]
+        return self._cells
+
+    def cell_item(self, index, cell, name=None, **extra):
+        name = f"Cell {index}" if "hw3_student_cell" in cell.metadata else f"Cell {cell.get('id', index)} (kit)"
+        return super().cell_item(index, cell, name=name, skip_reason="", **extra)   # none skipped: kit's cells, answers
+
+    def keep(self, cell):
+        return not cell.get("id", "").endswith("-check")
+
+    def after_cell(self, item, result):
+        cell_id = item.cell.get("id", "")
+        if cell_id.endswith("-check"):
+            self.check_status[cell_id[:-len("-check")]] = result
+
+    def cell_failed(self, item, result):
+        if "hw3_student_cell" in item.cell.metadata:
+            super().cell_failed(item, result)
+        elif not item.cell.get("id", "").endswith("-check"):   # a check that fails is scored, not an error
+            self.state.errors.append(f"{NOTEBOOK}: the kit's cell {item.cell.get('id')} did not run: {result.describe()}")
+
+    def check_items(self):
+        for exercise in EXERCISES:
+            for kind, points in (("check cell passes", CHECK_CELL_POINTS), ("answers vs the reference", NUMERIC_POINTS)):
+                yield DiffCheck.from_parent(self, name=f"{exercise}: {kind}", target=TARGET,
+                                            check_name=f"{exercise}: {kind}", points=points, exercise=exercise, kind=kind)
+
+    def numeric(self, exercise):
+        if self.kernel_session is None:
+            return False, "no answer cell ran"
+        if exercise not in self.numeric_verdicts:
+            seed = seed_of(self.config) + 1   # the exercises' inputs: another stream of the batch's secret
+            outcome, payload = self.ask("grader.parts.probes.run_probe", f"called the answers of {exercise}",
+                                        exercise=exercise, seed=seed)
+            payload = payload if outcome.ok else {"ok": False, "error": outcome.describe()}
+            try:
+                self.numeric_verdicts[exercise] = judge(exercise, payload, expected(seed)[exercise])
+            except Exception as exc:
+                self.numeric_verdicts[exercise] = (False, f"{exercise}: could not judge the values ({type(exc).__name__}: {exc})")
+        return self.numeric_verdicts[exercise]
+
+
+class DiffCheck(CheckItem):
+    def __init__(self, *args, exercise, kind, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.exercise, self.kind = exercise, kind
+
+    def verdict(self):
+        nbfile, exercise = self.parent, self.exercise
+        passed_numeric, message = nbfile.numeric(exercise)
+        misplaced = nbfile.answers.misplaced.get(exercise) if not passed_numeric else None
+        if self.kind == "answers vs the reference":
+            passed, message = passed_numeric, misplaced or message
+        else:
+            outcome = nbfile.check_status.get(exercise)
+            if outcome is None:
+                passed, message = False, f"{exercise}-check did not run"
+            elif misplaced:
+                passed, message = False, misplaced
+            elif outcome.ok:
+                passed, message = passed_numeric, ("check cell passed" if passed_numeric else
+                                                   "check cell passed, but the answers fail the grader's own inputs (see the next check)")
+            else:
+                passed, message = False, f"{exercise}-check: {outcome.describe()}"
+        return C.Result(self.target, self.check_name, passed, self.points if passed else 0, self.points, message)

@@ -37,14 +37,13 @@ import re
 import shutil
 import stat
 import unicodedata
-import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from grader import unpack as unpacking
+from grader import DIFFERENTIATION, MAIN, MODULES, NOTEBOOKS
 from grader import scratch
+from grader.intake import unpack as unpacking
 
-NOTEBOOKS = ("HW3_Modules.ipynb", "HW3_differentiation.ipynb", "HW3_main.ipynb")
 IGNORED_PARTS = unpacking.IGNORED_PARTS
 
 CANVAS = re.compile(r"^(?P<name>[^_/]+?)(?P<late>_LATE)?_(?P<user>\d+)_(?P<sub>\d+)_(?P<file>.+)$", re.IGNORECASE)
@@ -52,7 +51,7 @@ MOODLE_FOLDER = re.compile(r"^(?P<name>.+)_(?P<user>\d+)_assignsubmission_(?P<pl
 MOODLE_FILE = re.compile(r"^(?P<name>.+)_(?P<user>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<file>.+)$")
 
 # kit notebook -> the word that marks it in a file name once normalised (see _normal)
-WORDS = {"HW3_Modules.ipynb": "modules", "HW3_differentiation.ipynb": "differentiation", "HW3_main.ipynb": "main"}
+WORDS = {MODULES: "modules", DIFFERENTIATION: "differentiation", MAIN: "main"}
 
 
 @dataclass
@@ -121,7 +120,7 @@ def match_tier(filename):
 
 def unpack(archive, dest, label=None, budget=None, nested=True, depth=0):
     """Unpacks a zip (and, with `nested`, the zips inside it) safely; returns notes and problems (see
-    grader.unpack.unpack). Raises IntakeError when the archive cannot be taken in at all."""
+    grader.intake.unpack.unpack). Raises IntakeError when the archive cannot be taken in at all."""
     try:
         return unpacking.unpack(archive, dest, label, budget, depth=depth, nested=nested)
     except unpacking.ArchiveError as exc:
@@ -355,12 +354,12 @@ def _platform_batch(folder, entries, platform, staging, origin):
         submissions.append(sub)
     for p in stray:
         if p.is_dir() or p.suffix.lower() in (".zip", ".ipynb"):
-            submissions += _plain(p, staging, origin)
+            submissions += _take_in(p, staging, origin)
     return submissions
 
 
-def _plain(path, staging, origin=None):
-    """A plain submission: a folder or zip (one student), unless it is a platform download."""
+def _take_in(path, staging, origin=None):
+    """The submissions of one path the TA gave: a platform download (many students), else a folder or zip of one."""
     path = Path(path)
     label = shown(path)
     key = shown(path.name[:-4] if path.name.lower().endswith(".zip") else path.name) or "submission"
@@ -418,7 +417,7 @@ def discover(paths, staging=None):
     found = []
     for path in paths:
         try:
-            found += _plain(Path(path), stage)
+            found += _take_in(Path(path), stage)
         except OSError as exc:   # an unreadable folder: one line, the batch goes on
             found.append(Submission(key=shown(Path(path).name) or "submission", label=shown(path),
                                     problems=[f"{shown(path)}: cannot read it ({type(exc).__name__}: {exc})"]))

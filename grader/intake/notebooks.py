@@ -1,43 +1,17 @@
-"""Load the code of a notebook as a Python module: the notebooks are the single source of truth.
+"""Submissions' notebooks read as Jupyter reads them: whatever Jupyter itself opens is graded.
 
-    modules = load_notebook("HW3_Modules.ipynb")
-    net = modules.Sequential(modules.Linear(2, 3))
-
-Code cells run in order in one fresh module namespace. Cells tagged ``selfcheck`` (the ``check("Linear")``
-lines) are skipped, and so are IPython magics and shell lines (``%...``, ``!...``), which plain Python
-cannot run. This is for the kit's own reference notebooks in the test suite; submissions are never
-loaded this way (the grader runs them in a separate kernel).
-
-Submissions are read with :func:`read_lenient`: whatever Jupyter itself opens is graded. Old formats are
-upgraded by nbformat, keys the schema does not allow are dropped (``outputs`` on a markdown cell), cell ids are
-added, made valid or de-duplicated (ids under ``nbformat_minor`` 4 make it 4.5), and every repair is listed;
-only a file that is not a notebook at all is refused, with the reason.
+Old formats are upgraded by nbformat, keys the schema does not allow are dropped (``outputs`` on a markdown cell),
+cell ids are added, made valid or de-duplicated (ids under ``nbformat_minor`` 4 make it 4.5), and every repair is
+listed; only a file that is not a notebook at all is refused, with the reason.
 """
 import json
 import re
-import types
 import uuid
 from pathlib import Path
 
 import nbformat
 
-SKIP_TAGS = frozenset({"selfcheck"})
-
-
-class NotebookError(RuntimeError):
-    """A notebook is missing, unreadable, or one of its cells failed."""
-
-
-def read_notebook(path):
-    """Read and validate a notebook, with an error naming the file if that fails."""
-    try:
-        nb = nbformat.read(str(path), as_version=4)
-        nbformat.validate(nb)
-    except FileNotFoundError as exc:
-        raise NotebookError(f"{path}: notebook not found") from exc
-    except Exception as exc:  # NotJSONError, ValidationError, UnicodeDecodeError...
-        raise NotebookError(f"{path}: not a valid Jupyter notebook ({type(exc).__name__}: {exc})") from exc
-    return nb
+from grader.selfcheck.notebook import NotebookError
 
 
 CELL_KEYS = {"code": {"cell_type", "id", "metadata", "source", "outputs", "execution_count"},
@@ -145,25 +119,3 @@ def read_lenient(path):
         raise NotebookError(f"{path}: not a valid Jupyter notebook ({type(exc).__name__}: "
                             f"{str(exc).splitlines()[0] if str(exc) else ''})") from exc
     return nb, repairs
-
-
-def code_cells(nb, skip_tags=SKIP_TAGS):
-    """(index, source) of every code cell to run, magics and shell lines removed."""
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code" or skip_tags & set(cell.metadata.get("tags", [])):
-            continue
-        lines = [line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))]
-        yield index, "\n".join(lines)
-
-
-def load_notebook(path, name=None, skip_tags=SKIP_TAGS):
-    """Execute the notebook's code cells into a new module object and return it."""
-    nb = read_notebook(path)
-    module = types.ModuleType(name or "notebook")
-    module.__file__ = str(path)
-    for index, source in code_cells(nb, skip_tags):
-        try:
-            exec(compile(source, f"{path}:cell[{index}]", "exec"), module.__dict__)
-        except Exception as exc:
-            raise NotebookError(f"{path}: code cell {index} failed: {type(exc).__name__}: {exc}") from exc
-    return module

@@ -5,7 +5,7 @@ The notebook runs cell by cell in its own kernel (``HW3_FAST=1``, ``HW3_SELFCHEC
 ``grader/``, so its ``%run HW3_Modules.ipynb`` loads the student's own framework. Its cells share one time
 budget (``MAIN_BUDGET`` seconds). A cell that fails costs "runs to the end" and what it produced; the cells
 after it still run. After every cell the grader reads the notebook's ``metrics`` dict back from the kernel
-(raw values: :data:`METRICS_PROBE`), so the results of the sections that finished count even when the last
+(raw values: :func:`grader.parts.probes.metrics`), so the results of the sections that finished count even when the last
 cell (the one writing ``build/metrics.json``) never runs; the file, when written, fills what the kernel did not
 send. The kit's own assertion cells (``*-check``, unchanged) test the kit: when grading, a failing one is a
 note, and the rubric's thresholds below judge the model.
@@ -17,11 +17,16 @@ import json
 import math
 from functools import lru_cache
 
+from grader import KIT_ROOT, MAIN
 from grader import selfcheck as C
-from grader.safefile import NotInside, read_inside
-from grader.submission import KIT
+from grader.execution.probe import seed_of
+from grader.execution.kernel import Status
+from grader.execution.safefile import NotInside, read_inside
+from grader.execution.workcopy import first_line
+from grader.parts import main_evidence
+from grader.parts.graded import CheckItem, GradedNotebook
 
-NOTEBOOK = "HW3_main.ipynb"
+NOTEBOOK = MAIN
 TARGET = "main notebook"
 MAIN_BUDGET = 900   # seconds for the whole notebook in fast mode
 METRICS = "build/metrics.json"
@@ -31,29 +36,6 @@ KEYS = ACCURACIES + LOSSES + ("activation_comparison", "fast_mode", "seconds")
 ACTIVATIONS = ("relu", "elu", "leaky", "softplus")
 MIN_TEST_ACCURACY = 0.5   # fast mode still beats chance (0.1) by a wide margin
 
-# Run in the kernel after every cell: the notebook's `metrics` dict as JSON numbers, strings and nested dicts,
-# with the request's nonce (grader.grade.probe_payload): METRICS_PROBE.format(nonce=...).
-METRICS_PROBE = """
-def __hw3_metrics(nonce):
-    import math, numbers
-    from IPython.display import publish_display_data
-    def plain(value, depth=0):
-        if isinstance(value, bool) or value is None or isinstance(value, str):
-            return value
-        if isinstance(value, numbers.Real):
-            value = float(value)
-            return value if math.isfinite(value) else repr(value)
-        if isinstance(value, dict) and depth < 4:
-            return {{str(k): plain(v, depth + 1) for k, v in list(value.items())[:100]}}
-        if isinstance(value, (list, tuple)) and depth < 4:
-            return [plain(v, depth + 1) for v in list(value)[:100]]
-        return repr(value)[:80]
-    found = globals().get("metrics")
-    publish_display_data({{"application/vnd.hw3-grader.probe+json":
-                          {{"metrics": plain(found) if isinstance(found, dict) else None, "nonce": nonce}}}})
-__hw3_metrics({nonce!r})
-"""
-
 RUBRIC = [  # (name, points)
     ("runs to the end without error", 4),
     ("writes build/metrics.json with every key", 2),
@@ -61,10 +43,6 @@ RUBRIC = [  # (name, points)
     ("losses finite and positive", 1),
     ("activation comparison: 8 runs with loss and seconds per epoch", 1),
 ]
-
-
-def failed_all(message):
-    return [C.Result(TARGET, name, False, 0, points, message) for name, points in RUBRIC]
 
 
 def _number(value):
@@ -105,8 +83,8 @@ def judge_metrics(metrics):
 @lru_cache(maxsize=1)
 def kit_check_cells():
     """{cell id: source} of the kit's own assertion cells (ids ending in -check)."""
-    from grader.notebook import read_notebook
-    nb = read_notebook(KIT / NOTEBOOK)
+    from grader.selfcheck.notebook import read_notebook
+    nb = read_notebook(KIT_ROOT / NOTEBOOK)
     return {c.get("id"): c.source for c in nb.cells if c.cell_type == "code" and str(c.get("id", "")).endswith("-check")}
 
 
@@ -114,7 +92,7 @@ def judge_run(failures, metrics, workdir, seconds, evidence=None):
     """{rubric row: Result} from the cells that failed, the metrics read back from the kernel and the file
     the notebook wrote in `workdir` (if any), and the seconds its cells took.
 
-    evidence: metrics -> (agrees, message), :func:`grader.main_evidence.judge` on the collected metrics, or None
+    evidence: metrics -> (agrees, message), :func:`grader.parts.main_evidence.judge` on the collected metrics, or None
     when not asked. When the notebook's own model does not reproduce what it reports, no row scores: its metrics
     are not evidence of the work."""
     runs = not failures
@@ -159,3 +137,72 @@ def judge_run(failures, metrics, workdir, seconds, evidence=None):
             message = f"{message}; {evidence[1]}"
         results[name] = C.Result(TARGET, name, passed, points if passed else 0, points, message)
     return results
+
+
+class MainNotebook(GradedNotebook):
+    """Every cell runs (a failing one costs what it produces); the metrics are read back after every cell."""
+    notebook = NOTEBOOK
+    budget = MAIN_BUDGET
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.metrics = {}
+        self.failures = []
+        self._verdicts = None
+        self.kit_checks = kit_check_cells()
+        metrics_file = self.path.parent / METRICS
+        if metrics_file.exists():
+            metrics_file.unlink()   # only what this run writes counts
+
+    def cell_timeout(self):
+        return self.budget - self.cells_seconds   # one bound for the whole notebook: training cells are long
+
+    def keep(self, cell):
+        return True
+
+    def after_cell(self, item, result):
+        if self.kernel_session is not None and self.kernel_session.alive():
+            _, payload = self.ask("grader.parts.probes.metrics", "read the notebook's metrics", timeout=30)
+            if isinstance(payload, dict) and isinstance(payload.get("metrics"), dict):
+                self.metrics.update(payload["metrics"])
+
+    def tolerated(self, item, result):
+        """The kit's own assertion cells, unchanged, judge the kit: a model the rubric accepts may fail them."""
+        if result.status is Status.ERROR and result.ename == "AssertionError" and \
+                self.kit_checks.get(item.cell.get("id")) == item.cell.source:
+            self.state.notes.append(
+                f"{NOTEBOOK} cell {item.cell_num} (`{first_line(item.cell.source)}`): the kit's own check "
+                f"failed ({result.describe()}); not scored, the rubric's thresholds judge the results")
+            return True
+        return False
+
+    def cell_failed(self, item, result):
+        super().cell_failed(item, result)
+        self.failures.append(self.state.errors[-1][len(NOTEBOOK) + 1:])
+
+    def check_items(self):
+        for name, points in RUBRIC:
+            yield MainCheck.from_parent(self, name=name, target=TARGET, check_name=name, points=points)
+
+    def verdicts(self):
+        if self._verdicts is None:
+            self._verdicts = judge_run(self.failures, self.metrics, self.path.parent, self.cells_seconds,
+                                       evidence=self.evidence())
+        return self._verdicts
+
+    def evidence(self):
+        """metrics -> (agrees, message): the notebook's selected model, run by the grader, against its reported test
+        accuracy (grader/parts/main_evidence.py)."""
+        payload = None
+        seed = seed_of(self.config)
+        if self.kernel_session is not None and self.kernel_session.alive():
+            outcome, payload = self.ask("grader.parts.probes.main_evidence", "ran the selected model",
+                                        timeout=max(30.0, self.state.options.timeout), seed=seed,
+                                        images=main_evidence.IMAGES)
+            payload = payload if outcome.ok else {"ok": False, "error": outcome.describe()}
+        return lambda metrics: main_evidence.judge(payload, metrics, seed)
+
+
+class MainCheck(CheckItem):
+    def verdict(self):
+        return self.parent.verdicts()[self.check_name]

@@ -25,8 +25,8 @@ import re
 import unicodedata
 from pathlib import Path
 
-from grader.mdtext import md_text
-from grader.safetext import clean_tree, csv_row
+from grader.report.mdtext import md_text
+from grader.report.safetext import clean_tree, csv_row
 
 JSON_KEYS = ("submission", "key", "version", "score", "max_score", "checks", "errors", "notes", "sandbox")
 
@@ -63,7 +63,7 @@ def feedback_name(result, taken):
 
 
 class safe_writer:
-    """csv.writer whose every cell goes through grader.safetext.csv_cell: text cleaned, and a cell a spreadsheet
+    """csv.writer whose every cell goes through grader.report.safetext.csv_cell: text cleaned, and a cell a spreadsheet
     would run as a formula (=, +, -, @, tab, CR first) neutralised with an apostrophe (OWASP)."""
 
     def __init__(self, f):
@@ -175,7 +175,7 @@ def platform_grade(result, top, scale=False):
     return round(result["score"] * top / result["max_score"], 2) if scale else round(result["score"], 2)
 
 
-def write_canvas(results, path, names, assignment, scale=False):
+def write_canvas(results, path, assignment, scale=False):
     """Canvas's gradebook import layout: Student, ID, SIS User ID, SIS Login ID, Section, then one column per
     assignment (header: its name), a 'Points Possible' row first. Canvas matches rows by ID (the Canvas user id,
     which the bulk download's file names carry). Scores out of the batch's largest maximum (see platform_grade)."""
@@ -190,7 +190,7 @@ def write_canvas(results, path, names, assignment, scale=False):
                              f"{platform_grade(r, top, scale):g}"])
 
 
-def write_moodle(results, path, names, scale=False):
+def write_moodle(results, path, scale=False):
     """Moodle's offline grading worksheet layout (Assignment > Download grading worksheet): the import reads
     'Identifier' ('Participant <id>', the id in the download's folder names), 'Grade' and 'Last modified (grade)',
     and 'Feedback comments' when feedback comments are on. Grades out of the batch's largest maximum (see
@@ -227,7 +227,6 @@ def write_reports(results, json_path, lms=None, assignment="HW3", scale=False):
     feedback_dir = json_path.with_name(json_path.stem + "_feedback")
     feedback_dir.mkdir(exist_ok=True)
     taken = set()
-    names = {}
     with open(csv_path, "w", newline="", encoding="utf-8") as f:
         writer = safe_writer(f)
         writer.writerow(["key", "name", "submission", "version", "score", "max_score", "errors", "sandbox", "feedback"] + targets)
@@ -235,19 +234,18 @@ def write_reports(results, json_path, lms=None, assignment="HW3", scale=False):
             stem = feedback_name(r, taken)
             (feedback_dir / f"{stem}.md").write_text(feedback_markdown(r), encoding="utf-8")
             (feedback_dir / f"{stem}.html").write_text(feedback_html(r), encoding="utf-8")
-            names[id(r)] = str(Path(feedback_dir.name) / f"{stem}.md")
+            feedback = str(Path(feedback_dir.name) / f"{stem}.md")
             totals = target_totals(r)
             writer.writerow([r.get("key", ""), r.get("name", ""), r["submission"], r.get("version", ""), r["score"], r["max_score"],
-                             len(r["errors"]), "yes" if r.get("sandbox", True) else "no", names[id(r)]] + [f"{totals.get(t, (0, 0))[0]:g}" for t in targets])
+                             len(r["errors"]), "yes" if r.get("sandbox", True) else "no", feedback] + [f"{totals.get(t, (0, 0))[0]:g}" for t in targets])
     written = {"json": json_path, "csv": csv_path, "feedback": feedback_dir}
     platforms = [lms] if lms else [p for p in LMS if any(r.get("platform") == p for r in results)]
     for platform in platforms:
         path = json_path.with_name(f"{json_path.stem}_{platform}.csv")
-        (write_canvas(results, path, names, assignment, scale) if platform == "canvas" else
-         write_moodle(results, path, names, scale))
+        (write_canvas(results, path, assignment, scale) if platform == "canvas" else write_moodle(results, path, scale))
         written[platform] = path
     if results:
-        from grader.summary import summary_png
+        from grader.report.summary import summary_png
         written["summary"] = summary_png(results, json_path.with_name(json_path.stem + "_summary.png"))
     return written
 

@@ -1,7 +1,6 @@
 """A batch of submissions graded on a Dask client, each report kept the moment it arrives.
 
-    reports = grade_batch(client, discover(paths), {"timeout": 60, "fast": True}, json_path="out/grades.json",
-                          resume=True)
+    reports = grade_batch(client, discover(paths), Options(fast=True), json_path="out/grades.json", resume=True)
 
 Each report is appended to the journal (``FILE``'s stem + ``.jsonl``, one JSON line per submission) as it
 arrives, and the gradebook (``write_reports``: the JSON, the CSV, the feedback files) is rewritten from time to
@@ -18,8 +17,11 @@ import time
 import uuid
 from pathlib import Path
 
-from grader import cluster
-from grader.safetext import clean_tree, terminal
+from grader.execution import cluster
+from grader.execution.probe import draw_seed
+from grader.execution.session import identity_of
+from grader.report.report import Report
+from grader.report.safetext import clean_tree, terminal
 
 REWRITE_EVERY = 15      # seconds between two rewrites of the gradebook while the batch runs
 PER_THREAD = 2          # tasks in flight per worker thread
@@ -32,11 +34,8 @@ class BatchAborted(RuntimeError):
 
 def grader_failure(submission, exc, options):
     """The report of a submission the grader itself failed on (a bug to report, never the student's fault)."""
-    from grader.grade import identity_of
-    from grader.sandbox import KERNEL_NAME
-    return {**identity_of(submission), "score": 0, "max_score": 0, "checks": [], "seconds": 0, "notes": [],
-            "sandbox": options.get("kernel_name", KERNEL_NAME) == KERNEL_NAME,
-            "errors": [f"the grader failed on this submission ({type(exc).__name__}: {exc}); please report it"]}
+    return Report.ungraded(identity_of(submission), f"the grader failed on this submission ({type(exc).__name__}: "
+                           f"{exc}); please report it", options).as_dict()
 
 
 class Journal:
@@ -122,23 +121,21 @@ class Progress:
 
 
 def grade_batch(client, submissions, options, json_path=None, resume=False, write=None):
-    """Grades every grader.intake.Submission on `client`; returns the reports in their order.
+    """Grades every grader.intake.discover.Submission on `client`; returns the reports in their order.
 
-    options: keyword arguments of grader.grade.grade_submission (timeout, fast, ...), without the seed: the batch
-    draws its secret here (grader.grade.draw_seed), or takes the journal's when resuming, and sends it with each
-    task.
+    options: the grader.options.Options of every submission. The seed is not one of them: the batch draws its secret
+    here (grader.execution.probe.draw_seed), or takes the journal's when resuming, and sends it with each task.
     write(reports): writes the gradebook of the reports so far (called now and then, and at the end).
     Raises BatchAborted (what was graded is in the journal and the gradebook).
     """
     from distributed import Variable, wait
     from distributed.scheduler import KilledWorker
-    from grader.grade import draw_seed
     keys = [s.key for s in submissions]
     kit = cluster.kit_fingerprint()
     reports = [None] * len(submissions)
     journal = None
     if json_path:
-        journal = Journal(Path(json_path).with_suffix(".jsonl"), kit, options)
+        journal = Journal(Path(json_path).with_suffix(".jsonl"), kit, options.as_dict())
         done, other = journal.load() if resume else ({}, 0)
         for i, key in enumerate(keys):
             if key in done:
@@ -150,7 +147,7 @@ def grade_batch(client, submissions, options, json_path=None, resume=False, writ
                   flush=True)
         journal.seed = journal.seed if journal.seed is not None else draw_seed()
         journal.open(append=resume)
-    task_options = {**options, "seed": journal.seed if journal else draw_seed()}   # the same for every task
+    seed = journal.seed if journal else draw_seed()   # the same for every task
     todo = [i for i, r in enumerate(reports) if r is None]
     progress = Progress(len(submissions), already=len(submissions) - len(todo))
     batch = uuid.uuid4().hex[:12]
@@ -176,9 +173,10 @@ def grade_batch(client, submissions, options, json_path=None, resume=False, writ
             payload = cluster.pack(submissions[i])
         except (OSError, ValueError) as exc:
             message = f"{submissions[i].label}: cannot send it to the grading cluster ({exc})"
-            finish(i, cluster.ungraded_report(submissions[i], message, options), failed=True)
+            finish(i, Report.ungraded(identity_of(submissions[i]), message, options, notes=submissions[i].notes,
+                                      rubric=True).as_dict(), failed=True)
             return
-        future = client.submit(cluster.grade_remote, payload, task_options, kit, name, pure=False,
+        future = client.submit(cluster.grade_remote, payload, options, kit, name, seed, pure=False,
                                key=f"grade-{batch}-{i}-{attempt}")
         futures[future] = (i, attempt)
 

@@ -27,10 +27,11 @@ import warnings
 
 from IPython.core.inputtransformer2 import TransformerManager
 
-from grader.intake import match_tier
-from grader.submission import code_cells, first_line
+from grader import DIFFERENTIATION, MODULES
+from grader.intake.discover import match_tier
+from grader.execution.workcopy import code_cells, first_line
 
-SCANNED = ("HW3_Modules.ipynb", "HW3_differentiation.ipynb")
+SCANNED = (MODULES, DIFFERENTIATION)
 
 READS = "reads a file"
 RUNS = "runs code from a string"

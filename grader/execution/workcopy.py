@@ -1,9 +1,9 @@
 """A submission on disk, ready to grade: its notebooks copied next to the kit's ``grader/`` and ``data/``.
 
-``prepare(submission, workdir)`` takes a :class:`grader.intake.Submission` (or a path: a folder or a .zip of
-one, found with :func:`grader.intake.discover`), copies the student's folder into ``workdir`` with each chosen
+``prepare(submission, workdir)`` takes a :class:`grader.intake.discover.Submission` (or a path: a folder or a .zip of
+one, found with :func:`grader.intake.discover.discover`), copies the student's folder into ``workdir`` with each chosen
 file under the kit's notebook name, replaces the submission's own ``grader/`` and ``data/`` with the kit's (the
-student cannot bring their own grader), and reads the notebooks leniently (:func:`grader.notebook.read_lenient`):
+student cannot bring their own grader), and reads the notebooks leniently (:func:`grader.intake.notebooks.read_lenient`):
 what was found, repaired, missing or unreadable is reported.
 """
 import os
@@ -14,13 +14,14 @@ from pathlib import Path
 
 import nbformat
 
-from grader import KIT
-from grader.intake import NOTEBOOKS, Submission, discover, shown
-from grader.notebook import NotebookError, read_lenient
+from grader import KIT_ROOT, NOTEBOOKS
+from grader.intake.discover import Submission, discover, shown
+from grader.intake.unpack import IGNORED_PARTS
+from grader.intake.notebooks import read_lenient
+from grader.selfcheck.notebook import NotebookError
 
 KIT_FOLDERS = ("grader", "data")
-NOT_COPIED = KIT_FOLDERS + ("build", ".git", ".venv", "venv", "__pycache__", ".ipynb_checkpoints", "node_modules", "tests",
-                            "bench", ".pytest_cache", "__MACOSX")
+NOT_COPIED = KIT_FOLDERS + IGNORED_PARTS + ("build", "tests", "bench", ".pytest_cache")
 
 
 @dataclass
@@ -84,7 +85,7 @@ def prepare(submission, workdir):
             target.unlink()
         elif target.exists():
             shutil.rmtree(target)
-        shutil.copytree(KIT / folder, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(KIT_ROOT / folder, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     for name in NOTEBOOKS:
         nb_path = workdir / name
         if name not in submission.files:
@@ -104,7 +105,7 @@ def prepare(submission, workdir):
     if not prepared.notebooks and not prepared.errors:
         prepared.errors.append(f"{submission.label}: none of {', '.join(NOTEBOOKS)} found")
     _owner_writable(workdir)
-    from grader.sandbox import hand_over
+    from grader.execution.sandbox import hand_over
     hand_over(workdir)   # as root: the sandbox's kernel runs as the owner of the copy, whoever starts it
     return prepared
 
@@ -126,7 +127,3 @@ def code_cells(nb):
 def first_line(source, width=60):
     lines = [line.strip() for line in source.strip().splitlines() if line.strip()]
     return (lines[0][:width] + ("..." if len(lines[0]) > width else "")) if lines else "(empty)"
-
-
-def new_notebook_like(nb):
-    return nbformat.v4.new_notebook(metadata=nb.metadata)

@@ -17,7 +17,7 @@ listed only if a backward pass uses it.
 """
 import ast
 
-from grader.submission import code_cells, first_line
+from grader.execution.workcopy import code_cells, first_line
 
 STEP_NAMES = {"h", "eps", "epsilon", "delta", "step", "dx", "dh", "d", "hh", "h2", "delta_x", "dt", "_h", "_eps"}
 BACKWARD = {"updateGradInput", "accGradParameters", "backward"}

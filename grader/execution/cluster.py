@@ -5,9 +5,9 @@
     with connect(None, jobs=2) as client:             # a LocalCluster of 2 one-thread workers here
         ...
 
-No shared file system is assumed: a task carries the submission (a :class:`grader.intake.Submission`, found on
+No shared file system is assumed: a task carries the submission (a :class:`grader.intake.discover.Submission`, found on
 the client) with its files as bytes (:func:`pack`); the worker grades a private copy with the very function
-local grading uses (:func:`grade_remote` calls :func:`grader.grade.grade_submission`, so its kernels are
+local grading uses (:func:`grade_remote` calls :func:`grader.execution.session.grade_submission`, so its kernels are
 sandboxed exactly as they are locally) and sends the report back, every path in it put back to the client's.
 
 A worker grades only with the client's kit, and only in the sandbox (unless the TA said --no-sandbox): the
@@ -17,7 +17,7 @@ refuses (:class:`WorkerRefused`); :func:`check_workers` asks every worker the sa
 A worker that dies mid-task (a kernel that takes the machine's memory, a node taken back by the cluster's
 queue) makes the scheduler run the task again elsewhere. Each run records its worker in a Dask ``Variable``
 named after the submission, before it grades; the run that finds two earlier runs there does not grade: the
-submission has stopped two workers, and its report says so (:func:`ungraded_report`). A report graded on a
+submission has stopped two workers, and its report says so (:func:`stopped_twice_report`). A report graded on a
 second run says so too.
 """
 import contextlib
@@ -30,15 +30,18 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from grader import KIT
+from grader import KIT_ROOT, NOTEBOOKS
 from grader import scratch
-from grader.submission import NOT_COPIED as NOT_SENT   # never graded: the kit's grader/ and data/ replace them
+from grader.execution import sandbox
+from grader.execution.session import grade_submission, identity_of
+from grader.options import refusal as cannot_sandbox
+from grader.execution.workcopy import KIT_FOLDERS, NOT_COPIED as NOT_SENT   # never sent: the kit's replace them
+from grader.report.report import Report
 
 TOPIC = "hw3-grader"      # the event topic a task announces its start on (the client's progress bar)
 MAX_RUNS = 2              # a submission is graded at most twice: once, and once more if its worker died
 MAX_PAYLOAD = 512 * 2 ** 20
-KIT_FOLDERS = ("grader", "data")
-KIT_FILES = ("HW3_Modules.ipynb", "HW3_differentiation.ipynb", "HW3_main.ipynb", "requirements.txt")
+KIT_FILES = NOTEBOOKS + ("requirements.txt",)
 SKIPPED = ("__pycache__", ".ipynb_checkpoints")
 RETRIED = ("grading was restarted from the beginning on another machine after the first one stopped mid-way "
            "({first}); this report is from the second, complete run")
@@ -62,12 +65,12 @@ class ClusterError(RuntimeError):
 def kit_fingerprint():
     """SHA-256 over the kit's grader code, reference notebooks, data and pinned requirements (paths and bytes)."""
     digest = hashlib.sha256()
-    files = [KIT / name for name in KIT_FILES]
+    files = [KIT_ROOT / name for name in KIT_FILES]
     for folder in KIT_FOLDERS:
-        files += [p for p in (KIT / folder).rglob("*") if p.is_file() and not set(p.parts) & set(SKIPPED)
+        files += [p for p in (KIT_ROOT / folder).rglob("*") if p.is_file() and not set(p.parts) & set(SKIPPED)
                   and p.suffix != ".pyc"]
     for path in sorted(files):
-        digest.update(path.relative_to(KIT).as_posix().encode() + b"\0")
+        digest.update(path.relative_to(KIT_ROOT).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() if path.exists() else b"(missing)")
         digest.update(b"\0")
     return digest.hexdigest()
@@ -76,13 +79,12 @@ def kit_fingerprint():
 @lru_cache(maxsize=None)
 def sandbox_problem(kernel_name):
     """None if kernels named `kernel_name` can start here (the sandbox: bubblewrap works), else why not."""
-    from grader import sandbox
     return sandbox.problem() if kernel_name == sandbox.KERNEL_NAME else None
 
 
 def kit_description(kernel_name):
     """What a worker reports: its kit's fingerprint, host and folder, and why it cannot make the sandbox (or None)."""
-    return {"kit": kit_fingerprint(), "host": socket.gethostname(), "folder": str(KIT),
+    return {"kit": kit_fingerprint(), "host": socket.gethostname(), "folder": str(KIT_ROOT),
             "sandbox": sandbox_problem(kernel_name)}
 
 
@@ -94,8 +96,7 @@ def refusal(worker, theirs, ours):
                 f"{str(theirs.get('kit'))[:12]} there, {ours[:12]} here): check out the same commit of the kit "
                 "there, run make setup, and restart that worker")
     if theirs.get("sandbox"):
-        return (f"{where} cannot grade in a sandbox: {theirs['sandbox']}. Submissions are untrusted code: fix that, "
-                "or pass --no-sandbox to grade without one (every report then says so)")
+        return f"{where} {cannot_sandbox(theirs['sandbox'])}"
     return None
 
 
@@ -124,7 +125,6 @@ def connect(address=None, jobs=1, kernel_name=None, wait=None):
 
     Raises ClusterError if the scheduler cannot be reached or a worker would refuse.
     """
-    from grader.sandbox import KERNEL_NAME
     from distributed import Client, LocalCluster
     cluster = None
     if address:
@@ -148,7 +148,7 @@ def connect(address=None, jobs=1, kernel_name=None, wait=None):
             if wait is not None:
                 wait(f"no worker has joined the scheduler at {address} yet: waiting for one")
             client.wait_for_workers(1)
-        check_workers(client, kernel_name or KERNEL_NAME)
+        check_workers(client, kernel_name or sandbox.KERNEL_NAME)
         yield client
     finally:
         client.close()
@@ -165,7 +165,7 @@ class Payload:
     roots: the client's paths that travel, each a folder (the student's folder) or a file (a notebook outside it);
     files: for root i, {relative posix path: bytes} (a file root: {"": bytes}).
     """
-    submission: object             # grader.intake.Submission, its paths the client's
+    submission: object             # grader.intake.discover.Submission, its paths the client's
     roots: list = field(default_factory=list)       # [(client path, "folder" | "file")]
     files: list = field(default_factory=list)       # per root: {relative path: bytes}
 
@@ -193,7 +193,7 @@ def _folder_files(folder, budget):
 
 
 def pack(submission):
-    """The Payload of a grader.intake.Submission: its folder's files and its notebooks, read on the client.
+    """The Payload of a grader.intake.discover.Submission: its folder's files and its notebooks, read on the client.
 
     Raises ValueError if they hold more than MAX_PAYLOAD bytes, OSError if they cannot be read.
     """
@@ -264,37 +264,23 @@ def relabel(value, paths):
 
 # -- reports that are not a grading
 
-def ungraded_report(submission, message, options):
-    """A report of `submission` with every check failed and `message` as its only error (the full max_score)."""
-    from grader.grade import grade_submission
-    from grader.intake import Submission
-    nothing = Submission(key=submission.key, label=submission.label, platform=submission.platform,
-                         name=submission.name, problems=[message])
-    report = grade_submission(nothing, **options)   # no notebook: every check failed, no kernel started
-    report["errors"] = [message]
-    report["notes"] = list(submission.notes)
-    report["seconds"] = 0
-    for check in report["checks"]:
-        check["message"] = message
-    return report
-
-
 def stopped_twice_report(submission, workers, options):
-    return ungraded_report(submission, STOPPED_TWICE.format(workers=", ".join(workers) or "?"), options)
+    """A submission whose runs stopped two workers: not graded, its gradebook row listing every check failed."""
+    return Report.ungraded(identity_of(submission), STOPPED_TWICE.format(workers=", ".join(workers) or "?"), options,
+                           notes=submission.notes, rubric=True).as_dict()
 
 
 # -- the task
 
-def grade_remote(payload, options, kit, runs_name):
-    """Runs on a worker: refuses another kit, records this run, grades a private copy, returns the report.
+def grade_remote(payload, options, kit, runs_name, seed=None):
+    """Runs on a worker: refuses another kit, records this run, grades a private copy with `options` (a
+    grader.options.Options) on the inputs drawn from `seed` (the batch's secret), returns the report.
 
     Raises WorkerRefused if this worker's kit is not the client's `kit`, or it cannot make the sandbox.
     """
     from distributed import Variable, get_client, get_worker
-    from grader.grade import grade_submission
-    from grader.sandbox import KERNEL_NAME
     worker = get_worker()
-    why = refusal(worker.address, kit_description(options.get("kernel_name", KERNEL_NAME)), kit)
+    why = refusal(worker.address, kit_description(options.kernel_name), kit)
     if why:
         raise WorkerRefused(why)
     runs = Variable(runs_name, client=get_client())
@@ -305,7 +291,7 @@ def grade_remote(payload, options, kit, runs_name):
         return stopped_twice_report(payload.submission, earlier, options)
     with scratch.TemporaryDirectory(prefix="hw3-task-") as tmp:
         here, paths = unpack(payload, tmp)
-        report = relabel(grade_submission(here, **options), paths)
+        report = relabel(grade_submission(here, options, seed), paths)
     if earlier:
         report["errors"].append(RETRIED.format(first=", ".join(earlier)))
     return report

@@ -26,10 +26,9 @@ from pathlib import Path
 
 import nbformat
 
-from grader import KIT
+from grader import KIT_ROOT, MODULES, NOTEBOOKS
 from grader import selfcheck as C
-from grader.notebook import load_notebook
-from grader.submission import NOTEBOOKS
+from grader.selfcheck.notebook import load_notebook
 
 CODE = ("### BEGIN SOLUTION", "### END SOLUTION")
 MARKDOWN = ("<!-- BEGIN SOLUTION -->", "<!-- END SOLUTION -->")
@@ -38,7 +37,7 @@ KIT_ONLY_MARKDOWN = ("<!-- BEGIN KIT ONLY -->", "<!-- END KIT ONLY -->")
 STUDENT_ONLY_MARKDOWN = ("<!-- BEGIN STUDENT ONLY", "END STUDENT ONLY -->")
 MARKERS = (CODE, MARKDOWN, KIT_ONLY_CODE, KIT_ONLY_MARKDOWN, STUDENT_ONLY_MARKDOWN)
 MARKDOWN_ANSWER_TAG = "markdown-answer"
-GRADER_FILES = ("__init__.py", "notebook.py")   # besides the whole of grader/selfcheck/, the self-check
+GRADER_FILES = ("__init__.py",)   # besides the whole of grader/selfcheck/, the self-check
 DATA_FILES = ("__init__.py", "mnist.py", "mnist.npz", "README.md")
 MARKDOWN_STUB = "*Write your answer here (math in LaTeX between `$...$` or `$$...$$`).*"
 
@@ -156,28 +155,28 @@ def release(outdir):
     outdir.mkdir(parents=True, exist_ok=True)
     written = []
     for name in NOTEBOOKS:
-        source = KIT / name
+        source = KIT_ROOT / name
         if not source.exists():
             raise FileNotFoundError(f"{source}: the kit has no {name}")
         nbformat.write(student_notebook(source), str(outdir / name))
         written.append(outdir / name)
     (outdir / "grader").mkdir()
     for name in GRADER_FILES:
-        shutil.copy2(KIT / "grader" / name, outdir / "grader" / name)
+        shutil.copy2(KIT_ROOT / "grader" / name, outdir / "grader" / name)
         written.append(outdir / "grader" / name)
-    shutil.copytree(KIT / "grader" / "selfcheck", outdir / "grader" / "selfcheck",
+    shutil.copytree(KIT_ROOT / "grader" / "selfcheck", outdir / "grader" / "selfcheck",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", C.FROZEN.name))
     written += sorted((outdir / "grader" / "selfcheck").iterdir())
-    reference = load_notebook(KIT / "HW3_Modules.ipynb", name="reference_modules")
+    reference = load_notebook(KIT_ROOT / MODULES, name="reference_modules")
     frozen = outdir / "grader" / "selfcheck" / C.FROZEN.name
     C.save_expected(C.expected_values(reference, C.SELFCHECK_SEED, C.CHECKS), frozen)
     written.append(frozen)
     (outdir / "data").mkdir()
     for name in DATA_FILES:
-        if (KIT / "data" / name).exists():
-            shutil.copy2(KIT / "data" / name, outdir / "data" / name)
+        if (KIT_ROOT / "data" / name).exists():
+            shutil.copy2(KIT_ROOT / "data" / name, outdir / "data" / name)
             written.append(outdir / "data" / name)
-    shutil.copy2(KIT / "requirements.txt", outdir / "requirements.txt")
+    shutil.copy2(KIT_ROOT / "requirements.txt", outdir / "requirements.txt")
     (outdir / "README.md").write_text(STUDENT_README)
     written += [outdir / "requirements.txt", outdir / "README.md"]
     return written

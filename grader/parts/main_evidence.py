@@ -1,13 +1,13 @@
 """Evidence that HW3_main.ipynb did the work it reports: the grader recomputes one reported figure.
 
-The main notebook's metrics are its own report (:mod:`grader.mainnb`); a notebook could type them in. So after its
+The main notebook's metrics are its own report (:mod:`grader.parts.main_notebook`); a notebook could type them in. So after its
 cells ran, the grader asks the kernel for the model the notebook selected (``selection["best_net"]``, the kit's
 ``main-best-train`` cell; else ``selected``) and has it classify the MNIST test images in an order drawn from the
-batch's secret seed (:data:`IMAGES` of them: the cost stays small beside the notebook's own passes over the test
+batch's secret seed (:func:`grader.parts.probes.main_evidence`, in the kernel; :data:`IMAGES` of them: the cost stays small beside the notebook's own passes over the test
 set); the predicted labels come back (raw integers, :mod:`grader.selfcheck.wire`) and the grader
 scores them, in its own process, against the test labels it reads from the kit's ``data/mnist.npz``. The accuracy
 must agree with the notebook's ``mnist_test_accuracy`` within :func:`tolerance`; otherwise none of the main
-notebook's points are given (:func:`grader.mainnb.judge_run`): its report is not evidence of the work.
+notebook's points are given (:func:`grader.parts.main_notebook.judge_run`): its report is not evidence of the work.
 
 The notebook computes that figure with the same model on all 10,000 images (``accuracy(selected, X_test, y_test)``);
 a random sample of them has the same accuracy up to sampling: the tolerance is 5 standard deviations of a sample of
@@ -18,13 +18,13 @@ the kit's small CNN on the course machine, against 10,000 twice in the notebook'
 """
 import numpy as np
 
+from grader import KIT_ROOT
 from grader.selfcheck.wire import decode
 
 IMAGES = 2000           # test images the grader has the model classify
 TEST_SIZE = 10000       # MNIST's test set, on which the notebook reports its accuracy
 ROUND_OFF = 0.002
 REPORTED = "mnist_test_accuracy"
-BATCH = 500
 
 
 def tolerance(accuracy):
@@ -33,46 +33,9 @@ def tolerance(accuracy):
     p = min(max(float(accuracy), 0.0), 1.0)
     return 5 * (p * (1 - p) / IMAGES * (1 - IMAGES / TEST_SIZE)) ** 0.5 + ROUND_OFF
 
-# Run in the kernel once the notebook's cells ran: the selected model's labels for the test images, in the order
-# of `seed`. Raw values only; the grader scores them.
-PROBE = '''
-def __hw3_main_evidence(seed, nonce):
-    import numpy as _np
-    from IPython.display import publish_display_data as _publish
-    import grader.selfcheck as _c
-    from grader.selfcheck.cases import set_mode as _set_mode
-    from grader.selfcheck.messages import describe_exception as _describe
-    _g = globals()
-    _selection = _g.get("selection")
-    _model = _selection.get("best_net") if isinstance(_selection, dict) else None
-    _model = _g.get("selected") if _model is None else _model
-    try:
-        if _model is None or not callable(getattr(_model, "forward", None)):
-            _out = {"ok": False, "missing": True}
-        else:
-            from data.mnist import load_mnist as _load
-            _X = _load()[2]
-            _order = _np.random.default_rng([seed, 31]).permutation(len(_X))[:%(images)d]
-            _set_mode(_model, False)
-            _labels = [_np.asarray(_model.forward(_X[_order[s:s + %(batch)d]])).argmax(axis=1)
-                       for s in range(0, len(_order), %(batch)d)]
-            _out = {"ok": True, "values": _c.encode({"labels": _np.concatenate(_labels).astype(_np.int64)})}
-    except Exception as _exc:
-        _out = {"ok": False, "error": _describe(_exc)}
-    _publish({_c.MIME: dict(_out, nonce=nonce)})
-''' % {"batch": BATCH, "images": IMAGES}
-
-
-def request(seed, nonce):
-    """The code the grader runs in the kernel to ask for the evidence (after :data:`PROBE` is defined); its answer
-    echoes `nonce` (grader.grade.probe_payload)."""
-    return f"__hw3_main_evidence({int(seed)}, {nonce!r})"
-
-
 def test_labels():
     """The MNIST test labels, read in the grader's process from the kit's own archive."""
-    from grader.submission import KIT
-    with np.load(KIT / "data" / "mnist.npz", allow_pickle=False) as archive:
+    with np.load(KIT_ROOT / "data" / "mnist.npz", allow_pickle=False) as archive:
         return archive["y_test"].astype(np.int64)
 
 

@@ -1,0 +1,1 @@
+"""Not grading: the students' release (release.py) and `make run` (runkit.py)."""

@@ -1,0 +1,143 @@
+"""Grading HW3_Modules.ipynb: the assignment version it was written against, its cells, then every check.
+
+The version is read off the notebook (:func:`grader.selfcheck.versions.detect`, or forced with ``profile``); the
+code cells run one by one (cells holding only ``check(...)`` calls skipped), then every probe of that version's
+modules (:mod:`grader.selfcheck`) runs in the same kernel and sends back raw values; the judges compare them,
+here, with values computed from the kit's reference modules, by that version's conventions.
+"""
+from functools import lru_cache
+
+from grader import KIT_ROOT, MODULES
+from grader import selfcheck as C
+from grader.execution import probe
+from grader.execution.kernel import Status
+from grader.execution.probe import seed_of
+from grader.parts.graded import CheckItem, GradedNotebook
+from grader.selfcheck import versions as V
+from grader.selfcheck.notebook import load_notebook
+
+MODULES_CELLS_BUDGET = 300   # seconds for all cells of HW3_Modules.ipynb (a student's own experiments included)
+
+@lru_cache(maxsize=1)
+def _reference_modules():
+    return load_notebook(KIT_ROOT / MODULES, name="reference_modules")
+
+
+@lru_cache(maxsize=8)
+def reference_expected(version, seed):
+    """Expected values of every check of `version` on the inputs drawn from `seed` (the batch's secret), from the
+    kit's reference notebook: computed once per batch and version in each grading process."""
+    return C.expected_values(_reference_modules(), seed, C.checks_for(version))
+
+
+def modules_version(prepared, profile=None):
+    """(version, why, the checks of the targets it is judged on, a note or None) of the submission's
+    HW3_Modules.ipynb.
+
+    `profile` is the course's assignment version (a name of :data:`grader.selfcheck.versions.VERSIONS`; None: the
+    kit's): every notebook is judged by it, and one that looks written against another version gets a note
+    saying so (its modules the course asks for and it lacks score 0). ``"auto"`` (the instructor allows mixed
+    versions) judges each notebook by the version it was written against (:func:`~grader.selfcheck.versions.detect`).
+    """
+    nb = prepared.notebooks.get(MODULES) if prepared is not None else None
+    note = None
+    if profile == V.AUTO:
+        version, why = (V.KIT, f"no readable {MODULES}") if nb is None else V.detect(nb)
+        why += " (--profile auto: each notebook by the version it was written against)"
+    else:
+        version = V.version(profile or V.KIT.name)
+        why = f"the course's version (--profile {version.name})"
+        seen, evidence = V.detect(nb) if nb is not None else (version, "")
+        if seen.name != version.name and nb is not None and any(c.cell_type == "code" for c in nb.cells):
+            why += f"; the notebook looks like {seen.name} ({evidence})"
+            note = (f"{MODULES} looks written against {seen.title} ({evidence}). This course's assignment is "
+                    f"{version.title}: the notebook is graded against it, and the modules it asks for that the "
+                    "notebook does not define score 0. If you were given another version, ask your instructor.")
+    targets = V.targets_of(version, V.definitions(nb)) if nb is not None else list(version.targets)
+    return version, why, C.checks_of(version=version, targets=targets), note
+
+
+def probe_group(check):
+    """What makes two checks' probes one round trip to the kernel: the same probe function made by the same factory
+    with the same arguments (the catalogue makes a probe for each check; equal ones give equal values)."""
+    probe = check.probe
+    cells = []
+    for cell in probe.__closure__ or ():
+        value = cell.cell_contents
+        value = getattr(value, "name", value) if isinstance(value, V.Version) else value
+        cells.append(value if isinstance(value, (str, int, float, bool, type(None))) else id(value))
+    return check.target, getattr(probe, "__code__", probe), tuple(cells)
+
+
+class ModulesNotebook(GradedNotebook):
+    notebook = MODULES
+    budget = MODULES_CELLS_BUDGET
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.payloads = {}          # probe group -> payload, or why there is none (a str)
+        self.target_seconds = {}    # target -> seconds its probes took
+        self.hung = {}              # target -> why its next probes are not run
+        self.helper_error = None    # why the probe helper could not be installed (None: installed or not yet)
+
+    def check_items(self):
+        for check in self.state.checks if self.state.checks is not None else C.CHECKS:
+            yield ModuleCheck.from_parent(self, name=check.id, target=check.target, check_name=check.name,
+                                          points=check.points, check=check)
+
+    def install_helper(self):
+        if self.kernel_session is None:   # no code cell at all: a kernel for the probes alone
+            self.start_kernel()
+        helper = probe.install(self.kernel_session)
+        self.helper_installed = True
+        if not helper.ok:
+            self.helper_error = f"the kernel could not run the grader's probes ({helper.describe()})"
+            self.state.errors.append(f"the grader could not install its probe in the kernel: {helper.describe()}")
+
+    def group_payload(self, check):
+        """The payload of `check`'s probe group (run once per group); a str says why there is none."""
+        if not self.helper_installed:
+            self.install_helper()
+        if self.helper_error:
+            return self.helper_error
+        key = probe_group(check)
+        if key in self.payloads:
+            return self.payloads[key]
+        target, version = check.target, self.state.version
+        shown = version.class_name(target)
+        limit = self.state.options.timeout
+        if target in self.hung:
+            payload = self.hung[target]
+        else:
+            left = limit - self.target_seconds.get(target, 0.0)
+            outcome, answer = self.ask("grader.selfcheck.run_probe", f"checked {shown}", timeout=max(1.0, left),
+                                       check_id=check.id, seed=seed_of(self.config), version=version.name)
+            self.target_seconds[target] = self.target_seconds.get(target, 0.0) + outcome.seconds
+            if outcome.status is Status.BUDGET:
+                payload = self.state.out_of_time()
+            elif outcome.status is Status.TIMEOUT:
+                payload = (f"{shown} did not finish within {limit:g} s (an endless loop?); "
+                           "it was interrupted and the other modules' checks went on")
+                self.hung[target] = f"not run: {shown} did not finish within {limit:g} s in an earlier check (an endless loop?)"
+            elif outcome.status is Status.DEAD:
+                payload = f"the kernel died while checking {shown} (a crash, or the memory limit)"
+            elif outcome.ok:
+                payload = answer
+            else:
+                payload = {"ok": False, "error": outcome.describe()}
+        self.payloads[key] = payload
+        return payload
+
+
+class ModuleCheck(CheckItem):
+    def __init__(self, *args, check, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.check = check
+
+    def verdict(self):
+        payload = self.parent.group_payload(self.check)
+        if isinstance(payload, str):
+            return self.failed(payload)
+        version, nb = self.parent.state.version, self.parent.nb
+        expected = reference_expected(version.name, seed_of(self.config))[self.check.id]
+        return C.verdict(self.check, payload, expected, version, lambda name: V.locate(nb, name))

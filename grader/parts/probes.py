@@ -1,0 +1,131 @@
+"""The parts' code that runs inside the submission's kernel, through the probe protocol (grader/execution/probe.py;
+the sandbox shows the kernel this file, never the answers): the differentiation notebook's answer functions
+evaluated on the grader's own inputs (:func:`run_probe`), the main notebook's ``metrics`` dict (:func:`metrics`) and
+its selected model's labels for the test images (:func:`main_evidence`).
+
+It imports only numpy and the self-check (:mod:`grader.selfcheck`), which the kernel sees too.
+"""
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+from grader import selfcheck as C
+from grader.selfcheck.cases import rng_for, salt, set_mode
+from grader.selfcheck.messages import describe_exception
+
+def _inputs(name, rng):
+    """Argument tuples on which answer function `name` is evaluated (several shapes each)."""
+    std = rng.standard_normal
+    if name == "grad_xTx":
+        return [(std(n),) for n in (1, 3, 6)]
+    if name == "grad_trAB_wrt_A":
+        return [(std((n, m)), std((m, n))) for n, m in ((1, 1), (3, 3), (2, 5))]
+    if name in ("grad_xAc_wrt_x", "grad_xAc_wrt_A"):
+        return [(std(n), std((n, m)), std(m)) for n, m in ((1, 1), (4, 2), (3, 5))]
+    if name in ("grad_J_wrt_S_trace", "grad_J_wrt_S_elementwise", "grad_J_wrt_F", "grad_J_wrt_S_chain"):
+        return [(std((n, m)), std((n, r)), std((r, m))) for n, r, m in ((1, 1, 1), (4, 3, 5), (3, 2, 2))]
+    if name == "jacobian_F_wrt_S":
+        return [(std((n, r)), m) for n, r, m in ((1, 1, 1), (3, 2, 4), (2, 3, 2))]
+    if name == "linear_backward":
+        return [(std((n, i)), std((o, i)), std((n, o))) for n, i, o in ((1, 3, 2), (5, 4, 3))]
+    if name == "softmax_backward":
+        return [(2 * std((n, k)), std((n, k))) for n, k in ((1, 4), (5, 3))]
+    if name == "nll_backward":
+        out = []
+        for n, c in ((1, 3), (5, 4)):
+            e = np.exp(std((n, c)))
+            out.append((e / e.sum(axis=1, keepdims=True), np.eye(c)[rng.integers(0, c, size=n)]))
+        return out
+    if name == "batch_mean_subtraction_backward":
+        return [(std((5, 3)), 0.3, False), (std((5, 3)), 0.3, True), (std((1, 4)), 0.9, False)]
+    if name == "elu_backward":
+        return [(rng.choice([-1.0, 1.0], size=(4, 3)) * rng.uniform(0.1, 3.0, size=(4, 3)), std((4, 3)), a)
+                for a in (0.5, 2.0)]
+    if name == "softplus_backward":
+        return [(3 * std((4, 3)), std((4, 3)))]
+    raise KeyError(name)
+
+
+# exercise -> the answer functions it defines, in the reference notebook's order
+EXERCISES = {
+    "ex1": ["grad_xTx"],
+    "ex2": ["grad_trAB_wrt_A"],
+    "ex3": ["grad_xAc_wrt_x", "grad_xAc_wrt_A"],
+    "ex4a": ["grad_J_wrt_S_trace"],
+    "ex4b": ["grad_J_wrt_S_elementwise"],
+    "ex4c": ["grad_J_wrt_F", "jacobian_F_wrt_S", "grad_J_wrt_S_chain"],
+    "ex5-linear": ["linear_backward"],
+    "ex5-softmax": ["softmax_backward"],
+    "ex5-nll": ["nll_backward"],
+    "ex5-bms": ["batch_mean_subtraction_backward"],
+    "ex5-elu": ["elu_backward"],
+    "ex5-softplus": ["softplus_backward"],
+}
+
+
+def evaluate(ns, exercise, seed):
+    """{'<function>.<case>.<k>': array}: the exercise's answer functions on the inputs drawn from `seed` (the
+    grader's: the batch's secret, see grader.execution.probe.draw_seed)."""
+    out = {}
+    for name in EXERCISES[exercise]:
+        function = ns[name] if isinstance(ns, dict) else getattr(ns, name)
+        rng = rng_for(seed, salt(name))
+        for case, args in enumerate(_inputs(name, rng)):
+            value = function(*[a.copy() if isinstance(a, np.ndarray) else a for a in args])
+            parts = value if isinstance(value, tuple) else (value,)
+            for k, part in enumerate(parts):
+                out[f"{name}.{case}.{k}"] = part
+    return out
+
+
+def run_probe(exercise, namespace, seed):
+    """The kernel side: evaluate() wrapped like grader.selfcheck.run_probe."""
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return {"ok": True, "values": C.encode(evaluate(namespace, exercise, seed))}
+    except NotImplementedError as exc:
+        return {"ok": False, "not_implemented": True, "error": describe_exception(exc)}
+    except Exception as exc:
+        return {"ok": False, "error": describe_exception(exc)}
+
+
+def _as_json(value, depth=0):
+    """`value` as JSON numbers, strings and nested dicts/lists (non-finite numbers and other objects as text)."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, numbers.Real):
+        value = float(value)
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, dict) and depth < 4:
+        return {str(k): _as_json(v, depth + 1) for k, v in list(value.items())[:100]}
+    if isinstance(value, (list, tuple)) and depth < 4:
+        return [_as_json(v, depth + 1) for v in list(value)[:100]]
+    return repr(value)[:80]
+
+
+def metrics(namespace):
+    """The main notebook's `metrics` dict as plain JSON (None if it has none): read after every cell."""
+    found = namespace.get("metrics")
+    return {"metrics": _as_json(found) if isinstance(found, dict) else None}
+
+
+def main_evidence(namespace, seed, images, batch=500):
+    """The main notebook's selected model (``selection["best_net"]``, else ``selected``) on `images` MNIST test images
+    drawn in the order of `seed`: its predicted labels, raw (grader/parts/main_evidence.py scores them)."""
+    selection = namespace.get("selection")
+    model = selection.get("best_net") if isinstance(selection, dict) else None
+    model = namespace.get("selected") if model is None else model
+    try:
+        if model is None or not callable(getattr(model, "forward", None)):
+            return {"ok": False, "missing": True}
+        from data.mnist import load_mnist   # the kit's data/, in the submission's folder
+        test = load_mnist()[2]
+        order = np.random.default_rng([seed, 31]).permutation(len(test))[:images]
+        set_mode(model, False)
+        labels = [np.asarray(model.forward(test[order[s:s + batch]])).argmax(axis=1) for s in range(0, len(order), batch)]
+        return {"ok": True, "values": C.encode({"labels": np.concatenate(labels).astype(np.int64)})}
+    except Exception as exc:
+        return {"ok": False, "error": describe_exception(exc)}

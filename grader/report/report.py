@@ -1,0 +1,163 @@
+"""The report of one submission, the one type every path that yields a report makes, graded or not.
+
+* :class:`Grading`: what one submission's grading found, filled in by the parts as their items run
+  (grader/plugin.py makes one per submission); :meth:`Grading.report` makes its :class:`Report`.
+* :meth:`Report.ungraded`: a submission that was not graded (the grader failed on it, or it stopped two
+  machines of the cluster), with the reason as its one error; never a grade of the student's work.
+
+A report travels as a dict (:meth:`Report.as_dict`: through Dask, into the journal, to the writers); the JSON
+written for a TA holds only its documented keys (grader/report/writers.py, ``JSON_KEYS``).
+"""
+import time
+from dataclasses import dataclass, field
+
+from grader import selfcheck as C
+from grader.execution.clock import Clock
+from grader.execution.workcopy import Prepared
+from grader import NOTEBOOKS
+from grader.options import Options
+from grader.parts import differentiation, main_notebook
+from grader.parts.modules import MODULES, modules_version
+from grader.selfcheck.messages import optional_not_counted
+
+NOT_RUN = "not run (see errors)"
+
+
+@dataclass
+class Report:
+    """One submission's report. `checks` are Result dicts (target, defined_as, name, passed, points, max_points,
+    message) in the rubric's order; `graded` is False for a submission that was not graded (see :meth:`ungraded`)."""
+    submission: str                      # as the TA named it (a path, or the platform's label)
+    key: str                             # the platform's student id, else a name
+    platform: str = "folder"             # canvas, moodle or folder
+    name: str = ""                       # the student's name where the platform gives it
+    version: str = None                  # the assignment version HW3_Modules.ipynb was judged by
+    version_title: str = None
+    version_reason: str = None
+    not_counted: list = field(default_factory=list)   # notebooks that version's assignment does not have
+    score: float = 0
+    max_score: float = 0
+    checks: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+    notes: list = field(default_factory=list)         # what was graded as what, repairs: no points taken
+    seconds: float = 0
+    fast: bool = False
+    sandbox: bool = True
+    graded: bool = True
+
+    def as_dict(self):
+        return {"submission": self.submission, "key": self.key, "platform": self.platform, "name": self.name,
+                "version": self.version, "version_title": self.version_title, "version_reason": self.version_reason,
+                "not_counted": list(self.not_counted), "score": self.score, "max_score": self.max_score,
+                "checks": list(self.checks), "errors": list(self.errors), "notes": list(self.notes),
+                "seconds": self.seconds, "fast": self.fast, "sandbox": self.sandbox, "graded": self.graded}
+
+    @classmethod
+    def ungraded(cls, identity, reason, options=Options(), notes=(), rubric=False):
+        """The report of a submission that was not graded: score 0, `reason` its only error, `notes` the intake's.
+
+        rubric: also list the checks the submission would have been graded on (the kit's version, or the one forced
+        with --profile), each failed with `reason`, and count their points in max_score (a submission that stopped
+        two machines of the cluster is reported so, for the gradebook's row); else no checks and max_score 0.
+        """
+        if rubric:
+            grading = Grading(identity, options)
+            grading.judge_by(Prepared(workdir=None, missing=list(NOTEBOOKS)))
+            report = grading.report(unrun=reason)
+        else:
+            report = cls(**identity, fast=options.fast)
+        report.errors, report.notes, report.seconds, report.graded = [reason], list(notes), 0, False
+        report.sandbox = options.sandbox
+        return report
+
+
+@dataclass
+class Grading:
+    """What one submission's items found: its report is made from it."""
+    identity: dict                        # submission, key, platform, name: grader.execution.session.identity_of
+    options: Options
+    started: float = field(default_factory=time.perf_counter)
+    prepared: object = None               # grader.execution.workcopy.Prepared
+    version: object = C.KIT               # the assignment version HW3_Modules.ipynb is judged by
+    version_why: str = ""
+    checks: list = None                   # that version's module checks (None: the kit's)
+    not_asked: set = field(default_factory=set)   # notebooks that version's assignment does not have
+    errors: list = field(default_factory=list)
+    notes: list = field(default_factory=list)     # what was graded as what, what was repaired: no points taken
+    results: dict = field(default_factory=dict)   # check id -> Result
+    version_note: str = None              # the notebook looks written against another version than the course's
+    clock: Clock = None                   # the submission's wall-clock budget, every kernel's (options.submission_limit)
+    told_out_of_time: bool = False        # the errors say once that the clock ran out
+    forged: set = field(default_factory=set)      # notebooks whose code published probe-typed output of its own
+
+    def __post_init__(self):
+        if self.clock is None:
+            self.clock = Clock(self.options.submission_limit)
+
+    def out_of_time(self):
+        """The words for what a spent clock did not run; the first time, one line in the submission's errors."""
+        message = (f"not run: the submission used up its time ({self.clock.seconds:g} s for all its notebooks, "
+                   "restarts and replays included)")
+        if not self.told_out_of_time:
+            self.told_out_of_time = True
+            self.errors.append(message.replace("not run: ", "grading stopped: ") + "; what had not run yet gets no points")
+        return message
+
+    def forged_output(self, notebook, during):
+        """Output of the probe's type that the notebook's own code published while the grader `during`: ignored, and
+        named once per notebook in the errors for a TA."""
+        if notebook not in self.forged:
+            self.forged.add(notebook)
+            self.errors.append(f"integrity: {notebook}: the notebook's code published output of the grader's own "
+                               f"kind while the grader {during}; it was ignored (only the answer to the grader's "
+                               "request counts)")
+
+    def judge_by(self, prepared):
+        """The assignment version of the prepared submission (None: nothing readable) and what it is graded on:
+        the course's own versions have no HW3_differentiation.ipynb / HW3_main.ipynb of the kit, so when a submission
+        of theirs lacks one, it is not part of its assignment (not counted), not "not found"."""
+        self.version, self.version_why, self.checks, self.version_note = modules_version(prepared, self.options.profile)
+        if self.version.name != "kit" and prepared is not None:
+            self.not_asked = {name for name in (differentiation.NOTEBOOK, main_notebook.NOTEBOOK)
+                              if name in prepared.missing}
+
+    def parts(self):
+        """The kit's notebooks this submission is graded on, in grading order."""
+        return [MODULES] + [name for name in (differentiation.NOTEBOOK, main_notebook.NOTEBOOK)
+                            if name not in self.not_asked and not (self.options.fast and name == main_notebook.NOTEBOOK)]
+
+    def expected_checks(self):
+        """(id, target, name, max points) of every check this submission is graded on, in report order."""
+        rows = [(c.id, c.target, c.name, c.points) for c in (self.checks if self.checks is not None else C.CHECKS)]
+        D, parts = differentiation, self.parts()
+        for exercise in D.EXERCISES if D.NOTEBOOK in parts else ():
+            rows.append((f"{D.TARGET}: {exercise}: check cell passes", D.TARGET, f"{exercise}: check cell passes",
+                         D.CHECK_CELL_POINTS))
+            rows.append((f"{D.TARGET}: {exercise}: answers vs the reference", D.TARGET,
+                         f"{exercise}: answers vs the reference", D.NUMERIC_POINTS))
+        if main_notebook.NOTEBOOK in parts:
+            rows += [(f"{main_notebook.TARGET}: {name}", main_notebook.TARGET, name, points)
+                     for name, points in main_notebook.RUBRIC]
+        return rows
+
+    def record(self, result):
+        self.results[f"{result.target}: {result.name}"] = result
+
+    def report(self, unrun=NOT_RUN):
+        """The Report: every expected check in the rubric's order (one that did not run: failed with `unrun`)."""
+        results = [self.results.get(key) or C.Result(target, name, False, 0, points, unrun,
+                                                     self.version.class_name(target))
+                   for key, target, name, points in self.expected_checks()]
+        notes = list(self.notes)
+        for target in self.version.optional:   # an advanced-track module left as the template's stub: not asked
+            own = [r for r in results if r.target == target]
+            if own and all(getattr(r, "unimplemented", False) for r in own):
+                results = [r for r in results if r.target != target]
+                notes.append(f"{MODULES}: " + optional_not_counted(self.version.class_name(target), self.version))
+        return Report(**self.identity, version=self.version.name, version_title=self.version.title,
+                      version_reason=self.version_why, not_counted=sorted(self.not_asked),
+                      score=round(sum(r.points for r in results), 2),
+                      max_score=round(sum(r.max_points for r in results), 2),
+                      checks=[r.as_dict() for r in results], errors=list(self.errors), notes=notes,
+                      seconds=round(time.perf_counter() - self.started, 1), fast=self.options.fast,
+                      sandbox=self.options.sandbox)
