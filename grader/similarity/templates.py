@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.notebook import read_lenient
+from grader.intake.notebooks import read_lenient
 from grader.similarity.code import COMPARED, cells_of_notebook
 from grader.similarity.fingerprint import K, NORMALISER, fingerprint_cell
 
