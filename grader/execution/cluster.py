@@ -135,7 +135,7 @@ def connect(address=None, jobs=1, kernel_name=None, wait=None):
                                "`dask scheduler` running there, and is its port open from here?") from None
     else:
         # Workers are processes (a kernel's crash or the memory limit's killer takes one worker, never the batch);
-        # no memory limit of the nanny's: each kernel has its own (grader/kernel.py).
+        # no memory limit of the nanny's: each kernel has its own (grader/execution/kernel.py).
         # Their spill folders (and the nannies') inside this process's scratch folder: gone with it, however the
         # grader ends.
         import dask
