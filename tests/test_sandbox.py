@@ -352,7 +352,8 @@ def test_a_print_loop_keeps_at_most_the_output_cap_in_the_grader(kernel):
 def test_a_flood_of_probe_typed_output_is_capped_too(kernel):
     """Output of the probe's own MIME type used to bypass the cap (1.5 GB in the grader's process): it has a cap
     of its own, and so has every other type (an image flood)."""
-    from grader.execution.kernel import OUTPUT_LIMIT, PROBE_MIME, PROBE_OUTPUT_LIMIT
+    from grader.execution.kernel import OUTPUT_LIMIT, PROBE_OUTPUT_LIMIT
+    from grader.execution.probe import MIME as PROBE_MIME   # the one probe type
     flood = ("from IPython.display import publish_display_data\n"
              "for _ in range(40):\n"
              f"    publish_display_data({{{PROBE_MIME!r}: 'x' * 2 ** 20}})\n"
