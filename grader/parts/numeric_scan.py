@@ -17,7 +17,10 @@ listed only if a backward pass uses it.
 """
 import ast
 
+from grader import DIFFERENTIATION, MODULES
 from grader.execution.workcopy import code_cells, first_line
+from grader.parts.integrity import parse_cell
+from grader.parts.probes import EXERCISES
 
 STEP_NAMES = {"h", "eps", "epsilon", "delta", "step", "dx", "dh", "d", "hh", "h2", "delta_x", "dt", "_h", "_eps"}
 BACKWARD = {"updateGradInput", "accGradParameters", "backward"}
@@ -119,7 +122,6 @@ def _replaced_backwards(trees, numeric):
 def findings(nb, name, answers=()):
     """One message per cell of `nb` (graded as `name`) whose backward method, or answer function (`answers`: the
     differentiation notebook's), computes its derivative numerically."""
-    from grader.integrity import parse_cell
     cells = dict(code_cells(nb))
     trees = [(index, tree) for index, tree in ((i, parse_cell(c.source)) for i, c in cells.items()) if tree is not None]
     functions = _functions(trees)
@@ -150,11 +152,10 @@ def findings(nb, name, answers=()):
 
 def scan(prepared):
     """The findings of the modules and differentiation notebooks of a prepared submission."""
-    from grader.differentiation import EXERCISES, NOTEBOOK
     answers = {name for names in EXERCISES.values() for name in names}
     out = []
-    if "HW3_Modules.ipynb" in prepared.notebooks:
-        out += findings(prepared.notebooks["HW3_Modules.ipynb"], "HW3_Modules.ipynb")
-    if NOTEBOOK in prepared.notebooks:
-        out += findings(prepared.notebooks[NOTEBOOK], NOTEBOOK, answers)
+    if MODULES in prepared.notebooks:
+        out += findings(prepared.notebooks[MODULES], MODULES)
+    if DIFFERENTIATION in prepared.notebooks:
+        out += findings(prepared.notebooks[DIFFERENTIATION], DIFFERENTIATION, answers)
     return out
