@@ -20,6 +20,7 @@ import nbformat
 
 from conftest import ROOT
 from grader.parts import differentiation as D
+from grader.parts import probes as P
 from grader import selfcheck as C
 from grader.selfcheck.notebook import load_notebook
 from grader.selfcheck.catalogue import checks_for
@@ -46,15 +47,15 @@ def stored_payloads(seed):
     modules = vars(load_notebook(ROOT / MODULES, name="attacker_reference_modules"))
     answers = D.reference()[1]
     return {"modules": {c.id: C.run_probe(c.id, modules, seed, "kit") for c in checks_for("kit")},
-            "differentiation": {ex: D.run_probe(ex, answers, seed + 1) for ex in D.EXERCISES}}
+            "differentiation": {ex: P.run_probe(ex, answers, seed + 1) for ex in D.EXERCISES}}
 
 
 REPLAY = '''
 import json as _json
-import grader.selfcheck as _c, grader.parts.differentiation as _d
+import grader.selfcheck as _c, grader.parts.probes as _p   # what the grader's probe calls in the kernel
 _STORED = _json.loads({stored!r})
-_c.run_probe = lambda check_id, ns, seed, version="kit": _STORED["modules"][check_id]
-_d.run_probe = lambda exercise, ns, seed: _STORED["differentiation"][exercise]
+_c.run_probe = lambda namespace, check_id, seed, version="kit": _STORED["modules"][check_id]
+_p.run_probe = lambda namespace, exercise, seed: _STORED["differentiation"][exercise]
 '''
 
 
