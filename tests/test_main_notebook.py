@@ -228,7 +228,7 @@ def test_student_release_speaks_to_a_student(student):
     assert 'os.environ["HW3_FAST"] = "1"' in title and "NotImplementedError" in title
     assert '# os.environ["HW3_FAST"] = "1"' in student["main-imports"].source  # the line the title points to
     # the reference's recipes stay fenced: the best model and the autoencoder's training
-    for cell_id, recipe in (("main-best-model-md", "Conv2d(16 -> 32, 3x3)"), ("main-ae-recipe-short-md", "0.002"),
+    for cell_id, recipe in (("main-best-model-md", "Conv2d(16 -> 64, 3x3)"), ("main-ae-recipe-short-md", "0.002"),
                             ("main-ae-config", "2e-3"), ("main-best-train", "2e-3")):
         assert recipe not in student[cell_id].source, f"{cell_id} hands out the reference's {recipe!r}"
 
@@ -307,3 +307,18 @@ def test_run_names_and_nested_blocks_are_accepted(nb, modules):
             np.testing.assert_allclose(out.mean(axis=0), 0, atol=1e-8)
         h = out
     assert len(list(ns["leaves"](net))) == 7
+
+
+def test_best_model_turns_rows_into_images_and_returns_log_probabilities(nb, modules):
+    ns = run_cells(nb, dict(vars(modules)), "main-best-model")
+    images = ns["Images"]()
+    X = np.random.default_rng(0).random((3, 784), dtype=np.float32)
+    assert images.forward(X).shape == (3, 1, 28, 28)
+    np.testing.assert_array_equal(images.backward(X, images.output), X)  # the gradient goes back to rows
+    net = ns["best_model"]()
+    net.train()
+    net.forward(X)  # a training batch starts BatchNormalization's running statistics
+    net.evaluate()
+    out = net.forward(X)
+    assert out.shape == (3, 10) and out.dtype == np.float32
+    np.testing.assert_allclose(np.exp(out).sum(axis=1), 1, rtol=1e-5)
