@@ -3,6 +3,7 @@
     python -m grader [grade] SUBMISSION... [--json FILE [--resume]] [--lms canvas|moodle] [--jobs N | --cluster ADDR]
                                           [--timeout SECONDS] [--submission-limit SECONDS] [--fast] [--no-sandbox]
                                           [--profile NAME]
+    python -m grader similarity SUBMISSION... [--against DIR...] --json OUT.json   # who shares code (grader/similarity/)
     python -m grader release OUTDIR          # the students' version of the kit (grader/kit/release.py)
     python -m grader sandbox setup|check     # install / check the sandbox (grader/execution/sandbox.py)
     python -m grader run NOTEBOOK...         # make run: execute the kit's notebooks into build/ (grader/kit/runkit.py)
@@ -31,10 +32,12 @@ from grader.options import Options, add_arguments, refusal
 from grader.report.safetext import terminal
 from grader.selfcheck.versions import AUTO
 
-COMMANDS = ("grade", "release", "sandbox", "run")
+COMMANDS = ("grade", "release", "sandbox", "run", "similarity")
 USAGE = ("python -m grader [grade] SUBMISSION... [--json FILE [--resume]] [--lms canvas|moodle] "
          "[--jobs N | --cluster tcp://HOST:PORT]\n       [--timeout SECONDS] [--submission-limit SECONDS] [--fast] "
          "[--no-sandbox] [--profile NAME]\n"
+         "       [--similarity [--against DIR...]]\n"
+         "       python -m grader similarity SUBMISSION... [--against DIR...] --json OUT.json\n"
          "       python -m grader release OUTDIR\n       python -m grader sandbox setup|check\n"
          "       python -m grader run NOTEBOOK...")
 
@@ -55,6 +58,11 @@ def grade_main(argv):
                              "the downloads came from)")
     parser.add_argument("--assignment", default="HW3", metavar="NAME",
                         help="the assignment's column name in the Canvas gradebook (default HW3)")
+    parser.add_argument("--similarity", action="store_true",
+                        help="with --json: also the similarity report (FILE's stem + _similarity.json and its pages) "
+                             "and the gradebook's column 'most similar to (score)'")
+    parser.add_argument("--against", action="append", default=[], metavar="DIR",
+                        help="with --similarity: a folder of known solutions every student is compared with")
     args = parser.parse_args(argv)
     if args.jobs < 1 or args.timeout <= 0 or args.submission_limit <= 0:
         parser.error("--jobs, --timeout and --submission-limit must be positive")
@@ -62,6 +70,13 @@ def grade_main(argv):
         parser.error("--resume needs --json FILE (the journal of the earlier run is FILE's stem + .jsonl)")
     if args.cluster and args.jobs != 1:
         parser.error("--jobs is for grading here; with --cluster the cluster's workers decide how many run at once")
+    if args.similarity and not args.json:
+        parser.error("--similarity needs --json FILE (the report is FILE's stem + _similarity.json)")
+    if args.against and not args.similarity:
+        parser.error("--against is for --similarity")
+    for folder in args.against:
+        if not Path(folder).is_dir():
+            parser.error(f"--against {folder}: not a folder")
     options = Options.from_namespace(args)
     from grader.execution import sandbox
     if not options.sandbox:
@@ -77,14 +92,17 @@ def grade_main(argv):
     from grader.execution.cluster import ClusterError, connect
     from grader.intake.discover import discover
     from grader.report.writers import summary_table, write_reports
-    written = {}
+    written, similar = {}, None
 
     def write(reports):
         written.update(write_reports(reports, args.json, lms=args.lms, assignment=args.assignment,
-                                     scale=args.profile == AUTO))
+                                     scale=args.profile == AUTO, similar=similar))
 
     start = time.perf_counter()
     submissions = discover(args.submissions)
+    if args.similarity:   # before grading (it needs only the notebooks' code): every gradebook written has the column
+        similar, path = similarity_of(submissions, args.against, args.json)
+        written["similarity"] = path
     try:
         with connect(args.cluster, jobs=args.jobs, kernel_name=options.kernel_name, wait=print) as client:
             results = grade_batch(client, submissions, options, json_path=args.json, resume=args.resume,
@@ -106,6 +124,22 @@ def grade_main(argv):
         print("Reports: " + ", ".join(f"{path}" + ("/" if what == "feedback" else "") for what, path in written.items())
               + f", journal {Path(args.json).with_suffix('.jsonl')}")
     return 0
+
+
+def similarity_of(submissions, against, json_path):
+    """({student key: "name (score)"}, path): the similarity report of a graded batch, FILE's stem +
+    _similarity.json beside the gradebooks (its pages in the folder of that name), and the kit CSV's column."""
+    from grader.similarity.cli import run
+    from grader.similarity.report import discover_known, most_similar
+    json_path = Path(json_path)
+    path = json_path.with_name(json_path.stem + "_similarity.json")
+    report = run(submissions, discover_known(against), path)
+    return most_similar(report), path
+
+
+def similarity_main(argv):
+    from grader.similarity.cli import main as similarity_cli
+    return similarity_cli(argv, prog="python -m grader similarity")
 
 
 def release_main(argv):
@@ -139,7 +173,8 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     command = argv[0] if argv and argv[0] in COMMANDS else "grade"
     rest = argv[1:] if argv and argv[0] in COMMANDS else argv
-    return {"grade": grade_main, "release": release_main, "sandbox": sandbox_main, "run": run_main}[command](rest)
+    return {"grade": grade_main, "release": release_main, "sandbox": sandbox_main, "run": run_main,
+            "similarity": similarity_main}[command](rest)
 
 
 if __name__ == "__main__":

@@ -308,3 +308,60 @@ def test_a_canvas_download_is_named_as_its_gradebook_names_it(template, tmp_path
     assert {top["a"]["key"], top["b"]["key"]} == {"12345", "23456"}
     assert {top["a"]["name"], top["b"]["name"]} == {names["12345"], names["23456"]}
     assert most_similar(report)["23456"] == f"{names['12345']} ({top['score']:.2f})"
+
+
+# ---------------------------------------------------------------------------------------------- wired into the grader
+
+def test_python_m_grader_similarity_is_the_subcommand(template, tmp_path):
+    paths = _write_batch(tmp_path, template)
+    out = tmp_path / "sim.json"
+    done = subprocess.run([sys.executable, "-m", "grader", "similarity", *map(str, paths), "--json", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text())["pairs"][0]["score"] >= REVIEW
+    assert (html_folder(out) / "index.html").exists()
+
+
+def test_the_kit_csv_has_the_most_similar_column():
+    from grader.report.writers import SIMILAR_COLUMN, write_reports
+    import csv
+    import tempfile
+    from pathlib import Path
+    results = [{"submission": "a", "key": "k1", "name": "Ann", "score": 1, "max_score": 2, "checks": [], "errors": [],
+                "notes": []},
+               {"submission": "b", "key": "k2", "name": "Bob", "score": 2, "max_score": 2, "checks": [], "errors": [],
+                "notes": []}]
+    with tempfile.TemporaryDirectory() as tmp:
+        written = write_reports(results, Path(tmp) / "g.json", similar={"k1": "Bob (0.93)", "k2": "Ann (0.93)"})
+        rows = list(csv.DictReader(open(written["csv"], encoding="utf-8")))
+        assert [r[SIMILAR_COLUMN] for r in rows] == ["Bob (0.93)", "Ann (0.93)"]
+        plain = write_reports(results, Path(tmp) / "h.json")
+        assert SIMILAR_COLUMN not in next(csv.reader(open(plain["csv"], encoding="utf-8")))
+
+
+def test_grading_with_similarity_adds_the_report_and_the_column(template, tmp_path):
+    """python -m grader SUBMISSION... --json FILE --similarity: FILE's stem + _similarity.json beside the gradebooks,
+    the kit CSV's column names each student's closest match (a copy here, graded as usual)."""
+    import csv
+    original = corpus.student(template, 600)
+    one = corpus.write(tmp_path / "ann", original)
+    two = corpus.write(tmp_path / "bob", corpus.disguise(original, template, ["rename", "comments"], seed=1))
+    known = corpus.write(tmp_path / "public" / "repo", corpus.student(template, 601))
+    out = tmp_path / "out" / "grades.json"
+    done = subprocess.run([sys.executable, "-m", "grader", str(one), str(two), "--json", str(out), "--fast",
+                           "--similarity", "--against", str(known.parent)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stderr
+    report = json.loads((out.parent / "grades_similarity.json").read_text())
+    assert {report["pairs"][0]["a"]["key"], report["pairs"][0]["b"]["key"]} == {"ann", "bob"}
+    assert (out.parent / "grades_similarity" / "index.html").exists()
+    rows = {r["key"]: r for r in csv.DictReader(open(out.with_suffix(".csv"), encoding="utf-8"))}
+    assert rows["ann"]["most similar to (score)"].startswith("bob (")
+    assert rows["bob"]["most similar to (score)"].startswith("ann (")
+    assert {g["key"] for g in json.loads(out.read_text())} == {"ann", "bob"}     # the known solution is not graded
+
+
+def test_similarity_on_grading_needs_json():
+    done = subprocess.run([sys.executable, "-m", "grader", "x", "--similarity"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2 and "--similarity needs --json" in done.stderr

@@ -208,12 +208,16 @@ def write_moodle(results, path, scale=False):
                              "", f"{platform_grade(r, top, scale):g}", f"{top:g}", "Yes", "", now, _comment(r)])
 
 
-def write_reports(results, json_path, lms=None, assignment="HW3", scale=False):
+SIMILAR_COLUMN = "most similar to (score)"
+
+
+def write_reports(results, json_path, lms=None, assignment="HW3", scale=False, similar=None):
     """Writes FILE (JSON), FILE's stem + .csv (the kit's gradebook: points per module), + _canvas.csv or
     _moodle.csv (the platform's import layout; by default for each platform the intake found), + _feedback/
     (one .md and one .html per student, named by the student's key) and + _summary.png (the batch at a glance).
     scale: the platform gradebooks put every assignment version on one scale (only when the instructor allowed
-    mixed versions, ``--profile auto``; see platform_grade).
+    mixed versions, ``--profile auto``; see platform_grade). similar: {key: "name (score)"} from the similarity
+    report (``--similarity``): the kit CSV's last column, SIMILAR_COLUMN.
 
     Returns {what: path}.
     """
@@ -229,7 +233,8 @@ def write_reports(results, json_path, lms=None, assignment="HW3", scale=False):
     taken = set()
     with open(csv_path, "w", newline="", encoding="utf-8") as f:
         writer = safe_writer(f)
-        writer.writerow(["key", "name", "submission", "version", "score", "max_score", "errors", "sandbox", "feedback"] + targets)
+        writer.writerow(["key", "name", "submission", "version", "score", "max_score", "errors", "sandbox", "feedback"] + targets
+                        + ([SIMILAR_COLUMN] if similar is not None else []))
         for r in results:
             stem = feedback_name(r, taken)
             (feedback_dir / f"{stem}.md").write_text(feedback_markdown(r), encoding="utf-8")
@@ -237,7 +242,8 @@ def write_reports(results, json_path, lms=None, assignment="HW3", scale=False):
             feedback = str(Path(feedback_dir.name) / f"{stem}.md")
             totals = target_totals(r)
             writer.writerow([r.get("key", ""), r.get("name", ""), r["submission"], r.get("version", ""), r["score"], r["max_score"],
-                             len(r["errors"]), "yes" if r.get("sandbox", True) else "no", feedback] + [f"{totals.get(t, (0, 0))[0]:g}" for t in targets])
+                             len(r["errors"]), "yes" if r.get("sandbox", True) else "no", feedback] + [f"{totals.get(t, (0, 0))[0]:g}" for t in targets]
+                            + ([similar.get(r.get("key"), "")] if similar is not None else []))
     written = {"json": json_path, "csv": csv_path, "feedback": feedback_dir}
     platforms = [lms] if lms else [p for p in LMS if any(r.get("platform") == p for r in results)]
     for platform in platforms:
