@@ -50,17 +50,16 @@ def test_precomputed_payloads_score_nothing(tmp_path, release_dir):
     report = grade_submission(folder, Options(timeout=TIMEOUT, fast=True))
     scored = {(c["target"], c["name"]) for c in report["checks"] if c["points"]}
     assert scored <= FIXED_INPUTS, scored - FIXED_INPUTS
-    assert points(report)[0] <= 10 and points(report, D.TARGET) == (0, 36)
+    assert points(report)[0] <= 9 and points(report, D.TARGET) == (0, 36)
 
 
-# Property checks whose inputs do not depend on the grader's seed yet (fixed arrays: 0 and +-800, tied maxima,
-# probabilities 0 and 1) or that compare two of the probe's own values: a replay from another seed still passes them.
+# Property checks whose inputs do not depend on the grader's seed yet (fixed arrays: 0 and +-800, probabilities
+# 0 and 1) or that compare two of the probe's own values: a replay from another seed still passes them.
 FIXED_INPUTS = {("BatchNormalization", "evaluation: independent of the batch"),
                 ("BatchMeanSubtraction", "evaluation: independent of the batch"),
                 ("Dropout", "training: kept fraction about 1-p"),
                 ("ELU", "finite for inputs 0 and of magnitude 800"), ("SoftPlus", "finite for inputs 0 and of magnitude 800"),
                 ("Sigmoid", "finite for inputs 0 and of magnitude 800"),
-                ("MaxPool2d", "ties: the first maximum gets the gradient"),
                 ("ClassNLLCriterion", "finite for probabilities 0 and 1")}
 
 

@@ -124,7 +124,7 @@ def expect_dtype(target):
 
 def expect_maxpool_ties(target):
     def expect(ref, seed):
-        x, g = maxpool_ties()
+        x, g = maxpool_ties(seed)
         module = ref.MaxPool2d(2)
         module.forward(x.copy())
         return {"input": x, "gradOutput": g, "gradInput": np.array(module.backward(x.copy(), g.copy()), dtype=np.float64)}

@@ -313,7 +313,7 @@ def probe_maxpool_ties(target, version):
         who = f"{version.class_name(target)}(2)"
         TRACE.call = who
         module = construct(lookup(ns, version, target), (2,), {"stride": 2, "padding": 0})
-        x, g = maxpool_ties()
+        x, g = maxpool_ties(seed)
         forward(module, x.copy(), who)
         return {"gradInput": backward(module, x.copy(), g.copy(), who)}
     return probe
