@@ -24,6 +24,7 @@ or a file taken as it): loading the modules with ``%run``, downloading and readi
 """
 import ast
 import warnings
+from functools import lru_cache
 
 from IPython.core.inputtransformer2 import TransformerManager
 
@@ -84,9 +85,10 @@ SHELL_METHODS = {"system", "getoutput"}
 _transformer = TransformerManager()
 
 
+@lru_cache(maxsize=1024)   # the numeric scan (grader/numeric_scan.py) reads the same cells: parsed once
 def parse_cell(source):
     """The syntax tree of a cell as the kernel would run it (magics and shell lines turned into Python),
-    or None if it does not parse (such a cell runs nothing)."""
+    or None if it does not parse (such a cell runs nothing). Shared: never modify the tree."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
