@@ -85,7 +85,7 @@ SHELL_METHODS = {"system", "getoutput"}
 _transformer = TransformerManager()
 
 
-@lru_cache(maxsize=1024)   # the numeric scan (grader/numeric_scan.py) reads the same cells: parsed once
+@lru_cache(maxsize=1024)   # the numeric scan (grader/parts/numeric_scan.py) reads the same cells: parsed once
 def parse_cell(source):
     """The syntax tree of a cell as the kernel would run it (magics and shell lines turned into Python),
     or None if it does not parse (such a cell runs nothing). Shared: never modify the tree."""
