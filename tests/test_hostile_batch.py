@@ -221,7 +221,7 @@ def test_resume_reads_the_journal_back_and_grades_nothing_again(hostile):
 
 def test_nothing_is_left_behind(hostile):
     from conftest import processes_with
-    assert processes_with(str(ROOT / "grader" / "sandbox.py")) == []
+    assert processes_with(str(ROOT / "grader" / "execution" / "sandbox.py")) == []
     def ours(folder):   # the machine is shared: a socket folder of this batch names its client's, in our TMPDIR
         try:
             return str(hostile["scratch"]) in (folder / "kernel.json").read_text()

@@ -27,7 +27,7 @@ submission's ``notes`` ("HW3_Modules (1).ipynb graded as HW3_Modules.ipynb"); tw
 notebook equally well are reported in ``problems`` and neither is graded (the grader never picks silently).
 
 Bad input never stops the batch: an empty, password-protected, corrupt or oversized zip (a zip bomb: bounded in
-files and bytes over the whole submission, see grader/unpack.py, which every unpack goes through), a member that
+files and bytes over the whole submission, see grader/intake/unpack.py, which every unpack goes through), a member that
 cannot be read, a file that is not a notebook, a symlink, a name with bytes that are not UTF-8 — each gives one
 line in the submission's ``problems`` and the rest goes on.
 A Submission holds plain strings, lists and dicts (picklable, JSON-ready): paths, never open files.
@@ -116,7 +116,7 @@ def match_tier(filename):
     return None
 
 
-# ------------------------------------------------------------------ archives (grader/unpack.py)
+# ------------------------------------------------------------------ archives (grader/intake/unpack.py)
 
 def unpack(archive, dest, label=None, budget=None, nested=True, depth=0):
     """Unpacks a zip (and, with `nested`, the zips inside it) safely; returns notes and problems (see
