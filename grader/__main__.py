@@ -24,6 +24,7 @@ when the sandbox (bubblewrap) cannot run on a worker and --no-sandbox was not gi
 was graded is kept).
 """
 import argparse
+import copy
 import sys
 import time
 from pathlib import Path
@@ -63,11 +64,21 @@ def grade_main(argv):
                              "and the gradebook's column 'most similar to (score)'")
     parser.add_argument("--against", action="append", default=[], metavar="DIR",
                         help="with --similarity: a folder of known solutions every student is compared with")
+    parser.add_argument("--marks", action="append", default=[], metavar="FILE",
+                        help="with --json: merge a TA's marks (the file a review page downloads) into every gradebook "
+                             "and feedback; may be given several times; with --resume nothing is graded again")
     args = parser.parse_args(argv)
     if args.jobs < 1 or args.timeout <= 0 or args.submission_limit <= 0:
         parser.error("--jobs, --timeout and --submission-limit must be positive")
     if args.resume and not args.json:
         parser.error("--resume needs --json FILE (the journal of the earlier run is FILE's stem + .jsonl)")
+    if args.marks and not args.json:
+        parser.error("--marks needs --json FILE (the gradebooks the marks are merged into)")
+    from grader.review.marks import MarksError, apply_marks, read_all
+    try:
+        marks = read_all(args.marks)
+    except MarksError as exc:
+        parser.error(str(exc))
     if args.cluster and args.jobs != 1:
         parser.error("--jobs is for grading here; with --cluster the cluster's workers decide how many run at once")
     if args.similarity and not args.json:
@@ -92,11 +103,18 @@ def grade_main(argv):
     from grader.execution.cluster import ClusterError, connect
     from grader.intake.discover import discover
     from grader.report.writers import summary_table, write_reports
+    from grader.review.page import write_review
     written, similar = {}, None
 
     def write(reports):
+        # the TA's marks go into what is written, never into the journal (a later run merges them again)
+        reports = copy.deepcopy(reports)
+        apply_marks(reports, marks)
         written.update(write_reports(reports, args.json, lms=args.lms, assignment=args.assignment,
                                      scale=args.profile == AUTO, similar=similar))
+        review = write_review(reports, Path(args.json))
+        if review:
+            written["review"] = review
 
     start = time.perf_counter()
     submissions = discover(args.submissions)
@@ -121,7 +139,8 @@ def grade_main(argv):
           + (" (--fast: main notebooks not run)" if options.fast else "")
           + (" WITHOUT A SANDBOX (--no-sandbox)" if not options.sandbox else ""))
     if args.json:
-        print("Reports: " + ", ".join(f"{path}" + ("/" if what == "feedback" else "") for what, path in written.items())
+        print("Reports: " + ", ".join(f"{path}" + ("/" if what in ("feedback", "review") else "")
+                                      for what, path in written.items())
               + f", journal {Path(args.json).with_suffix('.jsonl')}")
     return 0
 

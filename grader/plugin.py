@@ -22,7 +22,7 @@ from grader.execution import sandbox
 from grader.execution.session import STATES, SUBMISSIONS, identity_of, states
 from grader.execution.workcopy import prepare
 from grader.options import Options, add_arguments, refusal
-from grader.parts import integrity, numeric_scan
+from grader.parts import course, integrity, numeric_scan
 from grader.parts.differentiation import DifferentiationNotebook
 from grader.parts.main_notebook import MainNotebook
 from grader.parts.modules import ModulesNotebook
@@ -98,7 +98,8 @@ class _Submission:
             grading.errors += integrity.scan(prepared) + numeric_scan.scan(prepared)
             grading.errors += [f"{name} not found in the submission" for name in prepared.missing if name in parts]
         for name in parts:
-            yield PARTS[name].from_parent(self, path=workdir / name, state=grading, nodeid=f"{self.nodeid}::{name}")
+            cls = course.PARTS[grading.course[name]] if name in grading.course else PARTS[name]
+            yield cls.from_parent(self, path=workdir / name, state=grading, nodeid=f"{self.nodeid}::{name}")
 
 
 class SubmissionDir(_Submission, pytest.Directory):

@@ -100,10 +100,14 @@ def _normal(stem):
 
 def match_tier(filename):
     """(kit notebook, tier) for a file name: tier 0 the kit's name up to case/copies/punctuation, tier 1 with a
-    course prefix or suffix; None if it is no kit notebook."""
+    course prefix or suffix, or the course's own names (`homework_modules`, `homework_differentiation`,
+    `homework_main`, `homework_main-advanced`); tier 2 the course's basic track `homework_main-basic` (beside an
+    advanced-track notebook, the advanced one is graded and the basic one noted); None if it is no kit notebook."""
     if not filename.lower().endswith(".ipynb"):
         return None
     norm = _normal(filename[:-len(".ipynb")])
+    if "testmodules" in norm:     # the course's homework_test_modules.ipynb: its tests, not the student's modules
+        return None
     for kit, word in WORDS.items():
         if norm == _normal(kit[:-len(".ipynb")]):
             return kit, 0
@@ -111,6 +115,8 @@ def match_tier(filename):
         if word == "main":
             if norm == "main" or "hw3main" in norm:
                 return kit, 1
+            if "homeworkmain" in norm:
+                return kit, 2 if "homeworkmainbasic" in norm else 1
         elif word in norm:
             return kit, 1
     return None

@@ -64,6 +64,10 @@ def judge(exercise, payload, expected):
     if payload is None:
         return False, f"{exercise}: no values came back from {names}"
     if not payload.get("ok"):
+        if payload.get("missing"):
+            missing = [str(name) for name in payload["missing"]]
+            return False, (f"{exercise}: no function {', '.join(f'{n}()' for n in missing)} in your notebook (the "
+                           f"exercise's answer cell defines {'it' if len(missing) == 1 else 'them'})")
         error = payload.get("error", "unknown error")
         if payload.get("not_implemented"):
             return False, f"{exercise}: {names} not implemented yet ({error})"

@@ -81,7 +81,11 @@ def evaluate(ns, exercise, seed):
 
 
 def run_probe(exercise, namespace, seed):
-    """The kernel side: evaluate() wrapped like grader.selfcheck.run_probe."""
+    """The kernel side: evaluate() wrapped like grader.selfcheck.run_probe. An answer function the notebook does
+    not define is named as missing (never the lookup's own KeyError, which would show the grader's internals)."""
+    missing = [name for name in EXERCISES[exercise] if not callable(namespace.get(name))]
+    if missing:
+        return {"ok": False, "missing": missing}
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")

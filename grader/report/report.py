@@ -16,11 +16,26 @@ from grader.execution.clock import Clock
 from grader.execution.workcopy import Prepared
 from grader import NOTEBOOKS
 from grader.options import Options
-from grader.parts import differentiation, main_notebook
+from grader.parts import course, differentiation, main_notebook
 from grader.parts.modules import MODULES, modules_version
 from grader.selfcheck.messages import optional_not_counted
 
 NOT_RUN = "not run (see errors)"
+
+
+def awaiting(check):
+    """A check (dict) whose points a TA has yet to mark (grader/parts/awaiting.py)."""
+    review = check.get("review")
+    return isinstance(review, dict) and review.get("status", "awaiting") == "awaiting"
+
+
+def totals(checks):
+    """(score, max_score, awaiting_review) of check dicts: the points awaiting a TA's review are in neither score
+    nor max_score (a submission is never a lower percentage for handing in work that a TA has yet to read)."""
+    score = sum(c.get("points") or 0 for c in checks if not awaiting(c))
+    max_score = sum(c.get("max_points") or 0 for c in checks if not awaiting(c))
+    pending = sum(c.get("max_points") or 0 for c in checks if awaiting(c))
+    return round(score, 2), round(max_score, 2), round(pending, 2)
 
 
 @dataclass
@@ -37,6 +52,7 @@ class Report:
     not_counted: list = field(default_factory=list)   # notebooks that version's assignment does not have
     score: float = 0
     max_score: float = 0
+    awaiting_review: float = 0           # points of checks a TA has yet to mark: in neither score nor max_score
     checks: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     notes: list = field(default_factory=list)         # what was graded as what, repairs: no points taken
@@ -49,6 +65,7 @@ class Report:
         return {"submission": self.submission, "key": self.key, "platform": self.platform, "name": self.name,
                 "version": self.version, "version_title": self.version_title, "version_reason": self.version_reason,
                 "not_counted": list(self.not_counted), "score": self.score, "max_score": self.max_score,
+                "awaiting_review": self.awaiting_review,
                 "checks": list(self.checks), "errors": list(self.errors), "notes": list(self.notes),
                 "seconds": self.seconds, "fast": self.fast, "sandbox": self.sandbox, "graded": self.graded}
 
@@ -82,6 +99,7 @@ class Grading:
     version_why: str = ""
     checks: list = None                   # that version's module checks (None: the kit's)
     not_asked: set = field(default_factory=set)   # notebooks that version's assignment does not have
+    course: dict = field(default_factory=dict)    # notebooks judged as the course's own: name -> kind (parts/course.py)
     errors: list = field(default_factory=list)
     notes: list = field(default_factory=list)     # what was graded as what, what was repaired: no points taken
     results: dict = field(default_factory=dict)   # check id -> Result
@@ -117,6 +135,7 @@ class Grading:
         the course's own versions have no HW3_differentiation.ipynb / HW3_main.ipynb of the kit, so when a submission
         of theirs lacks one, it is not part of its assignment (not counted), not "not found"."""
         self.version, self.version_why, self.checks, self.version_note = modules_version(prepared, self.options.profile)
+        self.course = course.course_notebooks(prepared, self.options.profile)
         if self.version.name != "kit" and prepared is not None:
             self.not_asked = {name for name in (differentiation.NOTEBOOK, main_notebook.NOTEBOOK)
                               if name in prepared.missing}
@@ -130,12 +149,15 @@ class Grading:
         """(id, target, name, max points) of every check this submission is graded on, in report order."""
         rows = [(c.id, c.target, c.name, c.points) for c in (self.checks if self.checks is not None else C.CHECKS)]
         D, parts = differentiation, self.parts()
-        for exercise in D.EXERCISES if D.NOTEBOOK in parts else ():
+        for name in (D.NOTEBOOK, main_notebook.NOTEBOOK):
+            if name in parts and name in self.course:
+                rows += course.expected_rows(self.course[name])
+        for exercise in D.EXERCISES if D.NOTEBOOK in parts and D.NOTEBOOK not in self.course else ():
             rows.append((f"{D.TARGET}: {exercise}: check cell passes", D.TARGET, f"{exercise}: check cell passes",
                          D.CHECK_CELL_POINTS))
             rows.append((f"{D.TARGET}: {exercise}: answers vs the reference", D.TARGET,
                          f"{exercise}: answers vs the reference", D.NUMERIC_POINTS))
-        if main_notebook.NOTEBOOK in parts:
+        if main_notebook.NOTEBOOK in parts and main_notebook.NOTEBOOK not in self.course:
             rows += [(f"{main_notebook.TARGET}: {name}", main_notebook.TARGET, name, points)
                      for name, points in main_notebook.RUBRIC]
         return rows
@@ -154,10 +176,11 @@ class Grading:
             if own and all(getattr(r, "unimplemented", False) for r in own):
                 results = [r for r in results if r.target != target]
                 notes.append(f"{MODULES}: " + optional_not_counted(self.version.class_name(target), self.version))
+        checks = [r.as_dict() for r in results]
+        score, max_score, awaiting = totals(checks)
         return Report(**self.identity, version=self.version.name, version_title=self.version.title,
                       version_reason=self.version_why, not_counted=sorted(self.not_asked),
-                      score=round(sum(r.points for r in results), 2),
-                      max_score=round(sum(r.max_points for r in results), 2),
-                      checks=[r.as_dict() for r in results], errors=list(self.errors), notes=notes,
+                      score=score, max_score=max_score, awaiting_review=awaiting,
+                      checks=checks, errors=list(self.errors), notes=notes,
                       seconds=round(time.perf_counter() - self.started, 1), fast=self.options.fast,
                       sandbox=self.options.sandbox)

@@ -26,20 +26,27 @@ import unicodedata
 from pathlib import Path
 
 from grader.report.mdtext import md_text
+from grader.report.report import awaiting
 from grader.report.safetext import clean_tree, csv_row
 
-JSON_KEYS = ("submission", "key", "version", "score", "max_score", "checks", "errors", "notes", "sandbox")
+JSON_KEYS = ("submission", "key", "version", "score", "max_score", "awaiting_review", "checks", "errors", "notes",
+             "sandbox")
 
 
 def public(result):
     """The report object with exactly the documented keys."""
-    return {key: result.get(key, True if key == "sandbox" else []) for key in JSON_KEYS}
+    return {key: result.get(key, True if key == "sandbox" else 0 if key == "awaiting_review" else [])
+            for key in JSON_KEYS}
 
 
 def target_totals(result):
-    """{target: (points, max_points)} in the order the checks came."""
+    """{target: (points, max_points)} in the order the checks came; a check awaiting a TA's review counts in
+    neither (see grader.report.report.totals)."""
     totals = {}
     for check in result["checks"]:
+        if awaiting(check):
+            totals.setdefault(check["target"], (0, 0))
+            continue
         points, max_points = totals.get(check["target"], (0, 0))
         totals[check["target"]] = (points + check["points"], max_points + check["max_points"])
     return totals
@@ -77,6 +84,9 @@ def feedback_markdown(result):
     who = md_text(result.get("name") or result.get("key") or result["submission"])   # never a path of the TA's machine
     lines = [f"# Feedback: {who}", "",
              f"**Score: {result['score']:g} / {result['max_score']:g}**", ""]
+    if result.get("awaiting_review"):
+        lines += [f"{result['awaiting_review']:g} points await a TA's review (answers the grader does not judge "
+                  "alone): they are in neither number above until a TA has marked them.", ""]
     if result.get("version") and not str(result.get("version_reason", "")).startswith("no readable"):
         lines += [f"Judged as written against {result.get('version_title', result['version'])} "
                   f"(version `{result['version']}`: {md_text(result.get('version_reason', ''))}); the maximum counts that "
@@ -103,9 +113,10 @@ def feedback_markdown(result):
         if check["target"] != current:
             current = check["target"]
             lines += ["", f"### {current}", "", "| | check | points | message |", "|---|---|---|---|"]
-        mark = "ok" if check["passed"] else "**FAILED**"
+        mark = "awaits review" if awaiting(check) else "ok" if check["passed"] else "**FAILED**"
+        points = f"– / {check['max_points']:g}" if awaiting(check) else f"{check['points']:g} / {check['max_points']:g}"
         message = md_text(check["message"], table=True)
-        lines.append(f"| {mark} | {md_text(check['name'], table=True)} | {check['points']:g} / {check['max_points']:g} | {message} |")
+        lines.append(f"| {mark} | {md_text(check['name'], table=True)} | {points} | {message} |")
     return "\n".join(lines) + "\n"
 
 
@@ -132,6 +143,8 @@ def _comment(result):
     parts = "; ".join(f"{t} {p:g}/{m:g}" for t, (p, m) in _parts(result).items())
     lost = [f"{t} {p:g}/{m:g}" for t, (p, m) in target_totals(result).items() if p < m]
     text = f"Score {result['score']:g}/{result['max_score']:g} ({parts})."
+    if result.get("awaiting_review"):
+        text += f" {result['awaiting_review']:g} points await a TA's review."
     if lost:
         more = f" and {len(lost) - 6} more" if len(lost) > 6 else ""
         text += " Points lost in: " + ", ".join(lost[:6]) + more + "."
@@ -233,8 +246,8 @@ def write_reports(results, json_path, lms=None, assignment="HW3", scale=False, s
     taken = set()
     with open(csv_path, "w", newline="", encoding="utf-8") as f:
         writer = safe_writer(f)
-        writer.writerow(["key", "name", "submission", "version", "score", "max_score", "errors", "sandbox", "feedback"] + targets
-                        + ([SIMILAR_COLUMN] if similar is not None else []))
+        writer.writerow(["key", "name", "submission", "version", "score", "max_score", "awaiting_review", "errors",
+                         "sandbox", "feedback"] + targets + ([SIMILAR_COLUMN] if similar is not None else []))
         for r in results:
             stem = feedback_name(r, taken)
             (feedback_dir / f"{stem}.md").write_text(feedback_markdown(r), encoding="utf-8")
@@ -242,7 +255,7 @@ def write_reports(results, json_path, lms=None, assignment="HW3", scale=False, s
             feedback = str(Path(feedback_dir.name) / f"{stem}.md")
             totals = target_totals(r)
             writer.writerow([r.get("key", ""), r.get("name", ""), r["submission"], r.get("version", ""), r["score"], r["max_score"],
-                             len(r["errors"]), "yes" if r.get("sandbox", True) else "no", feedback] + [f"{totals.get(t, (0, 0))[0]:g}" for t in targets]
+                             r.get("awaiting_review", 0), len(r["errors"]), "yes" if r.get("sandbox", True) else "no", feedback] + [f"{totals.get(t, (0, 0))[0]:g}" for t in targets]
                             + ([similar.get(r.get("key"), "")] if similar is not None else []))
     written = {"json": json_path, "csv": csv_path, "feedback": feedback_dir}
     platforms = [lms] if lms else [p for p in LMS if any(r.get("platform") == p for r in results)]

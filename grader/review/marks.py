@@ -14,6 +14,7 @@ Points awaiting review are outside the automatic score and maximum; a marked che
 import json
 import math
 
+from grader.report.report import totals
 from grader.review.items import review_checks, student_key
 
 KIND = "hw3-review-marks"
@@ -85,14 +86,7 @@ def apply_marks(reports, marks):
     return applied
 
 
-def awaiting(check):
-    return isinstance(check.get("review"), dict) and check["review"].get("status", "awaiting") == "awaiting"
-
-
 def rescore(report):
-    """score and max_score without the checks awaiting review; `awaiting_review` = their points."""
-    checks = report.get("checks", [])
-    report["score"] = sum(c.get("points") or 0 for c in checks if not awaiting(c))
-    report["max_score"] = sum(c.get("max_points") or 0 for c in checks if not awaiting(c))
-    report["awaiting_review"] = sum(c.get("max_points") or 0 for c in checks if awaiting(c))
+    """score, max_score and awaiting_review of a report dict after marks (grader.report.report.totals)."""
+    report["score"], report["max_score"], report["awaiting_review"] = totals(report.get("checks", []))
     return report

@@ -132,3 +132,13 @@ def write_pages(reports, folder):
         written[question.id] = path
     (folder / "index.html").write_text(_index_page(questions), encoding="utf-8")
     return written
+
+
+def write_review(reports, json_path):
+    """The review pages of a batch beside its JSON (FILE's stem + `_review/`), when anything awaits a TA; returns the
+    folder, or None (a folder of an earlier run is left as it is: the TA's downloads may be in it)."""
+    if not any(collect(reports)):
+        return None
+    folder = Path(json_path).with_name(Path(json_path).stem + "_review")
+    write_pages(reports, folder)
+    return folder
