@@ -1,0 +1,97 @@
+"""The course's own differentiation and main notebooks as students hand them in, graded through the command line
+(grader/parts/course.py): the shared cases real/differentiation-latex-course and real/main-course-version get their
+right verdicts, points awaiting a TA's review are outside the score and maximum, handing in the differentiation
+notebook never lowers the percentage, and a TA's marks file merges into every gradebook and feedback (re-runnable).
+"""
+import csv
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, SHARED_CASES
+
+DIFF = SHARED_CASES / "real" / "differentiation-latex-course"
+MAIN = SHARED_CASES / "real" / "main-course-version"
+PROFILE = ["--profile", "auto"] if "auto" in __import__("grader.selfcheck.versions", fromlist=["x"]).VERSIONS else []
+
+
+def grade(*paths, json_path, extra=()):
+    run = subprocess.run([sys.executable, "-m", "grader", *map(str, paths), "--json", str(json_path), *PROFILE,
+                          *extra], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return {r["submission"]: r for r in json.loads(json_path.read_text(encoding="utf-8"))}
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    """The two cases (full mode), and the differentiation case without its differentiation notebook."""
+    tmp = tmp_path_factory.mktemp("course")
+    modules_only = tmp / "modules-only"
+    modules_only.mkdir()
+    shutil.copyfile(DIFF / "homework_modules.ipynb", modules_only / "homework_modules.ipynb")
+    json_path = tmp / "grades.json"
+    reports = grade(DIFF, MAIN, modules_only, json_path=json_path)
+    return tmp, json_path, reports[str(DIFF)], reports[str(MAIN)], reports[str(modules_only)]
+
+
+def rows(report, target):
+    return {c["name"]: c for c in report["checks"] if c["target"] == target}
+
+
+def test_the_course_differentiation_notebook_gets_its_verdict(batch):
+    _, _, diff, _, modules_only = batch
+    questions = rows(diff, "differentiation")
+    assert len(questions) == 5, "the course's five questions, not the kit's twelve exercises"
+    for name, check in questions.items():
+        if name.startswith(("ex. 1", "ex. 2", "ex. 3", "ex. 4:")):
+            assert check["passed"] or "review" in check, check
+        else:   # ex4c: the chain rule, a factor 2 lost
+            assert not check["passed"]
+    assert diff["awaiting_review"] == sum(c["max_points"] for c in questions.values() if "review" in c)
+    assert diff["score"] / diff["max_score"] >= modules_only["score"] / modules_only["max_score"] == 1
+    text = json.dumps(diff)
+    for internal in ("KeyError", "grad_xTx", "NameError", "ex5"):
+        assert internal not in text
+
+
+def test_the_course_main_notebook_is_read_from_its_outputs(batch):
+    _, _, _, main, _ = batch
+    main_rows = rows(main, "main notebook")
+    automatic = [c for c in main_rows.values() if "review" not in c]
+    assert sum(c["points"] for c in automatic) == sum(c["max_points"] for c in automatic) == 7
+    assert main["awaiting_review"] == 1 and main["score"] == main["max_score"]
+    assert any("homework_main-basic.ipynb graded as HW3_main.ipynb" in n for n in main["notes"])
+
+
+def test_review_pages_feedback_and_gradebook_say_what_awaits_review(batch):
+    tmp, json_path, diff, _, _ = batch
+    review = tmp / "grades_review"
+    assert (review / "index.html").is_file() and (review / "ex4c.html").is_file()
+    assert (review / "assets" / "katex" / "katex.min.js").is_file()
+    feedback = next((tmp / "grades_feedback").glob("*differentiation-latex-course*.md")).read_text(encoding="utf-8")
+    assert "3 points await a TA's review" in feedback
+    with open(json_path.with_suffix(".csv"), encoding="utf-8") as handle:
+        row = next(r for r in csv.DictReader(handle) if r["submission"] == str(DIFF))
+    assert float(row["awaiting_review"]) == diff["awaiting_review"]
+
+
+def test_a_tas_marks_merge_into_every_gradebook_and_merging_again_changes_nothing(batch):
+    tmp, json_path, diff, _, _ = batch
+    check = rows(diff, "differentiation")["ex. 4, chain rule: dJ/dF, dF/dS, dJ/dS (F = AS)"]
+    marks = tmp / "marks-ex4c.json"
+    marks.write_text(json.dumps({"kind": "hw3-review-marks", "version": 1, "marks": [
+        {"student": diff["key"], "question": "ex4c", "group": check["review"]["group"], "points": 1,
+         "comment": "the factor 2 is lost in dJ/dF"}]}), encoding="utf-8")
+    for _ in range(2):
+        merged = grade(DIFF, MAIN, tmp / "modules-only", json_path=json_path,
+                       extra=["--resume", "--marks", str(marks)])[str(DIFF)]
+        assert (merged["score"], merged["max_score"], merged["awaiting_review"]) == (
+            diff["score"] + 1, diff["max_score"] + 3, diff["awaiting_review"] - 3)
+        feedback = next((tmp / "grades_feedback").glob("*differentiation-latex-course*.md")).read_text(encoding="utf-8")
+        assert "marked by a TA, 1/3. the factor 2 is lost in dJ/dF" in feedback
+    journal = [json.loads(line) for line in json_path.with_suffix(".jsonl").read_text(encoding="utf-8").splitlines()
+               if line.strip()]
+    assert all("marked" not in json.dumps(entry) for entry in journal), "the journal keeps the grading, not the marks"
