@@ -95,3 +95,14 @@ def test_a_tas_marks_merge_into_every_gradebook_and_merging_again_changes_nothin
     journal = [json.loads(line) for line in json_path.with_suffix(".jsonl").read_text(encoding="utf-8").splitlines()
                if line.strip()]
     assert all("marked" not in json.dumps(entry) for entry in journal), "the journal keeps the grading, not the marks"
+
+
+def test_a_missing_answer_function_is_named_not_the_graders_lookup():
+    """Students saw `grad_xTx() raised KeyError: 'grad_xTx'` (the grader's own lookup) for a function they never
+    defined: the probe names what is missing, the message says where it belongs."""
+    from grader.parts.differentiation import judge
+    from grader.parts.probes import run_probe
+    payload = run_probe("ex1", {"helpers": 1}, 0)
+    assert payload == {"ok": False, "missing": ["grad_xTx"]}
+    passed, message = judge("ex1", payload, {})
+    assert not passed and "no function grad_xTx() in your notebook" in message and "KeyError" not in message
