@@ -22,7 +22,8 @@ from versions import builder
 CASES = SHARED_CASES
 REAL = ["linear-no-dtype", "orig-module-no-train", "nll-later-course-names", "running-stats-zero-start",
         "assign-not-accumulate", "float32-promotion", "unclear-stub-and-missing", "elu-kink-one-sided",
-        "batchnorm-eval-backward", "derivative-torch-api", "sequential-reruns-forward"]
+        "batchnorm-eval-backward", "derivative-torch-api", "sequential-reruns-forward", "conv2d-skimage-pad",
+        "criterion-names-2017-with-extras"]
 FIELD = ["cell-type-changed"]
 STUB = """class {name}(Module):
     def __init__(self, *args, **kwargs):   # (the template's Conv2d sets W and b here; its methods are stubs)
@@ -94,6 +95,9 @@ def messages(result, target):
     ("batchnorm-eval-backward", {"BatchNormalization": (7, 7)}),
     ("derivative-torch-api", {"Flatten": (7, 7), "Conv2d": (11, 11)}),
     ("sequential-reruns-forward", {"Dropout": (9, 9)}),
+    ("conv2d-skimage-pad", {"Conv2d": (11, 11)}),
+    ("criterion-names-2017-with-extras", {"ClassNLLCriterion": (8, 8), "ClassNLLLogCriterion": (6, 6), "LogSoftMax": (9, 9),
+                                          "BatchNormalization": (7, 7), "Conv2d": (11, 11), "adam_optimizer": (4, 4)}),
 ])
 def test_each_case_gets_its_stated_verdict(graded, case, verdicts):
     result = graded[case]
@@ -172,3 +176,10 @@ def test_batchnorm_evaluation_backward_is_judged_alone_by_the_kits_text(tmp_path
     assert [c["name"] for c in checks if not c["passed"]] == \
         ["evaluation: backward treats the running statistics as constants"]
     assert sum(c["points"] for c in checks) == 6 and sum(c["max_points"] for c in checks) == 7
+
+
+def test_which_criterion_is_which_is_decided_by_what_the_classes_do(graded):
+    result = graded["criterion-names-2017-with-extras"]
+    named = {c["target"]: c["defined_as"] for c in result["checks"] if c["target"].startswith("ClassNLL")}
+    assert named == {"ClassNLLCriterion": "ClassNLLCriterion", "ClassNLLLogCriterion": "ClassNLLCriterionLog"}
+    assert any("decided by what the classes do" in note for note in result["notes"]), result["notes"]

@@ -122,3 +122,42 @@ def test_torch_style_conv2d_parameters_are_reached_through_getparameters(tmp_pat
     ns = vars(load_notebook(path, name="kinds_conv_weight"))
     results = results_for(ns, "Conv2d", VERSIONS["kit"])
     assert all(r.passed for r in results), [r.message for r in results if not r.passed]
+
+
+def test_criterion_meanings_from_an_untrusted_payload():
+    """What the kernel says its classes did decides the names only when well-formed; the losses tell the two
+    meanings apart (a mean or a sum of -log p of the true class, on probabilities or on their logs)."""
+    import numpy as np
+    from grader.parts.modules import criteria_named
+    from grader.selfcheck.cases import criterion_meaning, meaning_inputs
+    p, t = meaning_inputs(7)
+    loss = -np.sum(t * np.log(p)) / len(p)
+    assert criterion_meaning([loss, 34.5], 7) == "probabilities"
+    assert criterion_meaning([-0.2, loss * len(p)], 7) == "log-probabilities"
+    assert criterion_meaning([None, None], 7) is None and criterion_meaning([loss, loss], 7) is None
+    version = VERSIONS["2019-21"]
+    good = {"ok": True, "values": {"ClassNLLCriterion": [loss, 34.5], "NLLLog": [-0.2, loss]}}
+    assert criteria_named(version, ["ClassNLLCriterion", "NLLLog"], good, 7).names == \
+        {"ClassNLLCriterion": "ClassNLLCriterion", "ClassNLLLogCriterion": "NLLLog"}
+    for bad in (None, "text", {"ok": True, "values": ["x"]}, {"ok": True, "values": {"NLLLog": "nan"}},
+                {"ok": False, "values": good["values"]}):
+        assert criteria_named(version, ["ClassNLLCriterion", "NLLLog"], bad, 7) is version
+
+
+def test_the_2019_kernel_has_skimage_util_pad_as_the_course_had_it():
+    """The 2019-21 version's kernel start-up gives back skimage.util.pad (numpy.pad), only where it is missing."""
+    import numpy as np
+    import skimage.util
+    had = getattr(skimage.util, "pad", None)
+    try:
+        if had is not None:
+            del skimage.util.pad
+        namespace = {}
+        exec(VERSIONS["2019-21"].kernel_startup, namespace)
+        assert skimage.util.pad is np.pad and not [k for k in namespace if not k.startswith("__builtins")]
+        assert VERSIONS["derivative"].kernel_startup and not VERSIONS["kit"].kernel_startup
+    finally:
+        if had is None:
+            del skimage.util.pad
+        else:
+            skimage.util.pad = had

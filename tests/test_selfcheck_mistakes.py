@@ -200,3 +200,19 @@ def test_expected_and_got_never_print_alike(tmp_path):
     message = first_failure(mistake, tmp_path)[0].message
     expected = re.search(r"Expected (.*?), got (.*?) \(relative error", message)
     assert expected and expected.group(1) != expected.group(2), message
+
+
+def test_a_transposed_derivative_is_shown_as_the_shape_error_it_is():
+    """The differentiation judge reads a rectangular case first: a transposed answer is told by its shape, with
+    expected and got shapes, not as a relative error on a square case."""
+    import numpy as np
+    from grader.parts import differentiation as D
+    from grader import selfcheck as C
+    expected = D.expected(11)["ex2"]
+    transposed = {key: np.asarray(value).T for key, value in expected.items()}
+    passed, message = D.judge("ex2", {"ok": True, "values": C.encode(transposed)}, expected)
+    assert not passed
+    assert re.search(r"has shape \(\d+, \d+\), expected \(\d+, \d+\): the transpose's shape", message), message
+    wrong = {key: np.asarray(value) * 1.5 for key, value in expected.items()}
+    passed, message = D.judge("ex2", {"ok": True, "values": C.encode(wrong)}, expected)
+    assert not passed and re.search(r"expected .*\d.*, got .*\d", message), message

@@ -73,7 +73,8 @@ def judge(exercise, payload, expected):
             return False, f"{exercise}: {names} not implemented yet ({error})"
         return False, f"{exercise}: {names} raised {error}"
     got = C.decode(payload.get("values"))
-    for key in sorted(expected):
+    for key in sorted(expected, key=lambda k: (_square(expected[k]), k)):   # a rectangular case first: a
+        # transposed answer then shows as the shape error it is
         name, case, part = key.split(".")
         want = np.asarray(expected[key], dtype=np.float64)
         value = got.get(key)
@@ -81,7 +82,9 @@ def judge(exercise, payload, expected):
         if value is None or value.dtype.kind not in "biuf":
             return False, f"{exercise}: {label} returned {show(value) if value is not None else 'nothing'}"
         if value.shape != want.shape:
-            return False, f"{exercise}: {label} has shape {value.shape}, expected {want.shape}"
+            transposed = value.ndim == 2 and value.shape == want.shape[::-1]
+            return False, (f"{exercise}: {label} has shape {value.shape}, expected {want.shape}"
+                           + (": the transpose's shape (a gradient has the shape of its variable)" if transposed else ""))
         err = relative_error(value, want)
         if err < ANALYTIC_TOLERANCE or np.linalg.norm(value.astype(np.float64) - want) < ANALYTIC_ABS:
             continue
@@ -93,6 +96,12 @@ def judge(exercise, payload, expected):
         return False, (f"{exercise}: {label} has relative error {err:.1e} against the finite-difference-checked "
                        f"answer; expected {show(want)}, got {show(value)}")
     return True, f"{names} agree with the reference on the grader's inputs"
+
+
+def _square(value):
+    """Whether a value's shape cannot tell it from its transpose (a vector, a number, a square matrix)."""
+    shape = np.shape(value)
+    return len(shape) < 2 or shape[0] == shape[1]
 
 
 def defined_functions(source):

@@ -57,6 +57,27 @@ def modules_version(prepared, profile=None):
     return version, why, C.checks_of(version=version, targets=targets), note
 
 
+def criterion_candidates(prepared, version):
+    """The classes to probe for which NLL criterion is which (see versions.criterion_candidates); [] if none."""
+    nb = prepared.notebooks.get(MODULES) if prepared is not None else None
+    return V.criterion_candidates(version, V.definitions(nb)) if nb is not None else []
+
+
+def criteria_named(version, candidates, payload, seed):
+    """`version` with its NLL criteria named by what the kernel's classes did (the answer of
+    :func:`grader.selfcheck.probes.run_meanings`, untrusted: anything malformed leaves the version's own names)."""
+    from grader.selfcheck.cases import criterion_meaning
+    values = payload.get("values") if isinstance(payload, dict) and payload.get("ok") else None
+    if not isinstance(values, dict):
+        return version
+    meanings = {}
+    for name in candidates:
+        losses = values.get(name)
+        if isinstance(losses, list) and len(losses) == 2 and all(v is None or isinstance(v, (int, float)) for v in losses):
+            meanings[name] = criterion_meaning(losses, seed)
+    return V.with_criteria(version, meanings)
+
+
 def probe_group(check):
     """What makes two checks' probes one round trip to the kernel: the same probe function made by the same factory
     with the same arguments (the catalogue makes a probe for each check; equal ones give equal values)."""
@@ -93,6 +114,31 @@ class ModulesNotebook(GradedNotebook):
         if not helper.ok:
             self.helper_error = f"the kernel could not run the grader's probes ({helper.describe()})"
             self.state.errors.append(f"the grader could not install its probe in the kernel: {helper.describe()}")
+        else:
+            self.name_criteria()
+
+    def name_criteria(self):
+        """When the notebook's names leave open which NLL criterion is which, ask its classes (both meanings
+        probed) and judge by what they do: the state's version gets those names."""
+        candidates = criterion_candidates(self.state.prepared, self.state.version)
+        if not candidates:
+            return
+        seed = seed_of(self.config)
+        outcome, answer = self.ask("grader.selfcheck.probes.run_meanings", "asked which criterion is which",
+                                   timeout=self.state.options.timeout, names=candidates, seed=seed)
+        named = criteria_named(self.state.version, candidates, answer, seed)
+        if named.names != self.state.version.names:
+            self.state.notes.append(f"{MODULES}: which NLL criterion is which was decided by what the classes do: "
+                                    + ", ".join(f"{named.class_name(t)} judged as the criterion on "
+                                                f"{'probabilities' if t == 'ClassNLLCriterion' else 'log-probabilities'}"
+                                                for t in V.NLL_TARGETS if named.class_name(t) in candidates))
+        self.state.version = named
+
+    def start_kernel(self):
+        super().start_kernel()
+        startup = self.state.version.kernel_startup
+        if startup:   # the course environment that version's code expects (kept: a restarted kernel gets it too)
+            self.kernel_session.run(startup, keep=True)
 
     def group_payload(self, check):
         """The payload of `check`'s probe group (run once per group); a str says why there is none."""
@@ -111,7 +157,8 @@ class ModulesNotebook(GradedNotebook):
         else:
             left = limit - self.target_seconds.get(target, 0.0)
             outcome, answer = self.ask("grader.selfcheck.run_probe", f"checked {shown}", timeout=max(1.0, left),
-                                       check_id=check.id, seed=seed_of(self.config), version=version.name)
+                                       check_id=check.id, seed=seed_of(self.config), version=version.name,
+                                       names=dict(version.names))
             self.target_seconds[target] = self.target_seconds.get(target, 0.0) + outcome.seconds
             if outcome.status is Status.BUDGET:
                 payload = self.state.out_of_time()
@@ -138,6 +185,7 @@ class ModuleCheck(CheckItem):
         payload = self.parent.group_payload(self.check)
         if isinstance(payload, str):
             return self.failed(payload)
-        version, nb = self.parent.state.version, self.parent.nb
+        version, nb = self.parent.state.version, self.parent.nb   # (its names settled by the first payload)
+        check = C.by_id(version).get(self.check.id, self.check)
         expected = reference_expected(version.name, seed_of(self.config))[self.check.id]
-        return C.verdict(self.check, payload, expected, version, lambda name: V.locate(nb, name))
+        return C.verdict(check, payload, expected, version, lambda name: V.locate(nb, name))

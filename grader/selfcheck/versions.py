@@ -53,11 +53,25 @@ class Version:
     maxpool_first_tie: bool = False      # the text says the first maximum of a tie gets MaxPool2d's gradient
     eval_backward: bool = False          # the text gives the gradient in evaluation mode (running statistics)
     first_batch_starts: bool = False     # the text says BatchMeanSubtraction's first batch starts its mean (alpha = 0)
+    kernel_startup: str = ""             # run in the grading kernel before the notebook: the version's environment
 
     def class_name(self, target):
         """The name this version gives the kit's `target`."""
         return self.names.get(target, target)
 
+
+# The 2019-21 template's Conv2d cell imports skimage and says to pad with skimage.util.pad, which the course's
+# scikit-image had (numpy.pad under another name); scikit-image removed it in 0.19. The grading kernel of that
+# version (and of its derivative) gets it back before the notebook runs; the student's code is never edited.
+COURSE_2019_STARTUP = """\
+try:
+    import numpy as __hw3_np, skimage.util as __hw3_skimage_util
+    if not hasattr(__hw3_skimage_util, "pad"):
+        __hw3_skimage_util.pad = __hw3_np.pad
+    del __hw3_np, __hw3_skimage_util
+except ImportError:
+    pass
+"""
 
 VERSIONS = {v.name: v for v in (
     Version("kit", "this kit's own HW3_Modules.ipynb", ALL_TARGETS, accumulate=True, float32=True,
@@ -66,9 +80,10 @@ VERSIONS = {v.name: v for v in (
     Version("2018", "the course's 2018 template", TARGETS_2018, LATER_NAMES, given=("ChannelwiseScaling",)),
     # "Layers for advanced track homework ... You don't need to implement it if you are working on
     # homework_main-basic.ipynb": Conv2d and MaxPool2d left as the template's stubs are not counted.
-    Version("2019-21", "the course's 2019-2021 template", TARGETS_2019, LATER_NAMES, optional=ADVANCED),
+    Version("2019-21", "the course's 2019-2021 template", TARGETS_2019, LATER_NAMES, optional=ADVANCED,
+            kernel_startup=COURSE_2019_STARTUP),
     Version("derivative", "a later derivative of the 2019-2021 template (PyTorch-style Conv2d/MaxPool2d/Flatten)",
-            TARGETS_2019, LATER_NAMES, optional=ADVANCED),
+            TARGETS_2019, LATER_NAMES, optional=ADVANCED, kernel_startup=COURSE_2019_STARTUP),
 )}
 KIT = VERSIONS["kit"]
 AUTO = "auto"   # the grader's --profile auto: each notebook judged by the version it was written against
