@@ -133,3 +133,24 @@ def test_check_rejects_an_unknown_module_name():
     from grader.selfcheck import check
     with pytest.raises(ValueError, match="unknown module"):
         check("Lineaar", namespace={})
+
+
+def test_students_requirements_hold_what_their_notebooks_import_and_no_grader_package(released):
+    import re
+    pinned = {re.split(r"[=<>!~; ]", line, maxsplit=1)[0].lower()
+              for line in (released / "requirements.txt").read_text().splitlines() if line and not line.startswith("#")}
+    assert pinned == set(R.STUDENT_PACKAGES)
+    assert not pinned & {"scipy", "scikit-image", "nbval", "dask", "distributed", "sympy", "lark", "pytest"}
+    imported = {"numpy": "numpy", "sklearn": "scikit-learn", "matplotlib": "matplotlib", "ipywidgets": "ipywidgets",
+                "tqdm": "tqdm", "threadpoolctl": "threadpoolctl", "nbformat": "nbformat", "IPython": "ipykernel"}
+    for name in R.NOTEBOOKS:
+        for cell in nbformat.read(str(released / name), as_version=4).cells:
+            if cell.cell_type == "code":
+                for module in re.findall(r"^\s*(?:from|import)\s+(\w+)", cell.source, re.M):
+                    assert module in imported or module in sys.stdlib_module_names or module in ("grader", "data"), \
+                        (name, module)
+
+
+def test_students_readme_keeps_the_base_classes_stubs(released):
+    text = (released / "README.md").read_text()
+    assert "replace every" not in text and "`Module` and `Criterion` stay" in text

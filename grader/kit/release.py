@@ -44,8 +44,10 @@ MARKDOWN_STUB = "*Write your answer here (math in LaTeX between `$...$` or `$$..
 STUDENT_README = """# HW3: Basic Artificial Neural Networks (student version)
 
 1. `python3 -m venv .venv && .venv/bin/pip install -r requirements.txt`, then `.venv/bin/jupyter lab`.
-2. `HW3_Modules.ipynb`: replace every `raise NotImplementedError(...)` by your code; the `check("...")`
-   cell under each module runs the grader's own checks on it and shows a table (`check()` checks all).
+2. `HW3_Modules.ipynb`: replace each `raise NotImplementedError('Class.method')` that follows a
+   `# YOUR CODE HERE` line by your code (the ones in `Module` and `Criterion` stay: they tell a subclass to
+   override the method); the `check("...")` cell under each module runs the grader's own checks on it and
+   shows a table (`check()` checks all). Open the notebooks from this folder (it holds `grader/` and `data/`).
 3. `HW3_differentiation.ipynb`: write each derivation and its answer function; the check cells compare
    your answers with finite differences.
 4. `HW3_main.ipynb`: the experiments (it loads your modules with `%run HW3_Modules.ipynb`). For a quick
@@ -55,6 +57,22 @@ STUDENT_README = """# HW3: Basic Artificial Neural Networks (student version)
 Hand in the folder with the three notebooks (or a .zip of it). The grader runs the same checks as
 `check()`, on inputs of its own, and the main notebook in fast mode.
 """
+
+
+# What the students' notebooks and check() import (and the Jupyter that runs them): the grader's own packages
+# (the course versions' scipy/scikit-image, nbval, Dask, the LaTeX reader, ...) stay out of their requirements.
+STUDENT_PACKAGES = ("numpy", "scikit-learn", "matplotlib", "jupyterlab", "ipykernel", "ipywidgets", "nbformat",
+                    "threadpoolctl", "tqdm")
+
+
+def student_requirements(text):
+    """The kit's requirements.txt cut to :data:`STUDENT_PACKAGES` (their pins and markers kept)."""
+    lines = ["# Pinned versions of what the homework's notebooks need (Python 3.10+; the markers pick a pin)."]
+    for line in text.splitlines():
+        name = re.split(r"[=<>!~;\[ ]", line.strip(), maxsplit=1)[0].lower()
+        if line.strip() and not line.lstrip().startswith("#") and name in STUDENT_PACKAGES:
+            lines.append(line)
+    return "\n".join(lines) + "\n"
 
 
 class ReleaseError(ValueError):
@@ -176,7 +194,7 @@ def release(outdir):
         if (KIT_ROOT / "data" / name).exists():
             shutil.copy2(KIT_ROOT / "data" / name, outdir / "data" / name)
             written.append(outdir / "data" / name)
-    shutil.copy2(KIT_ROOT / "requirements.txt", outdir / "requirements.txt")
+    (outdir / "requirements.txt").write_text(student_requirements((KIT_ROOT / "requirements.txt").read_text()))
     (outdir / "README.md").write_text(STUDENT_README)
     written += [outdir / "requirements.txt", outdir / "README.md"]
     return written

@@ -301,5 +301,5 @@ LARGE_OK = "finite and exact for inputs 0 and of magnitude 800"
 
 def kink_note(method, got, expected):
     """At exactly 0 the value is a convention (either one-sided derivative at a kink): a note, no point lost."""
-    return (f". Note: {method} gives {got:.4g} at exactly 0 where the kit's reference gives {expected:.4g}; at a kink "
+    return (f". Note: {method} gives {got:.4g} at exactly 0 where the check expected {expected:.4g}; at a kink "
             "either one-sided value is right, so this costs nothing")

@@ -33,7 +33,7 @@ def dropout_scale(p, ratios, want, version):
             f"{show(ratios)}, expected {expected}.")
 
 
-DROPOUT_SCALE_OK = "kept units scaled as the text says, the others exactly 0"
+DROPOUT_SCALE_OK = "kept units scaled as the text above Dropout says, the others exactly 0"
 
 
 def dropout_backward_malformed(gi, shape):

@@ -74,7 +74,7 @@ except ImportError:
 """
 
 VERSIONS = {v.name: v for v in (
-    Version("kit", "this kit's own HW3_Modules.ipynb", ALL_TARGETS, accumulate=True, float32=True,
+    Version("kit", "this homework's HW3_Modules.ipynb", ALL_TARGETS, accumulate=True, float32=True,
             maxpool_first_tie=True, eval_backward=True, first_batch_starts=True),
     Version("2017", "the course's original 2017 template", SEED_TARGETS, dropout_keeps=True),
     Version("2018", "the course's 2018 template", TARGETS_2018, LATER_NAMES, given=("ChannelwiseScaling",)),
