@@ -70,14 +70,21 @@ def zero_grad(module, who):
 # --------------------------------------------------------------------------------------------- layers
 
 
+def each_case(ns, version, seed, target, when=lambda case: True, dtype=np.float64, input_dtype=np.float64):
+    """The per-case loop of every layer probe: (index, case, who, module, input) for each case of `target` that
+    `when` admits, the module built (parameters in `dtype` set, warmed up, in its mode) and its input drawn."""
+    for i, case in enumerate(LAYER_CASES[target]):
+        if when(case):
+            module = build(ns, version, seed, target, i, case, dtype)
+            yield i, case, constructor_call(version, target, case), module, layer_inputs(seed, target, i, case, input_dtype)
+
+
 def probe_forward(target, version):
     """The output of every case (values compared), and for elementwise layers on 0 and +-800."""
     def probe(ns, seed):
         out = {}
-        for i, case in enumerate(LAYER_CASES[target]):
-            if case.values:
-                module = build(ns, version, seed, target, i, case)
-                out[f"case{i}"] = forward(module, layer_inputs(seed, target, i, case), constructor_call(version, target, case))
+        for i, case, who, module, x in each_case(ns, version, seed, target, when=lambda case: case.values):
+            out[f"case{i}"] = forward(module, x, who)
         if target in ELEMENTWISE:
             case = LAYER_CASES[target][0]
             module = build(ns, version, seed, target, 0, case)
@@ -90,11 +97,8 @@ def probe_backward(target, version):
     """gradInput and the parameter gradients after one forward/backward from zeroed gradients."""
     def probe(ns, seed):
         out = {}
-        for i, case in enumerate(LAYER_CASES[target]):
-            who = constructor_call(version, target, case)
-            module = build(ns, version, seed, target, i, case)
+        for i, case, who, module, x in each_case(ns, version, seed, target):
             zero_grad(module, who)
-            x = layer_inputs(seed, target, i, case)
             y = forward(module, x.copy(), who)
             out[f"case{i}.gradInput"] = backward(module, x.copy(), grad_output(seed, target, i, np.shape(y)), who)
             for (path, _), (_, grad_path) in zip(case.params, own_params(module, case)):
@@ -113,10 +117,7 @@ def probe_contract(target, version):
     """What forward/backward return and store, and the input/gradOutput arrays afterwards."""
     def probe(ns, seed):
         out = {}
-        for i, case in enumerate(LAYER_CASES[target]):
-            who = constructor_call(version, target, case)
-            module = build(ns, version, seed, target, i, case)
-            x = layer_inputs(seed, target, i, case)
+        for i, case, who, module, x in each_case(ns, version, seed, target):
             y = forward(module, x, who)
             out[f"case{i}.returned_output"] = y
             out[f"case{i}.stored_output"] = module.output
@@ -136,14 +137,10 @@ def probe_accumulate(target, version):
     more backward (the versions whose hint assigns the gradients are judged on that last one)."""
     def probe(ns, seed):
         out = {}
-        for i, case in enumerate(LAYER_CASES[target]):
-            if not case.params or case.warmup or case.mode != "train":
-                continue
-            who = constructor_call(version, target, case)
-            module = build(ns, version, seed, target, i, case)
+        fresh = lambda case: case.params and not case.warmup and case.mode == "train"   # noqa: E731
+        for i, case, who, module, x in each_case(ns, version, seed, target, when=fresh):
             params = [(path, gp) for (path, _), (_, gp) in zip(case.params, own_params(module, case))]
             zero_grad(module, who)
-            x = layer_inputs(seed, target, i, case)
             y = forward(module, x.copy(), who)
             g = grad_output(seed, target, i, np.shape(y))
             backward(module, x.copy(), g.copy(), who)
@@ -168,12 +165,9 @@ def probe_dtype(target, version):
     """A float32 input, with float32 and with float64 parameters: the output's values and dtype."""
     def probe(ns, seed):
         out = {}
-        for i, case in enumerate(LAYER_CASES[target]):
-            who = constructor_call(version, target, case)
-            for param_dtype in (np.float32, np.float64):
+        for param_dtype in (np.float32, np.float64):
+            for i, case, who, module, x in each_case(ns, version, seed, target, dtype=param_dtype, input_dtype=np.float32):
                 key = f"case{i}.{np.dtype(param_dtype).name}"
-                module = build(ns, version, seed, target, i, case, dtype=param_dtype)
-                x = layer_inputs(seed, target, i, case, dtype=np.float32)
                 y = forward(module, x, who)
                 out[f"{key}.output"] = kept(y)
                 out[f"{key}.output_dtype"] = str(np.asarray(y).dtype)
