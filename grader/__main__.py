@@ -19,9 +19,11 @@ options (--timeout, --submission-limit, --fast, --no-sandbox, --profile) are gra
 pytest's door: every HW3_Modules.ipynb is judged by the course's assignment version, --profile NAME (default: kit;
 a notebook that looks written against another one gets a note); --profile auto allows mixed versions, each
 notebook judged by the version read off it, the platform gradebooks on one scale. The exit
-status is 0 whenever grading ran, whatever the scores; 2 for a usage error, a cluster that cannot be used, or
-when the sandbox (bubblewrap) cannot run on a worker and --no-sandbox was not given; 130 when interrupted (what
-was graded is kept).
+status is 0 when every submission was graded, whatever the scores; 3 when the batch ran but some submissions were
+not graded (the grader failed on them: grader/execution/failures.py; their reports say why and what to do); 2 for
+a usage error, a cluster that cannot be used, a batch stopped because its first submissions all failed the same
+way, or when the sandbox (bubblewrap) cannot run on a worker and --no-sandbox was not given; 130 when interrupted
+(what was graded is kept).
 """
 import argparse
 import copy
@@ -133,16 +135,20 @@ def grade_main(argv):
         print("\ninterrupted" + (f": what was graded is kept in {args.json} and its journal; "
                                  "run again with --resume to grade the rest" if args.json else ""), file=sys.stderr)
         return 130
+    from grader.execution.failures import NOT_GRADED_EXIT, not_graded
+    missing = not_graded(results)
     print()
     print(terminal(summary_table(results)))   # names and file names from submissions: no escape sequences
-    print(f"\n{len(results)} submission(s) graded in {time.perf_counter() - start:.0f} s"
+    print(f"\n{len(results) - len(missing)} submission(s) graded"
+          + (f", {len(missing)} NOT GRADED (see above)" if missing else "")
+          + f" in {time.perf_counter() - start:.0f} s"
           + (" (--fast: main notebooks not run)" if options.fast else "")
           + (" WITHOUT A SANDBOX (--no-sandbox)" if not options.sandbox else ""))
     if args.json:
         print("Reports: " + ", ".join(f"{path}" + ("/" if what in ("feedback", "review") else "")
                                       for what, path in written.items())
               + f", journal {Path(args.json).with_suffix('.jsonl')}")
-    return 0
+    return NOT_GRADED_EXIT if missing else 0
 
 
 def similarity_of(submissions, against, json_path):

@@ -4,6 +4,7 @@ torn down), a small batch (the reference, a mutant, a broken notebook) graded wi
 one it held graded again elsewhere (and its report says so). --resume grades only what the journal lacks. A
 worker with another kit refuses. A submission whose runs stopped two workers is not run a third time.
 """
+import csv
 import json
 import os
 import re
@@ -152,7 +153,8 @@ def test_a_worker_with_another_kit_refuses(loopback, submissions, tmp_path):
     assert run.returncode == 2, run.stdout + run.stderr
     assert "refusing to grade" in run.stderr and "runs another kit" in run.stderr and str(other) in run.stderr
     assert "make setup" in run.stderr
-    assert not any(line.startswith("[") for line in run.stdout.splitlines())
+    assert not any(line.startswith("[") for line in run.stdout.splitlines())   # refused before the batch:
+    assert not (tmp_path / "grades.csv").exists()                             # no gradebook at all
 
 
 def test_a_killed_worker_s_submission_is_graded_once_more_elsewhere(loopback, local, submissions, tmp_path):
@@ -210,7 +212,7 @@ def test_a_submission_that_stopped_two_workers_is_not_run_again(loopback, local,
         assert len(runs.get()) == 3
         runs.delete()
     assert report["submission"] == str(submissions[0])
-    assert report["score"] == 0 and report["max_score"] == public(local)[0]["max_score"]
+    assert report["graded"] is False and report["max_score"] == public(local)[0]["max_score"]
     assert len(report["errors"]) == 1 and "stopped two machines" in report["errors"][0]
     assert "tcp://10.1.1.1:1, tcp://10.1.1.2:1" in report["errors"][0]
     assert all("stopped two machines" in c["message"] for c in report["checks"])
@@ -265,3 +267,47 @@ def test_the_readme_cluster_recipe_typed_as_written(submissions, local, tmp_path
     for key in PICKED:
         assert here[key]["submission"] == f"submissions/{key}"
         assert {**here[key], "submission": None} == {**there[key], "submission": None}, key
+
+
+# A scheduler from another environment, which cannot import the kit: the kit's Python with the finder of its
+# editable install taken out, started in a folder without grader/.
+SCHEDULER_WITHOUT_THE_KIT = ("import sys\n"
+                             "sys.meta_path[:] = [f for f in sys.meta_path if 'Editable' not in getattr(f, '__name__', '')]\n"
+                             "from distributed.cli.dask_scheduler import main\n"
+                             "main()\n")
+
+
+def test_a_cluster_that_cannot_load_the_grader_writes_no_grade_and_stops(submissions, tmp_path):
+    """The issue's TA: every task fails to load on the scheduler. Two submissions: both reported not graded with
+    what to do, the CSV says so, Canvas gets empty grades, exit status 3. Four: the grader stops after the first
+    three with what to fix (exit status 2), never grading the fourth into a gradebook."""
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.copytree(submissions[0], tmp_path / "fourth")
+    processes = [start([sys.executable, "-c", SCHEDULER_WITHOUT_THE_KIT, "--host", "127.0.0.1", "--port", str(port),
+                        "--no-dashboard"], cwd=elsewhere)]
+    try:
+        processes.append(start_worker(address, "w1", cwd=elsewhere))
+        from distributed import Client
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(1, timeout=120)
+        two = grade(*submissions[:2], "--cluster", address, "--json", tmp_path / "two" / "grades.json", "--lms", "canvas")
+        four = grade(*submissions, tmp_path / "fourth", "--cluster", address, "--json", tmp_path / "four" / "grades.json")
+    finally:
+        for process in processes:
+            kill(process)
+    assert two.returncode == 3, two.stdout + two.stderr
+    reports = json.loads((tmp_path / "two" / "grades.json").read_text())
+    assert [r["graded"] for r in reports] == [False, False]
+    assert all("could not load the grader" in r["errors"][0] and "make setup" in r["errors"][0] for r in reports)
+    assert "NOT GRADED (2" in two.stdout and "0 submission(s) graded, 2 NOT GRADED" in two.stdout
+    kit = list(csv.DictReader(open(tmp_path / "two" / "grades.csv", encoding="utf-8")))
+    assert [row["score"] for row in kit] == ["not graded", "not graded"]
+    canvas = list(csv.reader(open(tmp_path / "two" / "grades_canvas.csv", encoding="utf-8")))
+    assert [row[5] for row in canvas[2:]] == ["", ""]
+    assert four.returncode == 2, four.stdout + four.stderr
+    assert "stopped after the first 3 submissions" in four.stderr and "could not load the grader" in four.stderr
+    written = json.loads((tmp_path / "four" / "grades.json").read_text())
+    assert len(written) == 3 and not any(r["graded"] for r in written)

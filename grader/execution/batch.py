@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 
 from grader.execution import cluster
+from grader.execution.failures import FirstFailures, grader_error
 from grader.execution.probe import draw_seed
 from grader.execution.session import identity_of
 from grader.report.report import Report
@@ -29,13 +30,14 @@ MIN_IN_FLIGHT = 4
 
 
 class BatchAborted(RuntimeError):
-    """The batch cannot go on (a worker with another kit, the scheduler lost); what was graded is kept."""
+    """The batch cannot go on (a worker with another kit, the scheduler lost, the first submissions all not graded
+    for one reason); what was graded is kept."""
 
 
 def grader_failure(submission, exc, options):
-    """The report of a submission the grader itself failed on (a bug to report, never the student's fault)."""
-    return Report.ungraded(identity_of(submission), f"the grader failed on this submission ({type(exc).__name__}: "
-                           f"{exc}); please report it", options).as_dict()
+    """The report of a submission the grader itself failed on (a bug to report, or a cluster that cannot load the
+    grader: never the student's fault): not graded, the reason and what to do (grader/execution/failures.py)."""
+    return Report.ungraded(identity_of(submission), grader_error(exc), options, notes=submission.notes).as_dict()
 
 
 class Journal:
@@ -66,7 +68,8 @@ class Journal:
             if entry.get("kit") == self.kit and entry.get("options") == self.options and isinstance(seed, int) \
                     and seed == (self.seed if self.seed is not None else seed):
                 self.seed = seed
-                done[key] = clean_tree(report)
+                if isinstance(report, dict) and report.get("graded") is not False:   # not graded: graded again
+                    done[key] = clean_tree(report)
             else:
                 other += 1
         return done, other
@@ -105,12 +108,15 @@ class Progress:
 
     def report(self, report, failed):
         self.done += 1
-        self.failed += failed
+        self.failed += failed or report.get("graded") is False
         errors = f", {len(report['errors'])} problems" if report["errors"] else ""
         who = report["submission"] + (f" ({report['key']})" if report.get("platform") in ("canvas", "moodle") else "")
-        version = f" [{report['version']}]" if report.get("version") else ""
-        self.line(f"[{self.done}/{self.total}] {who}{version}: {report['score']:g} / {report['max_score']:g}"
-                  f"{errors} ({report.get('seconds', 0):.0f} s)")
+        if report.get("graded") is False:
+            self.line(f"[{self.done}/{self.total}] {who}: NOT GRADED: {report['errors'][0]}")
+        else:
+            version = f" [{report['version']}]" if report.get("version") else ""
+            self.line(f"[{self.done}/{self.total}] {who}{version}: {report['score']:g} / {report['max_score']:g}"
+                      f"{errors} ({report.get('seconds', 0):.0f} s)")
         self.bar.update(1)
 
     def status(self, running):
@@ -132,6 +138,7 @@ def grade_batch(client, submissions, options, json_path=None, resume=False, writ
     from distributed.scheduler import KilledWorker
     keys = [s.key for s in submissions]
     kit = cluster.kit_fingerprint()
+    local = cluster.is_local(client)   # its workers run this kit: no fingerprint sent for them to check
     reports = [None] * len(submissions)
     journal = None
     if json_path:
@@ -150,6 +157,7 @@ def grade_batch(client, submissions, options, json_path=None, resume=False, writ
     seed = journal.seed if journal else draw_seed()   # the same for every task
     todo = [i for i, r in enumerate(reports) if r is None]
     progress = Progress(len(submissions), already=len(submissions) - len(todo))
+    first = FirstFailures(len(todo))
     batch = uuid.uuid4().hex[:12]
     running = set()
 
@@ -176,7 +184,7 @@ def grade_batch(client, submissions, options, json_path=None, resume=False, writ
             finish(i, Report.ungraded(identity_of(submissions[i]), message, options, notes=submissions[i].notes,
                                       rubric=True).as_dict(), failed=True)
             return
-        future = client.submit(cluster.grade_remote, payload, options, kit, name, seed, pure=False,
+        future = client.submit(cluster.grade_remote, payload, options, None if local else kit, name, seed, pure=False,
                                key=f"grade-{batch}-{i}-{attempt}")
         futures[future] = (i, attempt)
 
@@ -189,6 +197,9 @@ def grade_batch(client, submissions, options, json_path=None, resume=False, writ
         progress.report(report, failed)
         if i in variables:
             variables.pop(i).delete()
+        stop = first.add(report)
+        if stop:
+            raise BatchAborted(stop)
 
     try:
         while waiting or futures:
@@ -206,6 +217,8 @@ def grade_batch(client, submissions, options, json_path=None, resume=False, writ
                 try:
                     finish(i, future.result())
                 except cluster.WorkerRefused as exc:
+                    finish(i, Report.ungraded(identity_of(submissions[i]), f"not graded: a worker refused to grade it: "
+                                              f"{exc}", options, notes=submissions[i].notes).as_dict(), failed=True)
                     raise BatchAborted(f"refusing to grade: {exc}") from None
                 except KilledWorker:
                     # The scheduler gave up on the task after workers died (its allowed-failures): the runs

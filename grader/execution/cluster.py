@@ -148,12 +148,19 @@ def connect(address=None, jobs=1, kernel_name=None, wait=None):
             if wait is not None:
                 wait(f"no worker has joined the scheduler at {address} yet: waiting for one")
             client.wait_for_workers(1)
-        check_workers(client, kernel_name or sandbox.KERNEL_NAME)
+        if cluster is None:   # a LocalCluster's workers are this Python in this kit's folder, its sandbox checked
+            check_workers(client, kernel_name or sandbox.KERNEL_NAME)   # by the command: nothing to ask them
         yield client
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def is_local(client):
+    """True for the Client of a LocalCluster that :func:`connect` started here (its workers run this very kit)."""
+    from distributed import LocalCluster
+    return isinstance(getattr(client, "cluster", None), LocalCluster)
 
 
 # -- what travels with a task
@@ -276,11 +283,12 @@ def grade_remote(payload, options, kit, runs_name, seed=None):
     """Runs on a worker: refuses another kit, records this run, grades a private copy with `options` (a
     grader.options.Options) on the inputs drawn from `seed` (the batch's secret), returns the report.
 
-    Raises WorkerRefused if this worker's kit is not the client's `kit`, or it cannot make the sandbox.
+    Raises WorkerRefused if this worker's kit is not the client's `kit`, or it cannot make the sandbox. `kit` None:
+    a worker of the client's own LocalCluster, which runs the client's kit (no fingerprint, no sandbox probe to make).
     """
     from distributed import Variable, get_client, get_worker
     worker = get_worker()
-    why = refusal(worker.address, kit_description(options.kernel_name), kit)
+    why = kit is not None and refusal(worker.address, kit_description(options.kernel_name), kit)
     if why:
         raise WorkerRefused(why)
     runs = Variable(runs_name, client=get_client())

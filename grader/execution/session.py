@@ -92,8 +92,9 @@ def grade_submission(path, options=Options(), seed=None):
             code = pytest.main(pytest_args(arg, options) + ["-q", "-s", "-p", "no:faulthandler"], plugins=[collector])
     if len(collector.reports) != 1 or code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         tail = " | ".join(output.getvalue().strip().splitlines()[-3:])[:500]
-        return Report.ungraded(identity_of(path), f"the grader failed on this submission (pytest exit {int(code)}: "
-                               f"{tail}); please report it", options).as_dict()
+        from grader.execution.failures import GRADER_FAILED
+        return Report.ungraded(identity_of(path), GRADER_FAILED.format(error=f"pytest exit {int(code)}: {tail}"),
+                               options).as_dict()
     return collector.reports[0]
 
 

@@ -197,10 +197,9 @@ class CheckItem(pytest.Item):
         else:
             try:
                 result = self.verdict()
-            except Exception as exc:  # a grader bug must not lose the other checks: reported, 0 here
-                message = f"grader error ({type(exc).__name__}: {exc}); please report it"
-                if message not in nbfile.state.errors:
-                    nbfile.state.errors.append(message)
+            except Exception as exc:  # a grader bug: the other checks still run; the report is then not graded
+                message = f"the grader failed to judge it ({type(exc).__name__}: {exc})"
+                nbfile.state.grader_errors.append(f"{self.target}: {self.check_name}: {type(exc).__name__}: {exc}")
                 result = self.failed(message)
         nbfile.state.record(result)
         self.user_properties += [("points", result.points), ("max_points", result.max_points)]

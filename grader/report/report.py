@@ -120,6 +120,7 @@ class Grading:
             self.told_out_of_time = True
             self.errors.append(message.replace("not run: ", "grading stopped: ") + "; what had not run yet gets no points")
         return message
+    grader_errors: list = field(default_factory=list)   # the grader's own exceptions while judging (its bugs)
 
     def forged_output(self, notebook, during):
         """Output of the probe's type that the notebook's own code published while the grader `during`: ignored, and
@@ -166,7 +167,13 @@ class Grading:
         self.results[f"{result.target}: {result.name}"] = result
 
     def report(self, unrun=NOT_RUN):
-        """The Report: every expected check in the rubric's order (one that did not run: failed with `unrun`)."""
+        """The Report: every expected check in the rubric's order (one that did not run: failed with `unrun`).
+        A check the grader itself failed to judge would be points the student lost to the grader's bug: then the
+        report is not graded (grader/execution/failures.py), never a score."""
+        if self.grader_errors:
+            from grader.execution.failures import GRADER_FAILED
+            return Report.ungraded(self.identity, GRADER_FAILED.format(error="; ".join(self.grader_errors)),
+                                   self.options, notes=self.notes)
         results = [self.results.get(key) or C.Result(target, name, False, 0, points, unrun,
                                                      self.version.class_name(target))
                    for key, target, name, points in self.expected_checks()]

@@ -29,13 +29,13 @@ from grader.report.mdtext import md_text
 from grader.report.report import awaiting
 from grader.report.safetext import clean_tree, csv_row
 
-JSON_KEYS = ("submission", "key", "version", "score", "max_score", "awaiting_review", "checks", "errors", "notes",
-             "sandbox")
+JSON_KEYS = ("submission", "key", "version", "graded", "score", "max_score", "awaiting_review", "checks", "errors",
+             "notes", "sandbox")
 
 
 def public(result):
     """The report object with exactly the documented keys."""
-    return {key: result.get(key, True if key == "sandbox" else 0 if key == "awaiting_review" else [])
+    return {key: result.get(key, True if key in ("sandbox", "graded") else 0 if key == "awaiting_review" else [])
             for key in JSON_KEYS}
 
 
@@ -82,6 +82,8 @@ class safe_writer:
 
 def feedback_markdown(result):
     who = md_text(result.get("name") or result.get("key") or result["submission"])   # never a path of the TA's machine
+    if result.get("graded") is False:   # never a score: the reason and what to do (grader/execution/failures.py)
+        return "\n".join([f"# Feedback: {who}", "", "**Not graded yet.**", "", md_text(result["errors"][0]), ""])
     lines = [f"# Feedback: {who}", "",
              f"**Score: {result['score']:g} / {result['max_score']:g}**", ""]
     if result.get("awaiting_review"):
@@ -178,29 +180,41 @@ def _student(result):
     return result.get("name") or result.get("key") or Path(str(result["submission"]).rstrip("/")).name
 
 
+def graded(results):
+    """The reports that are grades (a report with graded false is the grader's failure, never a score)."""
+    return [r for r in results if r.get("graded") is not False]
+
+
+def gradebook_top(results):
+    """The gradebooks' full marks: the largest maximum among the graded reports."""
+    return max((r["max_score"] for r in graded(results)), default=0)
+
+
 def platform_grade(result, top, scale=False):
-    """The score a platform's gradebook gets, out of `top` (the batch's largest maximum). With `scale` (mixed
-    assignment versions allowed: ``--profile auto``) every version is on one scale: a perfect 2017 notebook is
-    100 %, `top`, not its own smaller maximum. Without it the score stands as graded: a smaller maximum is never
-    scaled up to full marks."""
+    """The score a platform's gradebook gets, out of `top` (the batch's largest maximum), as the cell's text. With
+    `scale` (mixed assignment versions allowed: ``--profile auto``) every version is on one scale: a perfect 2017
+    notebook is 100 %, `top`, not its own smaller maximum. Without it the score stands as graded: a smaller maximum
+    is never scaled up to full marks. A report that is not graded has no grade: the cell stays empty, so an upload
+    changes nothing for that student."""
+    if result.get("graded") is False:
+        return ""
     if not result["max_score"]:
-        return 0.0
-    return round(result["score"] * top / result["max_score"], 2) if scale else round(result["score"], 2)
+        return "0"
+    return f"{round(result['score'] * top / result['max_score'], 2) if scale else round(result['score'], 2):g}"
 
 
 def write_canvas(results, path, assignment, scale=False):
     """Canvas's gradebook import layout: Student, ID, SIS User ID, SIS Login ID, Section, then one column per
     assignment (header: its name), a 'Points Possible' row first. Canvas matches rows by ID (the Canvas user id,
     which the bulk download's file names carry). Scores out of the batch's largest maximum (see platform_grade)."""
-    top = max((r["max_score"] for r in results), default=0)
+    top = gradebook_top(results)
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = safe_writer(f)
         writer.writerow(CANVAS_COLUMNS + [assignment])
         writer.writerow(["    Points Possible", "", "", "", "", f"{top:g}"])
         for r in _rows_for(results, "canvas"):
             canvas = r.get("platform") == "canvas"
-            writer.writerow([_student(r), r.get("key", "") if canvas else "", "", "", "",
-                             f"{platform_grade(r, top, scale):g}"])
+            writer.writerow([_student(r), r.get("key", "") if canvas else "", "", "", "", platform_grade(r, top, scale)])
 
 
 def write_moodle(results, path, scale=False):
@@ -211,14 +225,16 @@ def write_moodle(results, path, scale=False):
     assignment's maximum grade in Moodle to the 'Maximum Grade' written here."""
     import datetime
     now = datetime.datetime.now().strftime("%A, %d %B %Y, %I:%M %p")
-    top = max((r["max_score"] for r in results), default=0)
+    top = gradebook_top(results)
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = safe_writer(f)
         writer.writerow(MOODLE_COLUMNS)
         for r in _rows_for(results, "moodle"):
             moodle = r.get("platform") == "moodle"
+            done = r.get("graded") is not False   # not graded: no grade, no date, no comment (nothing changes)
             writer.writerow([f"Participant {r.get('key', '')}" if moodle else "", _student(r), "",
-                             "", f"{platform_grade(r, top, scale):g}", f"{top:g}", "Yes", "", now, _comment(r)])
+                             "", platform_grade(r, top, scale), f"{top:g}", "Yes", "", now if done else "",
+                             _comment(r) if done else ""])
 
 
 SIMILAR_COLUMN = "most similar to (score)"
@@ -254,8 +270,13 @@ def write_reports(results, json_path, lms=None, assignment="HW3", scale=False, s
             (feedback_dir / f"{stem}.html").write_text(feedback_html(r), encoding="utf-8")
             feedback = str(Path(feedback_dir.name) / f"{stem}.md")
             totals = target_totals(r)
-            writer.writerow([r.get("key", ""), r.get("name", ""), r["submission"], r.get("version", ""), r["score"], r["max_score"],
-                             r.get("awaiting_review", 0), len(r["errors"]), "yes" if r.get("sandbox", True) else "no", feedback] + [f"{totals.get(t, (0, 0))[0]:g}" for t in targets]
+            if r.get("graded") is False:   # never a 0: the reason is the feedback file's and the JSON's
+                score, top, review, points = "not graded", "", "", [""] * len(targets)
+            else:
+                score, top, review = r["score"], r["max_score"], r.get("awaiting_review", 0)
+                points = [f"{totals.get(t, (0, 0))[0]:g}" for t in targets]
+            writer.writerow([r.get("key", ""), r.get("name", ""), r["submission"], r.get("version", ""), score, top,
+                             review, len(r["errors"]), "yes" if r.get("sandbox", True) else "no", feedback] + points
                             + ([similar.get(r.get("key"), "")] if similar is not None else []))
     written = {"json": json_path, "csv": csv_path, "feedback": feedback_dir}
     platforms = [lms] if lms else [p for p in LMS if any(r.get("platform") == p for r in results)]
@@ -263,9 +284,9 @@ def write_reports(results, json_path, lms=None, assignment="HW3", scale=False, s
         path = json_path.with_name(f"{json_path.stem}_{platform}.csv")
         (write_canvas(results, path, assignment, scale) if platform == "canvas" else write_moodle(results, path, scale))
         written[platform] = path
-    if results:
+    if graded(results):
         from grader.report.summary import summary_png
-        written["summary"] = summary_png(results, json_path.with_name(json_path.stem + "_summary.png"))
+        written["summary"] = summary_png(graded(results), json_path.with_name(json_path.stem + "_summary.png"))
     return written
 
 
@@ -278,6 +299,11 @@ def summary_table(results):
     width = max([len(who(r)) for r in results] + [10])
     lines = [f"{'submission':<{width}}  {'version':<10}  {'score':>13}  {'errors':>6}  {'seconds':>7}", "-" * (width + 46)]
     for r in results:
-        lines.append(f"{who(r):<{width}}  {str(r.get('version') or '-'):<10}  {r['score']:>6g} / "
-                     f"{r['max_score']:<4g}  {len(r['errors']):>6}  {r.get('seconds', 0):>7.1f}")
+        score = f"{r['score']:>6g} / {r['max_score']:<4g}" if r.get("graded") is not False else f"{'not graded':>13}"
+        lines.append(f"{who(r):<{width}}  {str(r.get('version') or '-'):<10}  {score}  {len(r['errors']):>6}  "
+                     f"{r.get('seconds', 0):>7.1f}")
+    missing = [r for r in results if r.get("graded") is False]
+    if missing:   # their grades are left empty in the Canvas and Moodle gradebooks
+        lines += ["", f"NOT GRADED ({len(missing)}; their grades are left empty in the gradebooks):"]
+        lines += [f"  {who(r)}: {r['errors'][0]}" for r in missing]
     return "\n".join(lines)
