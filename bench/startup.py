@@ -99,8 +99,8 @@ def main():
         for r in range(args.rounds):
             order = list(kits) if r % 2 == 0 else list(reversed(kits))
             for kit in order:
-                _, first, _ = watch(kits[kit], [paths[0], "--fast", "--timeout", "10"])
-                wall, batch_first, kernels = watch(kits[kit], [*paths, "--fast", "--timeout", "10",
+                _, first, _ = watch(kits[kit], [paths[0], "--fast"])
+                wall, batch_first, kernels = watch(kits[kit], [*paths, "--fast",
                                                                "--jobs", str(args.jobs)])
                 for what, value in (("first", first), ("wall", wall), ("batch first", batch_first),
                                     ("kernels", sum(kernels)), ("count", len(kernels))):
