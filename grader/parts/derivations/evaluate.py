@@ -9,7 +9,6 @@ Shapes: the dimension letters get distinct sizes (N=4, M=3, R=2), so B and B^T, 
 confused by a square shape. Two draws of random inputs; values compared with a relative tolerance of 1e-9.
 """
 import numpy as np
-import sympy
 
 from grader.parts.derivations.latex import NotRead
 
@@ -44,6 +43,8 @@ def _plus(left, right):
 
 def value(expression, arrays):
     """`expression` evaluated with `arrays` ({letter: 2-D array}); floats for scalars. Raises NotRead."""
+    import sympy   # loaded already by the parser that made `expression` (kept out of the grader's start-up)
+
     e = expression
     if isinstance(e, sympy.MatrixSymbol):
         return arrays[e.name]

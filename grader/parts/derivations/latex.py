@@ -17,9 +17,6 @@ sends that answer to review, never to 0.
 import functools
 import re
 
-import sympy
-from sympy.parsing.latex.lark import LarkLaTeXParser
-from sympy.parsing.latex.lark.transformer import TransformToSymPyExpr
 
 
 MAX_ANSWER = 400    # characters: the course's answers are short; the Earley parse of a long text is slow (cubic)
@@ -105,27 +102,30 @@ def _explicit_products(s):
     return " ".join(out)
 
 
-class _MatrixTransformer(TransformToSymPyExpr):
-    """SymPy's transformer, with the question's letters as MatrixSymbols (set per parse by `read`)."""
-
-    matrices = {}
-
-    def SYMBOL(self, token):   # noqa: N802 (the grammar's token name)
-        return self.matrices.get(str(token)) or sympy.Symbol(str(token))
-
-    def adjacent_expressions(self, tokens):
-        left, right = tokens[0], tokens[1]
-        if getattr(left, "is_Matrix", False) or getattr(right, "is_Matrix", False):
-            return sympy.MatMul(left, right)
-        return super().adjacent_expressions(tokens)
-
-
 _PARSER = None
 
 
 def _parser():
+    """The Lark parser with SymPy's transformer, the question's letters as MatrixSymbols (set per parse by `_parse`).
+    SymPy is imported here, not with the module: it costs seconds, and only a course differentiation notebook needs it."""
     global _PARSER
     if _PARSER is None:          # building the Earley parser takes ~0.3 s: once per process
+        import sympy
+        from sympy.parsing.latex.lark import LarkLaTeXParser
+        from sympy.parsing.latex.lark.transformer import TransformToSymPyExpr
+
+        class _MatrixTransformer(TransformToSymPyExpr):
+            matrices = {}
+
+            def SYMBOL(self, token):   # noqa: N802 (the grammar's token name)
+                return self.matrices.get(str(token)) or sympy.Symbol(str(token))
+
+            def adjacent_expressions(self, tokens):
+                left, right = tokens[0], tokens[1]
+                if getattr(left, "is_Matrix", False) or getattr(right, "is_Matrix", False):
+                    return sympy.MatMul(left, right)
+                return super().adjacent_expressions(tokens)
+
         _PARSER = LarkLaTeXParser(transformer=_MatrixTransformer)
     return _PARSER
 
@@ -144,6 +144,8 @@ def read(tex, shapes):
 def _parse(normal, shapes):
     """The parse of a normalised answer (or the NotRead to raise), cached: a class writes the same answers, and
     one Earley parse takes 0.05-0.4 s."""
+    import sympy   # already loaded by _parser()
+
     parser = _parser()
     parser.transformer.matrices = {
         name: sympy.MatrixSymbol(name, *(sympy.Symbol(d) if isinstance(d, str) else d for d in shape))
