@@ -6,6 +6,7 @@ differentiation answers computed by finite differences, a main notebook that onl
 notebook of another assignment version handed in to a kit course.
 """
 import subprocess
+from dataclasses import replace
 import sys
 
 import nbformat
@@ -49,18 +50,31 @@ def test_precomputed_payloads_score_nothing(tmp_path, release_dir):
     folder = H.precomputed_payloads(tmp_path / "stored", release_dir)
     report = grade_submission(folder, Options(timeout=TIMEOUT, fast=True))
     scored = {(c["target"], c["name"]) for c in report["checks"] if c["points"]}
-    assert scored <= FIXED_INPUTS, scored - FIXED_INPUTS
-    assert points(report)[0] <= 9 and points(report, D.TARGET) == (0, 36)
+    assert not scored and points(report)[0] == 0 and points(report, D.TARGET) == (0, 36)
 
 
-# Property checks whose inputs do not depend on the grader's seed yet (fixed arrays: 0 and +-800, probabilities
-# 0 and 1) or that compare two of the probe's own values: a replay from another seed still passes them.
-FIXED_INPUTS = {("BatchNormalization", "evaluation: independent of the batch"),
-                ("BatchMeanSubtraction", "evaluation: independent of the batch"),
-                ("Dropout", "training: kept fraction about 1-p"),
-                ("ELU", "finite for inputs 0 and of magnitude 800"), ("SoftPlus", "finite for inputs 0 and of magnitude 800"),
-                ("Sigmoid", "finite for inputs 0 and of magnitude 800"),
-                ("ClassNLLCriterion", "finite for probabilities 0 and 1")}
+# The checks whose edge inputs are fixed (0 and +-800, probabilities 0 and 1) or that compared the probe's own
+# values: each now holds those edges at places drawn from the seed among entries drawn from it, judged by value.
+EDGE_AND_PROPERTY_CHECKS = ["ELU: finite for inputs 0 and of magnitude 800", "SoftPlus: finite for inputs 0 and of magnitude 800",
+                            "Sigmoid: finite for inputs 0 and of magnitude 800",
+                            "ClassNLLCriterion: finite for probabilities 0 and 1", "Dropout: training: kept fraction about 1-p",
+                            "BatchNormalization: evaluation: independent of the batch",
+                            "BatchMeanSubtraction: evaluation: independent of the batch"]
+
+
+@pytest.mark.parametrize("check_id", EDGE_AND_PROPERTY_CHECKS)
+def test_edge_and_property_checks_need_the_batch_s_inputs(nn, check_id):
+    """The reference's answer at the batch's seed passes; its answer stored at the self-check's seed fails. (The
+    batch-independence check is the course versions': judged here with the reference's class names.)"""
+    version = "kit" if "independent" not in check_id else "2019-21"
+    names = dict(C.KIT.names)
+    check = {c.id: c for c in C.checks_for(replace(C.VERSIONS[version], names=names))}[check_id]
+    seed = 987654321
+    expected = check.expect(nn, seed)
+    for answer_seed, passes in ((seed, True), (C.SELFCHECK_SEED, False)):
+        payload = C.run_probe(check_id, nn, answer_seed, version=version, names=names)
+        result = C.verdict(check, payload, expected, replace(C.VERSIONS[version], names=names))
+        assert result.passed is passes, (answer_seed, result.message)
 
 
 def test_journal_keeps_the_batch_seed_for_resume(tmp_path):

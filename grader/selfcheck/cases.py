@@ -309,6 +309,16 @@ def dropout_input(seed):
 EDGE_INPUT = np.array([[-800., -1., 0., 0., 1., 800.]])   # kinks at exactly 0, and overflow at +-800
 LARGE_INPUT = np.array([[-800., -50., -1e-3, 0., 0.5, 50., 800.]])
 
+
+def large_input(seed, target):
+    """Shape (2, 8): LARGE_INPUT's values (exactly 0, magnitudes up to 800) at places drawn from `seed` among
+    ordinary entries in [-3, 3] drawn from it too. Every entry is judged by value (the one at exactly 0 only by its
+    output: its gradient is a convention), so an answer stored from other inputs does not fit."""
+    rng = rng_for(seed, 14, salt(target))
+    x = rng.uniform(-3.0, 3.0, size=16)
+    x[rng.permutation(x.size)[:LARGE_INPUT.size]] = LARGE_INPUT.ravel()
+    return x.reshape(2, 8)
+
 RUNNING_ALPHA = 0.3   # not 0.5, so that swapping alpha and 1 - alpha shows
 RUNNING_CASES = {target: LayerCase("running statistics", (RUNNING_ALPHA,), (6, 4))
                  for target in ("BatchMeanSubtraction", "BatchNormalization")}
@@ -353,11 +363,21 @@ def criterion_meaning(losses, seed):
     return "probabilities" if fits == [True, False] else "log-probabilities" if fits == [False, True] else None
 
 
+NLL_EDGE_ROWS = np.array([[0., 1., 0., 0.], [0.5, 0.5, 0., 0.], [1e-20, 1 - 1e-20, 0., 0.]])
+
+
 def nll_edge(seed):
-    p = np.array([[0., 1., 0., 0.], [0.5, 0.5, 0., 0.], [1e-20, 1 - 1e-20, 0., 0.]])
+    """(probabilities, one-hot targets, ordinary rows) of shape (8, 4): the rows of NLL_EDGE_ROWS (probabilities 0
+    and 1; the true class has probability 0, or almost) at places drawn from `seed` among 5 ordinary rows drawn from
+    it too. The gradient on the ordinary rows is judged by value: an answer stored from other inputs does not fit."""
+    rng = rng_for(seed, 15)
+    e = np.exp(rng.standard_normal((5, 4)))
+    p = np.concatenate([NLL_EDGE_ROWS, e / e.sum(axis=1, keepdims=True)])
+    labels = np.concatenate([[0, 2, 0], rng.integers(0, 4, size=5)])
+    order = rng.permutation(len(p))
     t = np.zeros_like(p)
-    t[[0, 1, 2], [0, 2, 0]] = 1   # the true class has probability 0 (or almost)
-    return p, t
+    t[np.arange(len(p)), labels[order]] = 1
+    return p[order], t, order >= len(NLL_EDGE_ROWS)
 
 
 OPTIMIZER_CONFIG = {"sgd_momentum": {"learning_rate": 0.1, "momentum": 0.9},

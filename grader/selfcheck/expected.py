@@ -12,11 +12,12 @@ import numpy as np
 
 from grader.selfcheck.cases import (CRITERION_CASES, DROPOUT_SHAPE, EDGE_INPUT, LAYER_CASES, OPTIMIZER_CONFIG,
                                     OPTIMIZER_SHAPES, RUNNING_ALPHA, attr_path, build_layer, construct,
-                                    criterion_inputs, dropout_input, grad_output, layer_inputs, lookup, maxpool_ties, rng_for,
+                                    criterion_inputs, dropout_input, grad_output, large_input, layer_inputs, lookup, maxpool_ties,
+                                    nll_edge, rng_for,
                                     running_batches, salt, stable_logits)
 from grader.selfcheck.gradcheck import ABS_TOLERANCE, TOLERANCE, numerical_gradient, relative_error
-from grader.selfcheck.probes import (ELEMENTWISE, probe_backward, probe_forward, probe_large_inputs, probe_optimizer,
-                                     probe_stable)
+from grader.selfcheck.probes import (ELEMENTWISE, probe_backward, probe_forward, probe_large_inputs, probe_nll_zero,
+                                     probe_optimizer, probe_stable)
 from grader.selfcheck.versions import KIT
 
 
@@ -156,7 +157,7 @@ def expect_stable(target):
 
 def expect_large_inputs(target):
     def expect(ref, seed):
-        return probe_large_inputs(target, KIT)(ref, seed)
+        return dict(probe_large_inputs(target, KIT)(ref, seed), input=large_input(seed, target))
     return expect
 
 
@@ -201,8 +202,10 @@ def expect_criterion(target):
     return expect
 
 
-def expect_nll_zero(ns, seed):
-    return {}
+def expect_nll_zero(ref, seed):
+    """The reference's gradient on the probe's inputs (judged on the ordinary rows), and which rows those are."""
+    _, _, ordinary = nll_edge(seed)
+    return {"gradInput": probe_nll_zero(KIT)(ref, seed)["gradInput"], "ordinary": ordinary}
 
 
 def expect_sgd(ref, seed):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from grader.selfcheck import messages as M
-from grader.selfcheck.cases import EDGE_INPUT, LARGE_INPUT
+from grader.selfcheck.cases import EDGE_INPUT
 from grader.selfcheck.gradcheck import ABS_TOLERANCE, ANALYTIC_ABS, ANALYTIC_TOLERANCE, TOLERANCE, relative_error
 from grader.selfcheck.messages import case_label, method_of
 from grader.selfcheck.versions import KIT
@@ -244,14 +244,15 @@ def judge_large_inputs(target, version):
             value = got.get(attribute)
             method = method_of(version, target, attribute)
             want = as_array(expected[attribute])
+            x = as_array(expected["input"])
             if value is None or as_array(value).dtype.kind != "f" or as_array(value).shape != want.shape \
                     or not np.all(np.isfinite(as_array(value))):
-                return False, M.large_not_finite(method, attribute, value, want)
+                return False, M.large_not_finite(method, attribute, value, want, x)
             value = as_array(value)
-            judged = LARGE_INPUT != 0 if attribute == "gradInput" else np.ones(want.shape, bool)
+            judged = x != 0 if attribute == "gradInput" else np.ones(want.shape, bool)
             err = relative_error(value[judged], want[judged])
             if err > 1e-6:
-                return False, M.large_mismatch(method, attribute, err, want, value)
+                return False, M.large_mismatch(method, attribute, err, want, value, x)
             if not np.allclose(value[~judged], want[~judged], rtol=1e-6, atol=1e-12):
                 notes += M.kink_note(method, value[~judged][0], want[~judged][0])
         return True, M.LARGE_OK + notes

@@ -33,7 +33,11 @@ def judge_dropout_fraction(version):
         y, problem = _dropout_output(got, expected)
         if problem:
             return False, problem
-        kept = float(np.mean(y != 0))
+        mask = y != 0
+        ratio = y[mask] / expected["input"][mask]   # the kept units are the input times one factor (judged in the
+        if ratio.size and not np.allclose(ratio, ratio[0], rtol=1e-6, atol=0):   # next check): not someone else's
+            return False, M.dropout_not_masked(version, np.unique(np.round(ratio, 4))[:5])
+        kept = float(np.mean(mask))
         want = keep_fraction(version)
         sigma = np.sqrt(want * (1 - want) / y.size)
         if abs(kept - want) > 6 * sigma:
@@ -175,8 +179,16 @@ def judge_running_independent(target, version):
         whole, alone = got.get("eval0"), got.get("alone")
         if whole is None or alone is None or as_array(alone).shape != (1, expected["test"].shape[1]):
             return False, M.running_alone_malformed(name, alone)
+        if as_array(whole).shape != expected["test"].shape or as_array(whole).dtype.kind != "f":
+            return False, M.running_malformed(name, expected["test"].shape, whole)
         if relative_error(as_array(alone)[0], as_array(whole)[0]) > 1e-9:
             return False, M.running_depends_on_batch(name, alone, as_array(whole)[:1])
+        # ... and the batch's output is the test batch itself shifted and scaled per feature, as fixed statistics
+        # make it (the values, not only their agreement, come from this batch)
+        with np.errstate(all="ignore"):
+            residual = _affine(expected["test"], as_array(whole).astype(np.float64))[2]
+        if not residual <= 1e-6:
+            return False, M.running_not_affine(name, residual)
         return True, M.INDEPENDENT_OK
     return judge
 
@@ -231,6 +243,12 @@ def judge_nll_zero(version):
                 return False, M.nll_not_finite(name, what, value)
         if float(np.asarray(got["loss"]).ravel()[0]) <= 0:
             return False, M.nll_not_positive(name, got["loss"])
+        gi, want, rows = as_array(got["gradInput"]), expected["gradInput"], expected["ordinary"]
+        if gi.shape != want.shape:
+            return False, M.nll_not_finite(name, "gradInput", gi)
+        err = relative_error(gi[rows], want[rows])
+        if err > 1e-6:
+            return False, M.nll_ordinary_rows(name, err, want[rows], gi[rows])
         return True, M.NLL_ZERO_OK
     return judge
 

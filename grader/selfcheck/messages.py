@@ -8,7 +8,7 @@ import traceback
 
 import numpy as np
 
-from grader.selfcheck.cases import CRITERION_CASES, EDGE_INPUT, LARGE_INPUT, LAYER_CASES, constructor_call
+from grader.selfcheck.cases import CRITERION_CASES, EDGE_INPUT, LAYER_CASES, constructor_call
 
 EDGE = EDGE_INPUT
 NO_RESULT = "no result came back from the kernel"
@@ -285,14 +285,14 @@ def unstable_mismatch(method, attribute, err, expected, got, input):
 STABLE_OK = "finite and exact for logits of magnitude 800"
 
 
-def large_not_finite(method, attribute, value, expected):
-    return (f"{method}: {attribute} on inputs 0 and of magnitude 800 has inf or nan.{fed(input=LARGE_INPUT)} "
+def large_not_finite(method, attribute, value, expected, input):
+    return (f"{method}: {attribute} on inputs 0 and of magnitude 800 has inf or nan.{fed(input=input)} "
             f"Expected {show(expected)}, got {show(value)}: avoid exp of a large positive number and dividing by the input.")
 
 
-def large_mismatch(method, attribute, err, expected, got):
+def large_mismatch(method, attribute, err, expected, got, input):
     want, have = show_apart(expected, got)
-    return (f"{method}: {attribute} on inputs 0 and of magnitude 800: relative error {err:.1e}.{fed(input=LARGE_INPUT)} "
+    return (f"{method}: {attribute} on inputs 0 and of magnitude 800: relative error {err:.1e}.{fed(input=input)} "
             f"Expected {want}, got {have}.")
 
 

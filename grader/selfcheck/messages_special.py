@@ -19,6 +19,11 @@ def dropout_fraction(p, kept, want, version):
             f"(in {version.title}, p is {meaning}).")
 
 
+def dropout_not_masked(version, ratios):
+    return (f"{version.class_name('Dropout')}.updateOutput: in training the output should be the input with some "
+            f"units set to 0 and the others all multiplied by one factor; the kept units are the input times {ratios}.")
+
+
 def dropout_fraction_ok(kept, want, margin):
     return f"kept fraction {kept:.3f} (expected {want:.3f} +- {margin:.3f})"
 
@@ -132,6 +137,12 @@ def running_depends_on_batch(name, alone, in_batch):
             f"in the batch {show(in_batch)}); use the running statistics, not the batch's.")
 
 
+def running_not_affine(name, residual):
+    return (f"{name} in evaluation: the output is not the input shifted and scaled per feature (off by {residual:.1e} "
+            "relative to the output); in evaluation subtract the running mean (and divide by the running standard "
+            "deviation), the same for every image.")
+
+
 INDEPENDENT_OK = "an image's output in evaluation does not depend on its batch"
 
 
@@ -158,6 +169,11 @@ def nll_not_finite(name, what, value):
 
 def nll_not_positive(name, loss):
     return f"{name} with probability 0 for the true class: the loss {show(loss)} should be large and positive"
+
+
+def nll_ordinary_rows(name, err, expected, got):
+    return (f"{name} with probabilities 0 and 1 in some rows: the gradient of the other rows is off (relative error "
+            f"{err:.1e}); expected {show(expected)}, got {show(got)}.")
 
 
 NLL_ZERO_OK = "finite loss and gradient when a probability is exactly 0"

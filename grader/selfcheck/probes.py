@@ -8,10 +8,10 @@ version's Module allows (:func:`.cases.set_mode`). Each call into student code i
 """
 import numpy as np
 
-from grader.selfcheck.cases import (CRITERION_CASES, DROPOUT_P, EDGE_INPUT, LARGE_INPUT, LAYER_CASES,
+from grader.selfcheck.cases import (CRITERION_CASES, DROPOUT_P, EDGE_INPUT, LAYER_CASES,
                                     OPTIMIZER_CONFIG, OPTIMIZER_SHAPES, RUNNING_CASES, attr_path, own_params,
                                     build_layer, constructor_call, construct, criterion_inputs, dropout_input,
-                                    grad_output, layer_inputs, lookup, maxpool_ties, meaning_inputs, nll_edge, rng_for, running_batches, salt,
+                                    grad_output, large_input, layer_inputs, lookup, maxpool_ties, meaning_inputs, nll_edge, rng_for, running_batches, salt,
                                     set_mode, stable_logits)
 from grader.selfcheck.messages import describe_exception, shape_of
 
@@ -199,8 +199,9 @@ def probe_large_inputs(target, version):
     def probe(ns, seed):
         module = _plain(ns, version, target)
         who = f"{version.class_name(target)}()"
-        y = kept(forward(module, LARGE_INPUT.copy(), who))
-        return {"output": y, "gradInput": backward(module, LARGE_INPUT.copy(), np.ones_like(LARGE_INPUT), who)}
+        x = large_input(seed, target)
+        y = kept(forward(module, x.copy(), who))
+        return {"output": y, "gradInput": backward(module, x.copy(), np.ones_like(x), who)}
     return probe
 
 
@@ -318,7 +319,7 @@ def probe_nll_zero(version):
         who = f"{version.class_name('ClassNLLCriterion')}()"
         TRACE.call = who
         criterion = construct(lookup(ns, version, "ClassNLLCriterion"), ())
-        p, t = nll_edge(seed)
+        p, t, _ = nll_edge(seed)
         TRACE.call = f"{who}.forward(probabilities with a true class of probability 0)"
         loss = criterion.forward(p.copy(), t.copy())
         TRACE.call = f"{who}.backward(probabilities with a true class of probability 0)"
