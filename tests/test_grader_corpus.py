@@ -61,8 +61,9 @@ def test_json_has_the_documented_shape(graded):
     data = json.loads(report.read_text())
     assert len(data) == len(corpus)
     for entry in data:
-        assert set(entry) == {"submission", "key", "version", "score", "max_score", "awaiting_review", "checks", "errors",
-                              "notes", "sandbox"}
+        assert set(entry) == {"submission", "key", "version", "graded", "score", "max_score", "awaiting_review", "checks",
+                              "errors", "notes", "sandbox"}
+        assert entry["graded"] is True          # every submission of the corpus is graded (no grader failure)
         assert entry["awaiting_review"] == 0    # the kit's own notebooks: everything is judged automatically
         assert entry["version"] == "kit"   # every corpus notebook is the kit's own, or unreadable
         assert isinstance(entry["errors"], list)
