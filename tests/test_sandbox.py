@@ -392,8 +392,11 @@ def test_a_disk_filler_is_stopped_and_named_and_costs_only_its_notebook(tmp_path
         assert result.status == "full" and "filled its folder" in result.describe() and words in result.describe()
         later = session.run("print('still here')")
         assert later.status == "full" and session.restarts == 0
+    # The cap is a measure every DISK_POLL seconds, not a quota: between two measures the kernel writes at page-cache
+    # speed, and on a busy machine (the launcher's thread waits for a core) that was 380 MB past a 64 MiB cap in one
+    # run of the suite. Unstopped, this filler writes 100 GB (or 100,000 files): the bound says it was stopped.
     used, files = sandbox.folder_usage(tmp_path)
-    assert used < 2 ** 20 + 64 * 2 ** 20 + 128 * 2 ** 20 and files < 2000 + 3000, (used, files)
+    assert used < 2 ** 20 + 64 * 2 ** 20 + 768 * 2 ** 20 and files < 2000 + 3000, (used, files)
 
 
 def test_a_tcp_client_works_through_the_relay(tmp_path):
