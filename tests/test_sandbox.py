@@ -399,6 +399,25 @@ def test_a_disk_filler_is_stopped_and_named_and_costs_only_its_notebook(tmp_path
     assert used < 2 ** 20 + 64 * 2 ** 20 + 768 * 2 ** 20 and files < 2000 + 3000, (used, files)
 
 
+def test_a_kernel_stopped_between_two_cells_for_a_full_folder_is_named_not_restarted(tmp_path):
+    """A fast cell can end before the launcher's next measure (every DISK_POLL s): the kernel is then stopped
+    between two cells. The next cell reads the launcher's note (no restart: a restarted kernel would run in the full
+    folder, and the restart used to remove the note, so the submission was graded as if nothing had happened)."""
+    with KernelSession(tmp_path, timeout=60, files_limit=500) as session:
+        assert session.run("x = 1").ok
+        junk = tmp_path / "junk"       # what the cell would have written: made here, so the race is certain
+        junk.mkdir()
+        for i in range(600):
+            (junk / str(i)).touch()
+        deadline = time.monotonic() + 30
+        while session.alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not session.alive(), "the launcher did not stop the kernel past its folder's cap"
+        later = session.run("print(x)")
+        assert later.status == "full" and "filled its folder" in later.describe(), later.describe()
+        assert session.restarts == 0
+
+
 def test_a_tcp_client_works_through_the_relay(tmp_path):
     """nbval and JupyterLab connect over TCP (the grader uses ipc): the launcher relays every channel."""
     from jupyter_client.manager import start_new_kernel

@@ -424,6 +424,13 @@ class KernelSession:
             if self.kernel is None:
                 self.start()
             else:
+                # Dead between two cells: the launcher may have stopped it for what the last cell wrote (its measure
+                # runs every DISK_POLL seconds, so a fast cell can end first). Read its note before a restart
+                # removes the socket folder that holds it: a restarted kernel would run in the full folder.
+                self.over_limit = self._over_limit()
+                if self.over_limit:
+                    self.close()
+                    return CellResult(Status.FULL, evalue=self.over_limit)
                 self.restart()
         if self.clock.spent():   # the restart's replays used what was left
             return CellResult(Status.BUDGET)
