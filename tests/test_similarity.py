@@ -226,6 +226,24 @@ def test_the_command_writes_json_and_escaped_html(template, tmp_path, capsys):
     assert 'class="m"' in pair
 
 
+def test_a_lone_surrogate_in_a_cell_is_written_as_the_replacement_character(template, tmp_path):
+    """A notebook's JSON may escape a lone surrogate (valid JSON, not UTF-8): the JSON and the pages show it as
+    U+FFFD, as every other report of the grader does (report/safetext.py), and are written whole."""
+    paths = _write_batch(tmp_path, template)
+    mallory = paths[-1] / "HW3_Modules.ipynb"
+    nb = json.loads(mallory.read_text(encoding="utf-8"))
+    linear = next(c for c in nb["cells"] if "class Linear(" in "".join(c["source"]))
+    linear["source"] = "# caf\udce9 \udc80\n" + "".join(linear["source"])
+    mallory.write_text(json.dumps(nb), encoding="ascii")      # escaped: \udce9 in the file's JSON
+    out = tmp_path / "out" / "similarity.json"
+    assert main([*map(str, paths), "--json", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")                    # strict: the file is valid UTF-8
+    json.loads(text)
+    pages = [p.read_text(encoding="utf-8") for p in html_folder(out).iterdir()]
+    assert any("caf\ufffd \ufffd" in page for page in pages), "the copied cell is shown with U+FFFD"
+    assert not any("caf? ?" in page for page in pages)
+
+
 def test_the_report_is_deterministic(template, tmp_path):
     paths = _write_batch(tmp_path, template)
     one, two = tmp_path / "one.json", tmp_path / "two.json"

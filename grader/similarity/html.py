@@ -9,6 +9,8 @@ match, the two cells side by side, every line numbered, the matching lines highl
 import html
 from pathlib import Path
 
+from grader.report.safetext import clean
+
 STYLE = """body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
 table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}
 th{cursor:pointer;background:#f3f3f3}th:after{content:" \\2195";color:#999}
@@ -102,8 +104,8 @@ def write_html(report, folder):
     pages = []
     for n, pair in enumerate(p for p in report["pairs"] if p["score"] >= report["thresholds"]["review"]):
         name = f"pair-{n + 1:04d}.html"
-        (folder / name).write_text(pair_page(report, pair), encoding="utf-8", errors="replace")
+        (folder / name).write_text(clean(pair_page(report, pair)), encoding="utf-8")
         pages.append((pair, name))
     index = folder / "index.html"
-    index.write_text(index_page(report, pages), encoding="utf-8", errors="replace")
+    index.write_text(clean(index_page(report, pages)), encoding="utf-8")   # lone surrogates: U+FFFD
     return index

@@ -26,6 +26,7 @@ import json
 from pathlib import Path
 
 from grader.intake.discover import discover, match_tier
+from grader.report.safetext import clean_tree
 from grader.similarity.code import code_of
 from grader.similarity.compare import Document, Pair, compare
 from grader.similarity.fingerprint import GUARANTEE, K, NORMALISER, fingerprint_many
@@ -122,9 +123,8 @@ def public(report):
 
 
 def write_json(report, path):
-    # errors="replace": a lone surrogate in a notebook's text (valid JSON, not UTF-8) becomes "?"
-    Path(path).write_text(json.dumps(public(report), ensure_ascii=False) + "\n", encoding="utf-8",
-                          errors="replace")
+    # clean_tree: a lone surrogate in a notebook's text (valid JSON, not UTF-8) becomes U+FFFD, as in every report
+    Path(path).write_text(json.dumps(clean_tree(public(report)), ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def most_similar(report):
