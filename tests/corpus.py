@@ -28,9 +28,21 @@ class Submission:
     note: str = ""
 
 
+# The reference's gradW update: the product written straight into gradW on the first backward after
+# zeroGradParameters, added on the later ones. A gradW mutant replaces all of it by the one line a student writes.
+LINEAR_GRADW = (
+    "        if self.grads_zeroed:\n"
+    "            # The first backward since zeroGradParameters: gradW holds zeros, so the product is written\n"
+    "            # straight into it. `gradW += G^T X` would build a (n_out, n_in) temporary and add it in one\n"
+    "            # more pass: ~5% of an MLP training step (bench/README.md).\n"
+    "            np.matmul(gradOutput.T, input, out=self.gradW)  # (n_out, n_in)\n"
+    "            self.grads_zeroed = False\n"
+    "        else:\n"
+    "            self.gradW += gradOutput.T @ input  # (n_out, n_in)\n")
+
 # (name, class whose cell is edited, old text, new text, targets that must lose points)
 MUTANTS = [
-    ("linear_overwrites_gradW", "Linear", "self.gradW += gradOutput.T @ input", "self.gradW = gradOutput.T @ input", {"Linear"}),
+    ("linear_overwrites_gradW", "Linear", LINEAR_GRADW, "        self.gradW = gradOutput.T @ input\n", {"Linear"}),
     ("linear_gradb_mean", "Linear", "self.gradb += gradOutput.sum(axis=0)", "self.gradb += gradOutput.mean(axis=0)", {"Linear"}),
     ("linear_float64_output", "Linear", "W = self.W.astype(input.dtype, copy=False)", "W = self.W", {"Linear"}),
     ("softmax_unstable", "SoftMax", "shifted = input - input.max(axis=1, keepdims=True)", "shifted = input.copy()", {"SoftMax"}),

@@ -39,6 +39,26 @@ def test_dropout_with_p_zero_is_the_identity_in_training(nn):
     np.testing.assert_array_equal(nn.Dropout(0.0).forward(x), x)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_linear_writes_the_first_gradW_after_zeroing_into_gradW_and_adds_the_later_ones(nn, dtype):
+    """The first backward after creation or zeroGradParameters writes G^T X into gradW itself (no temporary);
+    the later ones add to it: the same array throughout, the values of plain accumulation."""
+    rng = np.random.default_rng(0)
+    layer = nn.Linear(4, 3, dtype=dtype)
+    gradW = layer.gradW
+    x, g = rng.standard_normal((5, 4)).astype(dtype), rng.standard_normal((5, 3)).astype(dtype)
+    expected = g.T @ x
+    for calls in (1, 2, 3):   # a fresh layer first, then after zeroGradParameters
+        for _ in range(calls):
+            layer.forward(x)
+            layer.backward(x, g)
+        assert layer.gradW is gradW and layer.getGradParameters()[0] is gradW
+        np.testing.assert_allclose(layer.gradW, calls * expected, rtol=1e-6)
+        np.testing.assert_allclose(layer.gradb, calls * g.sum(axis=0), rtol=1e-6)
+        layer.zeroGradParameters()
+        assert not layer.gradW.any() and not layer.gradb.any()
+
+
 def test_batch_mean_subtraction_running_mean(nn):
     rng = np.random.default_rng(0)
     alpha = 0.25

@@ -12,7 +12,7 @@ import re
 import nbformat
 import pytest
 
-from corpus import mutate, reference
+from corpus import LINEAR_GRADW, mutate, reference
 from grader.selfcheck.notebook import load_notebook
 from grader.selfcheck import results_for
 
@@ -81,7 +81,7 @@ MISTAKES = [
     Mistake("linear: gradb is a mean, not a sum", "Linear",
             "self.gradb += gradOutput.sum(axis=0)", "self.gradb += gradOutput.mean(axis=0)", PARAMS, "accGradParameters"),
     Mistake("linear: gradW transposed", "Linear",
-            "self.gradW += gradOutput.T @ input", "self.gradW += (input.T @ gradOutput).reshape(self.gradW.shape)",
+            LINEAR_GRADW, "        self.gradW += (input.T @ gradOutput).reshape(self.gradW.shape)\n",
             PARAMS, "accGradParameters"),
     Mistake("linear: forward forgot the bias", "Linear",
             "        self.output += self.b.astype(input.dtype, copy=False)\n", "", FWD, "updateOutput", fed=("input",)),
