@@ -227,16 +227,18 @@ def test_maxpool_gives_a_tie_to_the_first_maximum(nn):
 
 @pytest.mark.parametrize("in_channels, out_channels", [(16, 16), (16, 8)])
 def test_conv2d_on_a_batch_of_several_chunks_matches_image_by_image(nn, in_channels, out_channels):
-    """Conv2d works through a large batch a few images at a time (each chunk's im2col columns, ~4 MB, stay in
-    the CPU's cache): 11 images of 16 channels, 28 x 28, float64 make chunks of 4, 4 and 3; every output,
-    gradInput and the summed gradW/gradb must be those of the images one at a time."""
+    """Conv2d works through a large batch a few images at a time (each chunk's rows, ~4 MB, stay in the CPU's
+    cache): 30 images of 16 channels, 28 x 28, float64 make chunks of 13, 13 and 4 (2 ** 22 bytes over 16 channels
+    x 3 shifts x 30 x 28 rows x 8 bytes); every output, gradInput and the summed gradW/gradb must be those of the
+    images one at a time."""
     rng = np.random.default_rng(5)
     layer = nn.Conv2d(in_channels, out_channels, 3)
-    x = rng.standard_normal((11, in_channels, 28, 28))
-    g = rng.standard_normal((11, out_channels, 28, 28))
-    assert in_channels * 9 * 28 * 28 * x.itemsize * 4 <= 2 ** 22 < in_channels * 9 * 28 * 28 * x.itemsize * 5
-    single = [(layer.forward(x[i:i + 1]).copy(), layer.backward(x[i:i + 1], g[i:i + 1]).copy()) for i in range(11)]
-    gradW, gradb = layer.gradW.copy(), layer.gradb.copy()   # accumulated over the 11 single-image backwards
+    n = 30
+    x = rng.standard_normal((n, in_channels, 28, 28))
+    g = rng.standard_normal((n, out_channels, 28, 28))
+    assert 2 * (2 ** 22 // (in_channels * 3 * 30 * 28 * x.itemsize)) < n   # at least three chunks
+    single = [(layer.forward(x[i:i + 1]).copy(), layer.backward(x[i:i + 1], g[i:i + 1]).copy()) for i in range(n)]
+    gradW, gradb = layer.gradW.copy(), layer.gradb.copy()   # accumulated over the single-image backwards
     layer.zeroGradParameters()
     np.testing.assert_allclose(layer.forward(x), np.concatenate([out for out, _ in single]), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(layer.backward(x, g), np.concatenate([gi for _, gi in single]), rtol=1e-12, atol=1e-12)
