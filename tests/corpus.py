@@ -71,7 +71,7 @@ MUTANTS = [
     ("tanh_grad", "Tanh", "(1 - self.output ** 2)", "(1 - self.output)", {"Tanh"}),
     ("flatten_scrambles_grad", "Flatten", "gradOutput.reshape(input.shape)", "gradOutput.reshape(input.shape[::-1]).T", {"Flatten"}),
     ("conv_no_flip", "Conv2d", "self.W[:, :, ::-1, ::-1]", "self.W", {"Conv2d"}),
-    ("maxpool_grad_first_element", "MaxPool2d", "(positions == self.max_indices)", "(positions == 0)", {"MaxPool2d"}),
+    ("maxpool_grad_first_element", "MaxPool2d", "(self.max_indices == a * k + b)", "(0 == a * k + b)", {"MaxPool2d"}),
     ("mse_grad_no_mean", "MSECriterion", "* (2. / input.shape[0])", "* 2.", {"MSECriterion"}),
     ("nll_no_clip", "ClassNLLCriterion", "clipped = np.clip(input, self.EPS, 1 - self.EPS)", "clipped = input", {"ClassNLLCriterion"}),
     ("nll_log_grad_sign", "ClassNLLLogCriterion", "self.gradInput = (-target / input.shape[0])",

@@ -141,8 +141,12 @@ MISTAKES = [
             "gradOutput.reshape(input.shape)", "gradOutput.reshape(input.shape[::-1]).T", GRAD, "updateGradInput"),
     Mistake("conv2d: kernel not flipped in backward", "Conv2d", "self.W[:, :, ::-1, ::-1]", "self.W", GRAD, "updateGradInput"),
     Mistake("maxpool2d: the last maximum of a tie gets the gradient", "MaxPool2d",
-            "for position in range(len(blocks) - 2, -1, -1):",
-            "for position in range(len(blocks) - 1):",
+            "for position in range(len(blocks) - 1):\n"
+            "            no_max_yet &= blocks[position] != self.output\n"
+            "            self.max_indices += no_max_yet\n",
+            # a scan that overwrites the index at every maximum: the last one wins
+            "for position in range(len(blocks)):\n"
+            "            self.max_indices = np.where(blocks[position] == self.output, position, self.max_indices)\n",
             "ties: the first maximum gets the gradient", "updateGradInput"),
     Mistake("mse: gradient without 1/N", "MSECriterion", "* (2. / input.shape[0])", "* 2.", GRAD, "updateGradInput",
             fed=("input", "target")),
