@@ -1,0 +1,121 @@
+"""What an MLP training step costs beyond its matrix products, part by part, in one process.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 \
+        .venv/bin/python -m bench.step_parts [--notebook OTHER.ipynb ...] [--rounds 40] [--steps 25]
+
+Times, alternating round by round (A B C ..., then ... C B A) so a slow spell of the shared machine hits
+all of them, the CPU time per step of:
+
+* ``floor``: the GEMM floor's step (the same products as bench/gemm_worker.py, into preallocated float32
+  buffers);
+* ``floor + gather``, ``floor + zero``, ``floor + sgd_momentum``, ``floor + all three``: the floor plus
+  the parts of the benchmark's kit step that are not the modules' own work: the batch gather ``X[idx]``
+  of bench/kit_worker.py's step, zeroing the gradient buffers (``fill(0)``, as ``Linear.zeroGradParameters``)
+  and the notebook's ``sgd_momentum`` (given code) applied to the floor's own weights and gradients;
+* the kit's step (bench/kit_worker.py's) for HW3_Modules.ipynb and every ``--notebook``.
+
+Prints the median per-step time and the median (min-max) of the per-round ratios to the floor. "floor + all
+three" is what a step costs with modules that did nothing but their matrix products: how close to the floor a
+framework with this optimizer can come. A script, not a test; one process, so the numbers differ a little
+from bench/run.py's separate processes (the GEMM floor's process holds no MNIST there).
+"""
+import argparse
+import time
+
+import numpy as np
+
+from bench import common, kit_worker
+
+F32 = np.float32
+
+
+def floor_step(parts, m, X, Y, seed=0):
+    """The GEMM floor's step of the MLP, plus `parts` (a subset of {"gather", "zero", "sgd"})."""
+    rng = np.random.default_rng(seed)
+    n, sizes = common.BATCH["mlp"], common.MLP_SIZES
+    layers = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        layers.append(dict(
+            X=rng.standard_normal((n, n_in), dtype=F32), W=rng.uniform(-0.05, 0.05, (n_out, n_in)).astype(F32),
+            Y=np.empty((n, n_out), F32), G=rng.standard_normal((n, n_out), dtype=F32),
+            GX=np.empty((n, n_in), F32), GW=np.zeros((n_out, n_in), F32), b=np.zeros(n_out, F32),
+            gb=np.zeros(n_out, F32), W_flipped=rng.standard_normal((n_in, n_out), dtype=F32),
+            G_patches=rng.standard_normal((n, n_out), dtype=F32)))
+    params = [[L["W"], L["b"]] for L in layers]      # what sgd_momentum updates: the floor's own weights
+    grads = [[L["GW"], L["gb"]] for L in layers]     # and the gradients the floor's products write
+    config, state = dict(common.SGD["mlp"]), {}
+    indices = common.batch_indices(len(X), n, seed)
+
+    def step():
+        if "gather" in parts:
+            idx = next(indices)
+            _ = X[idx], Y[idx]  # the copies are the cost timed
+        if "zero" in parts:
+            for layer_grads in grads:
+                for g in layer_grads:
+                    g.fill(0)
+        for L in layers:
+            np.matmul(L["X"], L["W"].T, out=L["Y"])
+        for L in reversed(layers):
+            np.matmul(L["G_patches"], L["W_flipped"].T, out=L["GX"])  # as gemm_worker.py (conv's shapes too)
+            np.matmul(L["G"].T, L["X"], out=L["GW"])
+        if "sgd" in parts:
+            m.sgd_momentum(params, grads, config, state)
+    return step
+
+
+def kit_step(path, X, Y, seed=0):
+    """bench/kit_worker.py's MLP step with the modules of the notebook at `path`."""
+    m = kit_worker.load_modules(path)
+    np.random.seed(seed)
+    net, criterion = kit_worker.build(m, "mlp")
+    config, state = dict(common.SGD["mlp"]), {}
+    indices = common.batch_indices(len(X), common.BATCH["mlp"], seed)
+    net.train()
+
+    def step():
+        idx = next(indices)
+        x, target = X[idx], Y[idx]
+        net.zeroGradParameters()
+        output = net.forward(x)
+        criterion.forward(output, target)
+        net.backward(x, criterion.backward(output, target))
+        m.sgd_momentum(net.getParameters(), net.getGradParameters(), config, state)
+    return step
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--notebook", action="append", default=[], help="another modules notebook (repeatable)")
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--steps", type=int, default=25, help="steps per variant and round")
+    args = parser.parse_args()
+    X, Y = common.training_data()
+    m = kit_worker.load_modules()
+    variants = [("floor", floor_step(set(), m, X, Y))]
+    for parts in (("gather",), ("zero",), ("sgd",), ("gather", "zero", "sgd")):
+        name = "floor + " + (" + ".join(parts) if len(parts) == 1 else "all three")
+        variants.append((name, floor_step(set(parts), m, X, Y)))
+    for path in [kit_worker.NOTEBOOK] + args.notebook:
+        variants.append((f"kit step: {path}", kit_step(path, X, Y)))
+    for _, step in variants:  # warm-up: velocities allocated, caches and allocator settled
+        for _ in range(common.WARMUP_STEPS):
+            step()
+    seconds = {name: [] for name, _ in variants}
+    for r in range(args.rounds):
+        for name, step in (variants if r % 2 == 0 else variants[::-1]):
+            start = time.process_time()
+            for _ in range(args.steps):
+                step()
+            seconds[name].append((time.process_time() - start) / args.steps)
+    floor = np.array(seconds["floor"])
+    print(f"MLP, batch {common.BATCH['mlp']}, {common.blas_threads()}; {args.rounds} rounds of {args.steps} steps, "
+          f"CPU time per step")
+    for name, _ in variants:
+        ratio = np.array(seconds[name]) / floor
+        print(f"  {name:<45} {np.median(seconds[name]) * 1e3:6.3f} ms   / floor {np.median(ratio):.3f} "
+              f"({ratio.min():.3f}-{ratio.max():.3f})")
+
+
+if __name__ == "__main__":
+    main()
