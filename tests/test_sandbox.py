@@ -222,17 +222,21 @@ def test_a_killed_grader_leaves_no_kernel_no_student_process_no_socket_folder(tm
     token = "hw3-orphan-" + uuid.uuid4().hex[:8]
     folder = tmp_path / "copy"
     folder.mkdir()
-    others = set(processes_with(str(ROOT / "grader" / "execution" / "sandbox.py")))   # the module's kernel lives on
+    # The client's own TMPDIR, short (its kernel's sockets live there): its kernel's launcher names its connection
+    # file there, so the launcher is told from this module's kernel and from other tests' kernels (`make test`
+    # runs test files side by side).
+    client_tmp = tempfile.mkdtemp(prefix="hw3-client-")
     before = set(Path(tempfile.gettempdir()).glob("hw3-sandbox-*"))
     client = subprocess.Popen([sys.executable, "-c", CLIENT % {"root": str(ROOT), "folder": str(folder),
                                                                 "token": token}],
-                              stdout=subprocess.PIPE, text=True)
+                              stdout=subprocess.PIPE, text=True, env=dict(os.environ, TMPDIR=client_tmp))
     try:
         assert client.stdout.readline().strip() == "ok"
         assert processes_with(token)
         folders = [f for f in _socket_folders(folder.stat().st_uid) if f not in before]
         assert len(folders) == 1
-        launchers = set(processes_with(str(ROOT / "grader" / "execution" / "sandbox.py"))) - others
+        launchers = (set(processes_with(str(ROOT / "grader" / "execution" / "sandbox.py")))
+                     & set(processes_with(client_tmp)))
         assert launchers
     finally:
         client.kill()
@@ -244,6 +248,7 @@ def test_a_killed_grader_leaves_no_kernel_no_student_process_no_socket_folder(tm
     while any(left()) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert left() == ([], False, set())
+    shutil.rmtree(client_tmp, ignore_errors=True)
 
 
 def test_a_metrics_file_linked_out_of_the_folder_is_not_read(tmp_path):
