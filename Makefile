@@ -58,6 +58,15 @@ run: setup
 # notebooks in build/test/notebooks/ (the main one's figures and metrics.json go to build/test/notebooks/build/).
 # The check after the run holds every test to that: build/'s own files must be as they were before it.
 TESTS ?= tests   # make test TESTS=tests/test_x.py: those tests and the notebooks
+# Two pytest-xdist workers, whole files each (--dist loadfile: a module's shared batch is graded once, a notebook's
+# cells run in order in one kernel): most tests wait on kernels, timeouts and start-ups, so two files side by side
+# use the two cores. The notebooks come first: the main one is the longest file. TEST_WORKERS=0: one process.
+# TESTS_ALONE run afterwards in one process, nothing of the suite beside them: their containment is timed (a disk
+# filler is stopped by a measure every 0.25 s; with another batch's kernels beside it the filler can finish first).
+TEST_WORKERS ?= 2
+TESTS_ALONE := tests/test_hostile_batch.py tests/test_sandbox.py tests/test_sandbox_attacks.py
+ALONE := $(if $(filter tests tests/,$(strip $(TESTS))),$(TESTS_ALONE),$(filter $(TESTS_ALONE),$(TESTS)))
+PYTEST := HW3_FAST=1 $(BIN)/python -m pytest -p no:cacheprovider
 TEST_OUT := build/test
 TEST_NOTEBOOKS := $(TEST_OUT)/notebooks
 RUN_OUTPUTS := find build -maxdepth 1 -type f -exec sha256sum {} + | sort
@@ -65,7 +74,9 @@ RUN_OUTPUTS := find build -maxdepth 1 -type f -exec sha256sum {} + | sort
 test: setup $(TEST_STAMP)
 	@rm -rf $(TEST_NOTEBOOKS) && mkdir -p $(TEST_NOTEBOOKS) && cp $(NOTEBOOKS) $(TEST_NOTEBOOKS)/ && ln -s $(CURDIR)/data $(TEST_NOTEBOOKS)/data
 	@$(RUN_OUTPUTS) > $(TEST_OUT)/run-outputs.sha256
-	HW3_FAST=1 $(BIN)/python -m pytest $(TESTS) $(addprefix $(TEST_NOTEBOOKS)/,$(NOTEBOOKS)) --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider
+	$(PYTEST) $(addprefix $(TEST_NOTEBOOKS)/,$(NOTEBOOKS)) $(filter-out $(TESTS_ALONE),$(TESTS)) $(addprefix --ignore=,$(TESTS_ALONE)) \
+		--nbval-lax --nbval-current-env --nbval-cell-timeout=900 -n $(TEST_WORKERS) --dist loadfile
+	$(if $(ALONE),$(PYTEST) $(ALONE))
 	@$(RUN_OUTPUTS) | diff $(TEST_OUT)/run-outputs.sha256 - >&2 || \
 		{ echo "error: make test changed make run's results in build/ (above): tests write under build/test/" >&2; exit 1; }
 
