@@ -61,8 +61,8 @@ TESTS ?= tests   # make test TESTS=tests/test_x.py: those tests and the notebook
 # Two pytest-xdist workers, whole files each (--dist loadfile: a module's shared batch is graded once, a notebook's
 # cells run in order in one kernel): most tests wait on kernels, timeouts and start-ups, so two files side by side
 # use the two cores. The notebooks come first: the main one is the longest file. TEST_WORKERS=0: one process.
-# TESTS_ALONE run afterwards in one process, nothing of the suite beside them: their containment is timed (a disk
-# filler is stopped by a measure every 0.25 s; with another batch's kernels beside it the filler can finish first).
+# TESTS_ALONE run afterwards in one process, nothing of the suite beside them: their containment is timed (bounds in
+# seconds on hangs; the disk cap is a measure every 0.25 s, which a busy machine delays).
 TEST_WORKERS ?= 2
 TESTS_ALONE := tests/test_hostile_batch.py tests/test_sandbox.py tests/test_sandbox_attacks.py
 ALONE := $(if $(filter tests tests/,$(strip $(TESTS))),$(TESTS_ALONE),$(filter $(TESTS_ALONE),$(TESTS)))

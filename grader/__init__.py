@@ -6,8 +6,8 @@ tests/test_grader_layout.py checks it):
 2. ``intake/``     a TA's download -> one Submission per student (folders, zips, Canvas and Moodle downloads;
                    notebooks read leniently, as Jupyter reads them).
 3. ``execution/``  running a notebook: its private work copy, the sandbox (with its seccomp filter, what its
-                   launcher watches, the files the kernel leaves read safely), the kernel, the submission's clock,
-                   the probe protocol and the batch's secret seed.
+                   launcher watches, the files the kernel leaves read safely), the kernel (cell.py: how a cell ended),
+                   the submission's clock, the probe protocol and the batch's secret seed.
 4. ``options.py``  the grading options, one object, the same at both front doors.
 5. ``parts/``      one file per graded notebook (modules.py, differentiation.py, main_notebook.py; derivations/ and
                    main_outputs.py for the course's own notebooks), the integrity scan, the code probes run in the

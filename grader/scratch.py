@@ -24,19 +24,24 @@ WATCHER = ("import shutil, sys\n"
            "    pass\n"
            "shutil.rmtree(sys.argv[1], ignore_errors=True)\n")
 
-_state = {"pid": None, "root": None, "watcher": None}
+_state = {"pid": None, "roots": {}}      # this process's folders, by the folder they are in
 
 
-def root():
-    """This process's scratch folder (made, and watched, on first use; a forked child gets one of its own)."""
-    if _state["pid"] != os.getpid() or _state["root"] is None or not os.path.isdir(_state["root"]):
-        folder = tempfile.mkdtemp(prefix=PREFIX)
+def root(base=None):
+    """This process's scratch folder in `base` (default: tempfile's, i.e. TMPDIR), made and watched on first use;
+    a forked child gets one of its own."""
+    base = base or tempfile.gettempdir()
+    folder = _state["roots"].get(base) if _state["pid"] == os.getpid() else None
+    if folder is None or not os.path.isdir(folder):
+        if _state["pid"] != os.getpid():
+            _state.update(pid=os.getpid(), roots={})
+        folder = tempfile.mkdtemp(prefix=PREFIX, dir=base)
         watcher = subprocess.Popen([sys.executable, "-I", "-S", "-c", WATCHER, folder], stdin=subprocess.PIPE,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
                                    close_fds=True)
-        _state.update(pid=os.getpid(), root=folder, watcher=watcher)
+        _state["roots"][base] = folder
         atexit.register(_remove, folder, watcher)
-    return _state["root"]
+    return folder
 
 
 def _remove(folder, watcher):
@@ -52,6 +57,32 @@ def _remove(folder, watcher):
 
 def mkdtemp(prefix="hw3-"):
     return tempfile.mkdtemp(prefix=prefix, dir=root())
+
+
+# A kernel's ipc sockets are files named <folder>/kernel-<n>: a Unix socket's path has at most 107 bytes (108 with
+# its NUL, Linux's sun_path). Under a long TMPDIR (a CI's or a cluster job's folder four levels deep) the kernel
+# could not make its sockets, and the grader waited for a kernel that would never answer.
+SOCKET_FOLDER_MAX = 107 - len("/kernel-99")
+SHORT_BASES = ("/tmp", "/dev/shm", "/var/tmp")
+
+
+def socket_folder(prefix="hw3-ipc-"):
+    """A new folder for a kernel's ipc sockets, short enough for them: in this process's folder when it is, else
+    in a watched folder of this process under the first of SHORT_BASES that can hold it.
+
+    Raises:
+        RuntimeError: no such folder (TMPDIR and every one of SHORT_BASES too long or not writable)."""
+    folder = mkdtemp(prefix)
+    if len(os.fsencode(folder)) <= SOCKET_FOLDER_MAX:
+        return folder
+    os.rmdir(folder)
+    for base in SHORT_BASES:
+        if os.path.isdir(base) and os.access(base, os.W_OK | os.X_OK) \
+                and len(os.fsencode(base)) + len(PREFIX) + len(prefix) + 20 <= SOCKET_FOLDER_MAX:
+            return tempfile.mkdtemp(prefix=prefix, dir=root(base))
+    raise RuntimeError(f"the temporary folder {tempfile.gettempdir()!r} is too long for a kernel's sockets (a Unix "
+                       f"socket's path has at most 107 bytes) and none of {', '.join(SHORT_BASES)} can be written: "
+                       f"set TMPDIR to a shorter folder")
 
 
 def TemporaryDirectory(prefix="hw3-"):

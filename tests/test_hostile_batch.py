@@ -193,7 +193,10 @@ def test_honest_submissions_keep_their_exact_scores(hostile):
 def test_every_hostile_one_is_named_in_its_own_report(hostile):
     reports = hostile["reports"]
     assert any("unshare" in e for e in reports["5007"]["errors"]), reports["5007"]["errors"]
-    assert any("filled its folder" in e for e in reports["5006"]["errors"]), reports["5006"]["errors"]
+    # Named once in the errors whether the launcher's measure stopped the filler's cell or (the cell ended first)
+    # the grader's checks after it; a check's message never says a module raised it.
+    assert sum("filled its folder" in e for e in reports["5006"]["errors"]) == 1, reports["5006"]["errors"]
+    assert not [c for c in reports["5006"]["checks"] if "raised stopped" in c["message"]]
     main = [c for c in reports["5004"]["checks"] if c["target"] == "main notebook"]
     assert any("FIFO" in c["message"] for c in main), main
     assert any("HW3_main.ipynb cell" in e and "FileNotFoundError" in e for e in reports["3001"]["errors"]), \

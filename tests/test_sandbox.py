@@ -404,6 +404,19 @@ def test_a_disk_filler_is_stopped_and_named_and_costs_only_its_notebook(tmp_path
     assert used < 2 ** 20 + 64 * 2 ** 20 + 768 * 2 ** 20 and files < 2000 + 3000, (used, files)
 
 
+def test_a_kernel_that_fills_its_folder_and_dies_before_the_measure_is_never_started_again(tmp_path):
+    """The cell fills the folder and ends the kernel itself before the launcher's measure (no note, or a note
+    nobody read): the client measures the folder before starting a kernel in it again. A restarted kernel in a full
+    folder was stopped at once, again and again, until the submission's 30 minutes were spent."""
+    with KernelSession(tmp_path, timeout=60, files_limit=500) as session:
+        result = session.run("import os\nos.makedirs('junk')\nfor i in range(600):\n    open(f'junk/{i}', 'wb').close()\n"
+                             "os._exit(1)")
+        assert result.status == "full" and "more than" in result.describe() and "files" in result.describe(), \
+            result.describe()
+        later = session.run("print('still here')")
+        assert later.status == "full" and session.restarts == 0
+
+
 def test_a_kernel_stopped_between_two_cells_for_a_full_folder_is_named_not_restarted(tmp_path):
     """A fast cell can end before the launcher's next measure (every DISK_POLL s): the kernel is then stopped
     between two cells. The next cell reads the launcher's note (no restart: a restarted kernel would run in the full

@@ -59,3 +59,39 @@ def test_a_forked_child_gets_its_own_folder():
     os.waitpid(pid, 0)
     assert theirs != mine and Path(mine).is_dir()
     assert gone_within(theirs, 10)   # the child ended with os._exit: its watcher removed its folder
+
+
+LONG_TMPDIR = """
+import sys
+sys.path.insert(0, %r)
+from grader.execution.kernel import KernelSession
+from grader import scratch
+with scratch.TemporaryDirectory(prefix="hw3-work-") as work, KernelSession(work, timeout=60) as session:
+    result = session.run("print(6 * 7)")
+    print(result.status, "".join(o.get("text", "") for o in result.outputs).strip(), session._sockets, flush=True)
+"""
+
+
+def test_a_kernel_starts_under_a_temporary_folder_too_long_for_its_sockets(tmp_path):
+    """A Unix socket's path has at most 107 bytes: under a long TMPDIR the kernel's ipc sockets go to a short
+    folder of the process (under /tmp), and the kernel answers (the grader used to wait for it for ever)."""
+    deep = tmp_path / ("a-rather-long-folder-name-" * 3) / ("and-another-one-" * 3)
+    deep.mkdir(parents=True)
+    assert len(str(deep)) > 120
+    run = subprocess.run([sys.executable, "-c", LONG_TMPDIR % str(ROOT)], capture_output=True, text=True,
+                         timeout=300, env=dict(os.environ, TMPDIR=str(deep)))
+    assert run.returncode == 0, run.stderr[-2000:]
+    status, answer, sockets = run.stdout.split()
+    assert (status, answer) == ("ok", "42")
+    assert len(sockets.encode()) <= 107 - len("/kernel-99") and not sockets.startswith(str(deep))
+    assert not Path(sockets).exists()        # removed with its kernel
+
+
+def test_the_socket_folder_is_refused_with_what_to_do_when_no_short_folder_exists(tmp_path, monkeypatch):
+    from grader import scratch
+    deep = tmp_path / ("x" * 100)
+    deep.mkdir()
+    monkeypatch.setattr(scratch.tempfile, "tempdir", str(deep))
+    monkeypatch.setattr(scratch, "SHORT_BASES", (str(tmp_path / "missing"),))
+    with pytest.raises(RuntimeError, match="set TMPDIR to a shorter folder"):
+        scratch.socket_folder()

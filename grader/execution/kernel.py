@@ -30,13 +30,11 @@ What the session adds to nbval's kernel (and why):
   limits its own address space. Either way a notebook that allocates without bound gets a MemoryError instead
   of taking the machine down. numpy runs with one BLAS thread.
 """
-import enum
 import os
 import re
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty
 
@@ -45,6 +43,7 @@ from nbval.kernel import NbvalKernelspecManager, RunningKernel
 
 from grader import scratch
 from grader.execution import sandbox
+from grader.execution.cell import CellResult, Status   # how a cell ended (imported from here too)
 from grader.execution.clock import Clock
 from grader.execution.probe import MIME
 
@@ -89,51 +88,6 @@ def __hw3_setup(limit, pattern):
 __hw3_setup(__HW3_LIMIT__, __HW3_PATTERN__)
 del __hw3_setup
 '''
-
-
-class Status(str, enum.Enum):
-    """How a cell ended. (A str: ``result.status == "timeout"`` reads as it did.)"""
-    OK = "ok"
-    ERROR = "error"          # it raised (sys.exit() included: IPython keeps the kernel)
-    TIMEOUT = "timeout"      # it ran over its limit and was interrupted
-    STUCK = "stuck"          # it ran over its limit and did not answer the interrupt: only a restart frees the kernel
-    DEAD = "dead"            # the kernel died (a crash, os._exit, the memory limit)
-    EXIT = "exit"            # it called quit()/exit(); the kernel was kept
-    BUDGET = "budget"        # not run: the submission's time is up
-    FULL = "full"            # not run: the kernel filled its folder (the launcher stopped it)
-
-    def __str__(self):       # printed as its value ("ok"), as before it was an Enum
-        return self.value
-
-
-@dataclass
-class CellResult:
-    status: Status
-    outputs: list = field(default_factory=list)
-    ename: str = ""
-    evalue: str = ""
-    seconds: float = 0.0
-    dropped: int = 0                     # characters of output over OUTPUT_LIMIT
-
-    @property
-    def ok(self):
-        return self.status is Status.OK
-
-    def describe(self):
-        if self.status in (Status.TIMEOUT, Status.STUCK):
-            return "timed out"
-        if self.status is Status.DEAD:
-            return "the kernel died (crash or memory limit)"
-        if self.status is Status.FULL:
-            return f"stopped: {self.evalue}; nothing more of this notebook was run"
-        if self.status is Status.BUDGET:
-            return "not run: the submission used up its time (restarts and replays included)"
-        if self.status is Status.EXIT:
-            return "called quit() or exit(), which would end the notebook's kernel; the grader ignored it"
-        if self.status is Status.ERROR:
-            first = self.evalue.strip().splitlines()[0][:300] if self.evalue.strip() else ""
-            return f"{self.ename}: {first}" if first else self.ename
-        return "ok"
 
 
 def kernel_env(extra=None, threads=1):
@@ -275,7 +229,7 @@ class KernelSession:
         sandboxed = self.kernel_name == sandbox.KERNEL_NAME
         if sandboxed:
             sandbox.hand_over(self.cwd)   # as root: the kernel runs as the owner of its private copy
-            self._sockets = scratch.mkdtemp(prefix="hw3-ipc-")
+            self._sockets = scratch.socket_folder(prefix="hw3-ipc-")
         self.kernel = Kernel(self.kernel_name, self.cwd, self.env, sockets=self._sockets)
         limit = 0 if sandboxed else int(self.memory_limit)
         setup = KERNEL_SETUP.replace("__HW3_LIMIT__", str(limit)).replace(
@@ -292,8 +246,9 @@ class KernelSession:
             if again.status in (Status.TIMEOUT, Status.STUCK, Status.DEAD):   # it worked before, not now: drop it
                 self.replay.remove(source)
                 if again.status is not Status.TIMEOUT or not self.alive():   # still busy with it, or dead: restart
+                    self.over_limit = self._full()
                     self.close()
-                    return self._start()
+                    return None if self.over_limit else self._start()
 
     def _over_limit(self):
         """The launcher's note, if it stopped the kernel for filling its folder."""
@@ -303,6 +258,16 @@ class KernelSession:
             return (Path(self._sockets) / sandbox.OVER_LIMIT).read_text()[:300]
         except OSError:
             return None
+
+    def _full(self):
+        """Why no kernel may run in this folder again: the launcher's note (it stopped the kernel), or the folder
+        measured past its caps here. A cell can fill the folder and end before the launcher's next measure (every
+        DISK_POLL s); a kernel started again in it is stopped at once, again and again until the submission's time
+        is spent (a batch held for 30 minutes)."""
+        if self.kernel_name != sandbox.KERNEL_NAME:
+            return None
+        caps = int(self.env["HW3_SANDBOX_DISK"]), int(self.env["HW3_SANDBOX_FILES"])
+        return self._over_limit() or sandbox.over_caps([self.cwd], caps)
 
     def alive(self):
         return self.kernel is not None and self.kernel.is_alive()
@@ -319,9 +284,13 @@ class KernelSession:
             self._sockets = None
 
     def restart(self):
-        self.restarts += 1
+        """A new kernel in place of this one, with the kept cells replayed; none when the folder is full (then
+        `over_limit` says why)."""
+        self.over_limit = self._full()    # read before close() removes the socket folder that holds the note
         self.close()
-        self.start()
+        if not self.over_limit:
+            self.restarts += 1
+            self.start()
 
     def __enter__(self):
         self.start()
@@ -421,17 +390,18 @@ class KernelSession:
         if self.over_limit:
             return CellResult(Status.FULL, evalue=self.over_limit)
         if not self.alive():
+            # Dead between two cells (or not started): the last cell may have filled the folder, the launcher
+            # stopping the kernel after it ended (its measure runs every DISK_POLL s) or not yet. A kernel started
+            # in a full folder would be stopped at once: nothing more runs (restart() and the replays check it too).
             if self.kernel is None:
-                self.start()
+                self.over_limit = self._full()
+                if not self.over_limit:
+                    self.start()
             else:
-                # Dead between two cells: the launcher may have stopped it for what the last cell wrote (its measure
-                # runs every DISK_POLL seconds, so a fast cell can end first). Read its note before a restart
-                # removes the socket folder that holds it: a restarted kernel would run in the full folder.
-                self.over_limit = self._over_limit()
-                if self.over_limit:
-                    self.close()
-                    return CellResult(Status.FULL, evalue=self.over_limit)
                 self.restart()
+        if self.over_limit:
+            self.close()
+            return CellResult(Status.FULL, evalue=self.over_limit)
         if self.clock.spent():   # the restart's replays used what was left
             return CellResult(Status.BUDGET)
         result = self._execute(source, self.clock.bound(timeout or self.timeout))
@@ -439,12 +409,9 @@ class KernelSession:
             result.status = Status.TIMEOUT
             self.restart()
         elif result.status is Status.DEAD:
-            self.over_limit = self._over_limit()
-            if self.over_limit:   # no restart: the folder stays full, every later cell would be stopped again
+            self.restart()        # none if the folder is full: it stays full, every later cell would be stopped again
+            if self.over_limit:
                 result.status, result.evalue = Status.FULL, self.over_limit
-                self.close()
-            else:
-                self.restart()
         elif keep and result.status in (Status.OK, Status.ERROR):
             self.replay.append(source)   # an error part-way still defined what came before it
         return result

@@ -166,6 +166,7 @@ def _sibling(name):
 
 _watch = _sibling("watch")
 folder_usage = _watch["folder_usage"]   # the client measures the copy with it too (grader/execution/kernel.py)
+over_caps = _watch["over_caps"]         # and knows a full folder before it starts a kernel in it again
 
 
 def filter_fd():

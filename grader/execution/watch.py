@@ -50,16 +50,25 @@ def watch_folder(folders, caps, kernel, note):
     (bytes, files): the per-file limit alone let a notebook write 1.3 GiB of small files in 0.7 s. Writes `note`
     (why) for the client."""
     while kernel.poll() is None:
-        used, files = map(sum, zip(*(folder_usage(f, stop_at=caps[1]) for f in folders)))
-        if used > caps[0] or files > caps[1]:
-            what = (f"more than {caps[0] // 2 ** 20} MiB" if used > caps[0] else f"more than {caps[1]} files")
+        why = over_caps(folders, caps)
+        if why:
             try:   # the note first: the client looks for it as soon as it sees the kernel gone
-                Path(note).write_text(f"the notebook filled its folder ({what}, its own files included)")
+                Path(note).write_text(why)
             except OSError:
                 pass
             kernel.kill()
             return
         time.sleep(DISK_POLL)
+
+
+def over_caps(folders, caps):
+    """Why `folders` hold more than `caps` (bytes, files) in all, in the words the reports show; None if they don't.
+    The launcher's measure, and the client's before it starts a kernel again in the same folder."""
+    used, files = map(sum, zip(*(folder_usage(f, stop_at=caps[1]) for f in folders)))
+    if used > caps[0] or files > caps[1]:
+        what = f"more than {caps[0] // 2 ** 20} MiB" if used > caps[0] else f"more than {caps[1]} files"
+        return f"the notebook filled its folder ({what}, its own files included)"
+    return None
 
 
 def remove_when_gone(folder):

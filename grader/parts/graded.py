@@ -98,7 +98,15 @@ class GradedNotebook(IPyNbFile):
         payload, ignored = probe.payload(outcome, nonce) if outcome.ok else (None, 0)
         if ignored:
             self.state.forged_output(self.name_in_report, during)
+        if outcome.status is Status.FULL:
+            self.name_full_folder(outcome)
         return outcome, payload
+
+    def name_full_folder(self, result):
+        """One line of the errors when the kernel was stopped for filling its folder during the grader's checks (the
+        launcher measures every DISK_POLL s: the cell that filled it may have ended first); none if a cell's says it."""
+        if not any(result.evalue in line for line in self.state.errors):
+            self.state.errors.append(f"{self.name_in_report}: {result.describe()}")
 
     def teardown(self):
         if self.kernel_session is not None:

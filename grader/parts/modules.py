@@ -111,7 +111,10 @@ class ModulesNotebook(GradedNotebook):
             self.start_kernel()
         helper = probe.install(self.kernel_session)
         self.helper_installed = True
-        if not helper.ok:
+        if helper.status is Status.FULL:   # the notebook's doing, named as such (not the grader's probe)
+            self.helper_error = f"not run: {helper.evalue}"
+            self.name_full_folder(helper)
+        elif not helper.ok:
             self.helper_error = f"the kernel could not run the grader's probes ({helper.describe()})"
             self.state.errors.append(f"the grader could not install its probe in the kernel: {helper.describe()}")
         else:
@@ -168,6 +171,8 @@ class ModulesNotebook(GradedNotebook):
                 self.hung[target] = f"not run: {shown} did not finish within {limit:g} s in an earlier check (an endless loop?)"
             elif outcome.status is Status.DEAD:
                 payload = f"the kernel died while checking {shown} (a crash, or the memory limit)"
+            elif outcome.status is Status.FULL:   # named once in the errors by ask()
+                payload = f"not run: {outcome.evalue}"
             elif outcome.ok:
                 payload = answer
             else:
