@@ -311,3 +311,17 @@ def test_a_cluster_that_cannot_load_the_grader_writes_no_grade_and_stops(submiss
     assert "stopped after the first 3 submissions" in four.stderr and "could not load the grader" in four.stderr
     written = json.loads((tmp_path / "four" / "grades.json").read_text())
     assert len(written) == 3 and not any(r["graded"] for r in written)
+
+
+def test_a_local_cluster_listens_on_loopback_only():
+    """--jobs N starts a LocalCluster: its scheduler, nannies, workers and their HTTP servers (dashboard, health)
+    listen on 127.0.0.1 only; ':0' listened on every interface, showing the batch's tasks to the network."""
+    import psutil
+    from grader.execution.cluster import connect
+    with connect(None, jobs=1) as client:
+        pids = {os.getpid(), *client.run(os.getpid).values()}
+        pids |= {nanny.process.pid for nanny in client.cluster.workers.values()}
+        listening = [(pid, c.laddr.ip) for pid in pids for c in psutil.Process(pid).net_connections(kind="tcp")
+                     if c.status == psutil.CONN_LISTEN]
+        assert len(listening) >= 3, listening          # the scheduler, its HTTP server, a worker at least
+        assert [(pid, ip) for pid, ip in listening if ip != "127.0.0.1"] == []

@@ -140,8 +140,10 @@ def connect(address=None, jobs=1, kernel_name=None, wait=None):
         # grader ends.
         import dask
         dask.config.set({"temporary-directory": scratch.mkdtemp(prefix="hw3-dask-")})
-        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=":0",
-                               memory_limit=0, silence_logs=logging.ERROR)
+        # Loopback only, its HTTP server (dashboard, health) included: ":0" listened on every interface, showing the
+        # batch's tasks (students' names) to the network of a grading machine.
+        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address="127.0.0.1:0", memory_limit=0, silence_logs=logging.ERROR)
         client = Client(cluster)
     try:
         if not client.nthreads():
