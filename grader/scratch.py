@@ -31,10 +31,10 @@ def root(base=None):
     """This process's scratch folder in `base` (default: tempfile's, i.e. TMPDIR), made and watched on first use;
     a forked child gets one of its own."""
     base = base or tempfile.gettempdir()
-    folder = _state["roots"].get(base) if _state["pid"] == os.getpid() else None
+    if _state["pid"] != os.getpid():
+        _state.update(pid=os.getpid(), roots={})
+    folder = _state["roots"].get(base)
     if folder is None or not os.path.isdir(folder):
-        if _state["pid"] != os.getpid():
-            _state.update(pid=os.getpid(), roots={})
         folder = tempfile.mkdtemp(prefix=PREFIX, dir=base)
         watcher = subprocess.Popen([sys.executable, "-I", "-S", "-c", WATCHER, folder], stdin=subprocess.PIPE,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
@@ -64,6 +64,12 @@ def mkdtemp(prefix="hw3-"):
 # could not make its sockets, and the grader waited for a kernel that would never answer.
 SOCKET_FOLDER_MAX = 107 - len("/kernel-99")
 SHORT_BASES = ("/tmp", "/dev/shm", "/var/tmp")
+_RANDOM = len("/") + 8         # what tempfile adds to a prefix: a separator and 8 random characters
+
+
+def _fits(folder, *prefixes):
+    """Whether a folder made in `folder` with these prefixes, one inside the other, leaves room for a socket."""
+    return len(os.fsencode(folder)) + sum(len(p) + _RANDOM for p in prefixes) <= SOCKET_FOLDER_MAX
 
 
 def socket_folder(prefix="hw3-ipc-"):
@@ -72,13 +78,10 @@ def socket_folder(prefix="hw3-ipc-"):
 
     Raises:
         RuntimeError: no such folder (TMPDIR and every one of SHORT_BASES too long or not writable)."""
-    folder = mkdtemp(prefix)
-    if len(os.fsencode(folder)) <= SOCKET_FOLDER_MAX:
-        return folder
-    os.rmdir(folder)
+    if _fits(root(), prefix):
+        return mkdtemp(prefix)
     for base in SHORT_BASES:
-        if os.path.isdir(base) and os.access(base, os.W_OK | os.X_OK) \
-                and len(os.fsencode(base)) + len(PREFIX) + len(prefix) + 20 <= SOCKET_FOLDER_MAX:
+        if os.path.isdir(base) and os.access(base, os.W_OK | os.X_OK) and _fits(base, PREFIX, prefix):
             return tempfile.mkdtemp(prefix=prefix, dir=root(base))
     raise RuntimeError(f"the temporary folder {tempfile.gettempdir()!r} is too long for a kernel's sockets (a Unix "
                        f"socket's path has at most 107 bytes) and none of {', '.join(SHORT_BASES)} can be written: "

@@ -246,9 +246,7 @@ class KernelSession:
             if again.status in (Status.TIMEOUT, Status.STUCK, Status.DEAD):   # it worked before, not now: drop it
                 self.replay.remove(source)
                 if again.status is not Status.TIMEOUT or not self.alive():   # still busy with it, or dead: restart
-                    self.over_limit = self._full()
-                    self.close()
-                    return None if self.over_limit else self._start()
+                    return self._renew(self._start)
 
     def _over_limit(self):
         """The launcher's note, if it stopped the kernel for filling its folder."""
@@ -283,14 +281,17 @@ class KernelSession:
             shutil.rmtree(self._sockets, ignore_errors=True)
             self._sockets = None
 
-    def restart(self):
-        """A new kernel in place of this one, with the kept cells replayed; none when the folder is full (then
-        `over_limit` says why)."""
-        self.over_limit = self._full()    # read before close() removes the socket folder that holds the note
+    def _renew(self, start):
+        """Closes the kernel and calls `start` for a new one, unless the folder is full: then no kernel, and
+        `over_limit` says why (read before close() removes the socket folder that holds the launcher's note)."""
+        self.over_limit = self._full()
         self.close()
-        if not self.over_limit:
-            self.restarts += 1
-            self.start()
+        return None if self.over_limit else start()
+
+    def restart(self):
+        """A new kernel in place of this one, with the kept cells replayed; none when the folder is full."""
+        self._renew(self.start)
+        self.restarts += not self.over_limit
 
     def __enter__(self):
         self.start()
@@ -387,20 +388,15 @@ class KernelSession:
         """Executes `source`; keep=True replays it after a restart unless it hung, exited or killed the kernel."""
         if self.clock.spent():
             return CellResult(Status.BUDGET)
-        if self.over_limit:
-            return CellResult(Status.FULL, evalue=self.over_limit)
-        if not self.alive():
+        if not self.over_limit and not self.alive():
             # Dead between two cells (or not started): the last cell may have filled the folder, the launcher
             # stopping the kernel after it ended (its measure runs every DISK_POLL s) or not yet. A kernel started
-            # in a full folder would be stopped at once: nothing more runs (restart() and the replays check it too).
-            if self.kernel is None:
-                self.over_limit = self._full()
-                if not self.over_limit:
-                    self.start()
-            else:
+            # in a full folder would be stopped at once: _renew starts none.
+            if self.kernel is not None:
                 self.restart()
+            else:
+                self._renew(self.start)
         if self.over_limit:
-            self.close()
             return CellResult(Status.FULL, evalue=self.over_limit)
         if self.clock.spent():   # the restart's replays used what was left
             return CellResult(Status.BUDGET)
