@@ -2,7 +2,7 @@
 
     python -m grader [grade] SUBMISSION... [--json FILE [--resume]] [--lms canvas|moodle] [--jobs N | --cluster ADDR]
                                           [--timeout SECONDS] [--submission-limit SECONDS] [--fast] [--no-sandbox]
-                                          [--profile NAME]
+                                          [--profile NAME] [--scale-versions]
     python -m grader similarity SUBMISSION... [--against DIR...] --json OUT.json   # who shares code (grader/similarity/)
     python -m grader release OUTDIR          # the students' version of the kit (grader/kit/release.py)
     python -m grader sandbox setup|check     # install / check the sandbox (grader/execution/sandbox.py)
@@ -16,9 +16,9 @@ One line of progress per submission (and a progress bar on a terminal), a summar
 --json FILE, also the gradebooks, the feedback files and the summary chart (grader/report/), and FILE's stem +
 .jsonl (the journal, one line per report as it arrives; --resume grades only what it lacks). The grading
 options (--timeout, --submission-limit, --fast, --no-sandbox, --profile) are grader/options.py's, the same at
-pytest's door: every HW3_Modules.ipynb is judged by the course's assignment version, --profile NAME (default: kit;
-a notebook that looks written against another one gets a note); --profile auto allows mixed versions, each
-notebook judged by the version read off it, the platform gradebooks on one scale. The exit
+pytest's door: each notebook is judged by the assignment version it was written against (read off its text;
+--profile NAME judges every notebook by that version, with a note where one looks written against another);
+--scale-versions puts every version on one scale in the platform gradebooks (never by default). The exit
 status is 0 when every submission was graded, whatever the scores; 3 when the batch ran but some submissions were
 not graded (the grader failed on them: grader/execution/failures.py; their reports say why and what to do); 2 for
 a usage error, a cluster that cannot be used, a batch stopped because its first submissions all failed the same
@@ -33,12 +33,11 @@ from pathlib import Path
 
 from grader.options import Options, add_arguments, refusal
 from grader.report.safetext import terminal
-from grader.selfcheck.versions import AUTO
 
 COMMANDS = ("grade", "release", "sandbox", "run", "similarity")
 USAGE = ("python -m grader [grade] SUBMISSION... [--json FILE [--resume]] [--lms canvas|moodle] "
          "[--jobs N | --cluster tcp://HOST:PORT]\n       [--timeout SECONDS] [--submission-limit SECONDS] [--fast] "
-         "[--no-sandbox] [--profile NAME]\n"
+         "[--no-sandbox] [--profile NAME] [--scale-versions]\n"
          "       [--similarity [--against DIR...]]\n"
          "       python -m grader similarity SUBMISSION... [--against DIR...] --json OUT.json\n"
          "       python -m grader release OUTDIR\n       python -m grader sandbox setup|check\n"
@@ -61,6 +60,10 @@ def grade_main(argv):
                              "the downloads came from)")
     parser.add_argument("--assignment", default="HW3", metavar="NAME",
                         help="the assignment's column name in the Canvas gradebook (default HW3)")
+    parser.add_argument("--scale-versions", action="store_true",
+                        help="the platform gradebooks put every assignment version on one scale: score / the "
+                             "submission's maximum x the batch's largest maximum (by default a smaller maximum is "
+                             "never scaled up to full marks)")
     parser.add_argument("--similarity", action="store_true",
                         help="with --json: also the similarity report (FILE's stem + _similarity.json and its pages) "
                              "and the gradebook's column 'most similar to (score)'")
@@ -113,7 +116,7 @@ def grade_main(argv):
         reports = copy.deepcopy(reports)
         apply_marks(reports, marks)
         written.update(write_reports(reports, args.json, lms=args.lms, assignment=args.assignment,
-                                     scale=args.profile == AUTO, similar=similar))
+                                     scale=args.scale_versions, similar=similar))
         review = write_review(reports, Path(args.json))
         if review:
             written["review"] = review

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 
 from grader.execution import sandbox
 from grader.execution.clock import SUBMISSION_LIMIT
-from grader.selfcheck.versions import AUTO, KIT, VERSIONS
+from grader.selfcheck.versions import AUTO, VERSIONS
 
 TIMEOUT = 60.0   # seconds: one notebook cell of the modules and differentiation notebooks, one module's checks
 PROFILES = list(VERSIONS) + [AUTO]
@@ -29,7 +29,7 @@ class Options:
     timeout: float = TIMEOUT   # a cell, and all checks of one module (the main notebook's cells share its budget)
     fast: bool = False         # skip HW3_main.ipynb
     sandbox: bool = True       # run the kernels in the sandbox (False: --no-sandbox)
-    profile: str = KIT.name    # the course's assignment version every HW3_Modules.ipynb is judged by ('auto': each its own)
+    profile: str = AUTO        # the assignment version every notebook is judged by (AUTO: the one it was written against)
     submission_limit: float = SUBMISSION_LIMIT   # wall-clock seconds of one submission, all its notebooks
 
     def __post_init__(self):
@@ -54,7 +54,7 @@ class Options:
         args = ["--timeout", f"{self.timeout:g}"]
         args += ["--fast"] if self.fast else []
         args += [] if self.sandbox else ["--no-sandbox"]
-        args += ["--profile", self.profile] if self.profile != KIT.name else []
+        args += ["--profile", self.profile] if self.profile != AUTO else []
         args += ["--submission-limit", f"{self.submission_limit:g}"] if self.submission_limit != SUBMISSION_LIMIT else []
         return args
 
@@ -79,10 +79,10 @@ def add_arguments(add, aliases=False):
     add(*names("--submission-limit"), dest="submission_limit", type=float, default=SUBMISSION_LIMIT, metavar="SECONDS",
         help="wall-clock limit of one submission: all its notebooks, restarts and replays included "
              f"(default {SUBMISSION_LIMIT:g})")
-    add(*names("--profile"), dest="profile", default=KIT.name, choices=PROFILES, metavar="NAME",
-        help="the course's assignment version every HW3_Modules.ipynb is judged by (default: kit): "
-             + ", ".join(VERSIONS) + f"; {AUTO}: mixed versions allowed, each notebook judged by the version it was "
-             "written against, the platform gradebooks on one scale")
+    add(*names("--profile"), dest="profile", default=AUTO, choices=PROFILES, metavar="NAME",
+        help=f"the assignment version the notebooks are judged by (default {AUTO}: each notebook by the version it "
+             "was written against, read off its text); a version's name (" + ", ".join(VERSIONS) + ") judges every "
+             "notebook by that one, with a note where a notebook looks written against another")
     add(*names("--json"), dest="json", default=None, metavar="FILE",
         help="write the reports here, plus FILE.csv, FILE_feedback/ and the summary chart")
 

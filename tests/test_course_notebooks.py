@@ -15,12 +15,10 @@ from conftest import ROOT, SHARED_CASES
 
 DIFF = SHARED_CASES / "real" / "differentiation-latex-course"
 MAIN = SHARED_CASES / "real" / "main-course-version"
-PROFILE = ["--profile", "auto"]   # the versions read off each notebook (a course version's notebooks are the course's)
 
 
 def grade(*paths, json_path, extra=()):
-    run = subprocess.run([sys.executable, "-m", "grader", *map(str, paths), "--json", str(json_path), *PROFILE,
-                          *extra], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    run = subprocess.run([sys.executable, "-m", "grader", *map(str, paths), "--json", str(json_path), *extra], cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout + run.stderr
     return {r["submission"]: r for r in json.loads(json_path.read_text(encoding="utf-8"))}
 
@@ -106,3 +104,23 @@ def test_a_missing_answer_function_is_named_not_the_graders_lookup():
     assert payload == {"ok": False, "missing": ["grad_xTx"]}
     passed, message = judge("ex1", payload, {})
     assert not passed and "no function grad_xTx() in your notebook" in message and "KeyError" not in message
+
+
+def test_a_course_looking_main_notebook_beside_the_kit_s_modules_is_run_as_the_kit_s():
+    """Read off each notebook (the default), a main notebook is graded from its saved outputs only beside the
+    course's modules: beside the kit's it is run and its figures recomputed, so a kit submission cannot trade the
+    run for saved outputs it typed (tests/test_hostile_answers.py grades such a notebook: 0 points)."""
+    import nbformat
+    from types import SimpleNamespace
+    from grader.parts.course import course_notebooks
+    main = nbformat.read(str(MAIN / "homework_main-basic.ipynb"), as_version=4)
+    kit = nbformat.read(str(ROOT / "HW3_Modules.ipynb"), as_version=4)
+    course = nbformat.read(str(MAIN / "homework_modules.ipynb"), as_version=4)
+    with_kit = SimpleNamespace(notebooks={"HW3_Modules.ipynb": kit, "HW3_main.ipynb": main})
+    with_course = SimpleNamespace(notebooks={"HW3_Modules.ipynb": course, "HW3_main.ipynb": main})
+    alone = SimpleNamespace(notebooks={"HW3_main.ipynb": main})
+    assert course_notebooks(with_kit, "auto", "kit") == {}
+    assert course_notebooks(with_course, "auto", "2019-21") == {"HW3_main.ipynb": "main"}
+    assert course_notebooks(alone, "auto", "kit") == {"HW3_main.ipynb": "main"}   # no modules: its own text
+    assert course_notebooks(with_course, "kit", "kit") == {}
+    assert course_notebooks(with_kit, "2019-21", "2019-21") == {"HW3_main.ipynb": "main"}

@@ -19,6 +19,7 @@ from grader import selfcheck as C
 from grader.execution.probe import draw_seed
 from grader.execution.session import grade_submission
 from grader.options import Options
+from grader.report.writers import gradebook_top, platform_grade, summary_table
 
 TIMEOUT = 20
 
@@ -96,18 +97,25 @@ def test_journal_keeps_the_batch_seed_for_resume(tmp_path):
     assert again.seed == 1234567 and set(done) == {"alice"} and other == 2
 
 
-def test_a_notebook_of_another_version_is_graded_as_the_course_s_version(tmp_path):
-    """A kit course grades every notebook against the kit (the default --profile): one that looks like the 2017
-    template (its 11 modules, 94 points) is not full marks of a smaller assignment; the note says why. Only when
-    the instructor allows mixed versions (--profile auto) is it judged by the version it was written against."""
+def test_a_notebook_of_another_version_is_never_full_marks_of_the_course_s_assignment(tmp_path):
+    """A kit notebook disguised as the 2017 template (its 11 modules, 94 points): judged by the version it was
+    written against (the default) it scores what those modules earn, 94/94 -- and the platform gradebooks count it
+    out of the batch's largest maximum, never scaled up to full marks (unless the instructor asks:
+    --scale-versions); the terminal summary says the batch mixes versions. With the course's version named
+    (--profile kit) it is judged by the kit's text, the modules it lacks score 0, and a note says why."""
     folder = H.looks_like_2017(tmp_path / "old")
-    report = grade_submission(folder, Options(timeout=TIMEOUT, fast=True))
+    mixed = grade_submission(folder, Options(timeout=TIMEOUT, fast=True))
+    assert mixed["version"] == "2017" and points(mixed) == (94, 94) and mixed["max_score"] == 94
+    honest = dict(mixed, version="kit", score=207, max_score=207)
+    assert platform_grade(mixed, gradebook_top([mixed, honest])) == "94"
+    assert platform_grade(mixed, gradebook_top([mixed, honest]), scale=True) == "207"
+    assert "Assignment versions in this batch" in summary_table([mixed, honest])
+    assert "kit 1, 2017 1" in summary_table([honest, mixed]).replace("\n", " ")
+    report = grade_submission(folder, Options(timeout=TIMEOUT, fast=True, profile="kit"))
     assert report["version"] == "kit" and report["max_score"] == 171 + 36
     got, top = points(report)
     assert top == 171 and got <= 94   # the modules it has, by the kit's text (its 2017 Dropout p keeps a unit...)
     assert any("looks written against the course's original 2017 template" in note for note in report["notes"])
-    mixed = grade_submission(folder, Options(timeout=TIMEOUT, fast=True, profile="auto"))
-    assert mixed["version"] == "2017" and points(mixed) == (94, 94) and mixed["max_score"] == 94
 
 
 @pytest.mark.parametrize("build", [H.metrics_only_main, H.inflated_main])

@@ -38,7 +38,7 @@ def test_each_platform_gradebook_holds_only_its_own_students(tmp_path):
 
 
 def test_platform_grades_put_every_version_on_one_scale_when_mixed_versions_are_allowed(tmp_path):
-    """With mixed versions allowed (--profile auto: scale=True), a perfect notebook of an older assignment version
+    """With every version on one scale (--scale-versions: scale=True), a perfect notebook of an older assignment version
     (a smaller maximum) is full marks in the gradebook."""
     old = report("1002", "olduser", "canvas", [("Linear", "forward output", 2, 2)], version="2017")
     half = report("1003", "half", "canvas", [("Linear", "forward output", 1, 2)], version="2017")

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
+from grader.options import Options
 from grader.parts.modules import MODULES, modules_version
 from grader.selfcheck.notebook import load_notebook
 from grader.selfcheck import results_for, run_probe, verdict, checks_of
@@ -39,10 +40,16 @@ def test_profile_forces_a_version_and_the_maximum_follows_it():
     targets = {c.target for c in checks}
     assert set(V.VERSIONS["2017"].targets) <= targets
     assert "LogSoftMax" in targets   # defined by the notebook: checked too, beyond the 2017 modules
-    version, _, checks, note = modules_version(prepared, profile="auto")   # mixed versions: the notebook's own
-    assert version.name == "2019-21" and "BatchMeanSubtraction" not in {c.target for c in checks} and note is None
-    version, _, _, note = modules_version(prepared)   # by default the course's version is the kit's
+    version, _, checks, note = modules_version(prepared, profile="kit")
     assert version.name == "kit" and "2019-2021" in note
+
+
+def test_by_default_a_notebook_is_judged_by_the_version_it_was_written_against():
+    prepared = SimpleNamespace(notebooks={MODULES: builder.notebook("2019-21")}, missing=[])
+    version, _, checks, note = modules_version(prepared)
+    assert version.name == "2019-21" and "BatchMeanSubtraction" not in {c.target for c in checks} and note is None
+    assert modules_version(prepared, profile="auto")[0].name == "2019-21"
+    assert Options().profile == "auto"
 
 
 def test_the_reference_scores_full_marks_in_every_version_that_shares_its_conventions(kit):

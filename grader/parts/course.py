@@ -8,7 +8,8 @@
   automatically, its opinion (1) read by a TA.
 
 Which notebooks are the course's (:func:`course_notebooks`) follows the assignment version the modules are judged
-by: `--profile` a course version: both are; no profile (or `auto`): each as its text says; `--profile kit`: neither.
+by: `--profile` a course version: both are; `--profile kit`: neither; `auto` (the default): the differentiation
+notebook as its text says, the main notebook likewise unless the modules are the kit's (see course_notebooks).
 
 A check the judge cannot decide awaits a TA's review (its `review` object, grader/parts/awaiting.py): its points stay
 outside the automatic score and maximum until the TA's marks are merged (`--marks`). No kernel starts for these
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from grader import MODULES
 from grader import selfcheck as C
 from grader.parts import main_outputs
 from grader.parts.derivations import judge_notebook, template
@@ -45,8 +47,15 @@ def _cells(nb):
     return [(c.get("cell_type", ""), c.get("source", ""), c.get("id")) for c in nb.get("cells", [])]
 
 
-def course_notebooks(prepared, profile):
-    """{kit notebook name: "differentiation" | "main"} for the submission's notebooks judged as the course's."""
+def course_notebooks(prepared, profile, modules_version=None):
+    """{kit notebook name: "differentiation" | "main"} for the submission's notebooks judged as the course's.
+
+    `modules_version`: the version its modules notebook is judged by (None: it has none). Read off each notebook
+    (`profile` auto), a main notebook is the course's only beside course-version modules (or none): its points
+    are read from saved outputs the student could have typed, while the kit's main notebook is run and its figures
+    recomputed (grader/parts/main_evidence.py), so a kit submission cannot trade the run for a course-looking
+    notebook. A differentiation notebook's LaTeX is judged by the grader's own algebra either way, so its text decides.
+    """
     if prepared is None or profile == "kit":
         return {}
     found = {}
@@ -54,7 +63,8 @@ def course_notebooks(prepared, profile):
     detect = profile in (None, "auto")
     if diff is not None and (not detect or template.version(_cells(diff)) != "kit"):
         found[DIFFERENTIATION] = "differentiation"
-    if main is not None and (not detect or not main_outputs.is_kit(main)):
+    kit_modules = modules_version == "kit" and prepared.notebooks.get(MODULES) is not None
+    if main is not None and (not detect or not (main_outputs.is_kit(main) or kit_modules)):
         found[MAIN] = "main"
     return found
 

@@ -30,20 +30,21 @@ def reference_expected(version, seed):
     return C.expected_values(_reference_modules(), seed, C.checks_for(version))
 
 
-def modules_version(prepared, profile=None):
+def modules_version(prepared, profile=V.AUTO):
     """(version, why, the checks of the targets it is judged on, a note or None) of the submission's
     HW3_Modules.ipynb.
 
-    `profile` is the course's assignment version (a name of :data:`grader.selfcheck.versions.VERSIONS`; None: the
-    kit's): every notebook is judged by it, and one that looks written against another version gets a note
-    saying so (its modules the course asks for and it lacks score 0). ``"auto"`` (the instructor allows mixed
-    versions) judges each notebook by the version it was written against (:func:`~grader.selfcheck.versions.detect`).
+    `profile` ``"auto"`` (the default) judges each notebook by the version it was written against
+    (:func:`~grader.selfcheck.versions.detect`: what the student worked from). A name of
+    :data:`grader.selfcheck.versions.VERSIONS` (the instructor's ``--profile NAME``) judges every notebook by that
+    version, and one that looks written against another version gets a note saying so (its modules that version
+    asks for and it lacks score 0).
     """
     nb = prepared.notebooks.get(MODULES) if prepared is not None else None
     note = None
     if profile == V.AUTO:
         version, why = (V.KIT, f"no readable {MODULES}") if nb is None else V.detect(nb)
-        why += " (--profile auto: each notebook by the version it was written against)"
+        why += " (each notebook by the version it was written against)"
     else:
         version = V.version(profile or V.KIT.name)
         why = f"the course's version (--profile {version.name})"

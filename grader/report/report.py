@@ -136,7 +136,7 @@ class Grading:
         the course's own versions have no HW3_differentiation.ipynb / HW3_main.ipynb of the kit, so when a submission
         of theirs lacks one, it is not part of its assignment (not counted), not "not found"."""
         self.version, self.version_why, self.checks, self.version_note = modules_version(prepared, self.options.profile)
-        self.course = course.course_notebooks(prepared, self.options.profile)
+        self.course = course.course_notebooks(prepared, self.options.profile, self.version.name)
         if self.version.name != "kit" and prepared is not None:
             self.not_asked = {name for name in (differentiation.NOTEBOOK, main_notebook.NOTEBOOK)
                               if name in prepared.missing}

@@ -23,6 +23,7 @@ import csv
 import json
 import re
 import unicodedata
+from collections import Counter
 from pathlib import Path
 
 from grader.report.mdtext import md_text
@@ -192,7 +193,7 @@ def gradebook_top(results):
 
 def platform_grade(result, top, scale=False):
     """The score a platform's gradebook gets, out of `top` (the batch's largest maximum), as the cell's text. With
-    `scale` (mixed assignment versions allowed: ``--profile auto``) every version is on one scale: a perfect 2017
+    `scale` (the instructor's ``--scale-versions``) every version is on one scale: a perfect 2017
     notebook is 100 %, `top`, not its own smaller maximum. Without it the score stands as graded: a smaller maximum
     is never scaled up to full marks. A report that is not graded has no grade: the cell stays empty, so an upload
     changes nothing for that student."""
@@ -245,7 +246,7 @@ def write_reports(results, json_path, lms=None, assignment="HW3", scale=False, s
     _moodle.csv (the platform's import layout; by default for each platform the intake found), + _feedback/
     (one .md and one .html per student, named by the student's key) and + _summary.png (the batch at a glance).
     scale: the platform gradebooks put every assignment version on one scale (only when the instructor allowed
-    mixed versions, ``--profile auto``; see platform_grade). similar: {key: "name (score)"} from the similarity
+    mixed versions, ``--scale-versions``; see platform_grade). similar: {key: "name (score)"} from the similarity
     report (``--similarity``): the kit CSV's last column, SIMILAR_COLUMN.
 
     Returns {what: path}.
@@ -302,6 +303,12 @@ def summary_table(results):
         score = f"{r['score']:>6g} / {r['max_score']:<4g}" if r.get("graded") is not False else f"{'not graded':>13}"
         lines.append(f"{who(r):<{width}}  {str(r.get('version') or '-'):<10}  {score}  {len(r['errors']):>6}  "
                      f"{r.get('seconds', 0):>7.1f}")
+    versions = Counter(str(r.get("version")) for r in graded(results) if r.get("version"))
+    if len(versions) > 1:   # a TA should see at once that some notebooks were written against another version
+        lines += ["", "Assignment versions in this batch (each notebook judged by the one it was written against): "
+                  + ", ".join(f"{name} {n}" for name, n in versions.most_common())
+                  + f". The platform gradebooks count every score out of {gradebook_top(results):g}; a smaller "
+                  "maximum is scaled up only with --scale-versions. --profile NAME judges every notebook by one version."]
     missing = [r for r in results if r.get("graded") is False]
     if missing:   # their grades are left empty in the Canvas and Moodle gradebooks
         lines += ["", f"NOT GRADED ({len(missing)}; their grades are left empty in the gradebooks):"]
