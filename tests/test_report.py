@@ -57,7 +57,7 @@ def test_platform_grades_put_every_version_on_one_scale_when_mixed_versions_are_
 
 
 def test_platform_grades_never_scale_a_smaller_maximum_up_by_default(tmp_path):
-    """Without mixed versions allowed, a notebook whose maximum is smaller gets its points as graded, out of the
+    """Unless the instructor asks for one scale (--scale-versions), a notebook whose maximum is smaller gets its points as graded, out of the
     batch's largest maximum: never full marks for part of the work."""
     small = report("1002", "olduser", "canvas", [("Linear", "forward output", 2, 2)], version="2017")
     results = [report("1001", "smithalice", "canvas", FULL), small]

@@ -245,8 +245,8 @@ def write_reports(results, json_path, lms=None, assignment="HW3", scale=False, s
     """Writes FILE (JSON), FILE's stem + .csv (the kit's gradebook: points per module), + _canvas.csv or
     _moodle.csv (the platform's import layout; by default for each platform the intake found), + _feedback/
     (one .md and one .html per student, named by the student's key) and + _summary.png (the batch at a glance).
-    scale: the platform gradebooks put every assignment version on one scale (only when the instructor allowed
-    mixed versions, ``--scale-versions``; see platform_grade). similar: {key: "name (score)"} from the similarity
+    scale: the platform gradebooks put every assignment version on one scale (only when the instructor asks,
+    ``--scale-versions``; see platform_grade). similar: {key: "name (score)"} from the similarity
     report (``--similarity``): the kit CSV's last column, SIMILAR_COLUMN.
 
     Returns {what: path}.
