@@ -9,6 +9,7 @@ import zipfile
 import nbformat
 import pytest
 
+from conftest import ROOT
 from corpus import DIFFERENTIATION, MODULES, reference
 from grader.intake.discover import Submission, discover, match_tier
 from grader.intake.unpack import MAX_DEPTH, MAX_FILES
@@ -260,6 +261,18 @@ def test_empty_files_and_saved_web_pages_are_named_as_such(tmp_path, text, words
     with pytest.raises(NotebookError, match="not a valid Jupyter notebook") as caught:
         read_lenient(path)
     assert words in str(caught.value) and "ask the student" in str(caught.value)
+
+
+def test_a_cut_off_or_foreign_notebook_is_named_with_what_to_do_and_no_internal_names(tmp_path):
+    path = tmp_path / MODULES
+    whole = (ROOT / "HW3_Modules.ipynb").read_text(encoding="utf-8")
+    for text, words in ((whole[:20000], "cut off"), ('{"cells": "no", "nbformat": 4, "nbformat_minor": 5}',
+                                                      "not a notebook's"), ("x = 1\n", "not complete JSON")):
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(NotebookError) as caught:
+            read_lenient(path)
+        message = str(caught.value)
+        assert words in message and "hand it in again" in message and "Error" not in message, message
 
 
 def test_a_moodle_folder_without_notebooks_says_what_it_holds(tmp_path):

@@ -21,6 +21,9 @@ NOTEBOOK_KEYS = {"cells", "metadata", "nbformat", "nbformat_minor"}
 CELL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
+ASK_AGAIN = ("ask the student to open it in Jupyter, check that it shows their work, save it and hand it in "
+             "again")
+
 def _source(value):
     if isinstance(value, list) and all(isinstance(line, str) for line in value):
         return "".join(value)
@@ -87,7 +90,8 @@ def read_lenient(path):
     except FileNotFoundError as exc:
         raise NotebookError(f"{path}: notebook not found") from exc
     except UnicodeDecodeError as exc:
-        raise NotebookError(f"{path}: not a valid Jupyter notebook (not UTF-8 text)") from exc
+        raise NotebookError(f"{path}: not a valid Jupyter notebook (not UTF-8 text: another kind of file under a "
+                            f"notebook's name?); {ASK_AGAIN}") from exc
     head = text.lstrip()[:512].lower()
     if not head:
         raise NotebookError(f"{path}: not a valid Jupyter notebook (the file is empty: the upload failed or the "
@@ -116,6 +120,8 @@ def read_lenient(path):
         nb = nbformat.from_dict(data)
         nbformat.validate(nb)
     except Exception as exc:
-        raise NotebookError(f"{path}: not a valid Jupyter notebook ({type(exc).__name__}: "
-                            f"{str(exc).splitlines()[0] if str(exc) else ''})") from exc
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        why = (f"the file is not complete JSON, cut off or edited by hand: {first}"
+               if isinstance(exc, json.JSONDecodeError) else f"its contents are not a notebook's: {first}")
+        raise NotebookError(f"{path}: not a valid Jupyter notebook ({why}); {ASK_AGAIN}") from exc
     return nb, repairs
