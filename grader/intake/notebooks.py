@@ -19,10 +19,8 @@ CELL_KEYS = {"code": {"cell_type", "id", "metadata", "source", "outputs", "execu
              "raw": {"cell_type", "id", "metadata", "source", "attachments"}}
 NOTEBOOK_KEYS = {"cells", "metadata", "nbformat", "nbformat_minor"}
 CELL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+ASK_AGAIN = "ask the student to open it in Jupyter, check that it shows their work, save it and hand it in again"
 
-
-ASK_AGAIN = ("ask the student to open it in Jupyter, check that it shows their work, save it and hand it in "
-             "again")
 
 def _source(value):
     if isinstance(value, list) and all(isinstance(line, str) for line in value):
