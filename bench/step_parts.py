@@ -12,6 +12,9 @@ all of them, the CPU time per step of:
   the parts of the benchmark's kit step that are not the modules' own work: the batch gather ``X[idx]``
   of bench/kit_worker.py's step, zeroing the gradient buffers (``fill(0)``, as ``Linear.zeroGradParameters``)
   and the notebook's ``sgd_momentum`` (given code) applied to the floor's own weights and gradients;
+* ``sgd_momentum alone``: the optimizer on the same arrays with no products in between, so they stay in
+  the CPU's caches: what its arithmetic costs. ``floor + sgd`` minus ``floor`` is what it costs in a
+  step, where the products have pushed the parameters, gradients and velocities out of the caches;
 * the kit's step (bench/kit_worker.py's) for HW3_Modules.ipynb and every ``--notebook``.
 
 Prints the median per-step time and the median (min-max) of the per-round ratios to the floor. "floor + all
@@ -30,7 +33,10 @@ F32 = np.float32
 
 
 def floor_step(parts, m, X, Y, seed=0):
-    """The GEMM floor's step of the MLP, plus `parts` (a subset of {"gather", "zero", "sgd"})."""
+    """The GEMM floor's step of the MLP, plus `parts` (a subset of {"gather", "zero", "sgd"}).
+
+    With parts {"sgd alone"}: only sgd_momentum on the floor's weights and gradients, no products.
+    """
     rng = np.random.default_rng(seed)
     n, sizes = common.BATCH["mlp"], common.MLP_SIZES
     layers = []
@@ -46,6 +52,13 @@ def floor_step(parts, m, X, Y, seed=0):
     config, state = dict(common.SGD["mlp"]), {}
     indices = common.batch_indices(len(X), n, seed)
 
+    def products():
+        for L in layers:
+            np.matmul(L["X"], L["W"].T, out=L["Y"])
+        for L in reversed(layers):
+            np.matmul(L["G_patches"], L["W_flipped"].T, out=L["GX"])  # as gemm_worker.py (conv's shapes too)
+            np.matmul(L["G"].T, L["X"], out=L["GW"])
+
     def step():
         if "gather" in parts:
             idx = next(indices)
@@ -54,13 +67,13 @@ def floor_step(parts, m, X, Y, seed=0):
             for layer_grads in grads:
                 for g in layer_grads:
                     g.fill(0)
-        for L in layers:
-            np.matmul(L["X"], L["W"].T, out=L["Y"])
-        for L in reversed(layers):
-            np.matmul(L["G_patches"], L["W_flipped"].T, out=L["GX"])  # as gemm_worker.py (conv's shapes too)
-            np.matmul(L["G"].T, L["X"], out=L["GW"])
-        if "sgd" in parts:
+        if "sgd alone" not in parts:
+            products()
+        if "sgd" in parts or "sgd alone" in parts:
             m.sgd_momentum(params, grads, config, state)
+
+    if "sgd alone" in parts:
+        products()  # the gradients sgd_momentum reads, once
     return step
 
 
@@ -96,6 +109,7 @@ def main():
     for parts in (("gather",), ("zero",), ("sgd",), ("gather", "zero", "sgd")):
         name = "floor + " + (" + ".join(parts) if len(parts) == 1 else "all three")
         variants.append((name, floor_step(set(parts), m, X, Y)))
+    variants.append(("sgd_momentum alone", floor_step({"sgd alone"}, m, X, Y)))
     for path in [kit_worker.NOTEBOOK] + args.notebook:
         variants.append((f"kit step: {path}", kit_step(path, X, Y)))
     for _, step in variants:  # warm-up: velocities allocated, caches and allocator settled
