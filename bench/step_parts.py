@@ -1,7 +1,8 @@
 """What an MLP training step costs beyond its matrix products, part by part, in one process.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 \
-        .venv/bin/python -m bench.step_parts [--notebook OTHER.ipynb ...] [--rounds 40] [--steps 25]
+        .venv/bin/python -m bench.step_parts [--notebook OTHER.ipynb ...] [--rounds 40] [--steps 25] \
+        [--optimizer adam_optimizer]
 
 Times, alternating round by round (A B C ..., then ... C B A) so a slow spell of the shared machine hits
 all of them, the CPU time per step of:
@@ -13,9 +14,12 @@ all of them, the CPU time per step of:
   of bench/kit_worker.py's step, zeroing the gradient buffers (``fill(0)``, as ``Linear.zeroGradParameters``)
   and the notebook's ``sgd_momentum`` (given code) applied to the floor's own weights and gradients;
 * ``sgd_momentum alone``: the optimizer on the same arrays with no products in between, so they stay in
-  the CPU's caches: what its arithmetic costs. ``floor + sgd`` minus ``floor`` is what it costs in a
-  step, where the products have pushed the parameters, gradients and velocities out of the caches;
+  the CPU's caches: what its arithmetic costs. ``floor + sgd_momentum`` minus ``floor`` is what it costs in
+  a step, where the products have pushed the parameters, gradients and velocities out of the caches;
 * the kit's step (bench/kit_worker.py's) for HW3_Modules.ipynb and every ``--notebook``.
+
+``--optimizer adam_optimizer``: the notebook's Adam (bench/profile_step.py's settings, as the main notebook
+trains) in place of ``sgd_momentum``, in the kit's steps and in the floor's.
 
 Prints the median per-step time and the median (min-max) of the per-round ratios to the floor. "floor + all
 three" is what a step costs with modules that did nothing but their matrix products: how close to the floor a
@@ -27,15 +31,16 @@ import time
 
 import numpy as np
 
-from bench import common, kit_worker
+from bench import common, kit_worker, profile_step
 
 F32 = np.float32
+CONFIGS = {"sgd_momentum": common.SGD["mlp"], "adam_optimizer": profile_step.ADAM}
 
 
-def floor_step(parts, m, X, Y, seed=0):
-    """The GEMM floor's step of the MLP, plus `parts` (a subset of {"gather", "zero", "sgd"}).
+def floor_step(parts, m, X, Y, seed=0, optimizer="sgd_momentum"):
+    """The GEMM floor's step of the MLP, plus `parts` (a subset of {"gather", "zero", "optimizer"}).
 
-    With parts {"sgd alone"}: only sgd_momentum on the floor's weights and gradients, no products.
+    With parts {"optimizer alone"}: only the optimizer on the floor's weights and gradients, no products.
     """
     rng = np.random.default_rng(seed)
     n, sizes = common.BATCH["mlp"], common.MLP_SIZES
@@ -47,9 +52,9 @@ def floor_step(parts, m, X, Y, seed=0):
             GX=np.empty((n, n_in), F32), GW=np.zeros((n_out, n_in), F32), b=np.zeros(n_out, F32),
             gb=np.zeros(n_out, F32), W_flipped=rng.standard_normal((n_in, n_out), dtype=F32),
             G_patches=rng.standard_normal((n, n_out), dtype=F32)))
-    params = [[L["W"], L["b"]] for L in layers]      # what sgd_momentum updates: the floor's own weights
+    params = [[L["W"], L["b"]] for L in layers]      # what the optimizer updates: the floor's own weights
     grads = [[L["GW"], L["gb"]] for L in layers]     # and the gradients the floor's products write
-    config, state = dict(common.SGD["mlp"]), {}
+    optimize, config, state = getattr(m, optimizer), dict(CONFIGS[optimizer]), {}
     indices = common.batch_indices(len(X), n, seed)
 
     def products():
@@ -67,22 +72,22 @@ def floor_step(parts, m, X, Y, seed=0):
             for layer_grads in grads:
                 for g in layer_grads:
                     g.fill(0)
-        if "sgd alone" not in parts:
+        if "optimizer alone" not in parts:
             products()
-        if "sgd" in parts or "sgd alone" in parts:
-            m.sgd_momentum(params, grads, config, state)
+        if "optimizer" in parts or "optimizer alone" in parts:
+            optimize(params, grads, config, state)
 
-    if "sgd alone" in parts:
-        products()  # the gradients sgd_momentum reads, once
+    if "optimizer alone" in parts:
+        products()  # the gradients the optimizer reads, once
     return step
 
 
-def kit_step(path, X, Y, seed=0):
-    """bench/kit_worker.py's MLP step with the modules of the notebook at `path`."""
+def kit_step(path, X, Y, seed=0, optimizer="sgd_momentum"):
+    """bench/kit_worker.py's MLP step with the modules (and `optimizer`) of the notebook at `path`."""
     m = kit_worker.load_modules(path)
     np.random.seed(seed)
     net, criterion = kit_worker.build(m, "mlp")
-    config, state = dict(common.SGD["mlp"]), {}
+    optimize, config, state = getattr(m, optimizer), dict(CONFIGS[optimizer]), {}
     indices = common.batch_indices(len(X), common.BATCH["mlp"], seed)
     net.train()
 
@@ -93,7 +98,7 @@ def kit_step(path, X, Y, seed=0):
         output = net.forward(x)
         criterion.forward(output, target)
         net.backward(x, criterion.backward(output, target))
-        m.sgd_momentum(net.getParameters(), net.getGradParameters(), config, state)
+        optimize(net.getParameters(), net.getGradParameters(), config, state)
     return step
 
 
@@ -102,16 +107,18 @@ def main():
     parser.add_argument("--notebook", action="append", default=[], help="another modules notebook (repeatable)")
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--steps", type=int, default=25, help="steps per variant and round")
+    parser.add_argument("--optimizer", default="sgd_momentum", choices=sorted(CONFIGS))
     args = parser.parse_args()
     X, Y = common.training_data()
     m = kit_worker.load_modules()
+    opt = args.optimizer
     variants = [("floor", floor_step(set(), m, X, Y))]
-    for parts in (("gather",), ("zero",), ("sgd",), ("gather", "zero", "sgd")):
-        name = "floor + " + (" + ".join(parts) if len(parts) == 1 else "all three")
-        variants.append((name, floor_step(set(parts), m, X, Y)))
-    variants.append(("sgd_momentum alone", floor_step({"sgd alone"}, m, X, Y)))
+    for parts in (("gather",), ("zero",), ("optimizer",), ("gather", "zero", "optimizer")):
+        name = "floor + " + (parts[0].replace("optimizer", opt) if len(parts) == 1 else "all three")
+        variants.append((name, floor_step(set(parts), m, X, Y, optimizer=opt)))
+    variants.append((f"{opt} alone", floor_step({"optimizer alone"}, m, X, Y, optimizer=opt)))
     for path in [kit_worker.NOTEBOOK] + args.notebook:
-        variants.append((f"kit step: {path}", kit_step(path, X, Y)))
+        variants.append((f"kit step: {path}", kit_step(path, X, Y, optimizer=opt)))
     for _, step in variants:  # warm-up: velocities allocated, caches and allocator settled
         for _ in range(common.WARMUP_STEPS):
             step()
@@ -123,8 +130,8 @@ def main():
                 step()
             seconds[name].append((time.process_time() - start) / args.steps)
     floor = np.array(seconds["floor"])
-    print(f"MLP, batch {common.BATCH['mlp']}, {common.blas_threads()}; {args.rounds} rounds of {args.steps} steps, "
-          f"CPU time per step")
+    print(f"MLP, batch {common.BATCH['mlp']}, {common.blas_threads()}, {args.optimizer}; {args.rounds} rounds of "
+          f"{args.steps} steps, CPU time per step")
     for name, _ in variants:
         ratio = np.array(seconds[name]) / floor
         print(f"  {name:<45} {np.median(seconds[name]) * 1e3:6.3f} ms   / floor {np.median(ratio):.3f} "
