@@ -13,6 +13,7 @@ import nbformat
 import pytest
 
 from corpus import LINEAR_GRADW, mutate, reference
+from student_style import student_style
 from grader.selfcheck.notebook import load_notebook
 from grader.selfcheck import results_for
 
@@ -20,11 +21,19 @@ VALUES = r"(\[\[?\s*)?-?\d"   # a printed array or number: what a student compar
 
 
 class Mistake:
+    """`old` -> `new` in the cell of `target` (or `old` a list of such (old, new) pairs, `new` None); `base`: the
+    class whose solution is first replaced by the student-style one of tests/student_style.py."""
     def __init__(self, name, target, old, new, check, method, fed=("input", "gradOutput"), cause=None, never=(),
-                 values=True):
-        self.name, self.target, self.old, self.new = name, target, old, new
+                 values=True, base=None):
+        self.name, self.target, self.old, self.new, self.base = name, target, old, new, base
         self.check, self.method, self.fed, self.cause, self.never = check, method, fed, cause, never
         self.values = values  # expected and got are numbers (else: a dtype, None)
+
+    def notebook(self):
+        nb = student_style(reference(), self.base) if self.base else reference()
+        for old, new in (self.old if isinstance(self.old, list) else [(self.old, self.new)]):
+            nb = mutate(nb, self.target, old, new)
+        return nb
 
 
 FWD, GRAD, PARAMS = "forward output", "gradInput vs finite differences", "parameter gradients vs finite differences"
@@ -160,9 +169,236 @@ MISTAKES = [
 ]
 
 
+# A fresh student with the release (issue 21): mistakes not in the table above, each a small edit of the reference
+# (or of a student-style solution), whose first message was judged from the student's side; the causes asserted
+# are those of the messages as fixed (the table's `never`: the misleading words they once had).
+FRESH = [
+    Mistake('linear: forward x @ W instead of x @ W.T', 'Linear', 'self.output = input @ W.T',
+            'self.output = input @ W', FWD, 'forward', fed=(),
+            cause='(at `self.output = input @ W`, in updateOutput)'),
+    Mistake('linear: gradInput with W.T', 'Linear', 'gradOutput @ self.W.astype(gradOutput.dtype, copy=False)',
+            'gradOutput @ self.W.T.astype(gradOutput.dtype, copy=False)', GRAD, 'backward', fed=(),
+            cause='in updateGradInput) when the grader called Linear(4, 3).backward'),
+    Mistake('linear: gradb summed over axis 1', 'Linear', 'self.gradb += gradOutput.sum(axis=0)',
+            'self.gradb += gradOutput.sum(axis=1)', GRAD, 'backward', fed=(), cause='in accGradParameters)'),
+    Mistake('linear: gradW from self.output instead of input', 'Linear',
+            [('np.matmul(gradOutput.T, input, out=self.gradW)', 'self.gradW += gradOutput.T @ self.output'),
+             ('self.gradW += gradOutput.T @ input', 'self.gradW += gradOutput.T @ self.output')],
+            None, GRAD, 'backward', fed=(), cause='in accGradParameters)'),
+    Mistake('linear: gradb assigned, not accumulated', 'Linear', 'self.gradb += gradOutput.sum(axis=0)',
+            'self.gradb = gradOutput.sum(axis=0)', 'gradients accumulate, zeroGradParameters resets',
+            'accGradParameters', fed=(), cause='use += in accGradParameters'),
+    Mistake('softmax: normalised over the batch axis', 'SoftMax', 'shifted /= shifted.sum(axis=1, keepdims=True)',
+            'shifted /= shifted.sum(axis=0, keepdims=True)', FWD, 'updateOutput', fed=('input',)),
+    Mistake('softmax: keepdims forgotten in the normalisation', 'SoftMax',
+            'shifted /= shifted.sum(axis=1, keepdims=True)',
+            'shifted = shifted / shifted.sum(axis=1)',
+            FWD, 'forward', fed=()),
+    Mistake('softmax: one maximum of the whole batch subtracted', 'SoftMax',
+            'shifted = input - input.max(axis=1, keepdims=True)', 'shifted = input - input.max()',
+            'stable for logits of magnitude 800', 'updateOutput', fed=('input',),
+            cause="Subtract each row's own maximum", never=('exp overflowed',)),
+    Mistake('softmax: backward uses the diagonal only s(1-s)g', 'SoftMax',
+            'self.gradInput = s * (gradOutput - (gradOutput * s).sum(axis=1, keepdims=True))',
+            'self.gradInput = s * (1 - s) * gradOutput', GRAD, 'updateGradInput'),
+    Mistake('softmax: backward forgot keepdims', 'SoftMax', '(gradOutput * s).sum(axis=1, keepdims=True)',
+            '(gradOutput * s).sum(axis=1)', GRAD, 'backward', fed=(), cause='in updateGradInput)'),
+    Mistake('logsoftmax: backward without the softmax factor', 'LogSoftMax',
+            'gradOutput - softmax * gradOutput.sum(axis=1, keepdims=True)',
+            'gradOutput - gradOutput.sum(axis=1, keepdims=True)', GRAD, 'updateGradInput'),
+    Mistake('logsoftmax: backward uses log-probabilities as probabilities', 'LogSoftMax',
+            'softmax = np.exp(self.output)', 'softmax = self.output', GRAD, 'updateGradInput'),
+    Mistake('logsoftmax: forward without keepdims', 'LogSoftMax',
+            'np.log(np.exp(shifted).sum(axis=1, keepdims=True))', 'np.log(np.exp(shifted).sum(axis=1))', FWD,
+            'forward', fed=()),
+    Mistake('batchnorm: EPS outside the square root', 'BatchNormalization', 'np.sqrt(var + self.EPS)',
+            '(np.sqrt(var) + self.EPS)', FWD, 'updateOutput', fed=('input',)),
+    Mistake('batchnorm: unbiased variance (ddof=1)', 'BatchNormalization', 'var = input.var(axis=0)',
+            'var = input.var(axis=0, ddof=1)', FWD, 'updateOutput', fed=('input',)),
+    Mistake('batchnorm: running statistics updated in evaluation', 'BatchNormalization',
+            '            mean, var = self.moving_mean, self.moving_variance\n',
+            '            self.moving_mean = self.alpha * self.moving_mean + (1 - self.alpha) * input.mean(axis=0)\n'
+            '            self.moving_variance = self.alpha * self.moving_variance + (1 - self.alpha) * input.var(axis=0)\n'
+            '            mean, var = self.moving_mean, self.moving_variance\n',
+            'running statistics: moving averages, used in evaluation', 'updateOutput', fed=('input',),
+            cause='Evaluation changed the running mean and variance', never=('alpha * old',)),
+    Mistake('batchnorm: batch size read from axis 1', 'BatchNormalization', 'n = input.shape[0]',
+            'n = input.shape[1]', GRAD, 'updateGradInput'),
+    Mistake('batchnorm: backward without the x_hat term', 'BatchNormalization',
+            ' - x_hat * (gradOutput * x_hat).sum(axis=0))', ')', GRAD, 'updateGradInput'),
+    Mistake('scaling: gradBeta is a mean', 'ChannelwiseScaling', 'self.gradBeta += gradOutput.sum(axis=0)',
+            'self.gradBeta += gradOutput.mean(axis=0)', PARAMS, 'accGradParameters'),
+    Mistake('scaling: gradInput forgot gamma', 'ChannelwiseScaling',
+            'self.gradInput = gradOutput * self.gamma.astype(gradOutput.dtype, copy=False)',
+            'self.gradInput = gradOutput.copy()', GRAD, 'updateGradInput'),
+    Mistake('scaling: beta added before scaling', 'ChannelwiseScaling',
+            'self.output = input * self.gamma.astype(input.dtype, copy=False)\n'
+            '        self.output += self.beta.astype(input.dtype, copy=False)',
+            'self.output = (input + self.beta) * self.gamma', FWD, 'updateOutput', fed=('input',)),
+    Mistake('dropout: p read as the probability of keeping', 'Dropout',
+            'keep = np.random.random_sample(input.shape) >= self.p',
+            'keep = np.random.random_sample(input.shape) < self.p', 'training: kept fraction about 1-p',
+            'updateOutput', fed=()),
+    Mistake('dropout: backward multiplies by the mask in evaluation too', 'Dropout',
+            'self.gradInput = gradOutput * self.mask if self.training else gradOutput',
+            'self.gradInput = gradOutput * self.mask', 'evaluation: identity', 'backward', fed=(),
+            cause=') in evaluation mode'),
+    Mistake('dropout: backward mask read off the output', 'Dropout', 'self.gradInput = gradOutput * self.mask if',
+            'self.gradInput = gradOutput * (self.output != 0) / (1 - self.p) if', 'backward reuses the forward mask',
+            'updateGradInput', fed=(), cause='a mask recomputed from the output or the input'),
+    Mistake('dropout: forward multiplies the input in place', 'Dropout', 'self.output = input * self.mask',
+            'input *= self.mask\n            self.output = input', 'stores output/gradInput, inputs untouched',
+            'updateOutput', fed=(), cause='Dropout.updateOutput modified its input in place'),
+    Mistake('bms: alpha weighs the new batch', 'BatchMeanSubtraction',
+            'self.old_mean = self.alpha * self.old_mean + self.mean_weight * batch_mean',
+            'self.old_mean = (1 - self.alpha) * self.old_mean + self.alpha * batch_mean',
+            'running mean: a moving average, subtracted in evaluation', 'updateOutput', fed=('input',),
+            cause='alpha and 1 - alpha are swapped'),
+    Mistake('bms: gradient mean over the feature axis', 'BatchMeanSubtraction',
+            'self.mean_weight * gradOutput.mean(axis=0)',
+            'self.mean_weight * gradOutput.mean(axis=1, keepdims=True)', GRAD, 'updateGradInput'),
+    Mistake('bms: running mean updated in evaluation', 'BatchMeanSubtraction',
+            '        self.output = input - self.old_mean.astype(input.dtype, copy=False)',
+            '        if not self.training:\n'
+            '            self.old_mean = self.alpha * self.old_mean + (1 - self.alpha) * input.mean(axis=0)\n'
+            '        self.output = input - self.old_mean.astype(input.dtype, copy=False)',
+            'running mean: a moving average, subtracted in evaluation', 'updateOutput', fed=('input',),
+            cause='Evaluation changed the running mean', never=('the first batch starts',)),
+    Mistake('relu: backward zeroes gradOutput in place', 'ReLU', 'self.gradInput = gradOutput * (input > 0)',
+            'gradOutput[input <= 0] = 0\n        self.gradInput = gradOutput',
+            'stores output/gradInput, inputs untouched', 'updateGradInput', fed=(),
+            cause='modified gradOutput in place'),
+    Mistake('leakyrelu: forward max(x, slope)', 'LeakyReLU', 'np.where(input > 0, input, input * self.slope)',
+            'np.maximum(input, self.slope)', FWD, 'updateOutput', fed=('input',)),
+    Mistake('leakyrelu: slope hard-coded 0.03', 'LeakyReLU',
+            [('input * self.slope', 'input * 0.03'), ('gradOutput * self.slope', 'gradOutput * 0.03')], None, FWD,
+            'updateOutput', fed=('input',)),
+    Mistake('elu: forward alpha*exp(x) without -1', 'ELU', 'self.alpha * np.expm1(negative)',
+            'self.alpha * np.exp(negative)', FWD, 'updateOutput', fed=('input',)),
+    Mistake('elu: backward branches swapped', 'ELU',
+            'np.where(input > 0, gradOutput, gradOutput * (self.alpha * np.exp(negative)))',
+            'np.where(input < 0, gradOutput, gradOutput * (self.alpha * np.exp(negative)))', GRAD, 'updateGradInput'),
+    Mistake('softplus: derivative sigmoid(-x)', 'SoftPlus', 'gradOutput * sigmoid(input)',
+            'gradOutput * sigmoid(-input)', GRAD, 'updateGradInput'),
+    Mistake('softplus: backward forgot gradOutput', 'SoftPlus', 'gradOutput * sigmoid(input)', 'sigmoid(input)',
+            GRAD, 'updateGradInput'),
+    Mistake('sigmoid: derivative from the input, not the output', 'Sigmoid',
+            'gradOutput * self.output * (1 - self.output)', 'gradOutput * input * (1 - input)', GRAD,
+            'updateGradInput'),
+    Mistake('sigmoid: gradInput kept in a local, not stored', 'Sigmoid',
+            'self.gradInput = gradOutput * self.output * (1 - self.output)',
+            'gradInput = gradOutput * self.output * (1 - self.output)', GRAD, 'updateGradInput', fed=(),
+            cause='assign it to self.gradInput', never=('is not implemented',)),
+    Mistake('tanh: derivative 1/cosh(x), square forgotten', 'Tanh', '(1 - self.output ** 2)', '(1 / np.cosh(input))',
+            GRAD, 'updateGradInput'),
+    Mistake('sequential: forward feeds every child the input', 'Sequential', 'output = module.forward(output)',
+            'output = module.forward(input)', FWD, 'forward', fed=('input',)),
+    Mistake('sequential: backward skips the first child', 'Sequential',
+            'self.gradInput = self.modules[0].backward(input, grad) if self.modules else grad',
+            'self.gradInput = grad', GRAD, 'backward', cause='backward stopped before the first child',
+            never=('not updateGradInput alone',)),
+    Mistake("sequential: forward stores the first child's output", 'Sequential', '        self.output = output\n',
+            '        self.output = self.modules[0].output\n', FWD, 'forward', fed=('input',)),
+    Mistake('flatten: channels last before flattening', 'Flatten', 'self.output = input.reshape(len(input), -1)',
+            'self.output = np.moveaxis(input, 1, -1).reshape(len(input), -1)', FWD, 'updateOutput', fed=('input',)),
+    Mistake('flatten: backward returns gradOutput unreshaped', 'Flatten',
+            'self.gradInput = gradOutput.reshape(input.shape)', 'self.gradInput = gradOutput', GRAD,
+            'updateGradInput'),
+    Mistake('logsoftmax: backward subtracts in place from gradOutput', 'LogSoftMax',
+            'self.gradInput = gradOutput - softmax * gradOutput.sum(axis=1, keepdims=True)',
+            'self.gradInput = gradOutput\n        self.gradInput -= softmax * gradOutput.sum(axis=1, keepdims=True)',
+            'stores output/gradInput, inputs untouched', 'updateGradInput', fed=(),
+            cause='modified gradOutput in place'),
+    Mistake('batchnorm: evaluation normalises each row (axis=1)', 'BatchNormalization',
+            'mean, var = self.moving_mean, self.moving_variance',
+            'mean, var = input.mean(axis=1, keepdims=True), input.var(axis=1, keepdims=True)',
+            'running statistics: moving averages, used in evaluation', 'updateOutput', fed=('input',),
+            cause='which no such per-feature statistics give', never=('could not be read',), values=False),
+    Mistake('elu: alpha left out of the forward', 'ELU', 'self.alpha * np.expm1(negative)', 'np.expm1(negative)',
+            FWD, 'updateOutput', fed=('input',)),
+    Mistake('sigmoid: output stored under another name', 'Sigmoid', 'self.output = sigmoid(input)',
+            'self.out = sigmoid(input)', FWD, 'updateOutput', fed=(), cause='assign it to self.output',
+            never=('is not implemented',)),
+    Mistake('mse: target modified in place', 'MSECriterion', 'diff = input - target.astype(input.dtype, copy=False)',
+            'target -= input\n        diff = -target', GRAD, 'updateOutput', fed=(),
+            cause='MSECriterion.updateOutput modified its target in place'),
+    Mistake('nll: probabilities clipped in place', 'ClassNLLCriterion',
+            '        clipped = np.clip(input, self.EPS, 1 - self.EPS)\n        self.output',
+            '        clipped = np.clip(input, self.EPS, 1 - self.EPS, out=input)\n        self.output',
+            'finite for probabilities 0 and 1', 'updateOutput', fed=(),
+            cause='ClassNLLCriterion.updateOutput modified its input in place'),
+    Mistake('mse: mean over every element', 'MSECriterion', 'self.output = np.sum(diff * diff) / input.shape[0]',
+            'self.output = np.mean(diff * diff)', 'loss value', 'updateOutput', fed=('input', 'target')),
+    Mistake('mse: gradient sign flipped (target - input)', 'MSECriterion',
+            '(input - target.astype(input.dtype, copy=False)) * (2. / input.shape[0])',
+            '(target - input) * (2. / input.shape[0])', GRAD, 'updateGradInput', fed=('input', 'target')),
+    Mistake('nll: loss not divided by the batch size', 'ClassNLLCriterion',
+            'self.output = -np.sum(target * np.log(clipped)) / input.shape[0]',
+            'self.output = -np.sum(target * np.log(clipped))', 'loss value', 'updateOutput', fed=('input', 'target')),
+    Mistake('nll: gradient without 1/N', 'ClassNLLCriterion', '(-target / clipped / input.shape[0])',
+            '(-target / clipped)', GRAD, 'updateGradInput', fed=('input', 'target')),
+    Mistake('nll-log: gradient -t/x as for probabilities', 'ClassNLLLogCriterion', '(-target / input.shape[0])',
+            '(-target / input / input.shape[0])', GRAD, 'updateGradInput', fed=('input', 'target')),
+    Mistake('nll-log: loss ignores the target', 'ClassNLLLogCriterion', '-np.sum(target * input) / input.shape[0]',
+            '-np.sum(input) / input.shape[0]', 'loss value', 'updateOutput', fed=('input', 'target')),
+    Mistake('conv2d: padding forgotten when cropping gradInput', 'Conv2d',
+            'self.gradInput = gx[:, :, p:p + h, p:p + w]', 'self.gradInput = gx[:, :, :h, :w]', GRAD,
+            'updateGradInput', base='Conv2d'),
+    Mistake('conv2d: gradb a mean over the batch', 'Conv2d', 'self.gradb += gradOutput.sum(axis=(0, 2, 3))',
+            'self.gradb += gradOutput.sum(axis=(2, 3)).mean(axis=0)', PARAMS, 'accGradParameters', base='Conv2d'),
+    Mistake('conv2d: bias added along the rows (b[:, None])', 'Conv2d',
+            'self.b.astype(input.dtype)[None, :, None, None]', 'self.b.astype(input.dtype)[:, None]', FWD, 'forward',
+            fed=(), cause='in updateOutput)', base='Conv2d'),
+    Mistake('conv2d: true convolution (kernel flipped in forward)', 'Conv2d',
+            'x[:, :, a:a + h, b:b + w], W[:, :, a, b])', 'x[:, :, a:a + h, b:b + w], W[:, :, k - 1 - a, k - 1 - b])',
+            FWD, 'updateOutput', fed=('input',), base='Conv2d'),
+    Mistake('conv2d: gradW without padding the input', 'Conv2d',
+            '        x = np.pad(input, ((0, 0), (0, 0), (p, p), (p, p)))\n'
+            '        for a in range(k):\n'
+            '            for b in range(k):\n'
+            '                self.gradW',
+            '        x = input\n        for a in range(k):\n            for b in range(k):\n                self.gradW',
+            GRAD, 'backward', fed=(), cause='in accGradParameters)', never=('c_einsum',), base='Conv2d'),
+    Mistake('conv2d: channels of W swapped in backward', 'Conv2d',
+            "np.einsum('nohw,oc->nchw', gradOutput, W[:, :, a, b])",
+            "np.einsum('nohw,co->nchw', gradOutput, W[:, :, a, b])", GRAD, 'backward', fed=(),
+            cause='in updateGradInput)', never=('c_einsum',), base='Conv2d'),
+    Mistake('maxpool2d: blocks without the transpose in forward', 'MaxPool2d',
+            'blocks = input.reshape(n, c, h // k, k, w // k, k).transpose(0, 1, 2, 4, 3, 5).reshape',
+            'blocks = input.reshape', FWD, 'updateOutput', fed=('input',), base='MaxPool2d'),
+    Mistake('maxpool2d: backward reshaped without the transpose', 'MaxPool2d',
+            'self.gradInput = g.reshape(n, c, h // k, w // k, k, k).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h, w)',
+            'self.gradInput = g.reshape(n, c, h, w)', GRAD, 'updateGradInput', base='MaxPool2d'),
+    Mistake('maxpool2d: gradOutput copied to the whole block', 'MaxPool2d',
+            'self.gradInput = g.reshape(n, c, h // k, w // k, k, k).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h, w)',
+            'self.gradInput = gradOutput.repeat(k, axis=2).repeat(k, axis=3)', GRAD, 'updateGradInput',
+            base='MaxPool2d'),
+    Mistake('maxpool2d: argmax over the wrong axis', 'MaxPool2d', 'self.max_indices = blocks.argmax(axis=-1)',
+            'self.max_indices = blocks.argmax(axis=2)', GRAD, 'backward', fed=(), cause='in updateGradInput)',
+            base='MaxPool2d'),
+    Mistake('adam: epsilon inside the square root', 'adam_optimizer', "(np.sqrt(v) + config['epsilon'])",
+            "np.sqrt(v + config['epsilon'])", '3 steps match the update rule', 'adam_optimizer', fed=()),
+    Mistake('adam: beta2 in the first moment', 'adam_optimizer', 'm += (1 - beta1) * current_grad',
+            'm += (1 - beta2) * current_grad', '3 steps match the update rule', 'adam_optimizer', fed=()),
+    Mistake('adam: parameters rebound, not updated in place', 'adam_optimizer',
+            "current_var -= lr_t * m / (np.sqrt(v) + config['epsilon'])",
+            "current_var = current_var - lr_t * m / (np.sqrt(v) + config['epsilon'])",
+            '3 steps match the update rule', 'adam_optimizer', fed=(), cause='Update the arrays in place'),
+    Mistake('adam: one moment shared by every parameter (index never advanced)', 'adam_optimizer',
+            '            var_index += 1\n    ### END', '    ### END', '3 steps match the update rule',
+            'adam_optimizer', fed=(), cause='arrays of shapes [[(3, 2), (3,)], [], [(4,)]]'),
+    Mistake('adam: t advanced per parameter', 'adam_optimizer', '            var_index += 1\n    ### END',
+            "            var_index += 1\n            state['t'] += 1\n    ### END", '3 steps match the update rule',
+            'adam_optimizer', fed=()),
+    Mistake('sgd_momentum: momentum with the wrong sign', 'sgd_momentum', 'current_var -= old_grad',
+            'current_var += old_grad', '3 steps match the update rule', 'sgd_momentum', fed=()),
+]
+MISTAKES += FRESH
+
+
 def first_failure(mistake, tmp_path):
     path = tmp_path / "HW3_Modules.ipynb"
-    nbformat.write(mutate(reference(), mistake.target, mistake.old, mistake.new), str(path))
+    nbformat.write(mistake.notebook(), str(path))
     ns = vars(load_notebook(path, name=f"mistake_{abs(hash(mistake.name))}"))
     failed = [r for r in results_for(ns, mistake.target) if not r.passed]
     assert failed, f"{mistake.name}: every check of {mistake.target} passed"
@@ -220,3 +456,20 @@ def test_a_transposed_derivative_is_shown_as_the_shape_error_it_is():
     wrong = {key: np.asarray(value) * 1.5 for key, value in expected.items()}
     passed, message = D.judge("ex2", {"ok": True, "values": C.encode(wrong)}, expected)
     assert not passed and re.search(r"expected .*\d.*, got .*\d", message), message
+
+
+@pytest.mark.parametrize("name", ["Conv2d", "MaxPool2d"])
+def test_the_student_style_solutions_get_full_marks(name, tmp_path):
+    """The fresh mistakes of Conv2d and MaxPool2d are made in a student-style solution: as written, it passes."""
+    path = tmp_path / "HW3_Modules.ipynb"
+    nbformat.write(student_style(reference(), name), str(path))
+    results = results_for(vars(load_notebook(path, name=f"student_style_{name}")), name)
+    assert all(r.passed for r in results), [(r.name, r.message) for r in results if not r.passed]
+
+
+def test_the_fresh_mistakes_are_new_and_many():
+    """At least 40 fresh mistakes, none a repeat of an older row's edit."""
+    older = MISTAKES[:len(MISTAKES) - len(FRESH)]
+    assert len(FRESH) >= 40
+    assert not {(m.target, str(m.old), m.new) for m in FRESH} & {(m.target, str(m.old), m.new) for m in older}
+    assert len({m.name for m in MISTAKES}) == len(MISTAKES)

@@ -302,8 +302,16 @@ DROPOUT_P = 0.3
 DROPOUT_SHAPE = (100, 200)
 
 
+DROPOUT_ZEROS = 0.1   # the fraction of exact zeros in Dropout's input: the mask must keep a unit whatever its value
+
+
 def dropout_input(seed):
-    return sample_input(DROPOUT_SHAPE, rng_for(seed, 7))
+    """Dropout's input: entries in +-[0.1, 2], a tenth of them exactly 0 (after a ReLU many are), where a backward
+    whose mask is read off the output (output != 0) would drop units that forward kept."""
+    rng = rng_for(seed, 7)
+    x = sample_input(DROPOUT_SHAPE, rng)
+    x[rng.random(DROPOUT_SHAPE) < DROPOUT_ZEROS] = 0.0
+    return x
 
 
 EDGE_INPUT = np.array([[-800., -1., 0., 0., 1., 800.]])   # kinks at exactly 0, and overflow at +-800

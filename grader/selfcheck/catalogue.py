@@ -193,7 +193,7 @@ def run_probe(check_id, namespace, seed, version="kit", names=None):
     except MissingClass as exc:
         return {"ok": False, "missing": exc.name, "kind": exc.kind}
     except ReturnedNone as exc:
-        return {"ok": False, "not_implemented": True, "stub": True, "error": str(exc)}
+        return {"ok": False, "not_implemented": True, "stub": True, "error": str(exc), "attribute": exc.attribute}
     except NotImplementedError as exc:
         return {"ok": False, "not_implemented": True, "error": describe_exception(exc), "call": TRACE.call}
     except Exception as exc:  # a student's bug, reported as the check's message

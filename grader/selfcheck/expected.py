@@ -73,8 +73,9 @@ def expect_backward(target):
 
 
 def sequential_mistakes(container, x, g):
-    """gradInput of three mistaken Sequential backwards over copies of the case's children (the test doubles:
-    trusted code), after one forward: first to last, each child fed its own output, forward run again."""
+    """gradInput of the mistaken Sequential backwards over copies of the case's children (the test doubles:
+    trusted code), after one forward: first to last, each child fed its own output, forward run again, the first
+    child left out."""
     def forwarded():
         children = copy.deepcopy(container).modules
         inputs = [x.copy()]
@@ -101,6 +102,11 @@ def sequential_mistakes(container, x, g):
     for child, inp in zip(reversed(children), reversed(again)):
         grad = child.backward(inp, grad)
     out["reruns_forward"] = grad
+    children, inputs = forwarded()
+    grad = g.copy()
+    for child, inp in zip(reversed(children[1:]), reversed(inputs[1:-1])):
+        grad = child.backward(inp, grad)
+    out["skips_first"] = grad   # the gradient at the first child's output: backward stopped before the first child
     return out
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from grader.selfcheck import messages as M
-from grader.selfcheck.cases import EDGE_INPUT
+from grader.selfcheck.cases import CRITERION_CASES, EDGE_INPUT
 from grader.selfcheck.gradcheck import ABS_TOLERANCE, ANALYTIC_ABS, ANALYTIC_TOLERANCE, TOLERANCE, relative_error
 from grader.selfcheck.messages import case_label, method_of
 from grader.selfcheck.versions import KIT
@@ -44,6 +44,19 @@ def compare(version, target, what, got, expected, key, tolerance=TOLERANCE, inpu
     if tolerance < TOLERANCE and err < TOLERANCE:   # right to finite-difference precision only
         return M.not_analytic(where, err, tolerance)
     return M.mismatch(where, err, tolerance, got, expected, fed)
+
+
+def criterion_changed(version, target, got, expected, case, label):
+    """A message when a criterion's forward or backward wrote into the input or the target it was fed (a later call
+    then sees other values: that, not the formula, is what to fix first); None when both stayed as fed."""
+    for call, suffix in (("loss", "_after_forward"), ("gradInput", "_after")):
+        for what in ("input", "target"):
+            fed, after = expected.get(f"{case}.{what}"), got.get(f"{case}.{what}{suffix}")
+            if fed is None or (suffix == "_after_forward" and after is None):
+                continue
+            if after is None or as_array(after).shape != np.shape(fed) or not np.array_equal(as_array(after), fed):
+                return M.criterion_modified(method_of(version, target, call), what, label, fed, after)
+    return None
 
 
 def smallest_first(expected, keys):
@@ -93,6 +106,9 @@ def judge_gradients(target, keys, version):
                 continue
             if case == "edge":
                 problem = _edge(version, target, "gradInput", got.get(key), expected[key], kinks=True)
+            elif target in CRITERION_CASES and criterion_changed(version, target, got, expected, case,
+                                                                  case_label(version, target, key)):
+                problem = criterion_changed(version, target, got, expected, case, case_label(version, target, key))
             else:
                 label = "gradInput" if what == "gradInput" else f"d loss / d {what} (gradient of {what})"
                 problem = compare(version, target, label + " vs finite differences", got.get(key), expected[key], key,
@@ -100,7 +116,8 @@ def judge_gradients(target, keys, version):
                                   target_values=expected.get(f"{case}.target"), method=method_of(version, target, what),
                                   tolerance=ANALYTIC_TOLERANCE, abs_tolerance=ANALYTIC_ABS)
                 if problem and what != "gradInput" and _close(got.get(key), np.zeros_like(expected[key])):
-                    problem += M.never_accumulated(method_of(version, target, what), target == "Sequential")
+                    problem += M.never_accumulated(method_of(version, target, what), target == "Sequential",
+                                                   _lone_zero_child(got, expected, case, what, keys))
                 elif problem and target == "Sequential" and what == "gradInput":   # the gradient of a known mistake
                     problem += next((hint for variant, hint in M.SEQUENTIAL_HINTS.items()
                                      if _close(got.get(key), expected.get(f"{case}.gradInput_{variant}"))), "")
@@ -109,6 +126,18 @@ def judge_gradients(target, keys, version):
             n += 1
         return True, M.gradients_ok(n, ANALYTIC_TOLERANCE)
     return judge
+
+
+def _lone_zero_child(got, expected, case, path, paths, stage=""):
+    """'modules[0]' when, of a container's children, only the one `path` belongs to got zero gradients (another
+    child's are not zero: that child's backward alone was never called); None when every child's stayed 0.
+    Values are keyed '{case}.{path}' (or '{case}.{path}.{stage}')."""
+    def key(p):
+        return f"{case}.{p}" + (f".{stage}" if stage else "")
+    others = [p for p in paths if p.split(".")[0] != path.split(".")[0] and key(p) in expected]
+    if not others or all(_close(got.get(key(p)), np.zeros_like(expected[key(p)])) for p in others):
+        return None
+    return path.rsplit(".", 1)[0]
 
 
 def judge_contract(target, version):
@@ -138,7 +167,11 @@ def judge_contract(target, version):
                                                             as_array(at_forward), stored)
             after = got.get(f"{case}.input_after")
             if after is None or as_array(after).shape != want_input.shape or not np.array_equal(as_array(after), want_input):
-                return False, M.modified_input(name, label, want_input, after)
+                at_forward = got.get(f"{case}.input_after_forward")
+                by_forward = at_forward is None or as_array(at_forward).shape != want_input.shape or \
+                    not np.array_equal(as_array(at_forward), want_input)
+                return False, M.modified_input(method_of(version, target, "output" if by_forward else "gradInput"),
+                                               label, want_input, after)
             after = got.get(f"{case}.gradOutput_after")
             if after is None or as_array(after).shape != want_grad.shape or not np.array_equal(as_array(after), want_grad):
                 return False, M.modified_grad_output(method_of(version, target, "gradInput"), label, want_grad, after)
@@ -161,17 +194,21 @@ def judge_accumulate(target, version):
                     return False, M.not_zeroed(name, path, value)
             elif stage == "twice" and version.accumulate:
                 value = got.get(key)
-                problem = compare(version, target, f"d loss / d {path} after two backward passes", value, expected[key], key)
+                problem = compare(version, target, f"d loss / d {path} after two backward passes", value, expected[key], key,
+                                  method=method_of(version, target, path))
                 if problem:
                     once, want_once = got.get(f"{case}.{path}.once"), expected[f"{case}.{path}.once"]
                     if _close(once, want_once) and _close(value, want_once):   # one pass right, the second replaced it
                         problem += M.ACCUMULATE_HINT
                     elif _close(once, np.zeros_like(want_once)) and _close(value, np.zeros_like(want_once)):
-                        problem += M.never_accumulated(method_of(version, target, path), target == "Sequential")
+                        paths = {k.split(".", 1)[1].rsplit(".", 1)[0] for k in expected if k.startswith(f"{case}.")}
+                        problem += M.never_accumulated(method_of(version, target, path), target == "Sequential",
+                                                       _lone_zero_child(got, expected, case, path, paths, "twice"))
                     return False, problem
             elif stage == "once" and not version.accumulate:
                 problem = compare(version, target, f"d loss / d {path} after zeroGradParameters() and a backward",
-                                  got.get(f"{case}.{path}.after_zero"), expected[key], key)
+                                  got.get(f"{case}.{path}.after_zero"), expected[key], key,
+                                  method=method_of(version, target, path))
                 if problem:
                     return False, problem
         return True, M.ACCUMULATE_OK if version.accumulate else M.ASSIGN_OK
@@ -227,12 +264,22 @@ def judge_stable(target, version):
                 overflow = value is None or as_array(value).dtype.kind != "f" or \
                     bool(np.any(np.isnan(as_array(value)) | (as_array(value) == np.inf)))
                 return False, M.unstable_not_finite(method, attribute, value, expected[attribute], expected.get("input"),
-                                                    overflow)
+                                                    overflow, _underflow_only(value, expected.get("input")))
             err = relative_error(value, expected[attribute])
             if err > 1e-6:
                 return False, M.unstable_mismatch(method, attribute, err, expected[attribute], value, expected.get("input"))
         return True, M.STABLE_OK
     return judge
+
+
+def _underflow_only(value, logits):
+    """Whether every row with inf or nan holds logits too small for exp to overflow (all below 700): there every
+    exp rounded to 0 after something larger than the row's own maximum was subtracted (0/0, log 0)."""
+    if value is None or logits is None or as_array(value).dtype.kind != "f" or as_array(value).shape != np.shape(logits) \
+            or as_array(value).ndim != 2:
+        return False
+    bad = ~np.all(np.isfinite(as_array(value)), axis=1)
+    return bool(bad.any()) and bool(np.all(as_array(logits)[bad].max(axis=1) < 700))
 
 
 def judge_large_inputs(target, version):
@@ -302,7 +349,7 @@ def verdict(check, payload, expected, version=None, where=None):
                           M.missing(name, str(payload.get("kind", "class")), where(name) if where else ""), "", True)
         error = str(payload.get("error", "unknown error"))[:500]
         if payload.get("stub"):
-            return result(False, M.stub(defined_as, error), True)
+            return result(False, M.stub(defined_as, error, str(payload.get("attribute", "output"))), True)
         if payload.get("not_implemented"):
             return result(False, M.not_implemented(defined_as, error), True)
         return result(False, M.raised(defined_as, error, str(payload.get("call", ""))))

@@ -9,7 +9,8 @@ import numpy as np
 from grader.selfcheck import messages_special as M
 from grader.selfcheck.cases import DROPOUT_P, OPTIMIZER_CONFIG
 from grader.selfcheck.gradcheck import relative_error
-from grader.selfcheck.judges import as_array, compare
+from grader.selfcheck.judges import as_array, compare, criterion_changed
+from grader.selfcheck import messages as MM
 from grader.selfcheck.messages import case_label, method_of
 
 
@@ -37,9 +38,10 @@ def judge_dropout_fraction(version):
         ratio = y[mask] / expected["input"][mask]   # the kept units are the input times one factor (judged in the
         if ratio.size and not np.allclose(ratio, ratio[0], rtol=1e-6, atol=0):   # next check): not someone else's
             return False, M.dropout_not_masked(version, np.unique(np.round(ratio, 4))[:5])
-        kept = float(np.mean(mask))
+        nonzero = expected["input"] != 0   # an input of 0 gives 0 whether kept or not: counted among the others
+        kept = float(np.mean(mask[nonzero]))
         want = keep_fraction(version)
-        sigma = np.sqrt(want * (1 - want) / y.size)
+        sigma = np.sqrt(want * (1 - want) / nonzero.sum())
         if abs(kept - want) > 6 * sigma:
             return False, M.dropout_fraction(DROPOUT_P, kept, want, version)
         return True, M.dropout_fraction_ok(kept, want, 6 * sigma)
@@ -69,21 +71,43 @@ def judge_dropout_mask_reuse(version):
         if problem:
             return False, problem
         gi = got.get("gradInput")
-        want = expected["gradOutput"] * (y / expected["input"])  # the forward's own mask, applied to gradOutput
-        if gi is None or as_array(gi).shape != want.shape:
-            return False, M.dropout_backward_malformed(gi, want.shape)
-        err = relative_error(gi, want)
+        x, g = expected["input"], expected["gradOutput"]
+        known = x != 0   # where the input is 0 the output does not show the forward's mask
+        if gi is None or as_array(gi).shape != x.shape or as_array(gi).dtype.kind not in "biuf":
+            return False, M.dropout_backward_malformed(gi, x.shape)
+        gi = as_array(gi).astype(np.float64)
+        factor = np.where(known, y, 0.0) / np.where(known, x, 1.0)
+        want = g * factor  # the forward's own mask, applied to gradOutput (0 where it cannot be read)
+        err = relative_error(gi[known], want[known])
         if err > 1e-6:
-            gi, kept = as_array(gi).astype(np.float64), y != 0
-            if relative_error(gi, expected["gradOutput"] * kept) < 1e-6 and not np.allclose(want, expected["gradOutput"] * kept):
+            kept = y != 0
+            if relative_error(gi[known], (g * kept)[known]) < 1e-6 and not np.allclose(want[known], (g * kept)[known]):
                 return False, M.dropout_backward_unscaled(version, DROPOUT_P, want, gi)   # the mask, not its scale
-            same_mask = np.array_equal(gi != 0, kept & (expected["gradOutput"] != 0))
+            same_mask = np.array_equal((gi != 0)[known], (kept & (g != 0))[known])
             return False, M.dropout_mask_not_reused(version, err, want, gi, same_mask)
+        problem = _dropout_at_zeros(version, gi[~known], g[~known], factor[y != 0], float(np.mean(y[known] != 0)),
+                                    int(known.sum()))
+        if problem:
+            return False, problem
         y2 = got.get("second_output")
         if y2 is None or np.array_equal(as_array(y2) != 0, y != 0):
             return False, M.DROPOUT_SAME_MASK
         return True, M.DROPOUT_MASK_OK
     return judge
+
+
+def _dropout_at_zeros(version, gi, g, factors, want, n_known):
+    """Where the input was exactly 0 the forward's mask still kept about the share `want` it kept of the other
+    `n_known` units: backward passes gradOutput times the mask's factor through those, 0 through the others."""
+    if not gi.size or not factors.size:
+        return None
+    passed = gi != 0
+    if not np.allclose(gi[passed], g[passed] * factors[0], rtol=1e-6, atol=0):
+        return M.dropout_zeros_scaled(version, DROPOUT_P, factors[0], gi[passed][:5] / g[passed][:5])
+    share = float(np.mean(passed | (g == 0)))
+    if abs(share - want) > 6 * np.sqrt(want * (1 - want) * (1 / gi.size + 1 / n_known)):
+        return M.dropout_zeros_dropped(version, DROPOUT_P, gi.size, share, want)
+    return None
 
 
 def judge_dropout_eval(got, expected):
@@ -120,6 +144,19 @@ def _eval_outputs(got, expected, name):
     return out, None
 
 
+def _changed_in_evaluation(got, expected, name, normalizes):
+    """A message when evaluating the same test batch twice gave two outputs: evaluation moved the running
+    statistics (read off the evaluation's outputs, a wrong training update would be blamed otherwise)."""
+    for step in (0, 1):
+        first, again = got.get(f"eval{step}"), got.get(f"eval{step}_again")
+        if again is None or first is None:
+            continue
+        first, again = as_array(first), as_array(again)
+        if first.shape != again.shape or not np.allclose(first, again, rtol=1e-9, atol=1e-12, equal_nan=True):
+            return M.running_changed_in_evaluation(name, normalizes, expected["test"], first, again)
+    return None
+
+
 def judge_running_stats(target, version):
     """Moving averages between two batches, from whatever start; evaluation uses them."""
     name = version.class_name(target)
@@ -127,13 +164,14 @@ def judge_running_stats(target, version):
 
     def judge(got, expected):
         outputs, problem = _eval_outputs(got, expected, name)
+        problem = problem or _changed_in_evaluation(got, expected, name, normalizes)
         if problem:
             return False, problem
         a, second, test = float(expected["alpha"]), expected["second"], expected["test"]
         fits = [_affine(test, y) for y in outputs]
-        for (shift, scale, residual), step in zip(fits, ("first", "second")):
+        for (shift, scale, residual), step, output in zip(fits, ("first", "second"), outputs):
             if residual > 1e-6 or (not normalizes and not np.allclose(scale, 1, rtol=1e-6)):
-                return False, M.running_not_affine(name, a, step, normalizes)
+                return False, M.running_not_affine(name, a, step, normalizes, test, output)
         (m1, s1, _), (m2, s2, _) = fits
         if relative_error(m1, test.mean(axis=0)) < 1e-6 and relative_error(m2, test.mean(axis=0)) < 1e-6:
             return False, M.running_uses_batch(name, normalizes)
@@ -181,6 +219,9 @@ def judge_running_independent(target, version):
             return False, M.running_alone_malformed(name, alone)
         if as_array(whole).shape != expected["test"].shape or as_array(whole).dtype.kind != "f":
             return False, M.running_malformed(name, expected["test"].shape, whole)
+        changed = _changed_in_evaluation(got, expected, name, target == "BatchNormalization")
+        if changed:
+            return False, changed
         if relative_error(as_array(alone)[0], as_array(whole)[0]) > 1e-9:
             return False, M.running_depends_on_batch(name, alone, as_array(whole)[:1])
         # ... and the batch's output is the test batch itself shifted and scaled per feature, as fixed statistics
@@ -188,7 +229,7 @@ def judge_running_independent(target, version):
         with np.errstate(all="ignore"):
             residual = _affine(expected["test"], as_array(whole).astype(np.float64))[2]
         if not residual <= 1e-6:
-            return False, M.running_not_affine(name, residual)
+            return False, M.independent_not_affine(name, residual)
         return True, M.INDEPENDENT_OK
     return judge
 
@@ -218,10 +259,9 @@ def judge_criterion_contract(target, version):
         for key in sorted(k for k in expected if k.endswith(".input")):
             case = key.split(".")[0]
             label = case_label(version, target, key)
-            for what, want in (("input", expected[key]), ("target", expected[f"{case}.target"])):
-                after = got.get(f"{case}.{what}_after")
-                if after is None or not np.array_equal(as_array(after), want):
-                    return False, M.criterion_modified(name, what, label)
+            changed = criterion_changed(version, target, got, expected, case, label)
+            if changed:
+                return False, changed
             for what in ("loss", "gradInput"):
                 returned, stored = got.get(f"{case}.{what}"), got.get(f"{case}.stored_{what}")
                 if returned is None or stored is None or not np.array_equal(   # (nan equals nan here: one value)
@@ -237,6 +277,13 @@ def judge_nll_zero(version):
     name = version.class_name("ClassNLLCriterion")
 
     def judge(got, expected):
+        fed = got.get("input")
+        for call, key in (("loss", "input_after_forward"), ("gradInput", "input_after_backward")):
+            after = got.get(key)
+            if fed is not None and after is not None and (as_array(after).shape != as_array(fed).shape
+                                                          or not np.array_equal(as_array(after), as_array(fed))):
+                return False, MM.criterion_modified(method_of(version, "ClassNLLCriterion", call), "input",
+                                                    "probabilities 0 and 1 in some rows", fed, after)
         for what in ("loss", "gradInput"):
             value = got.get(what)
             if value is None or as_array(value).dtype.kind not in "fiu" or not np.all(np.isfinite(as_array(value))):

@@ -4,6 +4,9 @@ check could not run (a missing class, a stub, an error raised by their code), an
 Kept in one module so that the wording stays consistent (and is easy to improve) across the judges.
 Messages name the submission's own classes, never the grader's internals.
 """
+import io
+import sysconfig
+import tokenize
 import traceback
 
 import numpy as np
@@ -16,8 +19,12 @@ ACCUMULATE_HINT = (" One backward gave the right gradient and a second one the s
                    "instead of adding to it: use += in accGradParameters.")
 
 
-def never_accumulated(method, container=False):
-    """The parameter gradients stayed 0 through backward: nothing reached them."""
+def never_accumulated(method, container=False, child=None):
+    """The parameter gradients stayed 0 through backward: nothing reached them. In a container, `child` names the
+    one child whose gradients stayed 0 while another's were filled (None: every child's stayed 0)."""
+    if container and child is not None:
+        return (f" The parameter gradients of {child} stayed 0 after backward while the other children's were "
+                f"filled: Sequential.backward never called the backward of {child}.")
     if container:
         return (" The children's parameter gradients stayed 0 after backward: Sequential.backward must call each "
                 "child's backward (updateGradInput and accGradParameters), not updateGradInput alone.")
@@ -32,6 +39,8 @@ SEQUENTIAL_HINTS = {
                    "the input it saw in forward (the previous child's output; the first child gets `input`)."),
     "own_output_but_first": (" That is the gradient of a backward that gives each child after the first its own output "
                              "as its input: give it the input it saw in forward, the previous child's output."),
+    "skips_first": (" That is the gradient at the first child's output: backward stopped before the first child; "
+                    "call the first child's backward too (with `input`) and store what it returns in self.gradInput."),
     "reruns_forward": (" That is the gradient of a backward that runs the children's forward again: RandomScale draws "
                        "a new scale on every forward (as Dropout draws a new mask), so backward must use the outputs "
                        "kept from the forward pass, never call forward."),
@@ -62,9 +71,9 @@ FED_LIMIT = 24  # entries: a tiny case's arrays are shown whole, so a student ca
 
 
 def fed(**arrays):
-    """' Fed input [[...]] and gradOutput [[...]].': what the check gave the module, when it is small enough."""
-    shown = [f"{name} {show(value, FED_LIMIT)}" for name, value in arrays.items()
-             if value is not None and np.size(value) <= FED_LIMIT]
+    """' Fed input [[...]] and gradOutput [[...]].': what the check gave the module, whole when small enough, else
+    its shape and first entries (a gradient check without its gradOutput could not be redone by hand)."""
+    shown = [f"{name} {show(value, FED_LIMIT)}" for name, value in arrays.items() if value is not None]
     return f" Fed {' and '.join(shown)}." if shown else ""
 
 
@@ -100,11 +109,38 @@ def case_label(version, target, key):
     return f"{call}{about} on an input of shape {case.shape}"
 
 
+LIBRARY_FOLDERS = ("site-packages", "dist-packages", sysconfig.get_paths()["stdlib"].replace("\\", "/"))
+
+
+def _library(filename):
+    """Whether a frame's file belongs to an installed package or the standard library (numpy's einsum, ...)."""
+    path = filename.replace("\\", "/")
+    return any(f"/{folder}/" in path for folder in LIBRARY_FOLDERS[:2]) or path.startswith(LIBRARY_FOLDERS[2] + "/")
+
+
+def _without_comment(line):
+    """A line of code without its trailing comment (the message quotes the code, not the notes beside it)."""
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(line).readline):
+            if token.type == tokenize.COMMENT:
+                return line[:token.start[1]].rstrip()
+    except (tokenize.TokenError, SyntaxError, IndentationError):   # a line of a longer statement: left whole
+        pass
+    return line
+
+
 def describe_exception(exc):
-    """'ValueError: ... (at `line of code`)' with the deepest frame that is not the grader's."""
+    """'ValueError: ... (at `line of code`, in updateGradInput)' with the deepest frame of the student's own code:
+    neither the grader's nor a library's (an error raised inside numpy is shown at the student's line that called
+    it; a library's frame only when no other has a line)."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
               if "grader" not in f.filename.replace("\\", "/").split("/")[:-1]]
-    where = f" (at `{frames[-1].line.strip()}`)" if frames and frames[-1].line else ""
+    own = [f for f in frames if not _library(f.filename) and f.line]
+    frames = own or frames
+    where = ""
+    if frames and frames[-1].line:
+        method = f", in {frames[-1].name}" if own and frames[-1].name not in ("<module>", "<lambda>") else ""
+        where = f" (at `{_without_comment(frames[-1].line.strip())}`{method})"
     text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}{where}" if text else f"{type(exc).__name__}{where}"
 
@@ -115,9 +151,12 @@ def missing(name, kind="class", where=""):
                                                    f"; define {kind} {name} in a code cell, under that exact name") + "."
 
 
-def stub(name, error):
-    """forward/backward returned None and stored nothing: the template's stub."""
-    return f"{name} is not implemented (returned None): {error}."
+def stub(name, error, attribute="output"):
+    """forward/backward returned None and stored nothing: a stub, or a result kept in a local variable (both
+    causes are possible, so both are named)."""
+    method = "updateOutput" if attribute == "output" else "updateGradInput"
+    return (f"{error}: either {name}.{method} is not written yet, or it computes its result without storing it; "
+            f"assign it to self.{attribute} (a local variable is lost when the method returns).")
 
 
 def not_implemented(name, error):
@@ -236,6 +275,14 @@ def backward_changed_output(method, label, input, before, after):
             "layer and the loss still use).")
 
 
+def criterion_modified(method, what, label, before, after):
+    """A criterion wrote into the input or the target it was fed: `method` is the first call after which it had."""
+    want, have = show_apart(before, after, FED_LIMIT)
+    return (f"{method} modified its {what} in place ({label}): {what} {want} became {have}; never write into `{what}` "
+            "(the caller still owns it, and the next call would see other values): compute into a new array "
+            "(np.clip(x, a, b) without out=, x - y instead of x -= y).")
+
+
 def modified_grad_output(method, label, before, after):
     return (f"{method} modified gradOutput in place ({label}): gradOutput {show(before)} became {show(after)}; the "
             "next layer still owns it.")
@@ -263,9 +310,15 @@ FLOAT32_KEPT = "a float32 input gives a float32 output and gradInput"
 FLOAT32_VALUES = "a float32 input gives the right values"
 
 
-def unstable_not_finite(method, attribute, value, expected, input, overflow):
-    """nan or +inf: exp overflowed, the only cause; -inf alone in LogSoftMax's output: log of a rounded probability."""
-    if overflow:
+def unstable_not_finite(method, attribute, value, expected, input, overflow, underflow=False):
+    """nan or +inf: exp overflowed, the only cause, unless the rows with them have no logit large enough for exp to
+    overflow (`underflow`): then every exp of the row rounded to 0; -inf alone in LogSoftMax's output: log of a
+    rounded probability."""
+    if underflow:
+        cause = ("the rows with inf or nan have no logit above 700, so exp did not overflow there: every exp of those rows "
+                 "rounded to 0 (0/0, log 0) because something larger than the row's own maximum was subtracted. "
+                 "Subtract each row's own maximum: input.max(axis=1, keepdims=True).")
+    elif overflow:
         cause = "exp overflowed: subtract the row maximum before exp."
     elif attribute == "output":
         cause = ("the log of a probability that rounded to 0: compute shifted - log(sum(exp(shifted))) with shifted = "

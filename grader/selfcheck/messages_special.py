@@ -62,6 +62,21 @@ def dropout_mask_not_reused(version, err, want, got, same_mask):
             f"gradOutput times what forward multiplied the input by). Expected {show(want)}, got {show(got)}.")
 
 
+def dropout_zeros_dropped(version, p, n, share, want):
+    """Backward dropped (nearly) every unit whose input was 0: its mask was read off the output or the input."""
+    return (f"{version.class_name('Dropout')}.updateGradInput: Dropout(p={p}) in training, on {n} units whose input was "
+            f"exactly 0: backward passed gradOutput through {share:.3f} of them, expected about {want:.3f} (the share of "
+            "the other units forward kept). Forward's "
+            "mask keeps a unit whatever its value (its output is 0 either way), so backward must multiply by the mask "
+            "stored in forward; a mask recomputed from the output or the input (output != 0) drops every such unit.")
+
+
+def dropout_zeros_scaled(version, p, factor, ratios):
+    return (f"{version.class_name('Dropout')}.updateGradInput: Dropout(p={p}) in training, where the input was exactly "
+            f"0: backward multiplies the gradOutput of the units it passes by {show(ratios)}, expected {factor:.4f}, "
+            "the factor forward multiplied the kept units by.")
+
+
 DROPOUT_SAME_MASK = "Dropout drew the same mask on two training forwards: draw a fresh mask on every forward."
 DROPOUT_MASK_OK = "backward multiplies by the mask of the last forward; a fresh mask every forward"
 
@@ -81,10 +96,11 @@ def running_malformed(name, shape, value):
     return f"{name} in evaluation on a {shape} batch returned {show(value)}"
 
 
-def running_not_affine(name, alpha, step, normalizes):
+def running_not_affine(name, alpha, step, normalizes, test, output):
     formula = "(input - running mean) / sqrt(running variance + EPS)" if normalizes else "input - running mean"
-    return (f"{name}({alpha}) in evaluation after the {step} training batch: the output is not {formula} "
-            "with fixed statistics per feature.")
+    return (f"{name}.updateOutput: {name}({alpha}) in evaluation mode after the {step} training batch.{fed(input=test)} "
+            f"Expected {formula}, one mean{' and variance' if normalizes else ''} per feature (column) for every row, "
+            f"got {show(output, FED_LIMIT)}, which no such per-feature statistics give.")
 
 
 def running_uses_batch(name, normalizes):
@@ -114,6 +130,15 @@ def running_grad_wrong(name, normalizes, gi, want):
             f"batch is used). Expected {show(want)}, got {show(gi)}.")
 
 
+def running_changed_in_evaluation(name, normalizes, test, first, again):
+    stats = "mean and variance" if normalizes else "mean"
+    want, have = show_apart(first, again, FED_LIMIT)
+    return (f"{name}.updateOutput in evaluation mode: the same test batch evaluated twice.{fed(input=test)} Expected "
+            f"the same output both times, got {want} the first time and {have} the second. Evaluation changed the "
+            f"running {stats}: in evaluation use "
+            f"{'them as they are, and update them' if normalizes else 'it as it is, and update it'} in training only.")
+
+
 def running_first_batch(name, alpha, batch, got):
     """The kit's text: the first training batch starts the running mean (alpha = 0 on it)."""
     started_at_zero = np.allclose(got, (1 - alpha) * batch.mean(axis=0), rtol=1e-6)
@@ -137,7 +162,7 @@ def running_depends_on_batch(name, alone, in_batch):
             f"in the batch {show(in_batch)}); use the running statistics, not the batch's.")
 
 
-def running_not_affine(name, residual):
+def independent_not_affine(name, residual):
     return (f"{name} in evaluation: the output is not the input shifted and scaled per feature (off by {residual:.1e} "
             "relative to the output); in evaluation subtract the running mean (and divide by the running standard "
             "deviation), the same for every image.")
@@ -149,10 +174,6 @@ INDEPENDENT_OK = "an image's output in evaluation does not depend on its batch"
 # ------------------------------------------------------------------------------------- criteria
 
 LOSS_OK = "the loss matches"
-
-
-def criterion_modified(name, what, label):
-    return f"{name} modified its {what} in place ({label})."
 
 
 def criterion_stored_differs(name, attribute, stored, returned, label):

@@ -8,6 +8,7 @@ lines) are skipped, and so are IPython magics and shell lines (``%...``, ``!...`
 cannot run. This is for the kit's own reference notebooks (the self-check's expected values, the test suite);
 submissions are never loaded this way (the grader runs them in a separate kernel).
 """
+import linecache
 import types
 
 import nbformat
@@ -48,7 +49,10 @@ def load_notebook(path, name=None, skip_tags=SKIP_TAGS):
     module.__file__ = str(path)
     for index, source in code_sources(nb, skip_tags):
         try:
-            exec(compile(source, f"{path}:cell[{index}]", "exec"), module.__dict__)
+            filename = f"{path}:cell[{index}]"
+            # as Jupyter does for its cells: a traceback (and a self-check message) can show the line that failed
+            linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+            exec(compile(source, filename, "exec"), module.__dict__)
         except Exception as exc:
             raise NotebookError(f"{path}: code cell {index} failed: {type(exc).__name__}: {exc}") from exc
     return module

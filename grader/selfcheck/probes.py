@@ -27,22 +27,33 @@ TRACE = _Trace()
 
 
 class ReturnedNone(Exception):
-    """forward/backward returned None and stored nothing: the method is still the template's stub."""
+    """forward/backward returned None and stored nothing: a template's stub (a course version's methods end in
+    `return self.output`), or an update method that keeps its result in a local variable. `attribute`: 'output' or
+    'gradInput', the attribute it left None."""
+
+    def __init__(self, call, attribute):
+        super().__init__(f"{call} returned None and self.{attribute} is None")
+        self.attribute = attribute
+
+
+def in_mode(module):
+    """' in evaluation mode' when the module is in evaluation: a call's words say so (training is the default)."""
+    return " in evaluation mode" if getattr(module, "training", None) is False else ""
 
 
 def forward(module, x, who):
-    TRACE.call = f"{who}.forward(input of shape {shape_of(x)})"
+    TRACE.call = f"{who}.forward(input of shape {shape_of(x)}){in_mode(module)}"
     y = module.forward(x)
     if y is None and getattr(module, "output", None) is None:
-        raise ReturnedNone(f"{who}.forward returned None")
+        raise ReturnedNone(f"{who}.forward", "output")
     return y
 
 
 def backward(module, x, g, who):
-    TRACE.call = f"{who}.backward(input of shape {shape_of(x)}, gradOutput of shape {shape_of(g)})"
+    TRACE.call = f"{who}.backward(input of shape {shape_of(x)}, gradOutput of shape {shape_of(g)}){in_mode(module)}"
     gi = module.backward(x, g)
     if gi is None and getattr(module, "gradInput", None) is None:
-        raise ReturnedNone(f"{who}.backward returned None")
+        raise ReturnedNone(f"{who}.backward", "gradInput")
     return gi
 
 
@@ -122,6 +133,7 @@ def probe_contract(target, version):
             out[f"case{i}.returned_output"] = y
             out[f"case{i}.stored_output"] = module.output
             out[f"case{i}.output_at_forward"] = kept(module.output)   # (backward must not write into it)
+            out[f"case{i}.input_after_forward"] = kept(x)   # which call wrote into the input, if one did
             g = grad_output(seed, target, i, np.shape(y))
             gi = backward(module, x, g, who)
             out[f"case{i}.returned_gradInput"] = gi
@@ -251,6 +263,8 @@ def probe_running_stats(target, version):
             forward(module, batch.copy(), who)
             mode(module, False, who)
             out[f"eval{step}"] = np.array(forward(module, test.copy(), who), copy=True)
+            # the same batch again: an evaluation that updates the running statistics gives another output
+            out[f"eval{step}_again"] = np.array(forward(module, test.copy(), who), copy=True)
             if step == 0:
                 out["alone"] = np.array(forward(module, test[:1].copy(), who), copy=True)
         return out
@@ -288,13 +302,14 @@ def probe_criterion(target, version):
             TRACE.call = f"{who}.forward(input of shape {x.shape}, target of shape {t.shape})"
             loss = criterion.forward(x, t)
             if loss is None and getattr(criterion, "output", None) is None:
-                raise ReturnedNone(f"{who}.forward returned None")
+                raise ReturnedNone(f"{who}.forward", "output")
             out[f"case{i}.loss"] = np.asarray(loss, dtype=np.float64) if np.isscalar(loss) or np.ndim(loss) == 0 else loss
             out[f"case{i}.stored_loss"] = criterion.output
+            out[f"case{i}.input_after_forward"], out[f"case{i}.target_after_forward"] = x.copy(), t.copy()
             TRACE.call = f"{who}.backward(input of shape {x.shape}, target of shape {t.shape})"
             out[f"case{i}.gradInput"] = criterion.backward(x, t)
             if out[f"case{i}.gradInput"] is None and getattr(criterion, "gradInput", None) is None:
-                raise ReturnedNone(f"{who}.backward returned None")
+                raise ReturnedNone(f"{who}.backward", "gradInput")
             out[f"case{i}.stored_gradInput"] = criterion.gradInput
             out[f"case{i}.input_after"] = x
             out[f"case{i}.target_after"] = t
@@ -320,11 +335,20 @@ def probe_nll_zero(version):
         TRACE.call = who
         criterion = construct(lookup(ns, version, "ClassNLLCriterion"), ())
         p, t, _ = nll_edge(seed)
+        fed = p.copy()
         TRACE.call = f"{who}.forward(probabilities with a true class of probability 0)"
-        loss = criterion.forward(p.copy(), t.copy())
+        loss = criterion.forward(fed, t.copy())
+        after_forward, fed = fed.copy(), p.copy()
         TRACE.call = f"{who}.backward(probabilities with a true class of probability 0)"
-        return {"loss": np.asarray(loss, dtype=np.float64), "gradInput": criterion.backward(p.copy(), t.copy())}
+        gi = criterion.backward(fed, t.copy())
+        return {"loss": np.asarray(loss, dtype=np.float64), "gradInput": gi, "input": p,
+                "input_after_forward": after_forward, "input_after_backward": fed}
     return probe
+
+
+def _shapes(nested):
+    """'[[(3, 2), (3,)], [], [(4,)]]': the shapes of a list of lists of arrays, as a message shows them."""
+    return "[" + ", ".join("[" + ", ".join(str(np.shape(a)) for a in layer) + "]" for layer in nested) + "]"
 
 
 def probe_optimizer(name, version):
@@ -336,7 +360,8 @@ def probe_optimizer(name, version):
         out = {}
         for step in range(3):
             grads = [[rng.standard_normal(s) for s in layer] for layer in OPTIMIZER_SHAPES]
-            TRACE.call = f"{version.class_name(name)}(variables, gradients, {OPTIMIZER_CONFIG[name]}, state), step {step + 1}"
+            TRACE.call = (f"{version.class_name(name)}(variables, gradients, {OPTIMIZER_CONFIG[name]}, state), step "
+                          f"{step + 1}, with variables and gradients lists of arrays of shapes {_shapes(params)}")
             optimizer(params, grads, dict(OPTIMIZER_CONFIG[name]), state)
             for i, p in enumerate(q for layer in params for q in layer):
                 out[f"step{step}.param{i}"] = np.array(p, copy=True)
