@@ -68,12 +68,13 @@ def show_apart(expected, got, limit=12):
 
 
 FED_LIMIT = 24  # entries: a tiny case's arrays are shown whole, so a student can redo the computation by hand
+FED_WHOLE = 48  # entries of what was fed: shown whole up to this (MaxPool2d's and Conv2d's smallest inputs)
 
 
 def fed(**arrays):
     """' Fed input [[...]] and gradOutput [[...]].': what the check gave the module, whole when small enough, else
     its shape and first entries (a gradient check without its gradOutput could not be redone by hand)."""
-    shown = [f"{name} {show(value, FED_LIMIT)}" for name, value in arrays.items() if value is not None]
+    shown = [f"{name} {show(value, FED_WHOLE)}" for name, value in arrays.items() if value is not None]
     return f" Fed {' and '.join(shown)}." if shown else ""
 
 
@@ -209,7 +210,7 @@ def not_finite(where, got, expected, fed=""):
 
 def mismatch(where, err, tolerance, got, expected, fed=""):
     """The teaching message: what was fed in (see :func:`fed`), what was expected, what came back, the error."""
-    want, have = show_apart(expected, got, FED_LIMIT)
+    want, have = show_apart(expected, got, FED_WHOLE)
     return f"{where}: wrong values.{fed} Expected {want}, got {have} (relative error {err:.1e}, tolerance {tolerance:.0e})."
 
 
