@@ -380,7 +380,8 @@ FRESH = [
             "denominator = np.sqrt(v)\n            denominator += config['epsilon']",
             "denominator = np.sqrt(v + config['epsilon'])", '3 steps match the update rule', 'adam_optimizer', fed=()),
     Mistake('adam: beta2 in the first moment', 'adam_optimizer', 'm += (1 - beta1) * current_grad',
-            'm += (1 - beta2) * current_grad', '3 steps match the update rule', 'adam_optimizer', fed=()),
+            'm += (1 - beta2) * current_grad', '3 steps match the update rule', 'adam_optimizer', fed=(),
+            cause='with gradient [['),
     Mistake('adam: parameters rebound, not updated in place', 'adam_optimizer',
             "current_var -= step", "current_var = current_var - step",
             '3 steps match the update rule', 'adam_optimizer', fed=(), cause='Update the arrays in place'),
@@ -391,7 +392,7 @@ FRESH = [
             "            var_index += 1\n            state['t'] += 1\n    ### END", '3 steps match the update rule',
             'adam_optimizer', fed=()),
     Mistake('sgd_momentum: momentum with the wrong sign', 'sgd_momentum', 'current_var -= old_grad',
-            'current_var += old_grad', '3 steps match the update rule', 'sgd_momentum', fed=()),
+            'current_var += old_grad', '3 steps match the update rule', 'sgd_momentum', fed=(), cause='It started as [['),
 ]
 MISTAKES += FRESH
 

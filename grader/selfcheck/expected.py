@@ -214,9 +214,21 @@ def expect_nll_zero(ref, seed):
     return {"gradInput": probe_nll_zero(KIT)(ref, seed)["gradInput"], "ordinary": ordinary}
 
 
+def optimizer_fed(name, seed):
+    """What the optimizer check feeds in, drawn as its probe draws it: each parameter array's start
+    ('fed.start.param0') and its gradient at each step ('fed.step0.grad0'), for the message to show."""
+    rng = rng_for(seed, 11, salt(name))
+    out = {f"fed.start.param{i}": p for i, p in enumerate(rng.standard_normal(s) for layer in OPTIMIZER_SHAPES
+                                                          for s in layer)}
+    for step in range(3):
+        grads = [rng.standard_normal(s) for layer in OPTIMIZER_SHAPES for s in layer]
+        out.update({f"fed.step{step}.grad{i}": g for i, g in enumerate(grads)})
+    return out
+
+
 def expect_sgd(ref, seed):
     """sgd_momentum is given in every version: the reference's own numbers."""
-    return probe_optimizer("sgd_momentum", KIT)(ref, seed)
+    return {**probe_optimizer("sgd_momentum", KIT)(ref, seed), **optimizer_fed("sgd_momentum", seed)}
 
 
 def expect_adam(ref, seed):
@@ -242,7 +254,7 @@ def expect_adam(ref, seed):
                 else:
                     p -= lr * (m[i] / (1 - b1 ** t)) / (np.sqrt(v[i] / (1 - b2 ** t)) + eps)
                 out[f"{variant}.step{step}.param{i}"] = p.copy()
-    return out
+    return {**out, **optimizer_fed("adam_optimizer", seed)}
 
 
 def expected_values(ref, seed, checks):

@@ -308,7 +308,7 @@ def judge_optimizer(name, version):
     shown = version.class_name(name)
 
     def judge(got, expected):
-        variants = sorted({key.split(".")[0] for key in expected if not key.startswith("step")}) or [""]
+        variants = sorted({key.split(".")[0] for key in expected if not key.startswith(("step", "fed."))}) or [""]
         best = None
         for variant in variants:
             prefix = f"{variant}." if variant else ""
@@ -326,8 +326,11 @@ def judge_optimizer(name, version):
         step, err, param, key, value = best
         steps = [got.get(f"step{i}.{param}") for i in range(3)]
         unchanged = all(v is not None and np.array_equal(as_array(v), as_array(steps[0])) for v in steps)
-        return False, M.optimizer_mismatch(shown, OPTIMIZER_CONFIG[name], int(step[4:]) + 1, param[5:], err,
-                                           expected[key], value, unchanged)
+        index, steps_fed = param[5:], int(step[4:]) + 1
+        fed = (expected.get(f"fed.start.param{index}"),
+               [expected.get(f"fed.step{s}.grad{index}") for s in range(steps_fed)])
+        return False, M.optimizer_mismatch(shown, OPTIMIZER_CONFIG[name], steps_fed, index, err,
+                                           expected[key], value, unchanged, fed)
     return judge
 
 

@@ -210,12 +210,17 @@ def optimizer_malformed(name, steps, param, value):
 OPTIMIZER_OK = "3 steps on nested parameter lists match the update rule"
 
 
-def optimizer_mismatch(name, config, step, param, err, expected, got, unchanged=False):
-    """The in-place hint only when the parameters never moved (rebinding a name instead of updating the array)."""
+def optimizer_mismatch(name, config, step, param, err, expected, got, unchanged=False, fed=(None, [])):
+    """The in-place hint only when the parameters never moved (rebinding a name instead of updating the array).
+    `fed`: the array's start and its gradients up to `step`, shown so that the steps can be redone by hand."""
     hint = " The parameters did not change over 3 steps." + IN_PLACE_HINT if unchanged else ""
     want, have = show_apart(expected, got)
+    start, grads = fed
+    inputs = "" if start is None or any(g is None for g in grads) else (
+        f" It started as {show(start)}, with gradient " + ", then ".join(
+            f"{show(g)} at step {s + 1}" for s, g in enumerate(grads)) + ".")
     return (f"{name} ({config}): after step {step}, parameter array {param} of shape {np.shape(expected)} has relative "
-            f"error {err:.1e}; expected {want}, got {have}.{hint}")
+            f"error {err:.1e}.{inputs} Expected {want}, got {have}.{hint}")
 
 
 # ------------------------------------------------------------------------------------ MaxPool2d's ties
