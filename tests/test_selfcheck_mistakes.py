@@ -243,9 +243,6 @@ FRESH = [
             'self.gradInput = gradOutput * self.mask if self.training else gradOutput',
             'self.gradInput = gradOutput * self.mask', 'evaluation: identity', 'backward', fed=(),
             cause=') in evaluation mode'),
-    Mistake('dropout: backward mask read off the output', 'Dropout', 'self.gradInput = gradOutput * self.mask if',
-            'self.gradInput = gradOutput * (self.output != 0) / (1 - self.p) if', 'backward reuses the forward mask',
-            'updateGradInput', fed=(), cause='a mask recomputed from the output or the input'),
     Mistake('dropout: forward multiplies the input in place', 'Dropout', 'self.output = input * self.mask',
             'input *= self.mask\n            self.output = input', 'stores output/gradInput, inputs untouched',
             'updateOutput', fed=(), cause='Dropout.updateOutput modified its input in place'),
@@ -474,3 +471,19 @@ def test_the_fresh_mistakes_are_new_and_many():
     assert len(FRESH) >= 40
     assert not {(m.target, str(m.old), m.new) for m in FRESH} & {(m.target, str(m.old), m.new) for m in older}
     assert len({m.name for m in MISTAKES}) == len(MISTAKES)
+
+
+def test_a_dropout_mask_read_off_the_output_is_a_note_at_exact_zeros(tmp_path):
+    """Dropout's check input has exact zeros (after a ReLU many are). A backward that reads its mask off the output
+    (output != 0) is wrong only there -- and harmless behind a ReLU, whose backward zeroes those units: like a value
+    at a kink, a convention. Full marks, with a note saying what differs; a mask not reused still fails."""
+    reading = Mistake('dropout: backward mask read off the output', 'Dropout',
+                      'self.gradInput = gradOutput * self.mask if',
+                      'self.gradInput = gradOutput * (self.output != 0) / (1 - self.p) if',
+                      'backward reuses the forward mask', 'updateGradInput')
+    path = tmp_path / "HW3_Modules.ipynb"
+    nbformat.write(reading.notebook(), str(path))
+    results = results_for(vars(load_notebook(path, name="dropout_output_mask")), "Dropout")
+    assert all(r.passed for r in results), [(r.name, r.message) for r in results if not r.passed]
+    [mask] = [r for r in results if r.name == "backward reuses the forward mask"]
+    assert "Note (no point lost)" in mask.message and "exactly 0" in mask.message and "output != 0" in mask.message

@@ -64,17 +64,22 @@ def dropout_mask_not_reused(version, err, want, got, same_mask):
 
 def dropout_zeros_dropped(version, p, n, share, want):
     """Backward dropped (nearly) every unit whose input was 0: its mask was read off the output or the input."""
-    return (f"{version.class_name('Dropout')}.updateGradInput: Dropout(p={p}) in training, on {n} units whose input was "
-            f"exactly 0: backward passed gradOutput through {share:.3f} of them, expected about {want:.3f} (the share of "
-            "the other units forward kept). Forward's "
-            "mask keeps a unit whatever its value (its output is 0 either way), so backward must multiply by the mask "
-            "stored in forward; a mask recomputed from the output or the input (output != 0) drops every such unit.")
+    return (f"{version.class_name('Dropout')}.updateGradInput, Dropout(p={p}) in training, on {n} units whose input "
+            f"was exactly 0: backward passed gradOutput through {share:.3f} of them, where forward's mask kept about "
+            f"{want:.3f}. The mask keeps a unit whatever its value (its output is 0 either way); a mask recomputed "
+            "from the output (output != 0) drops every such unit, so multiplying by the mask stored in forward is the "
+            "exact gradient")
+
+
+def zeros_note(what):
+    """Dropout's backward differs from the mask's gradient only at inputs of exactly 0: a note, no point lost."""
+    return f". Note (no point lost): {what}"
 
 
 def dropout_zeros_scaled(version, p, factor, ratios):
     return (f"{version.class_name('Dropout')}.updateGradInput: Dropout(p={p}) in training, where the input was exactly "
             f"0: backward multiplies the gradOutput of the units it passes by {show(ratios)}, expected {factor:.4f}, "
-            "the factor forward multiplied the kept units by.")
+            "the factor forward multiplied the kept units by")
 
 
 DROPOUT_SAME_MASK = "Dropout drew the same mask on two training forwards: draw a fresh mask on every forward."
