@@ -34,8 +34,10 @@ def test_released_notebooks_are_valid_clean_and_hold_no_solution(released, name)
     nb = nbformat.read(str(released / name), as_version=4)
     nbformat.validate(nb)
     kit = nbformat.read(str(ROOT / name), as_version=4)
-    assert [c.get("id") for c in nb.cells] == [c.get("id") for c in kit.cells]
-    for cell, original in zip(nb.cells, kit.cells):
+    kept = [c for c in kit.cells   # a cell of kit-only text alone is left out
+            if R.for_students(c.source, "kit", markdown=c.cell_type == "markdown").strip() or not c.source.strip()]
+    assert [c.get("id") for c in nb.cells] == [c.get("id") for c in kept]
+    for cell, original in zip(nb.cells, kept):
         lines = {line.strip() for line in cell.source.splitlines()}
         for marker in sum(R.MARKERS, ()):   # (prose may mention a marker; no line may be one)
             assert marker not in lines, (name, cell.get("id"))
@@ -64,6 +66,21 @@ def test_kit_only_and_student_only_text():
     assert R.for_students(code, "x", markdown=False) == "x = 1\nprint(x)"
     with pytest.raises(R.ReleaseError, match="never closed"):
         R.for_students("<!-- BEGIN STUDENT ONLY\ntext", "x.ipynb cell 0", markdown=True)
+
+
+def test_a_cell_of_kit_only_text_alone_is_left_out_of_the_release(tmp_path, released):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 1", id="given"),
+                nbformat.v4.new_markdown_cell("<!-- BEGIN KIT ONLY -->\nthe kit's extra\n<!-- END KIT ONLY -->", id="kit-md"),
+                nbformat.v4.new_code_cell("### BEGIN KIT ONLY\nextra = 2\n### END KIT ONLY\n", id="kit-code"),
+                nbformat.v4.new_code_cell("y = 1\n### BEGIN KIT ONLY\nassert y\n### END KIT ONLY", id="mixed"),
+                nbformat.v4.new_code_cell("", id="empty")]   # empty in the kit: kept, as it was
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nb, str(path))
+    student = R.student_notebook(path)
+    assert [(c.id, c.source) for c in student.cells] == [("given", "x = 1"), ("mixed", "y = 1"), ("empty", "")]
+    main = [c.get("id") for c in nbformat.read(str(released / "HW3_main.ipynb"), as_version=4).cells]
+    assert "main-best-result" in main and not [i for i in main if i.startswith("main-best-tta")]
 
 
 def test_stubs_name_the_method_they_stand_for(released):

@@ -276,8 +276,8 @@ def test_later_cells_do_not_read_names_only_the_reference_defines(nb, student):
         inside = set().union(*(names(r, ast.Store) for r in regions))
         outside = names(student[c.id].source, ast.Store) if c.id not in MARKDOWN_ANSWERS else set()
         for name in inside - outside:
-            later = [x.id for x in nb.cells[nb.cells.index(c) + 1:] if x.cell_type == "code"
-                     and x.id not in MARKDOWN_ANSWERS and name in reads(student[x.id].source)]
+            later = [x.id for x in nb.cells[nb.cells.index(c) + 1:] if x.cell_type == "code" and x.id in student
+                     and x.id not in MARKDOWN_ANSWERS and name in reads(student[x.id].source)]  # (kit-only cells: not in it)
             if later:
                 assert re.search(rf"`{name}`|#.*\b{name}\b", stated), (
                     f"{c.id}: the solution defines {name!r}, which {later} use, but no text tells the student to")
@@ -322,3 +322,29 @@ def test_best_model_turns_rows_into_images_and_returns_log_probabilities(nb, mod
     out = net.forward(X)
     assert out.shape == (3, 10) and out.dtype == np.float32
     np.testing.assert_allclose(np.exp(out).sum(axis=1), 1, rtol=1e-5)
+
+
+def test_test_time_augmentation_averages_the_probabilities_of_the_rotated_views(nb, modules):
+    """The kit's test-time augmentation (main-best-tta-def): log of the mean of the wrapped network's probabilities
+    over the image and its rotations; the mode reaches the wrapped network; it does not train."""
+    ns = run_cells(nb, dict(vars(modules)), "main-best-tta-def")
+    rotated, TTA = ns["rotated"], ns["TestTimeAugmentation"]
+    X = digit_like(4)
+    np.testing.assert_allclose(rotated(X, 0), X, atol=1e-6)
+    turned = rotated(X, 90).reshape(4, 28, 28)       # a quarter turn moves every pixel to a known place
+    np.testing.assert_allclose(np.rot90(turned, k=-1, axes=(1, 2)), X.reshape(4, 28, 28), atol=1e-5)
+    assert rotated(X, 6).dtype == np.float32 and np.abs(rotated(X, 6) - X).max() > 0.1
+    np.random.seed(0)
+    net = modules.Sequential(modules.Linear(784, 10, dtype=np.float32), modules.LogSoftMax())
+    tta = TTA(net, (-6, 6))
+    tta.evaluate()
+    assert not net.training and not tta.training
+    expected = np.log(np.mean([np.exp(net.forward(v)) for v in (X, rotated(X, -6), rotated(X, 6))], axis=0))
+    out = tta.forward(X)
+    assert out.shape == (4, 10)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.exp(out).sum(axis=1), 1, rtol=1e-5)
+    tta.train()
+    assert net.training
+    with pytest.raises(NotImplementedError, match="only evaluates"):
+        tta.backward(X, np.ones_like(out))

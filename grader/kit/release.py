@@ -12,7 +12,8 @@ Every solution region of the three notebooks is replaced by a stub:
 
 Text for one audience only: ``### BEGIN KIT ONLY`` / ``### END KIT ONLY`` (code) and ``<!-- BEGIN KIT ONLY -->``
 / ``<!-- END KIT ONLY -->`` (markdown) regions are dropped from the release (the kit's own stricter checks, its
-``make`` commands); a markdown region between the lines ``<!-- BEGIN STUDENT ONLY`` and ``END STUDENT ONLY -->``
+``make`` commands); a cell that holds nothing else (the main notebook's test-time augmentation) is left out whole,
+not shown empty. A markdown region between the lines ``<!-- BEGIN STUDENT ONLY`` and ``END STUDENT ONLY -->``
 is an HTML comment in the kit (not rendered) and plain text in the release (the marker lines are dropped).
 
 Outputs and execution counts are cleared and every notebook is validated with nbformat. Next to the
@@ -144,10 +145,12 @@ def has_marker(source, markers):
 def student_notebook(path):
     """The student version of one notebook (a new NotebookNode; the file is not touched)."""
     nb = nbformat.read(str(path), as_version=4)
+    kit_only_cells = set()  # indices of the cells that held only kit-only text: left out, not shown empty
     for index, cell in enumerate(nb.cells):
         where = f"{path.name} cell {index} (id {cell.get('id')})"
         if cell.cell_type == "code" and MARKDOWN_ANSWER_TAG in cell.metadata.get("tags", []):
             nb.cells[index] = cell = nbformat.v4.new_markdown_cell(MARKDOWN_STUB, id=cell.get("id"))
+        had_text = bool(cell.source.strip())
         if cell.cell_type == "code":
             cell.source = for_students(cell.source, where, markdown=False)
             if has_marker(cell.source, CODE):
@@ -160,6 +163,9 @@ def student_notebook(path):
                 cell.source = strip_markdown(cell.source, where)
         for key in ("execution", "collapsed", "scrolled"):
             cell.metadata.pop(key, None)
+        if had_text and not cell.source.strip():
+            kit_only_cells.add(index)
+    nb.cells = [cell for index, cell in enumerate(nb.cells) if index not in kit_only_cells]
     nb.metadata.pop("widgets", None)
     nbformat.validate(nb)
     return nb

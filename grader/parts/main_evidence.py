@@ -2,7 +2,8 @@
 
 The main notebook's metrics are its own report (:mod:`grader.parts.main_notebook`); a notebook could type them in. So after its
 cells ran, the grader asks the kernel for the model the notebook selected (``selection["best_net"]``, the kit's
-``main-best-train`` cell; else ``selected``) and has it classify the MNIST test images in an order drawn from the
+``main-best-train`` cell, wrapped by ``main-best-tta`` in its test-time augmentation when validation chose it; else
+``selected``) and has it classify the MNIST test images in an order drawn from the
 batch's secret seed (:func:`grader.parts.probes.main_evidence`, in the kernel; :data:`IMAGES` of them: the cost stays small beside the notebook's own passes over the test
 set); the predicted labels come back (raw integers, :mod:`grader.selfcheck.wire`) and the grader
 scores them, in its own process, against the test labels it reads from the kit's ``data/mnist.npz``. The accuracy
@@ -14,7 +15,8 @@ a random sample of them has the same accuracy up to sampling: the tolerance is 5
 :data:`IMAGES` drawn without replacement (0.015 at an accuracy of 0.97, 0.026 at 0.9) plus :data:`ROUND_OFF` (float32
 round-off that flips a near tie when the images come in other batches). An untrained model reported as trained, or
 a report inflated by a few points, does not pass. Cost: one pass of the model over 2,000 images (about 2 s for
-the kit's small CNN on the course machine, against 10,000 twice in the notebook's own cells).
+the kit's small CNN on the course machine, against 10,000 twice in the notebook's own cells; the kit's test-time
+augmentation classifies each image three times).
 """
 import numpy as np
 
