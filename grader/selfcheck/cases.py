@@ -302,15 +302,16 @@ DROPOUT_P = 0.3
 DROPOUT_SHAPE = (100, 200)
 
 
-DROPOUT_ZEROS = 0.1   # the fraction of exact zeros in Dropout's input: the mask must keep a unit whatever its value
+DROPOUT_ZEROS = 10   # every 10th entry of Dropout's input is exactly 0 (after a ReLU many are)
 
 
 def dropout_input(seed):
-    """Dropout's input: entries in +-[0.1, 2], a tenth of them exactly 0 (after a ReLU many are), where a backward
-    whose mask is read off the output (output != 0) would drop units that forward kept."""
-    rng = rng_for(seed, 7)
-    x = sample_input(DROPOUT_SHAPE, rng)
-    x[rng.random(DROPOUT_SHAPE) < DROPOUT_ZEROS] = 0.0
+    """Dropout's input: entries in +-[0.1, 2] drawn from `seed`, every DROPOUT_ZEROS-th exactly 0, where a backward
+    whose mask is read off the output (output != 0) would drop units that forward kept. The zeros sit at the same
+    places whatever the seed, so the kept fraction (counted over the other units, with the notebook's own random
+    mask) reads the same in every batch."""
+    x = sample_input(DROPOUT_SHAPE, rng_for(seed, 7))
+    x.reshape(-1)[::DROPOUT_ZEROS] = 0.0
     return x
 
 
