@@ -106,9 +106,9 @@ def judge_gradients(target, keys, version):
                 continue
             if case == "edge":
                 problem = _edge(version, target, "gradInput", got.get(key), expected[key], kinks=True)
-            elif target in CRITERION_CASES and criterion_changed(version, target, got, expected, case,
-                                                                  case_label(version, target, key)):
-                problem = criterion_changed(version, target, got, expected, case, case_label(version, target, key))
+            elif target in CRITERION_CASES and (changed := criterion_changed(version, target, got, expected, case,
+                                                                              case_label(version, target, key))):
+                problem = changed
             else:
                 label = "gradInput" if what == "gradInput" else f"d loss / d {what} (gradient of {what})"
                 problem = compare(version, target, label + " vs finite differences", got.get(key), expected[key], key,
