@@ -108,8 +108,9 @@ def test_a_missing_answer_function_is_named_not_the_graders_lookup():
 
 def test_a_course_looking_main_notebook_beside_the_kit_s_modules_is_run_as_the_kit_s():
     """Read off each notebook (the default), a main notebook is graded from its saved outputs only beside the
-    course's modules: beside the kit's it is run and its figures recomputed, so a kit submission cannot trade the
-    run for saved outputs it typed (tests/test_hostile_answers.py grades such a notebook: 0 points)."""
+    course's modules, or alone when its title or file name is the course's: beside the kit's, or alone and
+    unmarked, it is run and its figures recomputed, so a kit submission cannot trade the run for saved outputs it
+    typed (tests/test_hostile_answers.py grades such a notebook: 0 points)."""
     import nbformat
     from types import SimpleNamespace
     from grader.parts.course import course_notebooks
@@ -118,9 +119,15 @@ def test_a_course_looking_main_notebook_beside_the_kit_s_modules_is_run_as_the_k
     course = nbformat.read(str(MAIN / "homework_modules.ipynb"), as_version=4)
     with_kit = SimpleNamespace(notebooks={"HW3_Modules.ipynb": kit, "HW3_main.ipynb": main})
     with_course = SimpleNamespace(notebooks={"HW3_Modules.ipynb": course, "HW3_main.ipynb": main})
-    alone = SimpleNamespace(notebooks={"HW3_main.ipynb": main})
+    alone = SimpleNamespace(notebooks={"HW3_main.ipynb": main},
+                            submission=SimpleNamespace(files={"HW3_main.ipynb": str(MAIN / "homework_main-basic.ipynb")}))
     assert course_notebooks(with_kit, "auto", "kit") == {}
     assert course_notebooks(with_course, "auto", "2019-21") == {"HW3_main.ipynb": "main"}
-    assert course_notebooks(alone, "auto", "kit") == {"HW3_main.ipynb": "main"}   # no modules: its own text
+    assert course_notebooks(alone, "auto", "kit") == {"HW3_main.ipynb": "main"}   # no modules: its file name
+    unmarked = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('accuracy 0.99')")])
+    assert course_notebooks(SimpleNamespace(notebooks={"HW3_main.ipynb": unmarked}), "auto", "kit") == {}
+    renamed = SimpleNamespace(notebooks={"HW3_main.ipynb": unmarked},
+                              submission=SimpleNamespace(files={"HW3_main.ipynb": "x/homework_main-basic.ipynb"}))
+    assert course_notebooks(renamed, "auto", "kit") == {"HW3_main.ipynb": "main"}   # a course file name
     assert course_notebooks(with_course, "kit", "kit") == {}
     assert course_notebooks(with_kit, "2019-21", "2019-21") == {"HW3_main.ipynb": "main"}

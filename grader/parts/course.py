@@ -50,11 +50,12 @@ def _cells(nb):
 def course_notebooks(prepared, profile, modules_version=None):
     """{kit notebook name: "differentiation" | "main"} for the submission's notebooks judged as the course's.
 
-    `modules_version`: the version its modules notebook is judged by (None: it has none). Read off each notebook
-    (`profile` auto), a main notebook is the course's only beside course-version modules (or none): its points
-    are read from saved outputs the student could have typed, while the kit's main notebook is run and its figures
-    recomputed (grader/parts/main_evidence.py), so a kit submission cannot trade the run for a course-looking
-    notebook. A differentiation notebook's LaTeX is judged by the grader's own algebra either way, so its text decides.
+    `modules_version`: the version its modules notebook is judged by. Read off each notebook (`profile` auto), a
+    main notebook is the course's only beside course-version modules, or, without a modules notebook, when its
+    own title or file name is a course version's: its points are read from saved outputs the student could have
+    typed, while the kit's main notebook is run and its figures recomputed (grader/parts/main_evidence.py), so a
+    kit submission cannot trade the run for a course-looking or unmarked notebook. A differentiation notebook's
+    LaTeX is judged by the grader's own algebra either way, so its text decides.
     """
     if prepared is None or profile == "kit":
         return {}
@@ -63,10 +64,18 @@ def course_notebooks(prepared, profile, modules_version=None):
     detect = profile in (None, "auto")
     if diff is not None and (not detect or template.version(_cells(diff)) != "kit"):
         found[DIFFERENTIATION] = "differentiation"
-    kit_modules = modules_version == "kit" and prepared.notebooks.get(MODULES) is not None
-    if main is not None and (not detect or not (main_outputs.is_kit(main) or kit_modules)):
+    if main is not None and (not detect or _course_main(prepared, main, modules_version)):
         found[MAIN] = "main"
     return found
+
+
+def _course_main(prepared, main, modules_version):
+    if main_outputs.is_kit(main):
+        return False
+    if prepared.notebooks.get(MODULES) is not None:
+        return modules_version not in (None, "kit")
+    files = getattr(getattr(prepared, "submission", None), "files", None) or {}
+    return main_outputs.is_course(main, Path(str(files.get(MAIN, MAIN))).name)
 
 
 def expected_rows(kind):

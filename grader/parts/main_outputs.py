@@ -47,6 +47,15 @@ def is_kit(nb):
         "HW3_FAST" in _text(c.get("source")) for c in nb.get("cells", []) if c.get("cell_type") == "code")
 
 
+def is_course(nb, file_name):
+    """Recognisably a course main notebook: a course version's title, or a course file name (the 2017 one,
+    HW3_main.ipynb, is also the kit's: it tells nothing)."""
+    lower = file_name.lower()
+    return any(title.lower() in _text(c.get("source")).lower() for c in nb.get("cells", [])
+               if c.get("cell_type") == "markdown" for title, _ in TITLES) or \
+        any(stem in lower for stem, _ in FILE_VERSIONS if stem != "hw3_main")
+
+
 def version(nb, file_name):
     """The course version from the notebook's title, else its file name (lenient: case, `-Copy1`, prefixes)."""
     for cell in nb.get("cells", []):
