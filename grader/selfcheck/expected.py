@@ -11,10 +11,10 @@ import json
 import numpy as np
 
 from grader.selfcheck.cases import (CRITERION_CASES, DROPOUT_SHAPE, EDGE_INPUT, LAYER_CASES, OPTIMIZER_CONFIG,
-                                    OPTIMIZER_SHAPES, RUNNING_ALPHA, attr_path, build_layer, construct,
+                                    RUNNING_ALPHA, attr_path, build_layer, construct,
                                     criterion_inputs, dropout_input, grad_output, large_input, layer_inputs, lookup, maxpool_ties,
-                                    nll_edge, rng_for,
-                                    running_batches, salt, stable_logits)
+                                    nll_edge, optimizer_inputs, rng_for,
+                                    running_batches, stable_logits)
 from grader.selfcheck.gradcheck import ABS_TOLERANCE, TOLERANCE, numerical_gradient, relative_error
 from grader.selfcheck.probes import (ELEMENTWISE, probe_backward, probe_forward, probe_large_inputs, probe_nll_zero,
                                      probe_optimizer, probe_stable)
@@ -214,15 +214,18 @@ def expect_nll_zero(ref, seed):
     return {"gradInput": probe_nll_zero(KIT)(ref, seed)["gradInput"], "ordinary": ordinary}
 
 
+def flat(nested):
+    """The arrays of a list of lists, in order (parameter i of the optimizer check)."""
+    return [a for layer in nested for a in layer]
+
+
 def optimizer_fed(name, seed):
-    """What the optimizer check feeds in, drawn as its probe draws it: each parameter array's start
-    ('fed.start.param0') and its gradient at each step ('fed.step0.grad0'), for the message to show."""
-    rng = rng_for(seed, 11, salt(name))
-    out = {f"fed.start.param{i}": p for i, p in enumerate(rng.standard_normal(s) for layer in OPTIMIZER_SHAPES
-                                                          for s in layer)}
-    for step in range(3):
-        grads = [rng.standard_normal(s) for layer in OPTIMIZER_SHAPES for s in layer]
-        out.update({f"fed.step{step}.grad{i}": g for i, g in enumerate(grads)})
+    """What the optimizer check feeds in, for the message to show: each parameter array's start
+    ('fed.start.param0') and its gradient at each step ('fed.step0.grad0')."""
+    params, steps = optimizer_inputs(name, seed)
+    out = {f"fed.start.param{i}": p for i, p in enumerate(flat(params))}
+    for step, grads in enumerate(steps):
+        out.update({f"fed.step{step}.grad{i}": g for i, g in enumerate(flat(grads))})
     return out
 
 
@@ -239,14 +242,13 @@ def expect_adam(ref, seed):
     lr, b1, b2, eps = config["learning_rate"], config["beta1"], config["beta2"], config["epsilon"]
     out = {}
     for variant in ("course", "paper"):
-        rng = rng_for(seed, 11, salt("adam_optimizer"))
-        params = [rng.standard_normal(s) for layer in OPTIMIZER_SHAPES for s in layer]
+        nested, steps = optimizer_inputs("adam_optimizer", seed)
+        params = flat(nested)
         m = [np.zeros_like(p) for p in params]
         v = [np.zeros_like(p) for p in params]
-        for step in range(3):
-            grads = [rng.standard_normal(s) for layer in OPTIMIZER_SHAPES for s in layer]
+        for step, grads in enumerate(steps):
             t = step + 1
-            for i, (p, g) in enumerate(zip(params, grads)):
+            for i, (p, g) in enumerate(zip(params, flat(grads))):
                 m[i] = b1 * m[i] + (1 - b1) * g
                 v[i] = b2 * v[i] + (1 - b2) * g * g
                 if variant == "course":

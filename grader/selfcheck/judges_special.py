@@ -7,7 +7,7 @@ the judge checks the documented property instead of the reference's numbers.
 import numpy as np
 
 from grader.selfcheck import messages_special as M
-from grader.selfcheck.cases import DROPOUT_P, OPTIMIZER_CONFIG
+from grader.selfcheck.cases import DROPOUT_P, OPTIMIZER_CONFIG, OPTIMIZER_STEPS
 from grader.selfcheck.gradcheck import relative_error
 from grader.selfcheck.judges import as_array, compare, criterion_changed
 from grader.selfcheck import messages as MM
@@ -325,7 +325,7 @@ def judge_optimizer(name, version):
             else:
                 return True, M.OPTIMIZER_OK
         step, err, param, key, value = best
-        steps = [got.get(f"step{i}.{param}") for i in range(3)]
+        steps = [got.get(f"step{i}.{param}") for i in range(OPTIMIZER_STEPS)]
         unchanged = all(v is not None and np.array_equal(as_array(v), as_array(steps[0])) for v in steps)
         index, steps_fed = param[5:], int(step[4:]) + 1
         fed = (expected.get(f"fed.start.param{index}"),

@@ -9,9 +9,9 @@ version's Module allows (:func:`.cases.set_mode`). Each call into student code i
 import numpy as np
 
 from grader.selfcheck.cases import (CRITERION_CASES, DROPOUT_P, EDGE_INPUT, LAYER_CASES,
-                                    OPTIMIZER_CONFIG, OPTIMIZER_SHAPES, RUNNING_CASES, attr_path, own_params,
+                                    OPTIMIZER_CONFIG, RUNNING_CASES, attr_path, own_params,
                                     build_layer, constructor_call, construct, criterion_inputs, dropout_input,
-                                    grad_output, large_input, layer_inputs, lookup, maxpool_ties, meaning_inputs, nll_edge, rng_for, running_batches, salt,
+                                    grad_output, large_input, layer_inputs, lookup, maxpool_ties, meaning_inputs, nll_edge, optimizer_inputs, rng_for, running_batches,
                                     set_mode, stable_logits)
 from grader.selfcheck.messages import describe_exception, shape_of
 
@@ -353,13 +353,11 @@ def _shapes(nested):
 
 def probe_optimizer(name, version):
     def probe(ns, seed):
-        rng = rng_for(seed, 11, salt(name))
-        params = [[rng.standard_normal(s) for s in layer] for layer in OPTIMIZER_SHAPES]
+        params, steps = optimizer_inputs(name, seed)
         state = {}
         optimizer = lookup(ns, version, name)
         out = {}
-        for step in range(3):
-            grads = [[rng.standard_normal(s) for s in layer] for layer in OPTIMIZER_SHAPES]
+        for step, grads in enumerate(steps):
             TRACE.call = (f"{version.class_name(name)}(variables, gradients, {OPTIMIZER_CONFIG[name]}, state), step "
                           f"{step + 1}, with variables and gradients lists of arrays of shapes {_shapes(params)}")
             optimizer(params, grads, dict(OPTIMIZER_CONFIG[name]), state)
