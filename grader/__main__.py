@@ -141,7 +141,9 @@ def grade_main(argv):
     from grader.execution.failures import NOT_GRADED_EXIT, not_graded
     missing = not_graded(results)
     print()
-    print(terminal(summary_table(results)))   # names and file names from submissions: no escape sequences
+    shown = copy.deepcopy(results)   # the table shows the TA's merged marks, as the gradebooks do
+    apply_marks(shown, marks)
+    print(terminal(summary_table(shown)))   # names and file names from submissions: no escape sequences
     print(f"\n{len(results) - len(missing)} submission(s) graded"
           + (f", {len(missing)} NOT GRADED (see above)" if missing else "")
           + f" in {time.perf_counter() - start:.0f} s"

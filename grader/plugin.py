@@ -26,6 +26,7 @@ from grader.parts import course, integrity, numeric_scan
 from grader.parts.differentiation import DifferentiationNotebook
 from grader.parts.main_notebook import MainNotebook
 from grader.parts.modules import ModulesNotebook
+from grader.parts.unreadable import UnreadablePart
 from grader.report.report import Grading
 from grader.report.safetext import clean_tree, terminal
 from grader.report.writers import write_reports
@@ -97,8 +98,10 @@ class _Submission:
             grading.errors += prepared.errors
             grading.errors += integrity.scan(prepared) + numeric_scan.scan(prepared)
             grading.errors += [f"{name} not found in the submission" for name in prepared.missing if name in parts]
+        unreadable = grading.unreadable()   # handed in, not a notebook to read: its points await a TA
         for name in parts:
-            cls = course.PARTS[grading.course[name]] if name in grading.course else PARTS[name]
+            cls = (UnreadablePart if name in unreadable else course.PARTS[grading.course[name]]
+                   if name in grading.course else PARTS[name])
             yield cls.from_parent(self, path=workdir / name, state=grading, nodeid=f"{self.nodeid}::{name}")
 
 
@@ -124,6 +127,8 @@ def pytest_terminal_summary(terminalreporter, config):
     terminalreporter.section("HW3 grades")
     for report in reports:
         terminalreporter.write_line(terminal(f"{report['submission']}: {report['score']:g} / {report['max_score']:g}"
+                                             + (f", {report['awaiting_review']:g} points await a TA's review"
+                                                if report.get("awaiting_review") else "")
                                              + (" (--fast: main notebook not run)" if report["fast"] else "")))
         for error in report["errors"]:
             terminalreporter.write_line(terminal(f"    {error}"))

@@ -115,8 +115,10 @@ class Progress:
             self.line(f"[{self.done}/{self.total}] {who}: NOT GRADED: {report['errors'][0]}")
         else:
             version = f" [{report['version']}]" if report.get("version") else ""
+            review = (f", {report['awaiting_review']:g} points await a TA's review" if report.get("awaiting_review")
+                      else "")
             self.line(f"[{self.done}/{self.total}] {who}{version}: {report['score']:g} / {report['max_score']:g}"
-                      f"{errors} ({report.get('seconds', 0):.0f} s)")
+                      f"{review}{errors} ({report.get('seconds', 0):.0f} s)")
         self.bar.update(1)
 
     def status(self, running):

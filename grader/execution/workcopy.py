@@ -17,7 +17,7 @@ import nbformat
 from grader import KIT_ROOT, NOTEBOOKS
 from grader.intake.discover import Submission, discover, shown
 from grader.intake.unpack import IGNORED_PARTS
-from grader.intake.notebooks import read_lenient
+from grader.intake.notebooks import UnreadableNotebook, excerpt, read_lenient
 from grader.selfcheck.notebook import NotebookError
 
 KIT_FOLDERS = ("grader", "data")
@@ -30,8 +30,29 @@ class Prepared:
     notebooks: dict = field(default_factory=dict)   # name -> NotebookNode (valid ones only)
     errors: list = field(default_factory=list)      # what could not be read, in words
     missing: list = field(default_factory=list)
+    unreadable: dict = field(default_factory=dict)  # name -> Unreadable: handed in, but not a notebook to read
     notes: list = field(default_factory=list)       # which file was graded as which notebook, what was repaired
     submission: Submission = None
+
+
+@dataclass
+class Unreadable:
+    """A handed-in notebook the grader cannot read: its points await a TA (grader/parts/unreadable.py)."""
+    file: str            # the file as the TA knows it (its path in the download)
+    name: str            # the file's own name, as the student knows it
+    why: str             # what is wrong, in a TA's words
+    todo: str            # what to do about it
+    excerpt: str         # the start of its text (plain text, size-limited; escaped where it is shown)
+    digest: str          # SHA-256 of its bytes: equal files are one answer on the review page
+
+
+def _unreadable(path, source, exc):
+    import hashlib
+    try:
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        digest = ""
+    return Unreadable(shown(source), shown(Path(source).name), exc.why, exc.todo, excerpt(path), digest)
 
 
 def _ignore(root):
@@ -94,6 +115,11 @@ def prepare(submission, workdir):
         source = submission.files[name]
         try:
             nb, repairs = read_lenient(nb_path)
+        except UnreadableNotebook as exc:   # handed in but not readable: a TA's to judge, never a 0
+            prepared.unreadable[name] = _unreadable(nb_path, source, exc)
+            prepared.errors.append(f"{shown(source)}: not a valid Jupyter notebook ({exc.why}); its points await a "
+                                   f"TA's review; {exc.todo}")
+            continue
         except NotebookError as exc:
             prepared.errors.append(str(exc).replace(str(nb_path), shown(source)))
             continue

@@ -66,6 +66,13 @@ def course_notebooks(prepared, profile, modules_version=None):
         found[DIFFERENTIATION] = "differentiation"
     if main is not None and (not detect or _course_main(prepared, main, modules_version)):
         found[MAIN] = "main"
+    # A notebook handed in but unreadable tells nothing itself: it follows the modules' version (its points await a
+    # TA, grader/parts/unreadable.py, out of the maximum of the rubric it would have been graded by).
+    unreadable = getattr(prepared, "unreadable", None) or {}
+    if DIFFERENTIATION in unreadable and (not detect or modules_version not in (None, "kit")):
+        found[DIFFERENTIATION] = "differentiation"
+    if MAIN in unreadable and (not detect or _course_main(prepared, {"cells": []}, modules_version)):
+        found[MAIN] = "main"
     return found
 
 

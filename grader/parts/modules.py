@@ -6,8 +6,9 @@ modules (:mod:`grader.selfcheck`) runs in the same kernel and sends back raw val
 here, with values computed from the kit's reference modules, by that version's conventions.
 """
 from functools import lru_cache
+from pathlib import Path
 
-from grader import KIT_ROOT, MODULES
+from grader import DIFFERENTIATION, KIT_ROOT, MAIN, MODULES
 from grader import selfcheck as C
 from grader.execution import probe
 from grader.execution.kernel import Status
@@ -44,6 +45,8 @@ def modules_version(prepared, profile=V.AUTO):
     note = None
     if profile == V.AUTO:
         version, why = (V.KIT, f"no readable {MODULES}") if nb is None else V.detect(nb)
+        if nb is None and MODULES in (getattr(prepared, "unreadable", None) or {}):
+            version, why = version_of_others(prepared)
         why += " (each notebook by the version it was written against)"
     else:
         version = V.version(profile or V.KIT.name)
@@ -56,6 +59,32 @@ def modules_version(prepared, profile=V.AUTO):
                     "notebook does not define score 0. If you were given another version, ask your instructor.")
     targets = V.targets_of(version, V.definitions(nb)) if nb is not None else list(version.targets)
     return version, why, C.checks_of(version=version, targets=targets), note
+
+
+def version_of_others(prepared):
+    """(version, why) for a handed-in HW3_Modules.ipynb that cannot be read (it tells nothing itself): the version
+    the submission's other notebooks were written against, else the kit's. A differentiation notebook of 2018-21
+    (the two templates share it) or an unnamed course main notebook leaves 2018 and 2019-21 open: 2019-21, whose
+    maximum is the larger, so a TA's mark is never capped below the student's assignment."""
+    from grader.parts import main_outputs
+    from grader.parts.derivations import template
+    files = getattr(getattr(prepared, "submission", None), "files", None) or {}
+    main, diff = prepared.notebooks.get(MAIN), prepared.notebooks.get(DIFFERENTIATION)
+    if main is not None:
+        file_name = Path(str(files.get(MAIN, MAIN))).name
+        if main_outputs.is_kit(main):
+            return V.KIT, f"{MODULES} cannot be read; the main notebook is the kit's"
+        if main_outputs.is_course(main, file_name):
+            seen = main_outputs.version(main, file_name)
+            name = seen.split()[0] if seen.split()[0] in V.VERSIONS else "2019-21"
+            return V.VERSIONS[name], f"{MODULES} cannot be read; the main notebook is the course's {seen}"
+    if diff is not None:
+        seen = template.version([(c.get("cell_type", ""), c.get("source", ""), c.get("id")) for c in diff.cells])
+        if seen is not None:
+            name = seen if seen in V.VERSIONS else "2019-21"
+            return V.VERSIONS[name], (f"{MODULES} cannot be read; the differentiation notebook is "
+                                      + ("the kit's" if seen == "kit" else f"the course's {seen} template"))
+    return V.KIT, f"{MODULES} cannot be read and the other notebooks do not tell"
 
 
 def criterion_candidates(prepared, version):

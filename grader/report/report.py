@@ -16,7 +16,7 @@ from grader.execution.clock import Clock
 from grader.execution.workcopy import Prepared
 from grader import NOTEBOOKS
 from grader.options import Options
-from grader.parts import course, differentiation, main_notebook
+from grader.parts import course, differentiation, main_notebook, unreadable
 from grader.parts.modules import MODULES, modules_version
 from grader.selfcheck.messages import optional_not_counted
 
@@ -146,22 +146,47 @@ class Grading:
         return [MODULES] + [name for name in (differentiation.NOTEBOOK, main_notebook.NOTEBOOK)
                             if name not in self.not_asked and not (self.options.fast and name == main_notebook.NOTEBOOK)]
 
-    def expected_checks(self):
-        """(id, target, name, max points) of every check this submission is graded on, in report order."""
-        rows = [(c.id, c.target, c.name, c.points) for c in (self.checks if self.checks is not None else C.CHECKS)]
+    def expected_by_notebook(self):
+        """[(notebook, its rows)] of every notebook this submission is graded on, in report order; a row is
+        (id, target, name, max points)."""
+        out = [(MODULES, [(c.id, c.target, c.name, c.points)
+                          for c in (self.checks if self.checks is not None else C.CHECKS)])]
         D, parts = differentiation, self.parts()
         for name in (D.NOTEBOOK, main_notebook.NOTEBOOK):
             if name in parts and name in self.course:
-                rows += course.expected_rows(self.course[name])
-        for exercise in D.EXERCISES if D.NOTEBOOK in parts and D.NOTEBOOK not in self.course else ():
-            rows.append((f"{D.TARGET}: {exercise}: check cell passes", D.TARGET, f"{exercise}: check cell passes",
-                         D.CHECK_CELL_POINTS))
-            rows.append((f"{D.TARGET}: {exercise}: answers vs the reference", D.TARGET,
-                         f"{exercise}: answers vs the reference", D.NUMERIC_POINTS))
+                out.append((name, course.expected_rows(self.course[name])))
+        if D.NOTEBOOK in parts and D.NOTEBOOK not in self.course:
+            rows = []
+            for exercise in D.EXERCISES:
+                rows.append((f"{D.TARGET}: {exercise}: check cell passes", D.TARGET, f"{exercise}: check cell passes",
+                             D.CHECK_CELL_POINTS))
+                rows.append((f"{D.TARGET}: {exercise}: answers vs the reference", D.TARGET,
+                             f"{exercise}: answers vs the reference", D.NUMERIC_POINTS))
+            out.append((D.NOTEBOOK, rows))
         if main_notebook.NOTEBOOK in parts and main_notebook.NOTEBOOK not in self.course:
-            rows += [(f"{main_notebook.TARGET}: {name}", main_notebook.TARGET, name, points)
-                     for name, points in main_notebook.RUBRIC]
+            out.append((main_notebook.NOTEBOOK, [(f"{main_notebook.TARGET}: {name}", main_notebook.TARGET, name, points)
+                                                 for name, points in main_notebook.RUBRIC]))
+        return out
+
+    def unreadable(self):
+        """{notebook: workcopy.Unreadable} of the notebooks graded on that were handed in but cannot be read."""
+        found = getattr(self.prepared, "unreadable", None) or {}
+        return {name: info for name, info in found.items() if name in self.parts()}
+
+    def expected_checks(self):
+        """(id, target, name, max points) of every check this submission is graded on, in report order; an
+        unreadable notebook's checks are one row, worth all of them (grader/parts/unreadable.py)."""
+        rows, unread = [], self.unreadable()
+        for name, own in self.expected_by_notebook():
+            rows += [unreadable.row(name, own)] if name in unread else own
         return rows
+
+    def unreadable_result(self, notebook):
+        """The check awaiting a TA that stands for the unreadable `notebook`: worth that notebook's maximum for the
+        version the submission is judged by."""
+        own = dict(self.expected_by_notebook())[notebook]
+        variant = self.version.name if notebook == MODULES else "course" if notebook in self.course else "kit"
+        return unreadable.result(notebook, self.unreadable()[notebook], unreadable.row(notebook, own)[3], variant)
 
     def record(self, result):
         self.results[f"{result.target}: {result.name}"] = result
@@ -174,8 +199,10 @@ class Grading:
             from grader.execution.failures import GRADER_FAILED
             return Report.ungraded(self.identity, GRADER_FAILED.format(error="; ".join(self.grader_errors)),
                                    self.options, notes=self.notes)
-        results = [self.results.get(key) or C.Result(target, name, False, 0, points, unrun,
-                                                     self.version.class_name(target))
+        stands_for = {unreadable.row(name, own)[0]: name for name, own in self.expected_by_notebook()
+                      if name in self.unreadable()}
+        results = [self.unreadable_result(stands_for[key]) if key in stands_for else self.results.get(key)
+                   or C.Result(target, name, False, 0, points, unrun, self.version.class_name(target))
                    for key, target, name, points in self.expected_checks()]
         notes = list(self.notes)
         for target in self.version.optional:   # an advanced-track module left as the template's stub: not asked

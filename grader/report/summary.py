@@ -5,18 +5,22 @@ labelled with how many scored 0 there and the check that failed most often among
 """
 from collections import Counter
 
+from grader.report.report import awaiting
+
 
 def module_stats(results):
     """{target: (share with full marks, most frequent failing check or '', how many failed it, how many scored 0)}
     over the batch. The failing check is counted among the students who scored some of the target's points:
     a missing notebook or an untouched stub fails every check alike and would hide the informative mistake."""
     stats = {}
-    targets = list(dict.fromkeys(c["target"] for r in results for c in r["checks"] if c["max_points"] > 0))
+    def judged(c):   # a check awaiting a TA is neither full marks nor a zero yet
+        return c["max_points"] > 0 and not awaiting(c)
+    targets = list(dict.fromkeys(c["target"] for r in results for c in r["checks"] if judged(c)))
     for target in targets:
         full, zero, failing = 0, 0, Counter()
         graded = 0
         for r in results:
-            checks = [c for c in r["checks"] if c["target"] == target and c["max_points"] > 0]
+            checks = [c for c in r["checks"] if c["target"] == target and judged(c)]
             if not checks:
                 continue
             graded += 1
@@ -54,7 +58,9 @@ def summary_png(results, path):
     left.set_xticks(range(0, 101, 25))
     left.set_xlabel("students with full marks (%)")
     left.set_title(f"Per module: full marks, zeros and the most frequent failing check ({len(results)} students)")
-    scores = [100 * r["score"] / r["max_score"] if r["max_score"] else 0 for r in results]
+    # a report whose every point awaits a TA (max_score 0) has no automatic score to chart, never a 0 %
+    scores = [100 * r["score"] / r["max_score"] if r["max_score"] else 0 for r in results
+              if r["max_score"] or not r.get("awaiting_review")]
     right.hist(scores, bins=[i * 5 for i in range(21)], color="#3a6ea5", edgecolor="white")
     right.set_xlim(0, 100)
     right.set_xlabel("total score (% of the maximum)")

@@ -26,6 +26,7 @@ import unicodedata
 from collections import Counter
 from pathlib import Path
 
+from grader.parts.unreadable import awaiting_unreadable
 from grader.report.mdtext import md_text
 from grader.report.report import awaiting
 from grader.report.safetext import clean_tree, csv_row
@@ -51,6 +52,27 @@ def target_totals(result):
         points, max_points = totals.get(check["target"], (0, 0))
         totals[check["target"]] = (points + check["points"], max_points + check["max_points"])
     return totals
+
+
+def target_awaiting(result):
+    """{target: points awaiting a TA's review} of a report."""
+    out = {}
+    for check in result["checks"]:
+        if awaiting(check):
+            out[check["target"]] = out.get(check["target"], 0) + (check.get("max_points") or 0)
+    return out
+
+
+def waits_for_file(result):
+    """A graded report with a notebook that could not be read and awaits a TA (grader/parts/unreadable.py): its
+    grade is not known yet, never a 0; the platform gradebooks leave it empty until the TA's mark is merged."""
+    return result.get("graded") is not False and bool(awaiting_unreadable(result))
+
+
+def _points_text(points, max_points, pending):
+    if pending and not max_points:
+        return f"awaits a TA's review ({pending:g} points)"
+    return f"{points:g} / {max_points:g}" + (f" (and {pending:g} points await a TA's review)" if pending else "")
 
 
 def safe_stem(text, limit=80):
@@ -105,8 +127,9 @@ def feedback_markdown(result):
     if result["errors"]:
         lines += ["## Problems running your notebooks", ""] + [f"- {md_text(e)}" for e in result["errors"]] + [""]
     lines += ["## Summary", "", "| part | points |", "|---|---|"]
+    pending = target_awaiting(result)
     for target, (points, max_points) in target_totals(result).items():
-        lines.append(f"| {target} | {points:g} / {max_points:g} |")
+        lines.append(f"| {target} | {_points_text(points, max_points, pending.get(target, 0))} |")
     names = {c["target"]: c["defined_as"] for c in result["checks"] if c.get("defined_as") not in (None, c["target"])}
     if names:
         lines += ["", "Your names: " + ", ".join(f"{target} is your `{name}`" for target, name in names.items()) + "."]
@@ -197,7 +220,7 @@ def platform_grade(result, top, scale=False):
     notebook is 100 %, `top`, not its own smaller maximum. Without it the score stands as graded: a smaller maximum
     is never scaled up to full marks. A report that is not graded has no grade: the cell stays empty, so an upload
     changes nothing for that student."""
-    if result.get("graded") is False:
+    if result.get("graded") is False or waits_for_file(result):   # no grade yet: never a 0 (see waits_for_file)
         return ""
     if not result["max_score"]:
         return "0"
@@ -232,9 +255,13 @@ def write_moodle(results, path, scale=False):
         writer.writerow(MOODLE_COLUMNS)
         for r in _rows_for(results, "moodle"):
             moodle = r.get("platform") == "moodle"
-            done = r.get("graded") is not False   # not graded: no grade, no date, no comment (nothing changes)
+            # not graded, or a notebook awaiting a TA: no grade, no date, no comment (an upload changes nothing);
+            # the Status column (which the upload does not read) says why for the TA
+            done = r.get("graded") is not False and not waits_for_file(r)
+            status = (f"awaiting a TA's review ({r['awaiting_review']:g} points): "
+                      + ", ".join(c["name"] for c in awaiting_unreadable(r)) if waits_for_file(r) else "")
             writer.writerow([f"Participant {r.get('key', '')}" if moodle else "", _student(r), "",
-                             "", platform_grade(r, top, scale), f"{top:g}", "Yes", "", now if done else "",
+                             status, platform_grade(r, top, scale), f"{top:g}", "Yes", "", now if done else "",
                              _comment(r) if done else ""])
 
 
@@ -275,7 +302,9 @@ def write_reports(results, json_path, lms=None, assignment="HW3", scale=False, s
                 score, top, review, points = "not graded", "", "", [""] * len(targets)
             else:
                 score, top, review = r["score"], r["max_score"], r.get("awaiting_review", 0)
-                points = [f"{totals.get(t, (0, 0))[0]:g}" for t in targets]
+                pending = target_awaiting(r)   # a notebook that awaits a TA whole: "awaiting review", never a 0
+                points = ["awaiting review" if pending.get(t) and not totals[t][1] else
+                          f"{totals[t][0]:g}" if t in totals else "" for t in targets]
             writer.writerow([r.get("key", ""), r.get("name", ""), r["submission"], r.get("version", ""), score, top,
                              review, len(r["errors"]), "yes" if r.get("sandbox", True) else "no", feedback] + points
                             + ([similar.get(r.get("key"), "")] if similar is not None else []))
@@ -298,9 +327,10 @@ def summary_table(results):
         label = str(r["submission"])
         return f"{label} ({r['key']})" if r.get("platform") in LMS and r.get("key") else label
     width = max([len(who(r)) for r in results] + [10])
-    lines = [f"{'submission':<{width}}  {'version':<10}  {'score':>13}  {'errors':>6}  {'seconds':>7}", "-" * (width + 46)]
+    lines = [f"{'submission':<{width}}  {'version':<10}  {'score':>15}  {'errors':>6}  {'seconds':>7}", "-" * (width + 48)]
     for r in results:
-        score = f"{r['score']:>6g} / {r['max_score']:<4g}" if r.get("graded") is not False else f"{'not graded':>13}"
+        score = (f"{'not graded':>15}" if r.get("graded") is False else f"{'awaiting review':>15}" if waits_for_file(r)
+                 else f"{r['score']:>8g} / {r['max_score']:<4g}")
         lines.append(f"{who(r):<{width}}  {str(r.get('version') or '-'):<10}  {score}  {len(r['errors']):>6}  "
                      f"{r.get('seconds', 0):>7.1f}")
     versions = Counter(str(r.get("version")) for r in graded(results) if r.get("version"))
@@ -309,6 +339,14 @@ def summary_table(results):
                   + ", ".join(f"{name} {n}" for name, n in versions.most_common())
                   + f". The platform gradebooks count every score out of {gradebook_top(results):g}; a smaller "
                   "maximum is scaled up only with --scale-versions. --profile NAME judges every notebook by one version."]
+    waiting = [r for r in results if waits_for_file(r)]
+    if waiting:   # never a 0: a TA looks at the file, then --marks merges the mark
+        lines += ["", f"AWAITING A TA'S REVIEW ({len(waiting)}; a notebook handed in could not be read: its points are "
+                  "in neither the score nor the maximum, and the grades are left empty in the Canvas and Moodle "
+                  "gradebooks until a TA's marks are merged with --marks; see the review pages):"]
+        lines += [f"  {who(r)}: " + "; ".join(c["name"] for c in awaiting_unreadable(r))
+                  + f" ({r['awaiting_review']:g} points await review; {r['score']:g} / {r['max_score']:g} automatic)"
+                  for r in waiting]
     missing = [r for r in results if r.get("graded") is False]
     if missing:   # their grades are left empty in the Canvas and Moodle gradebooks
         lines += ["", f"NOT GRADED ({len(missing)}; their grades are left empty in the gradebooks):"]

@@ -1,0 +1,88 @@
+"""A handed-in notebook the grader cannot read: never a 0, a TA's to judge.
+
+grader/intake/notebooks.py refuses a file that is not a notebook at all (binary data under a notebook's name, cut-off
+JSON, contents that are not a notebook's, an empty file, a saved web page); grader/execution/workcopy.py keeps what
+it found (:class:`grader.execution.workcopy.Unreadable`). The grader cannot judge such a notebook, so its checks
+become one check awaiting a TA's review (the `review` object of grader/parts/awaiting.py), worth the notebook's
+maximum for the version the submission is judged by: outside the automatic score and maximum until a TA's mark is
+merged (``--marks``, grader/review/marks.py), which then counts up to that maximum. A deliberately corrupted notebook
+therefore only moves its own points to a TA; it raises no automatic score or maximum. A notebook that was not handed
+in at all stays 0 ("not found"): that much is judged.
+
+The review item (one per unreadable notebook) names the file, says what is wrong and what to do, and shows the start
+of the file's text in a code block (the review page renders it escaped: no markup of the file ever runs).
+"""
+import re
+
+import pytest
+
+from grader import DIFFERENTIATION, MAIN, MODULES
+from grader.parts.awaiting import review_object
+from grader.parts.course import ReviewResult
+from grader.parts.graded import CheckItem, GradedNotebook
+
+TARGETS = {MODULES: "modules", DIFFERENTIATION: "differentiation", MAIN: "main notebook"}
+QUESTION = "unreadable-"   # the review question of an unreadable notebook: QUESTION + its stem (+ the version)
+
+
+def check_name(notebook):
+    return f"{notebook} could not be read"
+
+
+def row(notebook, rows):
+    """The one (id, target, name, max points) row that stands for an unreadable notebook's `rows`."""
+    target = TARGETS[notebook]
+    return (f"{target}: {check_name(notebook)}", target, check_name(notebook), round(sum(r[3] for r in rows), 2))
+
+
+def question_of(notebook, variant):
+    """The review question: one page per notebook and rubric (`variant`: the modules' version, or "kit"/"course"
+    for the other notebooks), so that the students of one page share one maximum."""
+    return QUESTION + notebook.removesuffix(".ipynb") + ("" if variant == "kit" else f"-{variant}")
+
+
+def _fenced(text):
+    """`text` as a Markdown code block whose fence no backtick run of the text can close."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{text}\n{fence}"
+
+
+def result(notebook, info, max_points, variant):
+    """The awaiting check (a ReviewResult) of an unreadable notebook; `info` a workcopy.Unreadable."""
+    title = f"{notebook}: the file handed in could not be read"
+    work = _fenced(f"file: {info.file}\nproblem: {info.why}\nwhat to do: {info.todo}\n\n"
+                   f"the start of the file, as text:\n\n{info.excerpt or '(nothing)'}")
+    review = review_object(question_of(notebook, variant), title, ("unreadable", notebook, info.digest),
+                           f"{info.file}: {info.why}; {info.todo}", work=work)
+    message = (f"{info.name} could not be read ({info.why}): its {max_points:g} points await a TA's review, in "
+               "neither the score nor the maximum until a TA has looked at the file")
+    return ReviewResult(TARGETS[notebook], check_name(notebook), False, 0, max_points, message, review=review)
+
+
+def awaiting_unreadable(report):
+    """The checks of a report dict that stand for an unreadable notebook and still await a TA."""
+    return [c for c in report.get("checks", []) if isinstance(c.get("review"), dict)
+            and str(c["review"].get("question", "")).startswith(QUESTION)
+            and c["review"].get("status", "awaiting") == "awaiting"]
+
+
+class UnreadablePart(GradedNotebook):
+    """The part of an unreadable notebook: no cell, no kernel; one item, awaiting a TA (a skip in pytest's terms)."""
+
+    def cells(self):
+        return []
+
+    def check_items(self):
+        name = self.name_in_report
+        yield UnreadableCheck.from_parent(self, name=check_name(name), target=TARGETS[name],
+                                          check_name=check_name(name), points=0)
+
+
+class UnreadableCheck(CheckItem):
+    def runtest(self):
+        state = self.parent.state
+        outcome = state.unreadable_result(self.parent.name_in_report)
+        state.record(outcome)
+        self.user_properties += [("points", 0), ("max_points", outcome.max_points), ("awaits_review", 1)]
+        pytest.skip(f"awaits a TA's review: {outcome.message}")
