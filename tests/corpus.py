@@ -6,7 +6,8 @@ the tests build it in a temporary folder.
 
 Kinds: the reference (full marks), the student release (zero), single-bug mutants (each costs exactly
 its own module), broken notebooks (syntax error, dying kernel, memory hog, hanging methods), tampering
-notebooks (monkeypatched numpy, forged output, report-like files) and unreadable input.
+notebooks (monkeypatched numpy, forged output, report-like files), a UTF-16 twin of the reference and unreadable
+input.
 """
 import json
 import zipfile
@@ -113,7 +114,9 @@ def with_cell_after(nb, name, source):
 def write(folder, notebooks):
     folder.mkdir(parents=True, exist_ok=True)
     for name, nb in notebooks.items():
-        if isinstance(nb, str):
+        if isinstance(nb, bytes):
+            (folder / name).write_bytes(nb)
+        elif isinstance(nb, str):
             (folder / name).write_text(nb)
         else:
             nbformat.write(nb, str(folder / name))
@@ -204,7 +207,13 @@ def build(root, release_dir=None):
     add("cheat_runs_the_kit_reference", {MODULES: with_cell_after(nb, "adam_optimizer", borrow)}, set(),
         "tries to borrow the reference at run time (the sandbox hides it): flagged for review")
 
-    # Unreadable input.
+    # Another encoding of a notebook: graded like its UTF-8 twin.
+    add("reference_utf16", {MODULES: b"\xff\xfe" + nbformat.writes(reference()).encode("utf-16-le"),
+                            DIFFERENTIATION: reference(DIFFERENTIATION)}, note="full marks, read as UTF-16")
+
+    # Unreadable input: handed in, but not a notebook the grader can read: its points await a TA (never a 0).
+    add("png_under_notebook_name", {MODULES: b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8,
+                                    DIFFERENTIATION: reference(DIFFERENTIATION)}, {"*"})
     add("not_a_notebook", {MODULES: "this is not a notebook\n"}, {"*"})
     add("invalid_json", {MODULES: '{"cells": [{"cell_type": "code", "source": "import numpy'}, {"*"})
     add("invalid_notebook_schema", {MODULES: json.dumps({"cells": "no", "nbformat": 4, "nbformat_minor": 5})}, {"*"})

