@@ -162,3 +162,52 @@ def test_main_notebook_metrics_are_collected_as_sections_finish(tmp_path):
     assert "NameError" in checks["runs to the end without error"]["message"]
     assert all(c["passed"] for name, c in checks.items() if name != "runs to the end without error"), checks
     assert "collected as the notebook's sections finished" in checks["writes build/metrics.json with every key"]["message"]
+
+
+def colab_main(metrics):
+    """tiny_main as exported from Google Colab: Drive mounted in two cells, the modules run from the Drive's path."""
+    nb = tiny_main(metrics)
+    nb.metadata.update({"colab": {"provenance": []}, "accelerator": "GPU"})
+    nb.cells[0].source = nb.cells[0].source.replace("%run HW3_Modules.ipynb",
+                                                    "%cd /content/drive/MyDrive/hw3\n"
+                                                    "%run '/content/drive/MyDrive/hw3/HW3_Modules.ipynb'")
+    nb.cells[:0] = [nbformat.v4.new_code_cell("from google.colab import drive"),
+                    nbformat.v4.new_code_cell("drive.mount('/content/drive')")]
+    return nb
+
+
+def test_colab_main_notebook_runs_the_handed_in_modules_and_its_drive_cells_cost_nothing(tmp_path):
+    result = grade_submission(_submission(tmp_path, "colab", colab_main(GOOD_METRICS)), Options(timeout=60))
+    checks = _main_checks(result)
+    assert all(c["passed"] for c in checks.values()), checks
+    assert not [e for e in result["errors"] if mainnb.NOTEBOOK in e], result["errors"]
+    notes = "\n".join(result["notes"])
+    assert "cell 0 (`from google.colab import drive`): works only on Google Colab" in notes, notes
+    assert "cell 1 (`drive.mount('/content/drive')`): works only on Google Colab" in notes, notes
+    assert "`%run /content/drive/MyDrive/hw3/HW3_Modules.ipynb` names a file that was not handed in" in notes, notes
+
+
+def test_a_missing_package_other_than_colab_still_costs_running_to_the_end(tmp_path):
+    nb = colab_main(GOOD_METRICS)
+    nb.cells.insert(3, nbformat.v4.new_code_cell("import torch_not_installed_here"))
+    checks = _main_checks(grade_submission(_submission(tmp_path, "other", nb), Options(timeout=60)))
+    assert not checks["runs to the end without error"]["passed"]
+    assert "No module named 'torch_not_installed_here'" in checks["runs to the end without error"]["message"]
+
+
+@pytest.mark.parametrize("line, runs", [
+    ("%run /content/drive/MyDrive/hw3/HW3_Modules.ipynb", "%run HW3_Modules.ipynb"),
+    ('%run "../HW3 Modules (1).ipynb"', "%run HW3_Modules.ipynb"),
+    ("%run -i C:\\Users\\me\\hw3\\homework_modules.ipynb", "%run -i HW3_Modules.ipynb"),
+    ("%run HW3_Modules.ipynb", "%run HW3_Modules.ipynb"),              # where it says: as written
+    ("%run ./homework_modules.ipynb", "%run ./homework_modules.ipynb"),
+    ("%run /content/drive/MyDrive/helpers.ipynb", "%run /content/drive/MyDrive/helpers.ipynb"),   # not the modules
+    ("%run /content/drive/MyDrive/HW3_differentiation.ipynb", "%run /content/drive/MyDrive/HW3_differentiation.ipynb"),
+])
+def test_a_main_notebooks_run_of_modules_elsewhere_runs_the_graded_modules(tmp_path, line, runs):
+    from grader.parts.main_elsewhere import run_modules_here
+    for name in ("HW3_Modules.ipynb", "homework_modules.ipynb"):
+        (tmp_path / name).write_text("{}")
+    source, replaced = run_modules_here(f"import os\n{line}\nx = 1", tmp_path)
+    assert source == f"import os\n{runs}\nx = 1"
+    assert bool(replaced) == (runs != line)

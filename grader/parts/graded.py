@@ -126,6 +126,10 @@ class GradedNotebook(IPyNbFile):
     def keep(self, cell):
         return True
 
+    def source_to_run(self, item):
+        """The code the kernel runs for a cell: its source as written (see MainNotebook)."""
+        return item.cell.source
+
     def cell_failed(self, item, result):
         """A line of the report's errors for a cell that did not run cleanly."""
         restarted = result.status in (Status.TIMEOUT, Status.DEAD) and self.kernel_session is not None and self.kernel_session.restarts
@@ -173,7 +177,7 @@ class GradedCell(IPyNbCell):
             nbfile.state.notes.append(
                 f"{nbfile.name_in_report} cell {self.cell_num}: `%matplotlib {magic.group(2)}` needs a notebook "
                 "front-end; graded with the non-interactive inline backend (nothing to fix)")
-        result = nbfile.kernel_session.run(self.cell.source, timeout=timeout, keep=nbfile.keep(self.cell))
+        result = nbfile.kernel_session.run(nbfile.source_to_run(self), timeout=timeout, keep=nbfile.keep(self.cell))
         if result.status is Status.BUDGET:
             raise NbCellError(self.cell_num, nbfile.state.out_of_time(), self.cell.source)
         nbfile.cells_seconds += result.seconds

@@ -17,13 +17,13 @@ import json
 import math
 from functools import lru_cache
 
-from grader import KIT_ROOT, MAIN
+from grader import KIT_ROOT, MAIN, MODULES
 from grader import selfcheck as C
 from grader.execution.probe import seed_of
 from grader.execution.kernel import Status
 from grader.execution.safefile import NotInside, read_inside
 from grader.execution.workcopy import first_line
-from grader.parts import main_evidence
+from grader.parts import main_elsewhere, main_evidence
 from grader.parts.graded import CheckItem, GradedNotebook
 
 NOTEBOOK = MAIN
@@ -150,6 +150,7 @@ class MainNotebook(GradedNotebook):
         self.failures = []
         self._verdicts = None
         self.kit_checks = kit_check_cells()
+        self.colab_unbound = set()   # names of Colab's imports that failed (drive, files): see main_elsewhere
         metrics_file = self.path.parent / METRICS
         if metrics_file.exists():
             metrics_file.unlink()   # only what this run writes counts
@@ -166,8 +167,26 @@ class MainNotebook(GradedNotebook):
             if isinstance(payload, dict) and isinstance(payload.get("metrics"), dict):
                 self.metrics.update(payload["metrics"])
 
+    def source_to_run(self, item):
+        """The cell's source, its `%run` of a modules notebook that is not where it says (a Colab Drive path) pointed
+        at the graded HW3_Modules.ipynb, with a note (grader/parts/main_elsewhere.py)."""
+        source, replaced = main_elsewhere.run_modules_here(item.cell.source, self.path.parent)
+        for path in replaced:
+            self.state.notes.append(
+                f"{NOTEBOOK} cell {item.cell_num}: `%run {path}` names a file that was not handed in at that place; "
+                f"the grader ran your {MODULES} instead (nothing to fix)")
+        return source
+
     def tolerated(self, item, result):
-        """The kit's own assertion cells, unchanged, judge the kit: a model the rubric accepts may fail them."""
+        """A cell that failed only because the grader is not Google Colab (main_elsewhere.colab_only) is a note; the
+        kit's own assertion cells, unchanged, judge the kit: a model the rubric accepts may fail them."""
+        if result.status is Status.ERROR and main_elsewhere.colab_only(item.cell.source, result.ename, result.evalue,
+                                                                       self.colab_unbound):
+            self.colab_unbound |= main_elsewhere.colab_names(item.cell.source)
+            self.state.notes.append(
+                f"{NOTEBOOK} cell {item.cell_num} (`{first_line(item.cell.source)}`): works only on Google Colab "
+                f"({result.describe()}); the grader has your files already, so it is not counted (nothing to fix)")
+            return True
         if result.status is Status.ERROR and result.ename == "AssertionError" and \
                 self.kit_checks.get(item.cell.get("id")) == item.cell.source:
             self.state.notes.append(

@@ -1,0 +1,86 @@
+"""What of a main notebook belongs to the machine the student ran it on, not to the homework.
+
+A main notebook exported from Google Colab (or run from another folder) says where its modules notebook lived there:
+``%run /content/drive/MyDrive/hw3/HW3_Modules.ipynb``, ``%run "../HW3 Modules.ipynb"``. The grader has that notebook:
+it is the one handed in beside it, graded as ``HW3_Modules.ipynb`` in the private copy. Run as written, the path is
+not found, nothing of the framework is defined and every cell after it fails: 0/10 for a notebook that ran. So:
+
+* ``run_modules_here(source, folder)``: every ``%run PATH`` line whose file name is a modules notebook's (matched as
+  the intake matches names: case, spaces, ``(1)``, ``-Copy1``, a course prefix, ``homework_modules``) and whose PATH
+  is not a file of the copy as written (an absolute path, a folder the copy does not have) runs the graded
+  ``HW3_Modules.ipynb`` instead. Returns the new source and the paths it replaced, for the report's notes.
+* ``colab_only(source, result, unbound)``: a cell whose failure is Colab's own module missing (``from google.colab
+  import drive``: only Colab has it) or a name such an import would have bound (``drive.mount(...)`` in the next
+  cell). Such a cell mounts a drive or uploads files on Colab; the grader has the files already, so its failure is
+  the grader's environment, not the student's: it is noted, never counted against running to the end.
+"""
+import re
+from pathlib import Path, PureWindowsPath
+
+from grader import MODULES
+from grader.intake.discover import match_tier
+
+# `%run [-i ...] PATH.ipynb` on a line of its own, PATH optionally quoted (IPython's %run takes shell-like quoting).
+RUN_LINE = re.compile(r"""^(?P<head>\s*%run\s+(?:-\w+\s+)*)(?P<q>["']?)(?P<path>[^"'\n]+?\.ipynb)(?P=q)\s*$""",
+                      re.IGNORECASE)
+COLAB_IMPORT = re.compile(r"^\s*(?:from\s+google\.colab(?:\.\w+)*\s+import\s+(?P<names>[\w\s,()]+)"
+                          r"|import\s+google\.colab\b)", re.MULTILINE)
+COLAB_MISSING = re.compile(r"^No module named '(google|google\.colab(\.\w+)*)'$")
+UNBOUND_NAME = re.compile(r"^name '(?P<name>\w+)' is not defined$")
+
+
+def _is_modules_notebook(path):
+    """Whether the file name of `path` (POSIX or Windows separators) names a modules notebook."""
+    found = match_tier(PureWindowsPath(path.replace("/", "\\")).name)
+    return found is not None and found[0] == MODULES
+
+
+def _in_copy(path, folder):
+    """Whether `path`, as the kernel in `folder` would read it, is a file of the copy."""
+    if path.startswith(("/", "~", "\\")) or re.match(r"^[A-Za-z]:", path):
+        return False
+    try:
+        target = (Path(folder) / path).resolve()
+        return target.is_file() and target.is_relative_to(Path(folder).resolve())
+    except (OSError, ValueError):
+        return False
+
+
+def run_modules_here(source, folder):
+    """(source, [replaced paths]): `%run` lines of a modules notebook that is not where they say, pointed at the
+    graded HW3_Modules.ipynb of `folder` (the private copy the kernel runs in)."""
+    replaced = []
+
+    def here(found):
+        path = found.group("path").strip()
+        if not _is_modules_notebook(path) or _in_copy(path, folder):
+            return found.group(0)
+        replaced.append(path)
+        return f"{found.group('head')}{MODULES}"
+
+    lines = [RUN_LINE.sub(here, line) for line in source.split("\n")]
+    return "\n".join(lines), replaced
+
+
+def colab_names(source):
+    """The names a cell's `from google.colab import ...` / `import google.colab` would bind."""
+    names = set()
+    for found in COLAB_IMPORT.finditer(source):
+        if found.group("names") is None:
+            names.add("google")
+            continue
+        for part in found.group("names").replace("(", " ").replace(")", " ").split(","):
+            words = part.split()
+            if words:
+                names.add(words[-1])   # `drive` or the `x` of `drive as x`
+    return names
+
+
+def colab_only(source, ename, evalue, unbound):
+    """Whether a cell failed only because the grader is not Colab: Colab's module is missing, or the cell uses a name
+    in `unbound` (the names of Colab imports that failed before) and fails on it."""
+    evalue = evalue.strip()
+    if ename == "ModuleNotFoundError" and COLAB_MISSING.match(evalue) and colab_names(source):
+        return True
+    found = UNBOUND_NAME.match(evalue) if ename == "NameError" else None
+    return bool(found) and found.group("name") in unbound
