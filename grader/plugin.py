@@ -26,7 +26,7 @@ from grader.parts import course, integrity, numeric_scan
 from grader.parts.differentiation import DifferentiationNotebook
 from grader.parts.main_notebook import MainNotebook
 from grader.parts.modules import ModulesNotebook
-from grader.parts.unreadable import UnreadablePart
+from grader.parts.unreadable import UnreadablePart, error_line as unreadable_error
 from grader.report.report import Grading
 from grader.report.safetext import clean_tree, terminal
 from grader.report.writers import write_reports
@@ -96,6 +96,7 @@ class _Submission:
             if grading.version_note:
                 grading.notes.append(grading.version_note)
             grading.errors += prepared.errors
+            grading.errors += [unreadable_error(info, name in parts) for name, info in prepared.unreadable.items()]
             grading.errors += integrity.scan(prepared) + numeric_scan.scan(prepared)
             grading.errors += [f"{name} not found in the submission" for name in prepared.missing if name in parts]
         unreadable = grading.unreadable()   # handed in, not a notebook to read: its points await a TA

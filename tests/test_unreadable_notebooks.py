@@ -30,7 +30,7 @@ WEB_PAGE = ("<!DOCTYPE html>\n<html><head><title>HW3_Modules.ipynb at main</titl
             "<script>alert('owned')</script></head><body><img src=x onerror=alert(2)></body></html>\n")
 KIT_MAX = sum(c.points for c in C.CHECKS)   # the kit's modules: 171
 STUDENTS = {"4001": "utf8", "4002": "utf16", "4003": "cp1252", "4004": "png", "4005": "cutoff", "4006": "missing",
-            "4007": "webpage"}
+            "4007": "webpage", "4008": "main-png-fast"}
 
 
 def cp1252_notebook():
@@ -90,6 +90,8 @@ def batch(tmp_path_factory):
         "cutoff_4005_9005_HW3_Modules.ipynb": utf8.encode("utf-8")[:20000],
         "missing_4006_9016_HW3_differentiation.ipynb": diff,
         "webpage_4007_9007_HW3_Modules.ipynb": WEB_PAGE.encode("utf-8"),
+        "mainpng_4008_9008_HW3_Modules.ipynb": utf8.encode("utf-8"),
+        "mainpng_4008_9018_HW3_main.ipynb": PNG,
     }
     for name, data in files.items():
         (canvas / name).write_bytes(data)
@@ -155,6 +157,16 @@ def test_a_missing_notebook_is_still_zero(batch):
     assert modules and sum(c["max_points"] for c in modules) == KIT_MAX and not any(c["points"] for c in modules)
     assert report["awaiting_review"] == 0 and report["max_score"] == KIT_MAX + report["score"]
     assert f"{MODULES} not found in the submission" in report["errors"]
+
+
+def test_an_unreadable_main_notebook_under_fast_is_named_but_not_counted(batch):
+    """--fast does not grade the main notebook: an unreadable one is named in the errors, and nothing awaits review."""
+    reports, *_ = batch
+    report = reports["4008"]
+    assert report["awaiting_review"] == 0 and not awaiting_checks(report)
+    assert sum(c["points"] for c in modules_checks(report)) == KIT_MAX
+    assert any("HW3_main.ipynb: not a valid Jupyter notebook (a PNG image" in e and "not graded in this run" in e
+               for e in report["errors"]), report["errors"]
 
 
 def test_a_corrupted_notebook_raises_no_automatic_score_or_maximum(batch):

@@ -115,10 +115,8 @@ def prepare(submission, workdir):
         source = submission.files[name]
         try:
             nb, repairs = read_lenient(nb_path)
-        except UnreadableNotebook as exc:   # handed in but not readable: a TA's to judge, never a 0
-            prepared.unreadable[name] = _unreadable(nb_path, source, exc)
-            prepared.errors.append(f"{shown(source)}: not a valid Jupyter notebook ({exc.why}); its points await a "
-                                   f"TA's review; {exc.todo}")
+        except UnreadableNotebook as exc:   # handed in but not readable: a TA's to judge, never a 0 (its line in
+            prepared.unreadable[name] = _unreadable(nb_path, source, exc)   # the errors: grader/parts/unreadable.py)
             continue
         except NotebookError as exc:
             prepared.errors.append(str(exc).replace(str(nb_path), shown(source)))

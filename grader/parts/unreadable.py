@@ -60,6 +60,13 @@ def result(notebook, info, max_points, variant):
     return ReviewResult(TARGETS[notebook], check_name(notebook), False, 0, max_points, message, review=review)
 
 
+def error_line(info, graded):
+    """The report's line for an unreadable notebook; `graded`: it is part of what this run grades (not a main notebook
+    under --fast, nor a notebook the submission's assignment version does not have)."""
+    return (f"{info.file}: not a valid Jupyter notebook ({info.why}); "
+            + ("its points await a TA's review" if graded else "not graded in this run") + f"; {info.todo}")
+
+
 def awaiting_unreadable(report):
     """The checks of a report dict that stand for an unreadable notebook and still await a TA."""
     return [c for c in report.get("checks", []) if isinstance(c.get("review"), dict)
