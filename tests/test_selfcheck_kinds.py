@@ -70,9 +70,9 @@ def test_elu_with_nan_at_zero_still_fails(tmp_path):
     assert "finite for inputs 0 and of magnitude 800" in lost(results)
 
 
-MAXPOOL_ALL_TIED_GRAD = ("grad_blocks[:, :, :, a, :, b] = gradOutput * (self.max_indices == a * k + b)",
-                         "grad_blocks[:, :, :, a, :, b] = gradOutput * (self.blocks(input)[a * k + b] == self.output)"
-                         "  # every tied maximum")
+MAXPOOL_ALL_TIED_GRAD = ("np.multiply(gradOutput, first, out=grad_blocks[:, :, :, a, :, b])",
+                         "np.multiply(gradOutput, blocks[:, :, :, a, :, b] == self.output,"
+                         " out=grad_blocks[:, :, :, a, :, b])  # every tied maximum")
 
 
 def test_maxpool_tie_rule_is_scored_only_where_the_text_states_it(tmp_path):

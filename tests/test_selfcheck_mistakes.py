@@ -150,12 +150,13 @@ MISTAKES = [
             "gradOutput.reshape(input.shape)", "gradOutput.reshape(input.shape[::-1]).T", GRAD, "updateGradInput"),
     Mistake("conv2d: kernel not flipped in backward", "Conv2d", "self.W[:, :, ::-1, ::-1]", "self.W", GRAD, "updateGradInput"),
     Mistake("maxpool2d: the last maximum of a tie gets the gradient", "MaxPool2d",
-            "for position in range(len(blocks) - 1):\n"
-            "            no_max_yet &= blocks[position] != self.output\n"
-            "            self.max_indices += no_max_yet\n",
-            # a scan that overwrites the index at every maximum: the last one wins
-            "for position in range(len(blocks)):\n"
-            "            self.max_indices = np.where(blocks[position] == self.output, position, self.max_indices)\n",
+            "        for a in range(k):\n"
+            "            for b in range(k):\n"
+            "                np.equal(",
+            # the block's elements scanned from the last: of tied maxima, the last one gets the gradient
+            "        for a in reversed(range(k)):\n"
+            "            for b in reversed(range(k)):\n"
+            "                np.equal(",
             "ties: the first maximum gets the gradient", "updateGradInput"),
     Mistake("mse: gradient without 1/N", "MSECriterion", "* (2. / input.shape[0])", "* 2.", GRAD, "updateGradInput",
             fed=("input", "target")),
