@@ -16,6 +16,10 @@ all of them, the CPU time per step of:
 * ``sgd_momentum alone``: the optimizer on the same arrays with no products in between, so they stay in
   the CPU's caches: what its arithmetic costs. ``floor + sgd_momentum`` minus ``floor`` is what it costs in
   a step, where the products have pushed the parameters, gradients and velocities out of the caches;
+* ``floor + fused sgd_momentum`` and ``fused sgd_momentum alone``: the same update written with BLAS's fused
+  kernels (``scipy.linalg.blas``: ``scal`` then two ``axpy``, three passes and no temporary, where numpy needs
+  four and a temporary); ``floor + gather + zero + fused``: the lowest a step with this optimizer reaches here
+  (no kernel of numpy does ``v = m v + lr g`` in one pass). Not the kit's code: a bound;
 * the kit's step (bench/kit_worker.py's) for HW3_Modules.ipynb and every ``--notebook``.
 
 ``--optimizer adam_optimizer``: the notebook's Adam (bench/profile_step.py's settings, as the main notebook
@@ -30,11 +34,30 @@ import argparse
 import time
 
 import numpy as np
+from scipy.linalg import blas
 
 from bench import common, kit_worker, profile_step
 
 F32 = np.float32
 CONFIGS = {"sgd_momentum": common.SGD["mlp"], "adam_optimizer": profile_step.ADAM}
+
+
+def sgd_momentum_fused(variables, gradients, config, state):
+    """sgd_momentum's update (v = momentum v + learning_rate g; x -= v) by BLAS's fused kernels: for comparison only.
+
+    float32, C-contiguous arrays (the floor's); `reshape(-1)` is then a view that the kernels update in place.
+    """
+    velocities = state.setdefault("accumulated_grads", {})
+    index = 0
+    for layer_vars, layer_grads in zip(variables, gradients):
+        for var, grad in zip(layer_vars, layer_grads):
+            if index not in velocities:
+                velocities[index] = np.zeros_like(grad)
+            v_flat = velocities[index].reshape(-1)
+            blas.sscal(config["momentum"], v_flat)                                    # v *= momentum
+            blas.saxpy(grad.reshape(-1), v_flat, a=config["learning_rate"])          # v += lr g, one pass
+            blas.saxpy(v_flat, var.reshape(-1), a=-1.0)                              # x -= v, one pass
+            index += 1
 
 
 def floor_step(parts, m, X, Y, seed=0, optimizer="sgd_momentum"):
@@ -55,6 +78,8 @@ def floor_step(parts, m, X, Y, seed=0, optimizer="sgd_momentum"):
     params = [[L["W"], L["b"]] for L in layers]      # what the optimizer updates: the floor's own weights
     grads = [[L["GW"], L["gb"]] for L in layers]     # and the gradients the floor's products write
     optimize, config, state = getattr(m, optimizer), dict(CONFIGS[optimizer]), {}
+    if "fused" in parts:
+        optimize = sgd_momentum_fused
     indices = common.batch_indices(len(X), n, seed)
 
     def products():
@@ -117,6 +142,10 @@ def main():
         name = "floor + " + (parts[0].replace("optimizer", opt) if len(parts) == 1 else "all three")
         variants.append((name, floor_step(set(parts), m, X, Y, optimizer=opt)))
     variants.append((f"{opt} alone", floor_step({"optimizer alone"}, m, X, Y, optimizer=opt)))
+    if opt == "sgd_momentum":
+        variants.append(("floor + fused sgd_momentum", floor_step({"optimizer", "fused"}, m, X, Y)))
+        variants.append(("floor + gather + zero + fused", floor_step({"gather", "zero", "optimizer", "fused"}, m, X, Y)))
+        variants.append(("fused sgd_momentum alone", floor_step({"optimizer alone", "fused"}, m, X, Y)))
     for path in [kit_worker.NOTEBOOK] + args.notebook:
         variants.append((f"kit step: {path}", kit_step(path, X, Y, optimizer=opt)))
     for _, step in variants:  # warm-up: velocities allocated, caches and allocator settled
