@@ -78,3 +78,17 @@ def test_both_front_doors_name_the_options_alike(run, capsys):
     for option in ("--timeout SECONDS", "--fast", "--no-sandbox", "--profile NAME", "--json FILE"):
         assert option in command_help, option
         assert option.replace(" ", "=") in pytest_help, option
+
+
+def test_an_unreadable_notebook_is_one_skipped_item_awaiting_a_ta_at_the_pytest_door(run, tmp_path):
+    """Not 171 failed checks: one item, skipped with the reason (a TA decides), its points outside score and maximum."""
+    folder = tmp_path / "carol"
+    folder.mkdir()
+    (folder / "HW3_Modules.ipynb").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    result = run(folder, "--fast", "-rs")
+    text = result.stdout.str()
+    assert result.parseoutcomes().get("skipped") == 1   # the differentiation notebook's checks fail: not handed in
+    assert not [line for line in result.outlines if "FAILED" in line and "HW3_Modules.ipynb::" in line]
+    assert "awaits a TA's review: HW3_Modules.ipynb could not be read (a PNG image" in text
+    assert "none of HW3_Modules.ipynb" not in text   # it was handed in: only the differentiation is not found
+    assert f"{folder}: 0 / 36, 171 points await a TA's review (--fast: main notebook not run)" in text

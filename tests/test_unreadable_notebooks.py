@@ -145,6 +145,7 @@ def test_an_unreadable_notebook_awaits_review_outside_the_score_and_maximum(batc
     diff = [c for c in report["checks"] if c["target"] == "differentiation"]
     assert report["max_score"] == sum(c["max_points"] for c in diff) == 36   # handed in (4004) or not found
     assert any(words in e and "await a TA's review" in e for e in report["errors"]), report["errors"]
+    assert not any("none of" in e for e in report["errors"]), report["errors"]   # it was handed in
     text = json.dumps(report)
     for internal in ("NotebookError", "UnreadableNotebook", "JSONDecodeError", "Traceback", "Exception"):
         assert internal not in text

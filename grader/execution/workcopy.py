@@ -126,7 +126,7 @@ def prepare(submission, workdir):
             prepared.notes.append(f"{name} was repaired to open as Jupyter opens it: " + "; ".join(repairs[:5])
                                   + (f"; and {len(repairs) - 5} more" if len(repairs) > 5 else ""))
         prepared.notebooks[name] = nb
-    if not prepared.notebooks and not prepared.errors:
+    if not prepared.notebooks and not prepared.errors and not prepared.unreadable:
         prepared.errors.append(f"{submission.label}: none of {', '.join(NOTEBOOKS)} found")
     _owner_writable(workdir)
     from grader.execution.sandbox import hand_over
