@@ -5,6 +5,7 @@
 The cases stand for kinds: a scratch cell ending in quit()/exit()/sys.exit()/input(), an endless loop in a
 helper, a crash of the kernel, a copied cell tag, a Colab export, a foreign kernelspec, a failing cell of the
 main notebook. A missing case folder fails the test (it is never skipped): the verdicts are the point.
+The last test builds its own kind (an import of a package the grader's environment lacks) from the reference.
 """
 import json
 import re
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, SHARED_CASES
+from corpus import MODULES, mutate, reference, write
 from grader import selfcheck as C
 
 
@@ -149,3 +151,25 @@ def test_main_notebook_with_one_bad_cell_loses_only_running_to_the_end():
     diff = [c for c in result["checks"] if c["target"] == "differentiation"]
     assert all(c["passed"] for c in diff), [c for c in diff if not c["passed"]]
     assert any("NameError" in e and "comparision" in e for e in result["errors"]), result["errors"]
+
+
+def test_an_import_of_a_package_the_grader_lacks_costs_only_the_code_that_uses_it(tmp_path):
+    """`import torch` left at the top of the imports cell (Colab has it; the grader does not): the cell is run again
+    without it, so numpy is still imported; a module that really uses torch fails, saying so."""
+    unused = reference()
+    imports = next(c for c in unused.cells if c.cell_type == "code" and "import numpy as np" in c.source)
+    imports.source = "%%time\nimport torch\nimport torch.nn.functional as F, os\n" + imports.source
+    used = mutate(reference(), "Linear", "self.output = input @ W.T", "self.output = torch.from_numpy(input).numpy() @ W.T")
+    cell_defining_linear = next(c for c in used.cells if c.cell_type == "code" and "class Linear(" in c.source)
+    cell_defining_linear.source = "from torch import (tensor,\n                   nn as tnn)\nimport torch\n" + \
+        cell_defining_linear.source
+    folders = [write(tmp_path / "unused", {MODULES: unused}), write(tmp_path / "used", {MODULES: used})]
+    (unused_report, used_report), _, _ = grade(folders, "--fast", "--timeout", str(TIMEOUT * 4))
+    assert module_score(unused_report) == (171, 171), unused_report["errors"]
+    assert any("cell 1 (`%%time`): torch is not installed where the notebook is graded" in n
+               for n in unused_report["notes"]), unused_report["notes"]
+    assert not [e for e in unused_report["errors"] if "torch" in e], unused_report["errors"]
+    totals = module_totals(used_report)
+    assert {t for t, (got, top) in totals.items() if got < top} == {"Linear"}, totals
+    linear = next(c for c in used_report["checks"] if c["target"] == "Linear" and not c["passed"])
+    assert "No module named 'torch' where the notebook is graded" in linear["message"], linear["message"]

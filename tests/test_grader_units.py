@@ -182,17 +182,23 @@ def test_colab_main_notebook_runs_the_handed_in_modules_and_its_drive_cells_cost
     assert all(c["passed"] for c in checks.values()), checks
     assert not [e for e in result["errors"] if mainnb.NOTEBOOK in e], result["errors"]
     notes = "\n".join(result["notes"])
-    assert "cell 0 (`from google.colab import drive`): works only on Google Colab" in notes, notes
+    assert "cell 0 (`from google.colab import drive`): google is not installed where the notebook is graded" in notes
     assert "cell 1 (`drive.mount('/content/drive')`): works only on Google Colab" in notes, notes
     assert "`%run /content/drive/MyDrive/hw3/HW3_Modules.ipynb` names a file that was not handed in" in notes, notes
 
 
-def test_a_missing_package_other_than_colab_still_costs_running_to_the_end(tmp_path):
+def test_a_main_notebook_that_uses_a_package_the_grader_lacks_still_costs_running_to_the_end(tmp_path):
+    """Imported and unused, a package the grader does not have costs nothing; used, its cell fails, saying so."""
     nb = colab_main(GOOD_METRICS)
-    nb.cells.insert(3, nbformat.v4.new_code_cell("import torch_not_installed_here"))
-    checks = _main_checks(grade_submission(_submission(tmp_path, "other", nb), Options(timeout=60)))
+    nb.cells.insert(3, nbformat.v4.new_code_cell("import not_installed_here\nimport wandb_not_here as wandb"))
+    nb.cells.insert(4, nbformat.v4.new_code_cell("wandb.init(project='hw3')"))
+    result = grade_submission(_submission(tmp_path, "other", nb), Options(timeout=60))
+    checks = _main_checks(result)
     assert not checks["runs to the end without error"]["passed"]
-    assert "No module named 'torch_not_installed_here'" in checks["runs to the end without error"]["message"]
+    message = checks["runs to the end without error"]["message"]
+    assert "cell 4" in message and "No module named 'wandb_not_here' where the notebook is graded" in message, message
+    assert "cell 3" not in message
+    assert any("cell 3 (`import not_installed_here`): not_installed_here is not installed" in n for n in result["notes"])
 
 
 @pytest.mark.parametrize("line, runs", [

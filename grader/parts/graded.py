@@ -14,7 +14,9 @@ from grader import selfcheck as C
 from grader.execution import probe
 from grader.execution.kernel import FRONT_END_MAGIC, KernelSession, Status, kernel_env
 from grader.execution.workcopy import first_line
+from grader.parts import missing_imports
 
+MAX_MISSING = 5   # packages a cell may lack before its error stands
 SELFCHECK_LINE = re.compile(r"^\s*(check\s*\(.*\)\s*;?\s*|#.*)?$")
 
 
@@ -126,6 +128,25 @@ class GradedNotebook(IPyNbFile):
     def keep(self, cell):
         return True
 
+    def run_cell(self, item, source, timeout):
+        """The cell's result; a cell stopped by an import of a package the grader does not have is run again without
+        that import (grader/parts/missing_imports.py), with a note, for each package it lacks (at most MAX_MISSING)."""
+        result = self.kernel_session.run(source, timeout=timeout, keep=self.keep(item.cell))
+        self.cells_seconds += result.seconds
+        for _ in range(MAX_MISSING):
+            package = result.status is Status.ERROR and missing_imports.missing_package(result.ename, result.evalue)
+            source, changed = missing_imports.without_imports(source, package) if package else (source, False)
+            timeout = self.cell_timeout()
+            if not changed or timeout <= 0:
+                break
+            self.state.notes.append(
+                f"{self.name_in_report} cell {item.cell_num} (`{first_line(item.cell.source)}`): {package} is not "
+                f"installed where the notebook is graded; the cell was run again without importing it (code that "
+                f"uses {package} fails where it uses it)")
+            result = self.kernel_session.run(source, timeout=timeout, keep=self.keep(item.cell))
+            self.cells_seconds += result.seconds
+        return result
+
     def source_to_run(self, item):
         """The code the kernel runs for a cell: its source as written (see MainNotebook)."""
         return item.cell.source
@@ -177,10 +198,9 @@ class GradedCell(IPyNbCell):
             nbfile.state.notes.append(
                 f"{nbfile.name_in_report} cell {self.cell_num}: `%matplotlib {magic.group(2)}` needs a notebook "
                 "front-end; graded with the non-interactive inline backend (nothing to fix)")
-        result = nbfile.kernel_session.run(nbfile.source_to_run(self), timeout=timeout, keep=nbfile.keep(self.cell))
+        result = nbfile.run_cell(self, nbfile.source_to_run(self), timeout)
         if result.status is Status.BUDGET:
             raise NbCellError(self.cell_num, nbfile.state.out_of_time(), self.cell.source)
-        nbfile.cells_seconds += result.seconds
         self.test_outputs = result.outputs
         nbfile.after_cell(self, result)
         if not result.ok and not nbfile.tolerated(self, result):

@@ -9,9 +9,10 @@ not found, nothing of the framework is defined and every cell after it fails: 0/
   the intake matches names: case, spaces, ``(1)``, ``-Copy1``, a course prefix, ``homework_modules``) and whose PATH
   is not a file of the copy as written (an absolute path, a folder the copy does not have) runs the graded
   ``HW3_Modules.ipynb`` instead. Returns the new source and the paths it replaced, for the report's notes.
-* ``colab_only(source, result, unbound)``: a cell whose failure is Colab's own module missing (``from google.colab
-  import drive``: only Colab has it) or a name such an import would have bound (``drive.mount(...)`` in the next
-  cell). Such a cell mounts a drive or uploads files on Colab; the grader has the files already, so its failure is
+* ``colab_only(source, ename, evalue, unbound)``: a cell whose failure is Colab's own module missing (``from
+  google.colab import drive``: only Colab has it) or a use of a name such an import bound (``drive.mount(...)`` in
+  the next cell: a NameError, or the stand-in's error when the import cell was run again without it,
+  grader/parts/missing_imports.py). Such a cell mounts a drive or uploads files on Colab; the grader has the files already, so its failure is
   the grader's environment, not the student's: it is noted, never counted against running to the end.
 """
 import re
@@ -25,7 +26,7 @@ RUN_LINE = re.compile(r"""^(?P<head>\s*%run\s+(?:-\w+\s+)*)(?P<q>["']?)(?P<path>
                       re.IGNORECASE)
 COLAB_IMPORT = re.compile(r"^\s*(?:from\s+google\.colab(?:\.\w+)*\s+import\s+(?P<names>[\w\s,()]+)"
                           r"|import\s+google\.colab\b)", re.MULTILINE)
-COLAB_MISSING = re.compile(r"^No module named '(google|google\.colab(\.\w+)*)'$")
+COLAB_MISSING = re.compile(r"^No module named '(google|google\.colab(\.\w+)*)'")
 UNBOUND_NAME = re.compile(r"^name '(?P<name>\w+)' is not defined$")
 
 
@@ -80,7 +81,8 @@ def colab_only(source, ename, evalue, unbound):
     """Whether a cell failed only because the grader is not Colab: Colab's module is missing, or the cell uses a name
     in `unbound` (the names of Colab imports that failed before) and fails on it."""
     evalue = evalue.strip()
-    if ename == "ModuleNotFoundError" and COLAB_MISSING.match(evalue) and colab_names(source):
-        return True
+    if ename == "ModuleNotFoundError" and COLAB_MISSING.match(evalue) and (
+            colab_names(source) or unbound or "where the notebook is graded" in evalue):
+        return True   # the import itself, or a use of a name it bound (a stand-in: grader/parts/missing_imports.py)
     found = UNBOUND_NAME.match(evalue) if ename == "NameError" else None
     return bool(found) and found.group("name") in unbound
