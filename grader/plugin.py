@@ -97,6 +97,7 @@ class _Submission:
                 grading.notes.append(grading.version_note)
             grading.errors += prepared.errors
             grading.errors += [unreadable_error(info, name in parts) for name, info in prepared.unreadable.items()]
+            grading.errors += [unreadable_error(info, True) for info in grading.unreadable().values() if info.needs]
             grading.errors += integrity.scan(prepared) + numeric_scan.scan(prepared)
             grading.errors += [f"{name} not found in the submission" for name in prepared.missing if name in parts]
         unreadable = grading.unreadable()   # handed in, not a notebook to read: its points await a TA

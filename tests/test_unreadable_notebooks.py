@@ -19,6 +19,7 @@ from corpus import DIFFERENTIATION, MODULES, reference
 from grader import selfcheck as C
 from grader.execution.workcopy import prepare
 from grader.options import Options
+from grader.parts import main_notebook
 from grader.report.report import Grading
 from grader.report.writers import write_reports
 from grader.selfcheck import versions as V
@@ -260,3 +261,27 @@ def test_an_unreadable_modules_notebook_takes_the_version_of_the_other_notebooks
         expected = sum(c.points for c in C.checks_of(version=V.version(version), targets=V.version(version).targets))
         assert report["version"] == version and item["max_points"] == expected and report["awaiting_review"] >= expected
         assert item["review"]["question"] == "unreadable-HW3_Modules" + ("" if version == "kit" else f"-{version}")
+
+
+def test_the_kit_main_notebook_beside_an_unreadable_modules_notebook_awaits_review_too(tmp_path):
+    """Without --fast the kit's main notebook runs HW3_Modules.ipynb (%run): beside a PNG under that name it cannot
+    run, so it is not run and its points await the TA with the modules' (before: its failed %run scored 0/10)."""
+    folder = tmp_path / "student"
+    folder.mkdir()
+    (folder / MODULES).write_bytes(PNG)
+    (folder / main_notebook.NOTEBOOK).write_bytes((ROOT / main_notebook.NOTEBOOK).read_bytes())
+    json_path = tmp_path / "out" / "grades.json"
+    run_grader(folder, "--json", json_path)
+    [report] = json.loads(json_path.read_text(encoding="utf-8"))
+    main_max = sum(points for _, points in main_notebook.RUBRIC)
+    [main] = [c for c in report["checks"] if c["target"] == main_notebook.TARGET]      # one row: nothing of it ran
+    assert main["name"] == "HW3_main.ipynb could not run: HW3_Modules.ipynb could not be read"
+    assert main["points"] == 0 and main["max_points"] == main_max
+    assert main["review"]["question"] == "unreadable-HW3_main" and main["review"]["status"] == "awaiting"
+    assert "it runs HW3_Modules.ipynb (%run), which could not be read (a PNG image" in main["message"]
+    assert report["awaiting_review"] == KIT_MAX + main_max
+    counted = [c for c in report["checks"] if not isinstance(c.get("review"), dict)]
+    assert {c["target"] for c in counted} == {"differentiation"} and report["score"] == 0     # not handed in: 0
+    assert report["max_score"] == sum(c["max_points"] for c in counted)
+    assert any("HW3_main.ipynb: not run: it runs HW3_Modules.ipynb" in e and "await a TA's review" in e
+               for e in report["errors"]), report["errors"]

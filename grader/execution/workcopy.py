@@ -44,6 +44,7 @@ class Unreadable:
     todo: str            # what to do about it
     excerpt: str         # the start of its text (plain text, size-limited; escaped where it is shown)
     digest: str          # SHA-256 of its bytes: equal files are one answer on the review page
+    needs: str = ""      # "": this file could not be read; else the unreadable notebook it runs (its own file is fine)
 
 
 def _unreadable(path, source, exc):

@@ -9,14 +9,21 @@ merged (``--marks``, grader/review/marks.py), which then counts up to that maxim
 therefore only moves its own points to a TA; it raises no automatic score or maximum. A notebook that was not handed
 in at all stays 0 ("not found"): that much is judged.
 
+The kit's main notebook runs the modules notebook (``%run HW3_Modules.ipynb``): beside an unreadable one it cannot
+run, so it cannot be judged either, and its points await the TA too (:func:`needing`), instead of the 0 its failed
+``%run`` would give. A course version's main notebook is read from its saved outputs and needs nothing.
+
 The review item (one per unreadable notebook) names the file, says what is wrong and what to do, and shows the start
 of the file's text in a code block (the review page renders it escaped: no markup of the file ever runs).
 """
 import re
+from pathlib import Path
 
 import pytest
 
 from grader import DIFFERENTIATION, MAIN, MODULES
+from grader.execution.workcopy import Unreadable
+from grader.intake.discover import shown
 from grader.parts.awaiting import review_object
 from grader.parts.course import ReviewResult
 from grader.parts.graded import CheckItem, GradedNotebook
@@ -25,14 +32,25 @@ TARGETS = {MODULES: "modules", DIFFERENTIATION: "differentiation", MAIN: "main n
 QUESTION = "unreadable-"   # the review question of an unreadable notebook: QUESTION + its stem (+ the version)
 
 
-def check_name(notebook):
+def check_name(notebook, info=None):
+    if info is not None and info.needs:
+        return f"{notebook} could not run: {info.needs} could not be read"
     return f"{notebook} could not be read"
 
 
-def row(notebook, rows):
+def row(notebook, rows, info=None):
     """The one (id, target, name, max points) row that stands for an unreadable notebook's `rows`."""
-    target = TARGETS[notebook]
-    return (f"{target}: {check_name(notebook)}", target, check_name(notebook), round(sum(r[3] for r in rows), 2))
+    target, name = TARGETS[notebook], check_name(notebook, info)
+    return (f"{target}: {name}", target, name, round(sum(r[3] for r in rows), 2))
+
+
+def needing(source, needed):
+    """The Unreadable that stands for the kit's main notebook (handed in as the file `source`, readable), which runs
+    the unreadable modules notebook `needed` (an Unreadable) and so cannot run: its points await the TA too."""
+    return Unreadable(file=shown(source), name=shown(Path(source).name), needs=MODULES,
+                      why=f"it runs {needed.name} (%run), which could not be read ({needed.why})",
+                      todo=f"grade it together with {needed.name} once the student hands in a readable one",
+                      excerpt="", digest=f"needs:{needed.digest}")
 
 
 def question_of(notebook, variant):
@@ -50,21 +68,28 @@ def _fenced(text):
 
 def result(notebook, info, max_points, variant):
     """The awaiting check (a ReviewResult) of an unreadable notebook; `info` a workcopy.Unreadable."""
-    title = f"{notebook}: the file handed in could not be read"
-    work = _fenced(f"file: {info.file}\nproblem: {info.why}\nwhat to do: {info.todo}\n\n"
-                   f"the start of the file, as text:\n\n{info.excerpt or '(nothing)'}")
+    if info.needs:
+        title = f"{notebook}: not run, since {info.needs} could not be read"
+        work = _fenced(f"file: {info.file}\nproblem: {info.why}\nwhat to do: {info.todo}")
+        message = (f"{info.name} was not run: {info.why}. Its {max_points:g} points await a TA's review, in neither "
+                   "the score nor the maximum")
+    else:
+        title = f"{notebook}: the file handed in could not be read"
+        work = _fenced(f"file: {info.file}\nproblem: {info.why}\nwhat to do: {info.todo}\n\n"
+                       f"the start of the file, as text:\n\n{info.excerpt or '(nothing)'}")
+        message = (f"{info.name} could not be read ({info.why}): its {max_points:g} points await a TA's review, in "
+                   "neither the score nor the maximum until a TA has looked at the file")
     review = review_object(question_of(notebook, variant), title, ("unreadable", notebook, info.digest),
                            f"{info.file}: {info.why}; {info.todo}", work=work)
-    message = (f"{info.name} could not be read ({info.why}): its {max_points:g} points await a TA's review, in "
-               "neither the score nor the maximum until a TA has looked at the file")
-    return ReviewResult(TARGETS[notebook], check_name(notebook), False, 0, max_points, message, review=review)
+    return ReviewResult(TARGETS[notebook], check_name(notebook, info), False, 0, max_points, message, review=review)
 
 
 def error_line(info, graded):
     """The report's line for an unreadable notebook; `graded`: it is part of what this run grades (not a main notebook
     under --fast, nor a notebook the submission's assignment version does not have)."""
-    return (f"{info.file}: not a valid Jupyter notebook ({info.why}); "
-            + ("its points await a TA's review" if graded else "not graded in this run") + f"; {info.todo}")
+    what = f"not run: {info.why}" if info.needs else f"not a valid Jupyter notebook ({info.why})"
+    return (f"{info.file}: {what}; " + ("its points await a TA's review" if graded else "not graded in this run")
+            + f"; {info.todo}")
 
 
 def awaiting_unreadable(report):
@@ -82,8 +107,9 @@ class UnreadablePart(GradedNotebook):
 
     def check_items(self):
         name = self.name_in_report
-        yield UnreadableCheck.from_parent(self, name=check_name(name), target=TARGETS[name],
-                                          check_name=check_name(name), points=0)
+        info = self.state.unreadable().get(name)
+        yield UnreadableCheck.from_parent(self, name=check_name(name, info), target=TARGETS[name],
+                                          check_name=check_name(name, info), points=0)
 
 
 class UnreadableCheck(CheckItem):

@@ -169,8 +169,14 @@ class Grading:
         return out
 
     def unreadable(self):
-        """{notebook: workcopy.Unreadable} of the notebooks graded on that were handed in but cannot be read."""
-        found = getattr(self.prepared, "unreadable", None) or {}
+        """{notebook: workcopy.Unreadable} of the notebooks graded on that were handed in but cannot be read, and of
+        the kit's main notebook when the modules notebook it runs is one of them (grader/parts/unreadable.py)."""
+        found = dict(getattr(self.prepared, "unreadable", None) or {})
+        handed_in = getattr(getattr(self.prepared, "submission", None), "files", None) or {}
+        if (MODULES in found and main_notebook.NOTEBOOK not in found and main_notebook.NOTEBOOK not in self.course
+                and main_notebook.NOTEBOOK in getattr(self.prepared, "notebooks", {})
+                and main_notebook.NOTEBOOK in handed_in):
+            found[main_notebook.NOTEBOOK] = unreadable.needing(handed_in[main_notebook.NOTEBOOK], found[MODULES])
         return {name: info for name, info in found.items() if name in self.parts()}
 
     def expected_checks(self):
@@ -178,7 +184,7 @@ class Grading:
         unreadable notebook's checks are one row, worth all of them (grader/parts/unreadable.py)."""
         rows, unread = [], self.unreadable()
         for name, own in self.expected_by_notebook():
-            rows += [unreadable.row(name, own)] if name in unread else own
+            rows += [unreadable.row(name, own, unread[name])] if name in unread else own
         return rows
 
     def unreadable_result(self, notebook):
@@ -199,8 +205,9 @@ class Grading:
             from grader.execution.failures import GRADER_FAILED
             return Report.ungraded(self.identity, GRADER_FAILED.format(error="; ".join(self.grader_errors)),
                                    self.options, notes=self.notes)
-        stands_for = {unreadable.row(name, own)[0]: name for name, own in self.expected_by_notebook()
-                      if name in self.unreadable()}
+        unread = self.unreadable()
+        stands_for = {unreadable.row(name, own, unread[name])[0]: name for name, own in self.expected_by_notebook()
+                      if name in unread}
         results = [self.unreadable_result(stands_for[key]) if key in stands_for else self.results.get(key)
                    or C.Result(target, name, False, 0, points, unrun, self.version.class_name(target))
                    for key, target, name, points in self.expected_checks()]
