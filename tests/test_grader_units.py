@@ -217,3 +217,34 @@ def test_a_main_notebooks_run_of_modules_elsewhere_runs_the_graded_modules(tmp_p
     source, replaced = run_modules_here(f"import os\n{line}\nx = 1", tmp_path)
     assert source == f"import os\n{runs}\nx = 1"
     assert bool(replaced) == (runs != line)
+
+
+@pytest.mark.parametrize("where, cell, awaiting", [
+    ("network", "import urllib.request\nurllib.request.urlretrieve('https://example.org/mnist.npz', 'mnist.npz')", 4),
+    ("data outside", "with np.load('../data/mnist.npz') as f:\n    X_train = f['x_train']\n" + SELECTED_MODEL, 10),
+])
+def test_a_main_notebook_that_needs_the_students_machine_awaits_review_never_zero(tmp_path, where, cell, awaiting):
+    """A download (the grader has no network) or a data file outside the submission: the rows the run then fails are
+    the TA's to judge from the saved outputs, outside the automatic maximum; the rows it passes keep their points."""
+    nb = tiny_main(GOOD_METRICS)
+    if where == "network":
+        nb.cells.insert(1, nbformat.v4.new_code_cell(cell))
+    else:
+        nb.cells[1].source = nb.cells[1].source.replace(SELECTED_MODEL, cell)
+    result = grade_submission(_submission(tmp_path, where.replace(" ", "-"), nb), Options(timeout=60))
+    checks = _main_checks(result)
+    waiting = {name for name, c in checks.items() if c.get("review")}
+    assert sum(checks[name]["max_points"] for name in waiting) == awaiting == result["awaiting_review"], checks
+    assert all(checks[name]["points"] == 0 and "awaits a TA's review" in checks[name]["message"] for name in waiting)
+    assert all(c["passed"] for name, c in checks.items() if name not in waiting), checks
+    reason = checks["runs to the end without error"]["review"]["reason"]
+    assert "cell 1" in reason and ("network" if where == "network" else "../data/mnist.npz") in reason, reason
+    assert result["max_score"] == 217 - awaiting   # the waiting rows are outside the maximum
+
+
+def test_a_main_notebook_failing_on_its_own_account_still_scores_zero_on_those_rows(tmp_path):
+    nb = tiny_main(GOOD_METRICS)
+    nb.cells[1].source = "np.load('my_own_results.json')\n" + nb.cells[1].source
+    checks = _main_checks(grade_submission(_submission(tmp_path, "own", nb), Options(timeout=60)))
+    assert not any(c.get("review") for c in checks.values()), checks
+    assert not checks["runs to the end without error"]["passed"]

@@ -14,6 +14,21 @@ grader/review reads it to build the pages, grader/review/marks.py merges the TA'
 Such a check has `points` 0 and stays outside the automatic score and maximum until it is marked.
 """
 import hashlib
+from dataclasses import dataclass
+
+from grader import selfcheck as C
+
+
+@dataclass
+class ReviewResult(C.Result):
+    """A check's result that may await a TA's review (`review`: the object below)."""
+    review: dict = None
+
+    def as_dict(self):
+        out = super().as_dict()
+        if self.review:
+            out["review"] = self.review
+        return out
 
 
 def group_id(key):

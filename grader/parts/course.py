@@ -15,32 +15,19 @@ A check the judge cannot decide awaits a TA's review (its `review` object, grade
 outside the automatic score and maximum until the TA's marks are merged (`--marks`). No kernel starts for these
 notebooks; the kit's own notebooks keep being executed (differentiation.py, main_notebook.py).
 """
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from grader import MODULES
-from grader import selfcheck as C
 from grader.parts import main_outputs
+from grader.parts.awaiting import ReviewResult   # (also imported from here)
 from grader.parts.derivations import judge_notebook, template
 from grader.parts.derivations.checks import TARGET as DIFF_TARGET, checks_of
 from grader.parts.derivations.questions import QUESTIONS
 from grader.parts.differentiation import NOTEBOOK as DIFFERENTIATION
 from grader.parts.graded import CheckItem, GradedNotebook
 from grader.parts.main_notebook import NOTEBOOK as MAIN
-
-
-@dataclass
-class ReviewResult(C.Result):
-    """A check's result that may await a TA's review (`review`: grader/parts/awaiting.py's object)."""
-    review: dict = None
-
-    def as_dict(self):
-        out = super().as_dict()
-        if self.review:
-            out["review"] = self.review
-        return out
 
 
 def _cells(nb):

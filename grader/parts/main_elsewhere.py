@@ -9,6 +9,11 @@ not found, nothing of the framework is defined and every cell after it fails: 0/
   the intake matches names: case, spaces, ``(1)``, ``-Copy1``, a course prefix, ``homework_modules``) and whose PATH
   is not a file of the copy as written (an absolute path, a folder the copy does not have) runs the graded
   ``HW3_Modules.ipynb`` instead. Returns the new source and the paths it replaced, for the report's notes.
+* ``needs_elsewhere(ename, evalue)``: a cell that failed for what only the student's machine had: the network (the
+  grader has none: ``fetch_openml('mnist_784')``, ``urlretrieve``, ``keras.datasets.mnist.load_data()``) or a data
+  file outside the submission (``np.load('../data/mnist.npz')``, a Drive path). The grader cannot run such a notebook
+  as written, so the rubric rows it then fails await a TA's review (who reads its saved outputs), never a 0
+  (grader/parts/main_notebook.py).
 * ``colab_only(source, ename, evalue, unbound)``: a cell whose failure is Colab's own module missing (``from
   google.colab import drive``: only Colab has it) or a use of a name such an import bound (``drive.mount(...)`` in
   the next cell: a NameError, or the stand-in's error when the import cell was run again without it,
@@ -16,7 +21,7 @@ not found, nothing of the framework is defined and every cell after it fails: 0/
   the grader's environment, not the student's: it is noted, never counted against running to the end.
 """
 import re
-from pathlib import Path, PureWindowsPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from grader import MODULES
 from grader.intake.discover import match_tier
@@ -86,3 +91,27 @@ def colab_only(source, ename, evalue, unbound):
         return True   # the import itself, or a use of a name it bound (a stand-in: grader/parts/missing_imports.py)
     found = UNBOUND_NAME.match(evalue) if ename == "NameError" else None
     return bool(found) and found.group("name") in unbound
+
+
+# How a download fails without a network: urllib, requests/urllib3, socket, keras' get_file, torchvision.
+NETWORK_ERRORS = {"URLError", "gaierror", "ConnectionError", "ConnectTimeout", "ConnectTimeoutError", "MaxRetryError",
+                  "NewConnectionError", "ConnectionRefusedError", "ConnectionResetError", "RemoteDisconnected"}
+NETWORK_TEXT = re.compile(r"name resolution|Name or service not known|nodename nor servname|Network is unreachable|"
+                          r"Failed to establish a new connection|No address associated with hostname|"
+                          r"URL fetch failure|Error downloading|urlopen error", re.IGNORECASE)
+NO_FILE = re.compile(r"No such file or directory: '(?P<path>[^']+)'")
+DATA_FILE = re.compile(r"\.(npz|npy|gz|csv|pkl|pickle|h5|hdf5|mat|zip|tar)$|-ubyte$", re.IGNORECASE)
+
+
+def needs_elsewhere(ename, evalue):
+    """Why a failed cell needed the student's machine ("downloads data, and the grader has no network", "reads
+    ../data/mnist.npz, a data file outside the submission"), or None when it failed on its own account."""
+    if ename in NETWORK_ERRORS or NETWORK_TEXT.search(evalue or ""):
+        return "needs the network (the grader has none)"
+    found = NO_FILE.search(evalue or "") if ename in ("FileNotFoundError", "OSError", "IOError") else None
+    if found:
+        path = found.group("path")
+        outside = path.startswith(("/", "~", "\\")) or re.match(r"^[A-Za-z]:", path) or ".." in re.split(r"[\\/]", path)
+        if outside or DATA_FILE.search(PurePosixPath(path.replace("\\", "/")).name):
+            return f"reads {path}, a data file the submission does not hold"
+    return None

@@ -15,6 +15,8 @@ produced plausible numbers, not that the numbers are true.
 """
 import json
 import math
+
+import pytest
 from functools import lru_cache
 
 from grader import KIT_ROOT, MAIN, MODULES
@@ -23,7 +25,8 @@ from grader.execution.probe import seed_of
 from grader.execution.kernel import Status
 from grader.execution.safefile import NotInside, read_inside
 from grader.execution.workcopy import first_line
-from grader.parts import main_elsewhere, main_evidence
+from grader.parts import main_elsewhere, main_evidence, main_outputs
+from grader.parts.awaiting import ReviewResult, review_object
 from grader.parts.graded import CheckItem, GradedNotebook
 
 NOTEBOOK = MAIN
@@ -151,6 +154,7 @@ class MainNotebook(GradedNotebook):
         self._verdicts = None
         self.kit_checks = kit_check_cells()
         self.colab_unbound = set()   # names of Colab's imports that failed (drive, files): see main_elsewhere
+        self.elsewhere = None        # the first cell that needed the student's machine (network, data outside)
         metrics_file = self.path.parent / METRICS
         if metrics_file.exists():
             metrics_file.unlink()   # only what this run writes counts
@@ -198,6 +202,9 @@ class MainNotebook(GradedNotebook):
     def cell_failed(self, item, result):
         super().cell_failed(item, result)
         self.failures.append(self.state.errors[-1][len(NOTEBOOK) + 1:])
+        reason = main_elsewhere.needs_elsewhere(result.ename, result.evalue) if result.status is Status.ERROR else None
+        if reason and self.elsewhere is None:
+            self.elsewhere = f"cell {item.cell_num} (`{first_line(item.cell.source)}`) {reason}"
 
     def check_items(self):
         for name, points in RUBRIC:
@@ -207,7 +214,27 @@ class MainNotebook(GradedNotebook):
         if self._verdicts is None:
             self._verdicts = judge_run(self.failures, self.metrics, self.path.parent, self.cells_seconds,
                                        evidence=self.evidence())
+            if self.elsewhere:
+                self._verdicts = self.to_review(self._verdicts)
         return self._verdicts
+
+    def to_review(self, verdicts):
+        """The rows a notebook that needed the student's machine failed, as checks awaiting a TA's review (outside
+        the automatic score and maximum): the grader could not run it as written, so it cannot judge them."""
+        work, images = main_outputs.work_and_images(self.nb)
+        reason = (f"{NOTEBOOK} {self.elsewhere}: the grader could not run it as written; a TA reads its saved "
+                  "outputs (to be graded automatically, load MNIST with the homework's load_mnist(): data/ ships "
+                  "with it)")
+        out = {}
+        for number, (name, result) in enumerate(verdicts.items()):
+            if result.passed:
+                out[name] = result
+                continue
+            review = review_object(f"main-run-{number}", f"main notebook: {name}", (name, work, tuple(images)),
+                                   reason, work=work, images=images)
+            out[name] = ReviewResult(TARGET, name, False, 0, result.max_points,
+                                     f"awaits a TA's review: {reason}", review=review)
+        return out
 
     def evidence(self):
         """metrics -> (agrees, message): the notebook's selected model, run by the grader, against its reported test
@@ -225,3 +252,16 @@ class MainNotebook(GradedNotebook):
 class MainCheck(CheckItem):
     def verdict(self):
         return self.parent.verdicts()[self.check_name]
+
+    def runtest(self):
+        nbfile = self.parent
+        try:
+            result = None if nbfile.unavailable or nbfile.kernel_session is None and nbfile.start_error else \
+                self.verdict()
+        except Exception:   # CheckItem.runtest reports a grader failure as such
+            result = None
+        if getattr(result, "review", None):   # neither passed nor failed: a TA decides (a skip in pytest's terms)
+            nbfile.state.record(result)
+            self.user_properties += [("points", 0), ("max_points", result.max_points), ("awaits_review", 1)]
+            pytest.skip(f"awaits a TA's review: {result.review['reason']}")
+        super().runtest()

@@ -141,6 +141,11 @@ def _work(nb):
     return "\n\n".join(parts)[:MAX_WORK]
 
 
+def work_and_images(nb):
+    """(markdown, [base64 PNG]) of a main notebook as a TA's review page shows it: its text, code and saved outputs."""
+    return _work(nb), _images(nb.get("cells", []))[:MAX_IMAGES]
+
+
 def judge(nb, file_name):
     """(version, [row dict]) for a course main notebook: each row `key`, `name`, `max_points`, `passed` (True,
     False, or None when it awaits review), `message`, and `review` (the reason) when a TA decides."""
@@ -191,7 +196,7 @@ def judge(nb, file_name):
 def checks(nb, file_name):
     """(version, report checks) for a course main notebook; rows awaiting review carry the pages' review object."""
     found_version, rows = judge(nb, file_name)
-    work, images = _work(nb), _images(nb.get("cells", []))[:MAX_IMAGES]
+    work, images = work_and_images(nb)
     out = []
     for row in rows:
         check = {"target": TARGET, "defined_as": None, "name": row["name"], "passed": bool(row["passed"]),
