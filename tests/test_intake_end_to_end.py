@@ -189,3 +189,23 @@ def test_answer_in_a_raw_cell_gets_zero_with_the_reason(batch):
     others = [c for c in by_key["cell-type-changed"]["checks"]
               if c["target"] == "differentiation" and not c["name"].startswith("ex1:")]
     assert all(c["passed"] for c in others)
+
+
+def test_answers_of_several_exercises_in_one_cell_are_graded_and_none_is_called_missing(tmp_path):
+    """Every answer pasted into one cell right after the helpers, the last exercise's first (as a student collects
+    them): the cell runs where the first exercise is answered, so every check passes, and no exercise is reported
+    as having no answer."""
+    from grader.execution.session import grade_submission
+    from grader.options import Options
+    nb = reference(DIFFERENTIATION)
+    answers = [c for c in nb.cells if c.get("id", "").endswith("-answer")]
+    for cell in answers:
+        nb.cells.remove(cell)
+    at = next(i for i, c in enumerate(nb.cells) if c.get("id") == "helpers-selftest")
+    nb.cells.insert(at + 1, nbformat.v4.new_code_cell("\n\n\n".join(c.source for c in reversed(answers))))
+    folder = tmp_path / "one-cell"
+    folder.mkdir()
+    nbformat.write(nb, str(folder / DIFFERENTIATION))
+    result = grade_submission(folder, Options(timeout=60, fast=True))
+    assert totals(result, "differentiation") == (36, 36), [c for c in result["checks"] if not c["passed"]]
+    assert not [e for e in result["errors"] if DIFFERENTIATION in e], result["errors"]

@@ -122,9 +122,12 @@ class Answers:
     """The student's code, found the way a reader would find it.
 
     blocks: exercise -> [(cell index, source)], run in the student's order where the kit's answer cell is;
-    tail: added cells after the last exercise; notes: duplicates; misplaced: exercise -> why its answer is not code.
+    tail: added cells after the last exercise; notes: duplicates; misplaced: exercise -> why its answer is not code;
+    defined: every answer function some code cell defines (a cell may answer several exercises at once: it runs
+    where the first of them is answered).
     """
     blocks: dict = field(default_factory=dict)
+    defined: set = field(default_factory=set)
     tail: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     misplaced: dict = field(default_factory=dict)
@@ -145,7 +148,9 @@ def find_answers(nb, kit_nb):
         cid = cell.get("id", "")
         exercise = cid[:-len("-answer")] if cid.endswith("-answer") and cid[:-len("-answer")] in EXERCISES else None
         if exercise is None:
-            exercise = next((owner[f] for f in defined_functions(cell.source) if f in owner), None)
+            # a cell answering several exercises runs where the first of them (in the notebook's order) is answered
+            exercise = min((owner[f] for f in defined_functions(cell.source) if f in owner), default=None,
+                           key=list(EXERCISES).index)
         if exercise is not None:
             kinds.append((index, "answer", exercise, cell.source))
             continue
@@ -173,6 +178,7 @@ def find_answers(nb, kit_nb):
             for name in defined_functions(source):
                 if name in owner:
                     where.setdefault(name, []).append(index)
+    found.defined = set(where)
     for name, cells in where.items():
         if len(cells) > 1:
             found.notes.append(f"{NOTEBOOK}: {name}() is defined in {len(cells)} cells (cells "
@@ -223,7 +229,8 @@ class DifferentiationNotebook(GradedNotebook):
                 cell_id = cell.get("id", "")
                 exercise = cell_id[:-len("-answer")] if cell_id.endswith("-answer") else None
                 if exercise in EXERCISES:
-                    if exercise not in answers.blocks and exercise not in answers.misplaced:
+                    if exercise not in answers.blocks and exercise not in answers.misplaced and \
+                            not answers.defined.intersection(EXERCISES[exercise]):
                         self.state.errors.append(f"{NOTEBOOK}: no answer found for {exercise} (no code cell defines "
                                                  f"{EXERCISES[exercise][0]}())")
                     self._cells += [student(i, source) for i, source in answers.blocks.get(exercise, [])]
