@@ -13,7 +13,8 @@ not found, nothing of the framework is defined and every cell after it fails: 0/
   grader has none: ``fetch_openml('mnist_784')``, ``urlretrieve``, ``keras.datasets.mnist.load_data()``) or a data
   file outside the submission (``np.load('../data/mnist.npz')``, a Drive path). The grader cannot run such a notebook
   as written, so the rubric rows it then fails await a TA's review (who reads its saved outputs), never a 0
-  (grader/parts/main_notebook.py).
+  (grader/parts/main_notebook.py). So does a notebook that runs past the grader's time limit (training for hours,
+  the fast mode ignored): it ran on the student's machine, not within the grader's budget.
 * ``colab_only(source, ename, evalue, unbound)``: a cell whose failure is Colab's own module missing (``from
   google.colab import drive``: only Colab has it) or a use of a name such an import bound (``drive.mount(...)`` in
   the next cell: a NameError, or the stand-in's error when the import cell was run again without it,

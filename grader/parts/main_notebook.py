@@ -154,7 +154,7 @@ class MainNotebook(GradedNotebook):
         self._verdicts = None
         self.kit_checks = kit_check_cells()
         self.colab_unbound = set()   # names of Colab's imports that failed (drive, files): see main_elsewhere
-        self.elsewhere = None        # the first cell that needed the student's machine (network, data outside)
+        self.elsewhere = None        # the first cell that needed the student's machine (network, data, hours)
         metrics_file = self.path.parent / METRICS
         if metrics_file.exists():
             metrics_file.unlink()   # only what this run writes counts
@@ -202,7 +202,9 @@ class MainNotebook(GradedNotebook):
     def cell_failed(self, item, result):
         super().cell_failed(item, result)
         self.failures.append(self.state.errors[-1][len(NOTEBOOK) + 1:])
-        reason = main_elsewhere.needs_elsewhere(result.ename, result.evalue) if result.status is Status.ERROR else None
+        reason = main_elsewhere.needs_elsewhere(result.ename, result.evalue) if result.status is Status.ERROR else \
+            (f"ran past the grader's time limit ({self.budget} s for all the notebook's cells, in fast mode)"
+             if result.status in (Status.TIMEOUT, Status.STUCK) else None)
         if reason and self.elsewhere is None:
             self.elsewhere = f"cell {item.cell_num} (`{first_line(item.cell.source)}`) {reason}"
 
@@ -222,9 +224,10 @@ class MainNotebook(GradedNotebook):
         """The rows a notebook that needed the student's machine failed, as checks awaiting a TA's review (outside
         the automatic score and maximum): the grader could not run it as written, so it cannot judge them."""
         work, images = main_outputs.work_and_images(self.nb)
+        advice = ("keep the fast mode (HW3_FAST) short" if "time limit" in self.elsewhere else
+                  "load MNIST with the homework's load_mnist(): data/ ships with it")
         reason = (f"{NOTEBOOK} {self.elsewhere}: the grader could not run it as written; a TA reads its saved "
-                  "outputs (to be graded automatically, load MNIST with the homework's load_mnist(): data/ ships "
-                  "with it)")
+                  f"outputs (to be graded automatically, {advice})")
         out = {}
         for number, (name, result) in enumerate(verdicts.items()):
             if result.passed:
