@@ -114,3 +114,34 @@ def test_only_real_pngs_go_to_the_review_page():
     nb.cells[0].outputs = [nbformat.v4.new_output("display_data", data={"image/png": PNG, "text/plain": "fig"}),
                            nbformat.v4.new_output("display_data", data={"image/png": "\"><script>x</script>"})]
     assert main_outputs._images(nb.cells) == [PNG]
+
+
+def test_a_training_cell_stopped_by_hand_awaits_review_not_a_lost_ran(tmp_path):
+    """A KeyboardInterrupt left in the outputs (a long run cut short, the later cells run): a TA decides "ran"; any
+    other error beside it still costs it. Graded as a TA would, through the command line, with the shared case's
+    modules notebook beside it."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+    nb = case()
+    stopped = nbformat.v4.new_code_cell("for epoch in range(100):\n    train_epoch(net)", execution_count=17)
+    stopped.outputs = [nbformat.v4.new_output("error", ename="KeyboardInterrupt", evalue="", traceback=[])]
+    codes = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    nb.cells.insert(codes[len(codes) // 2], stopped)
+    folder = tmp_path / "stopped"
+    folder.mkdir()
+    shutil.copy(CASE.parent / "homework_modules.ipynb", folder)
+    nbformat.write(nb, str(folder / CASE.name))
+    report = tmp_path / "grades.json"
+    run = subprocess.run([sys.executable, "-m", "grader", str(folder), "--json", str(report)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    [result] = json.loads(report.read_text())
+    ran = next(c for c in result["checks"] if c["target"] == "main notebook" and c["name"].startswith("every code"))
+    assert ran.get("review") and "stopped by hand (KeyboardInterrupt)" in ran["review"]["reason"], ran
+    assert ran["points"] == 0 and result["awaiting_review"] == 4 + 1   # ran, and the opinion
+    other = course_notebook(("import numpy as np", "", None), ("train()", "epoch 3", "shapes (64,10) (64,1)"))
+    other.cells[0].outputs.append(nbformat.v4.new_output("error", ename="KeyboardInterrupt", evalue="", traceback=[]))
+    _, report = scored(other)
+    assert report["checks"][0]["passed"] is False and not report["checks"][0].get("review")

@@ -9,7 +9,8 @@ here (it is executed, :mod:`grader.parts.main_notebook`).
 
 The rubric read from the outputs (7 points, every course version; the kit's metrics file does not exist there):
 
-* ran (4): every code cell that holds code was run and none shows an error (a traceback in the outputs fails it);
+* ran (4): every code cell that holds code was run and none shows an error (a traceback in the outputs fails it;
+  cells stopped by hand, KeyboardInterrupt and no other error, a training run cut short: a TA's review);
 * test accuracy (2): a printed test accuracy, above 0.5 (0.97 = 97 % either way);
 * the experiments (1): basic track, 2017, 2018: ReLU, ELU, LeakyReLU, SoftPlus compared and BatchNormalization
   tried (in the code of cells that ran, with their outputs); advanced track: a network with Conv2d, MaxPool2d and
@@ -160,7 +161,13 @@ def judge(nb, file_name):
     rows = []
     errors = [(n, _error(c)) for n, c in coded if _error(c)]
     skipped = [n for n, c in coded if c.get("execution_count") is None and not c.get("outputs")]
-    if errors:
+    interrupted = [n for n, error in errors if error.startswith("KeyboardInterrupt")]
+    if errors and len(interrupted) == len(errors):   # stopped by hand (a long training run): ran, or not?
+        reason = (f"cell {interrupted[0]} was stopped by hand (KeyboardInterrupt"
+                  f"{f', {len(interrupted)} cells' if len(interrupted) > 1 else ''}): a TA judges whether the "
+                  "notebook's work ran")
+        rows.append(_row("ran", None, reason, reason))
+    elif errors:
         rows.append(_row("ran", False, f"cell {errors[0][0]} shows an error: {errors[0][1]}"))
     elif skipped:
         rows.append(_row("ran", False, f"cell {skipped[0]} was not run ({len(skipped)} code cell(s) without "
