@@ -209,3 +209,24 @@ def test_answers_of_several_exercises_in_one_cell_are_graded_and_none_is_called_
     result = grade_submission(folder, Options(timeout=60, fast=True))
     assert totals(result, "differentiation") == (36, 36), [c for c in result["checks"] if not c["passed"]]
     assert not [e for e in result["errors"] if DIFFERENTIATION in e], result["errors"]
+
+
+def test_two_different_files_for_one_notebook_await_a_ta_never_a_zero(tmp_path):
+    """HW3_Modules.ipynb and an older, different HW3_Modules-Copy1.ipynb: the grader never picks one, so the modules'
+    points await a TA (outside the score and the maximum), with one line naming both files and what to do; never
+    "missing" or "not found", never 0 of 171."""
+    from grader.execution.session import grade_submission
+    from grader.options import Options
+    folder = tmp_path / "two-copies"
+    folder.mkdir()
+    nbformat.write(reference(), str(folder / MODULES))
+    nbformat.write(mutate(reference(), *LINEAR_BUG[1:4]), str(folder / "HW3_Modules-Copy1.ipynb"))
+    nbformat.write(reference(DIFFERENTIATION), str(folder / DIFFERENTIATION))
+    result = grade_submission(folder, Options(timeout=60, fast=True))
+    assert (result["score"], result["max_score"], result["awaiting_review"]) == (36, 36, 171), result["errors"]
+    [waiting] = [c for c in result["checks"] if c.get("review")]
+    assert "HW3_Modules.ipynb, HW3_Modules-Copy1.ipynb" in waiting["message"], waiting
+    [line] = result["errors"]
+    assert "2 different files could be HW3_Modules.ipynb" in line and "keep one" in line, line
+    assert not any(word in text for text in result["errors"] + [c["message"] for c in result["checks"]]
+                   for word in ("missing", "not found")), result

@@ -24,7 +24,8 @@ Accepted, alone or mixed, as folders or as ``.zip`` files (zips inside them and 
 Notebook names are matched leniently: case, spaces and punctuation, a browser's ``(1)``, Jupyter's ``-Copy1``,
 Canvas's ``-1`` and a course prefix or suffix (``DL24_hw3_modules.ipynb``). Every choice goes into the
 submission's ``notes`` ("HW3_Modules (1).ipynb graded as HW3_Modules.ipynb"); two different files that fit one
-notebook equally well are reported in ``problems`` and neither is graded (the grader never picks silently).
+notebook equally well are recorded in ``ambiguous`` and neither is graded (the grader never picks silently): that
+notebook's points await a TA (grader/execution/workcopy.py).
 
 Bad input never stops the batch: an empty, password-protected, corrupt or oversized zip (a zip bomb: bounded in
 files and bytes over the whole submission, see grader/intake/unpack.py, which every unpack goes through), a member that
@@ -71,6 +72,7 @@ class Submission:
     name: str = ""               # the student's name as the platform wrote it
     notes: list = field(default_factory=list)      # what was graded as what, what was repaired
     problems: list = field(default_factory=list)   # bad input, in one line each
+    ambiguous: dict = field(default_factory=dict)  # kit notebook name -> [the different files that fit it equally]
 
     def as_dict(self):
         return asdict(self)
@@ -202,10 +204,8 @@ def choose(candidates, submission, display=lambda p: shown(Path(p).name)):
         best_rank = options[0][0]
         best = [p for rank, p in options if rank == best_rank]
         distinct = [best[0]] + [p for p in best[1:] if not _same_content(p, best[0])]
-        if len(distinct) > 1:
-            names = ", ".join(display(p) for p in distinct)
-            submission.problems.append(f"two files could be {kit}: {names}; neither was graded as {kit} "
-                                       f"(keep one, or rename it {kit}, and grade again)")
+        if len(distinct) > 1:   # never picked silently: its points await a TA (grader/execution/workcopy.py)
+            submission.ambiguous[kit] = [str(p) for p in distinct]
             continue
         chosen = best[0]
         submission.files[kit] = str(chosen)

@@ -35,6 +35,8 @@ QUESTION = "unreadable-"   # the review question of an unreadable notebook: QUES
 def check_name(notebook, info=None):
     if info is not None and info.needs:
         return f"{notebook} could not run: {info.needs} could not be read"
+    if info is not None and info.ambiguous:
+        return f"{notebook}: several different files could be it"
     return f"{notebook} could not be read"
 
 
@@ -73,6 +75,11 @@ def result(notebook, info, max_points, variant):
         work = _fenced(f"file: {info.file}\nproblem: {info.why}\nwhat to do: {info.todo}")
         message = (f"{info.name} was not run: {info.why}. Its {max_points:g} points await a TA's review, in neither "
                    "the score nor the maximum")
+    elif info.ambiguous:
+        title = f"{notebook}: several different files handed in could be it"
+        work = _fenced(f"files: {info.file}\nproblem: {info.why}\nwhat to do: {info.todo}")
+        message = (f"{info.why} ({info.file}): neither was graded (the grader never picks one); its {max_points:g} "
+                   "points await a TA's review, in neither the score nor the maximum")
     else:
         title = f"{notebook}: the file handed in could not be read"
         work = _fenced(f"file: {info.file}\nproblem: {info.why}\nwhat to do: {info.todo}\n\n"
@@ -87,7 +94,8 @@ def result(notebook, info, max_points, variant):
 def error_line(info, graded):
     """The report's line for an unreadable notebook; `graded`: it is part of what this run grades (not a main notebook
     under --fast, nor a notebook the submission's assignment version does not have)."""
-    what = f"not run: {info.why}" if info.needs else f"not a valid Jupyter notebook ({info.why})"
+    what = (f"not run: {info.why}" if info.needs else f"{info.why}, neither graded" if info.ambiguous else
+            f"not a valid Jupyter notebook ({info.why})")
     return (f"{info.file}: {what}; " + ("its points await a TA's review" if graded else "not graded in this run")
             + f"; {info.todo}")
 
