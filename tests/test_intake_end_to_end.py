@@ -230,3 +230,20 @@ def test_two_different_files_for_one_notebook_await_a_ta_never_a_zero(tmp_path):
     assert "2 different files could be HW3_Modules.ipynb" in line and "keep one" in line, line
     assert not any(word in text for text in result["errors"] + [c["message"] for c in result["checks"]]
                    for word in ("missing", "not found")), result
+
+
+def test_a_kit_main_notebook_beside_two_different_modules_files_awaits_a_ta_too(tmp_path):
+    """It runs HW3_Modules.ipynb (%run): which one is unknown, so it is not run and its points await the TA too."""
+    from grader.execution.session import grade_submission
+    from grader.options import Options
+    folder = tmp_path / "two-copies-main"
+    folder.mkdir()
+    nbformat.write(reference(), str(folder / MODULES))
+    nbformat.write(mutate(reference(), *LINEAR_BUG[1:4]), str(folder / "HW3_Modules (1).ipynb"))
+    nbformat.write(reference("HW3_main.ipynb"), str(folder / "HW3_main.ipynb"))
+    result = grade_submission(folder, Options(timeout=60))
+    assert result["awaiting_review"] == 171 + 10, result["errors"]
+    main = next(c for c in result["checks"] if c["target"] == "main notebook")
+    assert main["name"] == "HW3_main.ipynb could not run: HW3_Modules.ipynb was handed in twice over", main
+    assert any("HW3_main.ipynb: not run: it runs HW3_Modules.ipynb (%run), and 2 different files could be" in e
+               and "once one of HW3_Modules.ipynb, HW3_Modules (1).ipynb is kept" in e for e in result["errors"])

@@ -34,7 +34,8 @@ QUESTION = "unreadable-"   # the review question of an unreadable notebook: QUES
 
 def check_name(notebook, info=None):
     if info is not None and info.needs:
-        return f"{notebook} could not run: {info.needs} could not be read"
+        return f"{notebook} could not run: {info.needs} " + ("was handed in twice over" if "different files could be"
+                                                             in info.why else "could not be read")
     if info is not None and info.ambiguous:
         return f"{notebook}: several different files could be it"
     return f"{notebook} could not be read"
@@ -50,8 +51,10 @@ def needing(source, needed):
     """The Unreadable that stands for the kit's main notebook (handed in as the file `source`, readable), which runs
     the unreadable modules notebook `needed` (an Unreadable) and so cannot run: its points await the TA too."""
     return Unreadable(file=shown(source), name=shown(Path(source).name), needs=MODULES,
-                      why=f"it runs {needed.name} (%run), which could not be read ({needed.why})",
-                      todo=f"grade it together with {needed.name} once the student hands in a readable one",
+                      why=f"it runs {MODULES} (%run), and {needed.why}" if needed.ambiguous else
+                      f"it runs {needed.name} (%run), which could not be read ({needed.why})",
+                      todo=f"grade it again once one of {needed.name} is kept" if needed.ambiguous else
+                      f"grade it together with {needed.name} once the student hands in a readable one",
                       excerpt="", digest=f"needs:{needed.digest}")
 
 
