@@ -98,3 +98,29 @@ def test_the_version_submissions_follow_their_templates():
 def test_the_version_submissions_raise_no_integrity_flag(version):
     """Their Conv2d cell imports scipy.signal and skimage, their Sequential docstring holds '!!!' lines."""
     assert findings(builder.notebook(version), "HW3_Modules.ipynb") == []
+
+
+def test_numpys_removed_names_of_the_students_year_work_as_they_did(tmp_path):
+    """A correct 2017 submission written for the numpy of its year (np.asfarray, .astype(np.float), np.NaN,
+    np.product: removed in numpy 1.24 and 2.0) scores full marks: the grader's numpy is not the student's."""
+    import nbformat
+    nb = builder.notebook("2017")
+    cells = {name: next(c for c in nb.cells if f"class {name}(" in c.source) for name in ("Linear", "ReLU")}
+    old = "self.output = np.dot(input, self.W.T) + self.b"
+    assert old in cells["Linear"].source
+    cells["Linear"].source = cells["Linear"].source.replace(
+        old, "self.output = np.dot(np.asfarray(input), self.W.T).astype(np.float) + self.b")
+    cells["ReLU"].source = cells["ReLU"].source.replace(
+        "def updateGradInput(self, input, gradOutput):\n",
+        "def updateGradInput(self, input, gradOutput):\n"
+        "        assert np.NaN != 0 and np.product(gradOutput.shape) == gradOutput.size and np.int(1) == 1\n", 1)
+    folder = tmp_path / "numpy-of-2017"
+    folder.mkdir()
+    nbformat.write(nb, str(folder / "HW3_Modules.ipynb"))
+    report = tmp_path / "grades.json"
+    run = subprocess.run([sys.executable, "-m", "grader", str(folder), "--json", str(report), "--fast"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    [result] = json.loads(report.read_text())
+    assert result["version"] == "2017"
+    assert losers(result) == set(), module_totals(result)

@@ -19,6 +19,8 @@ What the session adds to nbval's kernel (and why):
   hung or killed the kernel is not. Restarts and replays are counted (``restarts``, ``replays``,
   ``replay_seconds``) and, like every cell, draw on the submission's :class:`grader.execution.clock.Clock`: once it is
   spent, ``run()`` answers ``"budget"`` without running anything.
+* **numpy's removed names are given back** (``np.float``, ``np.asfarray``, ``np.NaN``...: the submission's numpy
+  had them; :mod:`grader.execution.numpy_names`).
 * **``quit()`` / ``exit()`` do not end the kernel.** In a notebook they ask the kernel to exit after the cell;
   the grader's kernel answers with a note instead (status ``"exit"``: the cell is reported, never replayed).
   ``sys.exit()`` is an error of its cell (IPython keeps the kernel), ``input()`` fails at once (no stdin).
@@ -42,7 +44,7 @@ from jupyter_client.manager import KernelManager
 from nbval.kernel import NbvalKernelspecManager, RunningKernel
 
 from grader import scratch
-from grader.execution import sandbox
+from grader.execution import numpy_names, sandbox
 from grader.execution.cell import CellResult, Status   # how a cell ended (imported from here too)
 from grader.execution.clock import Clock
 from grader.execution.probe import MIME
@@ -233,7 +235,7 @@ class KernelSession:
         self.kernel = Kernel(self.kernel_name, self.cwd, self.env, sockets=self._sockets)
         limit = 0 if sandboxed else int(self.memory_limit)
         setup = KERNEL_SETUP.replace("__HW3_LIMIT__", str(limit)).replace(
-            "__HW3_PATTERN__", repr(FRONT_END_MAGIC.pattern))
+            "__HW3_PATTERN__", repr(FRONT_END_MAGIC.pattern)) + numpy_names.SOURCE
         result = self._execute(setup, timeout=60)
         if not result.ok:
             raise RuntimeError(f"could not set up the kernel: {result.describe()}")
