@@ -113,7 +113,8 @@ def test_numpys_removed_names_of_the_students_year_work_as_they_did(tmp_path):
     cells["ReLU"].source = cells["ReLU"].source.replace(
         "def updateGradInput(self, input, gradOutput):\n",
         "def updateGradInput(self, input, gradOutput):\n"
-        "        assert np.NaN != 0 and np.product(gradOutput.shape) == gradOutput.size and np.int(1) == 1\n", 1)
+        "        assert np.NaN != 0 and np.product(gradOutput.shape) == gradOutput.size and np.int(1) == 1\n"
+        "        assert np.rank(gradOutput) == 2 and np.asscalar(np.sum(gradOutput[:1, :1])) == gradOutput[0, 0]\n", 1)
     folder = tmp_path / "numpy-of-2017"
     folder.mkdir()
     nbformat.write(nb, str(folder / "HW3_Modules.ipynb"))

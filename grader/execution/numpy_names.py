@@ -24,7 +24,8 @@ REMOVED = {
     "NaN": "np.nan", "NAN": "np.nan", "Inf": "np.inf", "Infinity": "np.inf", "infty": "np.inf", "PINF": "np.inf",
     "NINF": "-np.inf", "PZERO": "0.0", "NZERO": "-0.0",
     "product": "np.prod", "cumproduct": "np.cumprod", "alltrue": "np.all", "sometrue": "np.any", "round_": "np.round",
-    "trapz": "np.trapezoid", "mat": "np.asmatrix",
+    "trapz": "np.trapezoid", "mat": "np.asmatrix", "asscalar": "lambda a: a.item()", "rank": "np.ndim",
+    "msort": "lambda a: np.sort(a, axis=0)",
     "asfarray": "lambda a, dtype=np.float64: np.asarray(a, dtype=dtype if np.issubdtype(dtype, np.inexact) "
                 "else np.float64)",
     "in1d": "lambda ar1, ar2, assume_unique=False, invert=False: np.isin(np.ravel(ar1), ar2, "
