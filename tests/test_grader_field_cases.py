@@ -173,3 +173,20 @@ def test_an_import_of_a_package_the_grader_lacks_costs_only_the_code_that_uses_i
     assert {t for t, (got, top) in totals.items() if got < top} == {"Linear"}, totals
     linear = next(c for c in used_report["checks"] if c["target"] == "Linear" and not c["passed"])
     assert "No module named 'torch' where the notebook is graded" in linear["message"], linear["message"]
+
+
+def test_a_tab_error_in_one_cell_costs_its_module_and_names_the_line_not_ipythons_file(tmp_path):
+    """Tabs mixed with spaces in the ELU cell (an editor's doing): a TabError that costs ELU alone; the error names the
+    cell and its line, never IPython's name for the cell's file ("3939314485.py")."""
+    nb = reference()
+    elu = next(c for c in nb.cells if c.cell_type == "code" and "class ELU(" in c.source)
+    lines = elu.source.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("        ") and "return" in line)
+    lines[at] = "\t" + lines[at][8:]
+    elu.source = "\n".join(lines)
+    [result], _, _ = grade([write(tmp_path / "tabs", {MODULES: nb})], "--fast", "--timeout", str(TIMEOUT * 4))
+    totals = module_totals(result)
+    assert {t for t, (got, top) in totals.items() if got < top} == {"ELU"}, totals
+    [line] = [e for e in result["errors"] if "ELU" in e]
+    assert f"TabError: inconsistent use of tabs and spaces in indentation (line {at + 1} of the cell)" in line, line
+    assert not re.search(r"\d+\.py", line), line

@@ -1,6 +1,11 @@
 """How a cell (or a probe) ended in a kernel: :class:`Status`, and :class:`CellResult` with what it printed."""
 import enum
+import re
 from dataclasses import dataclass, field
+
+# A SyntaxError's place as IPython names it: the cell's file, a number of IPython's ("(1858343632.py, line 19)", in
+# older IPython "(<ipython-input-3-5c1d...>, line 19)"), which means nothing to the student; the line does.
+IPYTHON_CELL_FILE = re.compile(r"\((?:[^(),]*[/\\])?(?:\d+\.py|<ipython-input-[^>]*>), line (?P<line>\d+)\)")
 
 
 class Status(str, enum.Enum):
@@ -44,5 +49,6 @@ class CellResult:
             return "called quit() or exit(), which would end the notebook's kernel; the grader ignored it"
         if self.status is Status.ERROR:
             first = self.evalue.strip().splitlines()[0][:300] if self.evalue.strip() else ""
+            first = IPYTHON_CELL_FILE.sub(r"(line \g<line> of the cell)", first)
             return f"{self.ename}: {first}" if first else self.ename
         return "ok"
