@@ -184,7 +184,7 @@ def test_colab_main_notebook_runs_the_handed_in_modules_and_its_drive_cells_cost
     notes = "\n".join(result["notes"])
     assert "cell 0 (`from google.colab import drive`): google is not installed where the notebook is graded" in notes
     assert "cell 1 (`drive.mount('/content/drive')`): works only on Google Colab" in notes, notes
-    assert "`%run /content/drive/MyDrive/hw3/HW3_Modules.ipynb` names a file that was not handed in" in notes, notes
+    assert "`%run /content/drive/MyDrive/hw3/HW3_Modules.ipynb`: no such file in the submission as graded" in notes
 
 
 def test_a_main_notebook_that_uses_a_package_the_grader_lacks_still_costs_running_to_the_end(tmp_path):
@@ -262,3 +262,17 @@ def test_a_main_notebook_that_runs_past_the_time_limit_awaits_review_never_zero(
     assert result["awaiting_review"] == 10
     reason = checks["runs to the end without error"]["review"]["reason"]
     assert "cell 2" in reason and "time limit (40 s" in reason and "HW3_FAST" in reason, reason
+
+
+def test_a_canvas_main_notebook_runs_its_renamed_modules_notebook(tmp_path):
+    """Canvas renames every file of a download (`ivanovpetr_12345_67890_HW3_Modules_Ivanov.ipynb`): the main notebook's
+    `%run HW3_Modules_Ivanov.ipynb` runs the modules notebook handed in, graded as HW3_Modules.ipynb."""
+    folder = tmp_path / "canvas"
+    folder.mkdir()
+    main = tiny_main(GOOD_METRICS)
+    main.cells[0].source = main.cells[0].source.replace("%run HW3_Modules.ipynb", "%run HW3_Modules_Ivanov.ipynb")
+    nbformat.write(reference(), str(folder / "ivanovpetr_12345_67890_HW3_Modules_Ivanov.ipynb"))
+    nbformat.write(main, str(folder / "ivanovpetr_12345_67891_HW3_main.ipynb"))
+    result = grade_submission(folder, Options(timeout=60))
+    assert all(c["passed"] for c in _main_checks(result).values()), _main_checks(result)
+    assert any("`%run HW3_Modules_Ivanov.ipynb`: no such file" in n for n in result["notes"]), result["notes"]

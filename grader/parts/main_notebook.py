@@ -177,8 +177,9 @@ class MainNotebook(GradedNotebook):
         source, replaced = main_elsewhere.run_modules_here(item.cell.source, self.path.parent)
         for path in replaced:
             self.state.notes.append(
-                f"{NOTEBOOK} cell {item.cell_num}: `%run {path}` names a file that was not handed in at that place; "
-                f"the grader ran your {MODULES} instead (nothing to fix)")
+                f"{NOTEBOOK} cell {item.cell_num}: `%run {path}`: no such file in the submission as graded (a Colab "
+                f"Drive, your own folder, a platform's renamed download); the grader ran the modules notebook you "
+                f"handed in (graded as {MODULES}) instead (nothing to fix)")
         return source
 
     def tolerated(self, item, result):
