@@ -327,7 +327,7 @@ def test_best_model_turns_rows_into_images_and_returns_log_probabilities(nb, mod
 def test_test_time_augmentation_averages_the_probabilities_of_the_rotated_views(nb, modules):
     """The kit's test-time augmentation (main-best-tta-def): log of the mean of the wrapped network's probabilities
     over the image and its rotations; the mode reaches the wrapped network; it does not train."""
-    ns = run_cells(nb, dict(vars(modules)), "main-best-tta-def")
+    ns = run_cells(nb, dict(vars(modules), FAST=False), "main-best-tta-def")
     rotated, TTA = ns["rotated"], ns["TestTimeAugmentation"]
     X = digit_like(4)
     np.testing.assert_allclose(rotated(X, 0), X, atol=1e-6)
@@ -348,3 +348,10 @@ def test_test_time_augmentation_averages_the_probabilities_of_the_rotated_views(
     assert net.training
     with pytest.raises(NotImplementedError, match="only evaluates"):
         tta.backward(X, np.ones_like(out))
+
+
+def test_test_time_augmentation_is_a_candidate_in_full_mode_only(nb, modules):
+    """A full run chooses between the network alone and its +-3 degree views on validation; fast mode offers only the
+    network alone (three passes over the 10,000 test images cost as much as its whole training)."""
+    assert run_cells(nb, dict(vars(modules), FAST=False), "main-best-tta-def")["TTA_DEGREES"] == (3,)
+    assert run_cells(nb, dict(vars(modules), FAST=True), "main-best-tta-def")["TTA_DEGREES"] == ()
