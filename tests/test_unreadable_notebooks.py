@@ -5,6 +5,7 @@ One Canvas download graded through the command line (--fast): a UTF-8 notebook a
 three cp1252 bytes in a markdown cell, a PNG under the notebook's name, a cut-off notebook, a saved web page with a
 script, and a submission whose modules notebook is missing; then the TA's marks merged with --marks.
 """
+import copy
 import csv
 import json
 import subprocess
@@ -285,3 +286,47 @@ def test_the_kit_main_notebook_beside_an_unreadable_modules_notebook_awaits_revi
     assert report["max_score"] == sum(c["max_points"] for c in counted)
     assert any("HW3_main.ipynb: not run: it runs HW3_Modules.ipynb" in e and "await a TA's review" in e
                for e in report["errors"]), report["errors"]
+
+
+def framework_in(notebook):
+    """`notebook` (a NotebookNode) with the reference modules' code cells appended: the framework pasted into it."""
+    nb = copy.deepcopy(notebook)
+    nb.cells += [copy.deepcopy(c) for c in reference(MODULES).cells if c.cell_type == "code"]
+    return nb
+
+
+def graded_report(folder, tmp_path):
+    """The report of `folder` graded through the command line (--fast)."""
+    json_path = tmp_path / "out" / "grades.json"
+    run_grader(folder, "--fast", "--json", json_path)
+    [report] = json.loads(json_path.read_text(encoding="utf-8"))
+    return report
+
+
+@pytest.mark.parametrize("file_name", ["HW3_main.ipynb", "my_framework.ipynb"])
+def test_modules_handed_in_inside_another_notebook_await_review_not_zero(tmp_path, file_name):
+    """No HW3_Modules.ipynb, but the framework's classes pasted into the main notebook (or a notebook whose name fits
+    no notebook of the homework): the modules' points await a TA who reads them there, never 'not found' and 0."""
+    folder = tmp_path / "student"
+    folder.mkdir()
+    nbformat.write(framework_in(nbformat.read(str(ROOT / main_notebook.NOTEBOOK), 4)), str(folder / file_name))
+    nbformat.write(reference(DIFFERENTIATION), str(folder / DIFFERENTIATION))
+    report = graded_report(folder, tmp_path)
+    [item] = [c for c in report["checks"] if c["target"] == "modules"]
+    assert item["name"] == "HW3_Modules.ipynb not handed in: the framework is in another notebook"
+    assert item["max_points"] == KIT_MAX and item["review"]["status"] == "awaiting"
+    assert f"{file_name} defines the framework's classes (Linear, Module, Sequential)" in item["message"]
+    assert report["awaiting_review"] == KIT_MAX and report["max_score"] == report["score"] > 0   # the rest: graded
+    assert not any("not found" in e for e in report["errors"]), report["errors"]
+
+
+def test_a_notebook_without_the_framework_leaves_a_missing_modules_notebook_at_zero(tmp_path):
+    """A main notebook that only uses the framework (no class Module, Linear or Sequential of its own) does not stand in
+    for the modules notebook: not handed in, 0."""
+    folder = tmp_path / "student"
+    folder.mkdir()
+    (folder / main_notebook.NOTEBOOK).write_bytes((ROOT / main_notebook.NOTEBOOK).read_bytes())
+    nbformat.write(reference(DIFFERENTIATION), str(folder / DIFFERENTIATION))
+    report = graded_report(folder, tmp_path)
+    assert report["awaiting_review"] == 0 and f"{MODULES} not found in the submission" in report["errors"]
+    assert sum(c["max_points"] for c in report["checks"] if c["target"] in C.TARGETS) == KIT_MAX

@@ -7,6 +7,7 @@ student cannot bring their own grader), and reads the notebooks leniently (:func
 what was found, repaired, missing or unreadable is reported.
 """
 import os
+import re
 import shutil
 import stat
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader import KIT_ROOT, NOTEBOOKS
+from grader import KIT_ROOT, MODULES, NOTEBOOKS
 from grader.intake.discover import Submission, discover, shown
 from grader.intake.unpack import IGNORED_PARTS
 from grader.intake.notebooks import UnreadableNotebook, excerpt, read_lenient
@@ -45,7 +46,12 @@ class Unreadable:
     excerpt: str         # the start of its text (plain text, size-limited; escaped where it is shown)
     digest: str          # SHA-256 of its bytes: equal files are one answer on the review page
     needs: str = ""      # "": this file could not be read; else the unreadable notebook it runs (its own file is fine)
-    ambiguous: bool = False   # not one file but several that fit the notebook equally well (`file` names them)
+    kind: str = "unreadable"  # or "ambiguous": several files fit the notebook equally well (`file` names them); or
+                              # "elsewhere": not handed in, but another notebook (`file`) defines its classes
+
+    @property
+    def ambiguous(self):
+        return self.kind == "ambiguous"
 
 
 def _unreadable(path, source, exc):
@@ -70,7 +76,42 @@ def _ambiguous(kit, paths):
     names = ", ".join(shown(Path(p).name) for p in paths)
     return Unreadable(names, names, f"{len(paths)} different files could be {kit}",
                       f"keep one (or rename the one to grade {kit}) and grade again, or mark the points here", "",
-                      digest.hexdigest(), ambiguous=True)
+                      digest.hexdigest(), kind="ambiguous")
+
+
+# The framework's base class and one of its first modules, defined at a cell's left margin: a notebook that holds them
+# holds the modules (pasted into the main notebook, or handed in under a name that fits no notebook of the homework).
+FRAMEWORK_CLASS = re.compile(r"^class[ \t]+(?P<name>Module|Sequential|Linear)\b", re.MULTILINE)
+ELSEWHERE_FILES = 10            # notebooks of a submission looked at for the framework, at most
+ELSEWHERE_BYTES = 10 * 2 ** 20  # and each at most this big (the intake bounds the whole submission too)
+
+
+def _framework_elsewhere(prepared, workdir):
+    """The Unreadable (kind "elsewhere") that stands for a modules notebook not handed in when another notebook of the
+    submission defines the framework (``class Module`` and ``class Linear`` or ``Sequential``), else None: those
+    classes are the student's work, which the grader cannot grade where they are (the main notebook trains with
+    them, another file may hold anything), so a TA judges them; never the 0 of a notebook not handed in."""
+    import hashlib
+    candidates = [(name, workdir / name) for name in prepared.notebooks]
+    others = sorted(p for p in workdir.rglob("*.ipynb") if p.name not in NOTEBOOKS and p.is_file()
+                    and not p.is_symlink() and not set(p.relative_to(workdir).parts) & set(NOT_COPIED))
+    candidates += [(shown(str(p.relative_to(workdir))), p) for p in others[:ELSEWHERE_FILES]]
+    for name, path in candidates:
+        try:
+            if path.stat().st_size > ELSEWHERE_BYTES:
+                continue
+            nb = prepared.notebooks.get(name) or read_lenient(path)[0]
+        except (OSError, NotebookError):
+            continue
+        code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+        classes = {found.group("name") for found in FRAMEWORK_CLASS.finditer(code)}
+        if "Module" in classes and classes & {"Linear", "Sequential"}:
+            digest = hashlib.sha256(code.encode("utf-8", "replace")).hexdigest()
+            return Unreadable(name, shown(path.name), f"no {MODULES} was handed in, but {name} defines the framework's "
+                              f"classes ({', '.join(sorted(classes))})",
+                              f"grade those classes by hand, or ask the student to hand them in as {MODULES} and "
+                              "grade again", "", digest, kind="elsewhere")
+    return None
 
 
 def _ignore(root):
@@ -147,6 +188,11 @@ def prepare(submission, workdir):
             prepared.notes.append(f"{name} was repaired to open as Jupyter opens it: " + "; ".join(repairs[:5])
                                   + (f"; and {len(repairs) - 5} more" if len(repairs) > 5 else ""))
         prepared.notebooks[name] = nb
+    if MODULES in prepared.missing:   # the framework in another notebook: a TA's (parts/unreadable.py), not a 0
+        elsewhere = _framework_elsewhere(prepared, workdir)
+        if elsewhere is not None:
+            prepared.missing.remove(MODULES)
+            prepared.unreadable[MODULES] = elsewhere
     if not prepared.notebooks and not prepared.errors and not prepared.unreadable:
         prepared.errors.append(f"{submission.label}: none of {', '.join(NOTEBOOKS)} found")
     _owner_writable(workdir)

@@ -38,6 +38,8 @@ def check_name(notebook, info=None):
                                                              in info.why else "could not be read")
     if info is not None and info.ambiguous:
         return f"{notebook}: several different files could be it"
+    if info is not None and info.kind == "elsewhere":
+        return f"{notebook} not handed in: the framework is in another notebook"
     return f"{notebook} could not be read"
 
 
@@ -78,6 +80,11 @@ def result(notebook, info, max_points, variant):
         work = _fenced(f"file: {info.file}\nproblem: {info.why}\nwhat to do: {info.todo}")
         message = (f"{info.name} was not run: {info.why}. Its {max_points:g} points await a TA's review, in neither "
                    "the score nor the maximum")
+    elif info.kind == "elsewhere":
+        title = f"{notebook}: not handed in, the framework's classes are in {info.file}"
+        work = _fenced(f"file: {info.file}\nproblem: {info.why}\nwhat to do: {info.todo}")
+        message = (f"{info.why}: the grader checks the modules only in {notebook}, so its {max_points:g} points await "
+                   "a TA's review, in neither the score nor the maximum")
     elif info.ambiguous:
         title = f"{notebook}: several different files handed in could be it"
         work = _fenced(f"files: {info.file}\nproblem: {info.why}\nwhat to do: {info.todo}")
@@ -98,6 +105,7 @@ def error_line(info, graded):
     """The report's line for an unreadable notebook; `graded`: it is part of what this run grades (not a main notebook
     under --fast, nor a notebook the submission's assignment version does not have)."""
     what = (f"not run: {info.why}" if info.needs else f"{info.why}, neither graded" if info.ambiguous else
+            f"{info.why}, not graded automatically" if info.kind == "elsewhere" else
             f"not a valid Jupyter notebook ({info.why})")
     return (f"{info.file}: {what}; " + ("its points await a TA's review" if graded else "not graded in this run")
             + f"; {info.todo}")

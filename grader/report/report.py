@@ -173,7 +173,9 @@ class Grading:
         the kit's main notebook when the modules notebook it runs is one of them (grader/parts/unreadable.py)."""
         found = dict(getattr(self.prepared, "unreadable", None) or {})
         handed_in = getattr(getattr(self.prepared, "submission", None), "files", None) or {}
-        if (MODULES in found and main_notebook.NOTEBOOK not in found and main_notebook.NOTEBOOK not in self.course
+        # (Not when the framework is in another notebook, kind "elsewhere": the main notebook may well hold it.)
+        if (MODULES in found and found[MODULES].kind != "elsewhere" and main_notebook.NOTEBOOK not in found
+                and main_notebook.NOTEBOOK not in self.course
                 and main_notebook.NOTEBOOK in getattr(self.prepared, "notebooks", {})
                 and main_notebook.NOTEBOOK in handed_in):
             found[main_notebook.NOTEBOOK] = unreadable.needing(handed_in[main_notebook.NOTEBOOK], found[MODULES])
