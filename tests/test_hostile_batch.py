@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, SHARED_CASES
+from html_page import page_parts
 from grader import selfcheck as C
 
 FIELD = SHARED_CASES / "field"
@@ -235,33 +236,13 @@ def test_every_gradebook_journal_and_feedback_file_is_written_and_opens_safely(h
 def test_a_hostile_web_page_under_a_notebooks_name_awaits_a_ta_and_is_shown_only_as_text(hostile):
     """Never a 0, never run: its 171 points await a TA outside the score and maximum, its Canvas grade is left empty,
     and the review page shows its markup as text (no element, attribute or script of the file's)."""
-    from html.parser import HTMLParser
     report, out = hostile["reports"]["5008"], hostile["out"]
     [item] = [c for c in report["checks"] if isinstance(c.get("review"), dict)]
     assert item["max_points"] == report["awaiting_review"] == 171 and not module_score(report)[1]
     assert "a web page saved under a notebook's name" in item["review"]["reason"]
     with open(out / "grades_canvas.csv", newline="", encoding="utf-8") as f:
         assert {row[1]: row[5] for row in csv.reader(f)}["5008"] == ""
-
-    class Page(HTMLParser):   # what a browser would make of the page
-        def __init__(self):
-            super().__init__()
-            self.attrs, self.scripts, self.text, self.in_script = [], [], "", False
-
-        def handle_starttag(self, tag, attrs):
-            self.attrs += attrs
-            self.in_script = tag == "script"
-
-        def handle_endtag(self, tag):
-            self.in_script = False
-
-        def handle_data(self, data):
-            if self.in_script:
-                self.scripts.append(data)
-            else:
-                self.text += data
-    page = Page()
-    page.feed((out / "grades_review" / "unreadable-HW3_Modules.html").read_text(encoding="utf-8"))
+    page = page_parts((out / "grades_review" / "unreadable-HW3_Modules.html").read_text(encoding="utf-8"))
     assert not [(name, value) for name, value in page.attrs if name.startswith("on") or "evil.example" in (value or "")
                 or "javascript:" in (value or "")]
     assert not [script for script in page.scripts if "evil.example" in script]

@@ -10,13 +10,13 @@ import csv
 import json
 import subprocess
 import sys
-from html.parser import HTMLParser
 
 import nbformat
 import pytest
 
 from conftest import ROOT
 from corpus import DIFFERENTIATION, MODULES, reference
+from html_page import page_parts
 from grader import selfcheck as C
 from grader.execution.workcopy import prepare
 from grader.options import Options
@@ -45,27 +45,6 @@ def cp1252_notebook():
     for char, byte in (("é", b"\xe9"), ("“", b"\x93"), ("”", b"\x94")):
         data = data.replace(char.encode("utf-8"), byte)
     return data
-
-
-class PageParts(HTMLParser):
-    """What a browser would make of a page: its elements' attribute names, its scripts' text, its visible text."""
-
-    def __init__(self):
-        super().__init__()
-        self.attributes, self.scripts, self.text, self.in_script = [], [], "", False
-
-    def handle_starttag(self, tag, attrs):
-        self.attributes += [name for name, _ in attrs]
-        self.in_script = tag == "script"
-
-    def handle_endtag(self, tag):
-        self.in_script = False
-
-    def handle_data(self, data):
-        if self.in_script:
-            self.scripts.append(data)
-        else:
-            self.text += data
 
 
 def run_grader(*args):
@@ -214,9 +193,8 @@ def test_the_terminal_summary_and_the_feedback_say_awaiting_review(batch):
 def test_the_review_page_shows_the_file_escaped_and_size_limited(batch):
     _, _, json_path, _ = batch
     page = (json_path.with_name("grades_review") / "unreadable-HW3_Modules.html").read_text(encoding="utf-8")
-    seen = PageParts()
-    seen.feed(page)
-    assert not [attr for attr in seen.attributes if attr.startswith("on")], "no event handler from the file"
+    seen = page_parts(page)
+    assert not [name for name, _ in seen.attrs if name.startswith("on")], "no event handler from the file"
     assert not any("owned" in script or "alert" in script for script in seen.scripts), "no script from the file"
     assert "<script>alert('owned')</script>" in seen.text and "onerror=alert(2)" in seen.text   # shown as text
     assert "3 students, 3 distinct answers" in page and "(a PNG image)" in page

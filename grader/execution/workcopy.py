@@ -6,6 +6,7 @@ file under the kit's notebook name, replaces the submission's own ``grader/`` an
 student cannot bring their own grader), and reads the notebooks leniently (:func:`grader.intake.notebooks.read_lenient`):
 what was found, repaired, missing or unreadable is reported.
 """
+import hashlib
 import os
 import re
 import shutil
@@ -55,7 +56,6 @@ class Unreadable:
 
 
 def _unreadable(path, source, exc):
-    import hashlib
     try:
         digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     except OSError:
@@ -66,7 +66,6 @@ def _unreadable(path, source, exc):
 def _ambiguous(kit, paths):
     """The Unreadable that stands for `kit` when different files fit it equally well: the grader never picks one, so
     its points await a TA, who knows which one the student meant (or asks)."""
-    import hashlib
     digest = hashlib.sha256()
     for path in sorted(paths):
         try:
@@ -91,7 +90,6 @@ def _framework_elsewhere(prepared, workdir):
     submission defines the framework (``class Module`` and ``class Linear`` or ``Sequential``), else None: those
     classes are the student's work, which the grader cannot grade where they are (the main notebook trains with
     them, another file may hold anything), so a TA judges them; never the 0 of a notebook not handed in."""
-    import hashlib
     candidates = [(name, workdir / name) for name in prepared.notebooks]
     others = sorted(p for p in workdir.rglob("*.ipynb") if p.name not in NOTEBOOKS and p.is_file()
                     and not p.is_symlink() and not set(p.relative_to(workdir).parts) & set(NOT_COPIED))

@@ -30,10 +30,6 @@ from grader.parts.graded import CheckItem, GradedNotebook
 from grader.parts.main_notebook import NOTEBOOK as MAIN
 
 
-def _cells(nb):
-    return [(c.get("cell_type", ""), c.get("source", ""), c.get("id")) for c in nb.get("cells", [])]
-
-
 def course_notebooks(prepared, profile, modules_version=None):
     """{kit notebook name: "differentiation" | "main"} for the submission's notebooks judged as the course's.
 
@@ -49,7 +45,7 @@ def course_notebooks(prepared, profile, modules_version=None):
     found = {}
     diff, main = prepared.notebooks.get(DIFFERENTIATION), prepared.notebooks.get(MAIN)
     detect = profile in (None, "auto")
-    if diff is not None and (not detect or template.version(_cells(diff)) != "kit"):
+    if diff is not None and (not detect or template.version(template.cells_of(diff)) != "kit"):
         found[DIFFERENTIATION] = "differentiation"
     if main is not None and (not detect or _course_main(prepared, main, modules_version)):
         found[MAIN] = "main"

@@ -155,6 +155,7 @@ class MainNotebook(GradedNotebook):
         self.kit_checks = kit_check_cells()
         self.colab_unbound = set()   # names of Colab's imports that failed (drive, files): see main_elsewhere
         self.elsewhere = None        # the first cell that needed the student's machine (network, data, hours)
+        self.elsewhere_advice = ""   # what would let the grader run it: said with the rows awaiting review
         metrics_file = self.path.parent / METRICS
         if metrics_file.exists():
             metrics_file.unlink()   # only what this run writes counts
@@ -203,10 +204,15 @@ class MainNotebook(GradedNotebook):
     def cell_failed(self, item, result):
         super().cell_failed(item, result)
         self.failures.append(self.state.errors[-1][len(NOTEBOOK) + 1:])
-        reason = main_elsewhere.needs_elsewhere(result.ename, result.evalue) if result.status is Status.ERROR else \
-            (f"ran past the grader's time limit ({self.budget} s for all the notebook's cells, in fast mode)"
-             if result.status in (Status.TIMEOUT, Status.STUCK) else None)
-        if reason and self.elsewhere is None:
+        if self.elsewhere is not None:
+            return
+        if result.status in (Status.TIMEOUT, Status.STUCK):
+            reason = f"ran past the grader's time limit ({self.budget} s for all the notebook's cells, in fast mode)"
+            self.elsewhere_advice = "keep the fast mode (HW3_FAST) short"
+        else:
+            reason = main_elsewhere.needs_elsewhere(result.ename, result.evalue) if result.status is Status.ERROR else None
+            self.elsewhere_advice = "load MNIST with the homework's load_mnist(): data/ ships with it"
+        if reason:
             self.elsewhere = f"cell {item.cell_num} (`{first_line(item.cell.source)}`) {reason}"
 
     def check_items(self):
@@ -225,10 +231,8 @@ class MainNotebook(GradedNotebook):
         """The rows a notebook that needed the student's machine failed, as checks awaiting a TA's review (outside
         the automatic score and maximum): the grader could not run it as written, so it cannot judge them."""
         work, images = main_outputs.work_and_images(self.nb)
-        advice = ("keep the fast mode (HW3_FAST) short" if "time limit" in self.elsewhere else
-                  "load MNIST with the homework's load_mnist(): data/ ships with it")
         reason = (f"{NOTEBOOK} {self.elsewhere}: the grader could not run it as written; a TA reads its saved "
-                  f"outputs (to be graded automatically, {advice})")
+                  f"outputs (to be graded automatically, {self.elsewhere_advice})")
         out = {}
         for number, (name, result) in enumerate(verdicts.items()):
             if result.passed:

@@ -79,7 +79,7 @@ def version_of_others(prepared):
             name = seen.split()[0] if seen.split()[0] in V.VERSIONS else "2019-21"
             return V.VERSIONS[name], f"{MODULES} cannot be read; the main notebook is the course's {seen}"
     if diff is not None:
-        seen = template.version([(c.get("cell_type", ""), c.get("source", ""), c.get("id")) for c in diff.cells])
+        seen = template.version(template.cells_of(diff))
         if seen is not None:
             name = seen if seen in V.VERSIONS else "2019-21"
             return V.VERSIONS[name], (f"{MODULES} cannot be read; the differentiation notebook is "

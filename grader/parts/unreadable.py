@@ -34,8 +34,7 @@ QUESTION = "unreadable-"   # the review question of an unreadable notebook: QUES
 
 def check_name(notebook, info=None):
     if info is not None and info.needs:
-        return f"{notebook} could not run: {info.needs} " + ("was handed in twice over" if "different files could be"
-                                                             in info.why else "could not be read")
+        return f"{notebook} could not run: {info.needs} {_needed_problem(info)}"
     if info is not None and info.ambiguous:
         return f"{notebook}: several different files could be it"
     if info is not None and info.kind == "elsewhere":
@@ -49,6 +48,11 @@ def row(notebook, rows, info=None):
     return (f"{target}: {name}", target, name, round(sum(r[3] for r in rows), 2))
 
 
+def _needed_problem(info):
+    """What is wrong with the notebook a dependent notebook (`info.needs`) runs: its kind is the needed one's."""
+    return "was handed in twice over" if info.ambiguous else "could not be read"
+
+
 def needing(source, needed):
     """The Unreadable that stands for the kit's main notebook (handed in as the file `source`, readable), which runs
     the unreadable modules notebook `needed` (an Unreadable) and so cannot run: its points await the TA too."""
@@ -57,7 +61,7 @@ def needing(source, needed):
                       f"it runs {needed.name} (%run), which could not be read ({needed.why})",
                       todo=f"grade it again once one of {needed.name} is kept" if needed.ambiguous else
                       f"grade it together with {needed.name} once the student hands in a readable one",
-                      excerpt="", digest=f"needs:{needed.digest}")
+                      excerpt="", digest=f"needs:{needed.digest}", kind=needed.kind)
 
 
 def question_of(notebook, variant):
@@ -76,7 +80,7 @@ def _fenced(text):
 def result(notebook, info, max_points, variant):
     """The awaiting check (a ReviewResult) of an unreadable notebook; `info` a workcopy.Unreadable."""
     if info.needs:
-        title = f"{notebook}: not run, since {info.needs} could not be read"
+        title = f"{notebook}: not run, since {info.needs} {_needed_problem(info)}"
         work = _fenced(f"file: {info.file}\nproblem: {info.why}\nwhat to do: {info.todo}")
         message = (f"{info.name} was not run: {info.why}. Its {max_points:g} points await a TA's review, in neither "
                    "the score nor the maximum")

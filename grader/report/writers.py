@@ -341,7 +341,8 @@ def summary_table(results):
                   "maximum is scaled up only with --scale-versions. --profile NAME judges every notebook by one version."]
     waiting = [r for r in results if waits_for_file(r)]
     if waiting:   # never a 0: a TA looks at the file, then --marks merges the mark
-        lines += ["", f"AWAITING A TA'S REVIEW ({len(waiting)}; a notebook handed in could not be read: its points are "
+        lines += ["", f"AWAITING A TA'S REVIEW ({len(waiting)}; a notebook could not be graded as handed in (unreadable, "
+                  "handed in twice over, or its classes in another notebook): its points are "
                   "in neither the score nor the maximum, and the grades are left empty in the Canvas and Moodle "
                   "gradebooks until a TA's marks are merged with --marks; see the review pages):"]
         lines += [f"  {who(r)}: " + "; ".join(c["name"] for c in awaiting_unreadable(r))

@@ -50,6 +50,11 @@ SOURCES = frozenset(collapse(cell) for cell in _CELLS)
 SOURCES = SOURCES | frozenset(source.replace("||_2", "||_F") for source in SOURCES)
 
 
+def cells_of(nb):
+    """A notebook's (type, source, id) triples, what :func:`version` reads."""
+    return [(c.get("cell_type", ""), c.get("source", ""), c.get("id")) for c in nb.get("cells", [])]
+
+
 def version(cells):
     """The differentiation notebook's version from its text: "kit" (this kit's notebook: answer functions in
     cells with `-answer` ids), "2017", "2018-21", "course" (the course's questions without a known title), or None
