@@ -319,6 +319,29 @@ def test_a_notebook_saved_as_utf16_or_utf32_with_a_bom_reads_as_its_utf8_twin(tm
     assert repairs == [f"read as {name} text (saved so by a Windows editor or PowerShell; Jupyter saves UTF-8)"]
 
 
+@pytest.mark.parametrize("codec, name", [("utf-16-le", "UTF-16"), ("utf-16-be", "UTF-16"), ("utf-32-le", "UTF-32"),
+                                         ("utf-32-be", "UTF-32")])
+def test_a_notebook_saved_as_utf16_or_utf32_without_a_bom_reads_as_its_utf8_twin(tmp_path, codec, name):
+    """Python's `open(..., encoding="utf-16-le")` and some editors write no byte-order mark: the zero bytes of the
+    first characters tell the encoding (RFC 4627 section 3)."""
+    path = tmp_path / MODULES
+    path.write_bytes(nb_text().encode(codec))
+    nb, repairs = read_lenient(path)
+    assert nb == nbformat.reads(nb_text(), as_version=4)
+    assert repairs == [f"read as {name} text without a byte-order mark (saved so by an editor or a script; "
+                       "Jupyter saves UTF-8)"]
+
+
+@pytest.mark.parametrize("data", [b"\x00\x01\x02\x03" * 300, b"\x00{\x00\x01" * 300, b"{\x00\x00\x00\x07\x00\x00\x00" * 300])
+def test_binary_data_whose_zero_bytes_look_like_utf16_or_utf32_stays_unreadable(tmp_path, data):
+    from grader.intake.notebooks import UnreadableNotebook
+    path = tmp_path / MODULES
+    path.write_bytes(data)
+    with pytest.raises(UnreadableNotebook) as caught:
+        read_lenient(path)
+    assert caught.value.why.startswith("binary data, not text")
+
+
 def test_stray_bytes_that_are_not_utf8_are_replaced_and_counted(tmp_path):
     path = tmp_path / MODULES
     path.write_bytes(nb_text().encode("utf-8").replace(b"import numpy", b"import numpy # caf\xe9 \x93q\x94", 1))

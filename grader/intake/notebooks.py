@@ -6,7 +6,8 @@ listed; only a file that is not a notebook at all is refused, with the reason (:
 grader cannot judge it, so its points go to a TA, never a 0: grader/parts/unreadable.py).
 
 The bytes are decoded as a notebook's text really comes (:func:`decode`): UTF-8 (with or without a BOM), UTF-16 and
-UTF-32 with a BOM (Windows editors, Windows PowerShell's ``>``), and UTF-8 holding a few bytes that are not UTF-8
+UTF-32 with a BOM (Windows editors, Windows PowerShell's ``>``) or without one (told by where a JSON text's zero bytes
+fall, RFC 4627 section 3, as :func:`json.detect_encoding`), and UTF-8 holding a few bytes that are not UTF-8
 (cp1252/latin-1 characters pasted into a comment or a markdown cell): each such byte becomes U+FFFD and the
 repair is listed. A file that is not text at all (a PNG, PDF or zip under a notebook's name) is refused.
 """
@@ -78,6 +79,9 @@ def decode(data, path="the file"):
             if _control_share(text) > BINARY_SHARE:
                 raise UnreadableNotebook(path, f"{what_binary(data)} under a notebook's name", ASK_FOR_FILE)
             return text, [f"read as {name} text (saved so by a Windows editor or PowerShell; Jupyter saves UTF-8)"]
+    bare = _without_bom(data, path)
+    if bare is not None:
+        return bare
     if _control_share(data[:SNIFF_BYTES].decode("latin-1")) > BINARY_SHARE:
         raise UnreadableNotebook(path, f"{what_binary(data)} under a notebook's name, not a notebook", ASK_FOR_FILE)
     text = data.decode("utf-8", "surrogateescape")
@@ -88,6 +92,27 @@ def decode(data, path="the file"):
     return _ESCAPED.sub("\ufffd", text), [
         f"replaced {bad} byte{'s' if bad != 1 else ''} that {'are' if bad != 1 else 'is'} not UTF-8 with \ufffd "
         "(characters typed in another encoding, e.g. Windows-1252)"]
+
+
+def _without_bom(data, path):
+    """(text, repairs) of a notebook saved as UTF-16 or UTF-32 without a byte-order mark, else None.
+
+    json.detect_encoding names the encoding from the zero bytes of the first four (a JSON text starts with an ASCII
+    character); it is taken only if the text then starts as a notebook does, with ``{``: a binary file that starts
+    with a zero byte is left to the binary test.
+    """
+    codec = json.detect_encoding(data[:4])
+    if codec not in ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"):
+        return None
+    name = codec[:6].upper()
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError:
+        return None
+    if not text.lstrip(" \t\r\n").startswith("{") or _control_share(text) > BINARY_SHARE:
+        return None
+    return text, [f"read as {name} text without a byte-order mark (saved so by an editor or a script; Jupyter "
+                  "saves UTF-8)"]
 
 
 def excerpt(path, chars=1500, lines=30):
