@@ -53,6 +53,12 @@ def write_nb(path, nb):
     return path
 
 
+def with_scratch(nb):
+    """`nb` with a scratch cell at its end that fails, as students leave them: costs nothing, named in the errors."""
+    nb.cells.append(nbformat.v4.new_code_cell("print(my_scratch_value)"))
+    return nb
+
+
 def zip_folder(archive, folder, prefix=""):
     archive.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -83,7 +89,9 @@ def batch(tmp_path_factory):
     moodle = root / "moodle"
     write_nb(moodle / "Ann Lee_501_assignsubmission_file_" / MODULES, reference())
     write_nb(moodle / "Ann Lee_501_assignsubmission_file_" / DIFFERENTIATION, reference(DIFFERENTIATION))
-    write_nb(moodle / "Борис Иванов_502_assignsubmission_file_" / "HW3_Modules (1).ipynb", reference())
+    write_nb(moodle / "Борис Иванов_502_assignsubmission_file_" / "HW3_Modules (1).ipynb", with_scratch(reference()))
+    write_nb(moodle / "Борис Иванов_502_assignsubmission_file_" / "HW3_differentiation_Ivanov.ipynb",
+             with_scratch(reference(DIFFERENTIATION)))
     dz = root / "dz3"
     write_nb(dz / "ДЗ3" / MODULES, reference())
     zip_folder(moodle / "Cy Young_503_assignsubmission_file_" / "ДЗ3.zip", dz)
@@ -117,6 +125,19 @@ def test_every_student_of_both_platforms_is_graded_once_by_their_id(batch):
     assert "HW3_Modules (1).ipynb graded as HW3_Modules.ipynb" in by_key["502"]["notes"]
     assert totals(by_key["503"], "modules") == (171, 171)
     assert "smithbob (1001)" in run.stdout
+
+
+def test_errors_name_a_renamed_notebook_by_the_name_it_was_handed_in_as(batch):
+    """Борис handed in `HW3_Modules (1).ipynb` and `HW3_differentiation_Ivanov.ipynb`, each with a failing scratch
+    cell: his errors name his files (the notes say which file was graded as which notebook), not the kit's names."""
+    by_key, *_ = batch
+    result = by_key["502"]
+    assert result["score"] == FULL, result["errors"]
+    scratch = [e for e in result["errors"] if "my_scratch_value" in e]
+    assert len(scratch) == 2 and all("NameError" in e for e in scratch), result["errors"]
+    assert {e.split(" cell ")[0] for e in scratch} == {"HW3_Modules (1).ipynb", "HW3_differentiation_Ivanov.ipynb"}
+    assert not any(e.startswith((MODULES, DIFFERENTIATION)) for e in result["errors"]), result["errors"]
+    assert "HW3_differentiation_Ivanov.ipynb graded as HW3_differentiation.ipynb" in result["notes"]
 
 
 def test_differentiation_answers_are_found_as_a_reader_would(batch):

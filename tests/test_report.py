@@ -122,3 +122,19 @@ def test_feedback_html_shows_messages_as_written():
     assert "name &#x27;__x__&#x27; is not defined" in html or "name '__x__' is not defined" in html
     assert "<h1>Feedback: O*Brien</h1>" in html and "<em>" not in html and "<a " not in html
     assert "HW3_Modules.ipynb" in feedback_markdown(result)   # a lone '_' in a word is left as written
+
+
+def test_as_handed_in_renames_only_the_notebook_a_message_is_about():
+    from grader.report.report import as_handed_in
+    names = {"HW3_Modules.ipynb": "HW3_Modules (1).ipynb", "HW3_main.ipynb": "main_Ivanov.ipynb"}
+    assert as_handed_in("HW3_Modules.ipynb cell 4 (`1/0`): ZeroDivisionError", names) == \
+        "HW3_Modules (1).ipynb cell 4 (`1/0`): ZeroDivisionError"
+    assert as_handed_in("integrity: HW3_Modules.ipynb cell 2 (`x`) reads", names) == \
+        "integrity: HW3_Modules (1).ipynb cell 2 (`x`) reads"
+    assert as_handed_in("HW3_main.ipynb: the kernel died", names) == "main_Ivanov.ipynb: the kernel died"
+    assert as_handed_in("HW3_main.ipynb cell 1: `%run HW3_Modules.ipynb`: no such file", names) == \
+        "main_Ivanov.ipynb cell 1: `%run HW3_Modules.ipynb`: no such file"     # the quoted code stays as written
+    for untouched in ("HW3_differentiation.ipynb not found in the submission", "HW3_Modules.ipynbx cell 1",
+                      "the modules notebook handed in (graded as HW3_Modules.ipynb) instead", None):
+        assert as_handed_in(untouched, names) == untouched
+    assert as_handed_in("HW3_Modules.ipynb cell 4", {}) == "HW3_Modules.ipynb cell 4"

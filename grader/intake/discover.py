@@ -73,6 +73,7 @@ class Submission:
     notes: list = field(default_factory=list)      # what was graded as what, what was repaired
     problems: list = field(default_factory=list)   # bad input, in one line each
     ambiguous: dict = field(default_factory=dict)  # kit notebook name -> [the different files that fit it equally]
+    handed_in_as: dict = field(default_factory=dict)   # kit notebook name -> the file's name, where the two differ
 
     def as_dict(self):
         return asdict(self)
@@ -213,6 +214,7 @@ def choose(candidates, submission, display=lambda p: shown(Path(p).name)):
         told = _told_apart([chosen] + others, display)
         if told[0] != kit:
             submission.notes.append(f"{told[0]} graded as {kit}")
+            submission.handed_in_as[kit] = told[0]
         if others:
             submission.notes.append(f"also found for {kit}, not graded: " + ", ".join(told[1:]))
     if unmatched:

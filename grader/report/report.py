@@ -8,6 +8,7 @@
 A report travels as a dict (:meth:`Report.as_dict`: through Dask, into the journal, to the writers); the JSON
 written for a TA holds only its documented keys (grader/report/writers.py, ``JSON_KEYS``).
 """
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -36,6 +37,18 @@ def totals(checks):
     max_score = sum(c.get("max_points") or 0 for c in checks if not awaiting(c))
     pending = sum(c.get("max_points") or 0 for c in checks if awaiting(c))
     return round(score, 2), round(max_score, 2), round(pending, 2)
+
+
+def as_handed_in(text, handed_in_as):
+    """`text` (an error line or a check's message) with the kit's notebook name it is about, the name that begins it
+    (after "integrity: "), replaced by the name the student handed that notebook in as: a student who handed in
+    ``HW3_Modules (1).ipynb`` reads the cells of ``HW3_Modules (1).ipynb``. A name further in (a quoted `%run`, "graded
+    as HW3_Modules.ipynb") is left as written."""
+    if not isinstance(text, str):
+        return text
+    for kit, name in handed_in_as.items():
+        text = re.sub(rf"^((?:integrity: )?){re.escape(kit)}(?=[ :,]|$)", lambda m: m.group(1) + name, text, count=1)
+    return text
 
 
 @dataclass
@@ -220,10 +233,13 @@ class Grading:
                 results = [r for r in results if r.target != target]
                 notes.append(f"{MODULES}: " + optional_not_counted(self.version.class_name(target), self.version))
         checks = [r.as_dict() for r in results]
+        handed_in_as = dict(getattr(getattr(self.prepared, "submission", None), "handed_in_as", None) or {})
+        for check in checks:
+            check["message"] = as_handed_in(check.get("message"), handed_in_as)
         score, max_score, awaiting = totals(checks)
         return Report(**self.identity, version=self.version.name, version_title=self.version.title,
                       version_reason=self.version_why, not_counted=sorted(self.not_asked),
                       score=score, max_score=max_score, awaiting_review=awaiting,
-                      checks=checks, errors=list(self.errors), notes=notes,
+                      checks=checks, errors=[as_handed_in(e, handed_in_as) for e in self.errors], notes=notes,
                       seconds=round(time.perf_counter() - self.started, 1), fast=self.options.fast,
                       sandbox=self.options.sandbox)
