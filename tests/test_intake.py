@@ -113,6 +113,19 @@ def test_two_candidates_for_one_notebook_are_reported_never_picked(tmp_path):
     assert DIFFERENTIATION in sub.files and DIFFERENTIATION not in sub.ambiguous
 
 
+def test_identical_copies_for_one_notebook_are_graded_once_and_named_in_the_notes(tmp_path):
+    folder = tmp_path / "carol"
+    folder.mkdir()
+    for name in ("HW3_Modules (1).ipynb", "HW3_Modules-Copy1.ipynb"):   # the same bytes, neither the kit's name
+        (folder / name).write_text(nb_text())
+    [sub] = discover([folder])
+    assert MODULES in sub.files and MODULES not in sub.ambiguous
+    chosen = os.path.basename(sub.files[MODULES])
+    [other] = {"HW3_Modules (1).ipynb", "HW3_Modules-Copy1.ipynb"} - {chosen}
+    assert sub.notes[:2] == [f"{chosen} graded as {MODULES}", f"the same file as {chosen}, graded once: {other}"]
+    assert sub.handed_in_as == {MODULES: chosen}
+
+
 @pytest.mark.parametrize("build, words", [
     (lambda p: zip_of(p, {}), "the archive is empty"),
     (lambda p: zip_of(p, {f"f{i}.txt": "" for i in range(MAX_FILES + 1)}), "zip bomb"),

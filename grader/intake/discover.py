@@ -208,15 +208,17 @@ def choose(candidates, submission, display=lambda p: shown(Path(p).name)):
         if len(distinct) > 1:   # never picked silently: its points await a TA (grader/execution/workcopy.py)
             submission.ambiguous[kit] = [str(p) for p in distinct]
             continue
-        chosen = best[0]
+        chosen, copies = best[0], best[1:]   # copies: the same bytes as `chosen`, graded once
         submission.files[kit] = str(chosen)
         others = [p for rank, p in options if p not in best]
-        told = _told_apart([chosen] + others, display)
+        told = _told_apart([chosen] + copies + others, display)
         if told[0] != kit:
             submission.notes.append(f"{told[0]} graded as {kit}")
             submission.handed_in_as[kit] = told[0]
+        if copies:
+            submission.notes.append(f"the same file as {told[0]}, graded once: " + ", ".join(told[1:1 + len(copies)]))
         if others:
-            submission.notes.append(f"also found for {kit}, not graded: " + ", ".join(told[1:]))
+            submission.notes.append(f"also found for {kit}, not graded: " + ", ".join(told[1 + len(copies):]))
     if unmatched:
         submission.notes.append("not graded (the name matches none of the homework's notebooks): "
                                 + ", ".join(display(p) for p in unmatched))
