@@ -138,3 +138,30 @@ def test_as_handed_in_renames_only_the_notebook_a_message_is_about():
                       "the modules notebook handed in (graded as HW3_Modules.ipynb) instead", None):
         assert as_handed_in(untouched, names) == untouched
     assert as_handed_in("HW3_Modules.ipynb cell 4", {}) == "HW3_Modules.ipynb cell 4"
+
+
+def test_platform_grades_stay_empty_while_answers_await_a_tas_review_and_appear_once_marked(tmp_path):
+    """A derivation awaiting review (3 points, in neither score nor maximum): a grade of 5 out of the assignment's 8
+    would count those 3 points as 0 in Canvas and Moodle, so the cell stays empty (an upload changes nothing for the
+    student) and Moodle's Status says why; once the TA's mark is merged the grade is written."""
+    def waiting(key, platform, status="awaiting", mark=None):
+        r = report(key, f"s{key}", platform, FULL)
+        review = {"question": "derivation-ex4", "group": "g1", "status": status}
+        r["checks"].append(dict(check("differentiation", "ex4: answer", mark or 0, 3), review=review))
+        r["awaiting_review"] = 3 if status == "awaiting" else 0
+        r["score"], r["max_score"] = (5, 5) if status == "awaiting" else (5 + mark, 8)
+        return r
+    full = report("1001", "full", "canvas", FULL + [("differentiation", "ex4: answer", 3, 3)])
+    results = [full, waiting("1002", "canvas"), waiting("1003", "canvas", "marked", 2)]
+    written = write_reports(results, tmp_path / "grades.json", lms="canvas")
+    rows = list(csv.reader(open(written["canvas"], encoding="utf-8")))
+    assert rows[1][5] == "8" and {row[1]: row[5] for row in rows[2:]} == {"1001": "8", "1002": "", "1003": "7"}
+    for r in results:
+        r["platform"] = "moodle"
+    written = write_reports(results, tmp_path / "m.json", lms="moodle")
+    rows = {row["Identifier"]: row for row in csv.DictReader(open(written["moodle"], encoding="utf-8"))}
+    pending = rows["Participant 1002"]
+    assert (pending["Grade"], pending["Last modified (grade)"], pending["Feedback comments"]) == ("", "", "")
+    assert pending["Status"] == "awaiting a TA's review (3 points): ex4: answer"
+    assert rows["Participant 1003"]["Grade"] == "7" and rows["Participant 1003"]["Status"] == ""
+    assert "1 submission(s) have answers awaiting a TA's review (3 points in all" in summary_table(results)

@@ -64,9 +64,23 @@ def target_awaiting(result):
 
 
 def waits_for_file(result):
-    """A graded report with a notebook that could not be read and awaits a TA (grader/parts/unreadable.py): its
-    grade is not known yet, never a 0; the platform gradebooks leave it empty until the TA's mark is merged."""
+    """A graded report with a notebook that could not be read and awaits a TA whole (grader/parts/unreadable.py):
+    the terminal's table says "awaiting review" in place of a score (see also awaits_review)."""
     return result.get("graded") is not False and bool(awaiting_unreadable(result))
+
+
+def awaits_review(result):
+    """A graded report with points a TA has yet to mark: its grade is not known yet. The platform gradebooks leave
+    it empty until the marks are merged (``--marks``): a partial score out of the assignment's points would count
+    the points awaiting review as 0 there."""
+    return result.get("graded") is not False and bool(result.get("awaiting_review"))
+
+
+def _awaiting_status(result):
+    """Moodle's Status cell (which its upload does not read) for a report that awaits review: what, in a few words."""
+    names = list(dict.fromkeys(c["name"] for c in result.get("checks", []) if awaiting(c)))
+    more = f" and {len(names) - 4} more" if len(names) > 4 else ""
+    return f"awaiting a TA's review ({result['awaiting_review']:g} points): " + ", ".join(names[:4]) + more
 
 
 def _points_text(points, max_points, pending):
@@ -220,7 +234,7 @@ def platform_grade(result, top, scale=False):
     notebook is 100 %, `top`, not its own smaller maximum. Without it the score stands as graded: a smaller maximum
     is never scaled up to full marks. A report that is not graded has no grade: the cell stays empty, so an upload
     changes nothing for that student."""
-    if result.get("graded") is False or waits_for_file(result):   # no grade yet: never a 0 (see waits_for_file)
+    if result.get("graded") is False or awaits_review(result):   # no grade yet: never a 0 (see awaits_review)
         return ""
     if not result["max_score"]:
         return "0"
@@ -255,11 +269,10 @@ def write_moodle(results, path, scale=False):
         writer.writerow(MOODLE_COLUMNS)
         for r in _rows_for(results, "moodle"):
             moodle = r.get("platform") == "moodle"
-            # not graded, or a notebook awaiting a TA: no grade, no date, no comment (an upload changes nothing);
+            # not graded, or points awaiting a TA: no grade, no date, no comment (an upload changes nothing);
             # the Status column (which the upload does not read) says why for the TA
-            done = r.get("graded") is not False and not waits_for_file(r)
-            status = (f"awaiting a TA's review ({r['awaiting_review']:g} points): "
-                      + ", ".join(c["name"] for c in awaiting_unreadable(r)) if waits_for_file(r) else "")
+            done = r.get("graded") is not False and not awaits_review(r)
+            status = _awaiting_status(r) if awaits_review(r) else ""
             writer.writerow([f"Participant {r.get('key', '')}" if moodle else "", _student(r), "",
                              status, platform_grade(r, top, scale), f"{top:g}", "Yes", "", now if done else "",
                              _comment(r) if done else ""])
@@ -348,6 +361,12 @@ def summary_table(results):
         lines += [f"  {who(r)}: " + "; ".join(c["name"] for c in awaiting_unreadable(r))
                   + f" ({r['awaiting_review']:g} points await review; {r['score']:g} / {r['max_score']:g} automatic)"
                   for r in waiting]
+    partial = [r for r in results if awaits_review(r) and not waits_for_file(r)]
+    if partial:   # answers the grader does not judge alone (a derivation, the main notebook's opinion ...)
+        lines += ["", f"{len(partial)} submission(s) have answers awaiting a TA's review "
+                  f"({sum(r['awaiting_review'] for r in partial):g} points in all, in neither score nor maximum): "
+                  "their grades are left empty in the Canvas and Moodle gradebooks until the TA's marks are merged "
+                  "with --marks (see the review pages)."]
     missing = [r for r in results if r.get("graded") is False]
     if missing:   # their grades are left empty in the Canvas and Moodle gradebooks
         lines += ["", f"NOT GRADED ({len(missing)}; their grades are left empty in the gradebooks):"]
