@@ -22,7 +22,8 @@ Accepted, alone or mixed, as folders or as ``.zip`` files (zips inside them and 
   ``'_' . subtype . '_' . type . '_'``; blind marking writes ``Participant`` for the name).
 
 Notebook names are matched leniently: case, spaces and punctuation, a browser's ``(1)``, Jupyter's ``-Copy1``,
-Canvas's ``-1`` and a course prefix or suffix (``DL24_hw3_modules.ipynb``). Every choice goes into the
+Canvas's ``-1``, a course prefix or suffix (``DL24_hw3_modules.ipynb``), the Russian words (``ДЗ3_модули.ipynb``); a
+differentiation notebook whose name fits nothing is found by its contents (by_content.py). Every choice goes into the
 submission's ``notes`` ("HW3_Modules (1).ipynb graded as HW3_Modules.ipynb"); two different files that fit one
 notebook equally well are recorded in ``ambiguous`` and neither is graded (the grader never picks silently): that
 notebook's points await a TA (grader/execution/workcopy.py).
@@ -43,7 +44,7 @@ from pathlib import Path
 
 from grader import DIFFERENTIATION, MAIN, MODULES, NOTEBOOKS
 from grader import scratch
-from grader.intake import unpack as unpacking
+from grader.intake import by_content, unpack as unpacking
 
 IGNORED_PARTS = unpacking.IGNORED_PARTS
 
@@ -53,6 +54,7 @@ MOODLE_FILE = re.compile(r"^(?P<name>.+)_(?P<user>\d+)_assignsubmission_(?P<plug
 
 # kit notebook -> the word that marks it in a file name once normalised (see _normal)
 WORDS = {MODULES: "modules", DIFFERENTIATION: "differentiation", MAIN: "main"}
+NATIVE = {MODULES: "модул", DIFFERENTIATION: "дифференц"}   # the words in Russian names ("ДЗ3_модули.ipynb")
 
 
 @dataclass
@@ -120,7 +122,7 @@ def match_tier(filename):
                 return kit, 1
             if "homeworkmain" in norm:
                 return kit, 2 if "homeworkmainbasic" in norm else 1
-        elif word in norm:
+        elif word in norm or NATIVE.get(kit, word) in norm:
             return kit, 1
     return None
 
@@ -198,6 +200,8 @@ def choose(candidates, submission, display=lambda p: shown(Path(p).name)):
             unmatched.append(path)
         else:
             by_kit.setdefault(fit[0], []).append(((fit[1], depth), path))
+    if DIFFERENTIATION not in by_kit and unmatched:   # named as the student pleased: found by its text
+        unmatched = by_content.take_differentiation(by_kit, unmatched, submission.notes, display)
     for kit in NOTEBOOKS:
         options = sorted(by_kit.get(kit, []), key=lambda o: (o[0], display(o[1]) != kit, str(o[1])))
         if not options:
