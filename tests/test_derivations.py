@@ -168,3 +168,73 @@ def test_a_huge_answer_goes_to_review_quickly():
     started = time.monotonic()
     judge(cells)
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("latex", [r"9^{9^{9}} x^T", r"2^{-99999999} x^T", r"((2^{60})^{60})^{60} x^T",
+                                   r"9^{\frac{99999999}{2}} x^T", r"20000! \cdot x^T", r"\binom{10000000}{5000000} x^T"])
+def test_a_power_tower_answer_is_refused_before_sympy_computes_it(latex):
+    """SymPy computes powers, factorials and binomials of exact numbers as it builds them, in the grader's process:
+    9^{9^{9}} (370 million digits) held the batch for hours. Refused at once, the answer goes to a TA."""
+    import time
+    started = time.monotonic()
+    verdict = one_answer("ex1", 0, latex)
+    assert time.monotonic() - started < 5
+    assert verdict.status == "review" and "too large to compute" in verdict.note, verdict.note
+
+
+def test_small_exact_powers_are_still_computed():
+    assert one_answer("ex1", 0, r"2^{1} x^T").status == "pass"
+    assert one_answer("ex1", 0, r"\frac{4}{2^{1}} x^T").status == "pass"
+    assert one_answer("ex1", 0, r"2^{10} x^T").status == "fail"
+
+
+ATTACKS = {"unclosed \\(": "\\(" * 33_000, "unclosed \\[": "\\[" * 33_000,
+           "unclosed environments": "\\begin{equation}" * 6_000 + "\\end{align}",
+           "escaped dollars": "$a\\$ " * 20_000, "unclosed matrices": "$$" + "\\begin{pmatrix}" * 6_000 + "$$"}
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_math_openings_without_their_closing_are_read_in_linear_time(attack):
+    """A cell of 33,000 '\\(' took 13 s to read (each opening scanned to the end of the text for its closing): a
+    notebook of such cells stalled the batch. Now milliseconds, and the answer after them is still found."""
+    import time
+    cells = notebook(("markdown", "## ex. 1"), ("markdown", ATTACKS[attack]), ("markdown", r"$$\frac{dy}{dx} = 2x^T$$"))
+    started = time.monotonic()
+    _, verdicts = judge(cells)
+    assert time.monotonic() - started < 2
+    assert verdicts[0].status == "pass"
+
+
+OLD_DISPLAY = (r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|(\\begin\{(equation|align(?:ed)?|gather(?:ed)?|multline|eqnarray)\*?\}.+?"
+               r"\\end\{\4\*?\})")
+OLD_INLINE = r"(?<![\\$])\$(?!\$)(.+?)(?<!\\)\$|\\\((.+?)\\\)"
+MATH_TOKENS = ["$", "$$", "\\", "\\(", "\\)", "\\[", "\\]", "a", " ", "x^T", "\n", "*", "}", "{", "=", "\\\\", "&",
+               "\\begin{equation}", "\\end{equation}", "\\begin{equation*}", "\\end{equation*}", "\\begin{align}",
+               "\\end{align}", "\\begin{aligned}", "\\end{aligned}", "\\end{alignat}", "\\begin{pmatrix}",
+               "\\end{pmatrix}", "\\begin{cases}", "\\end{cases}"]
+
+
+def test_math_spans_are_those_the_regular_expressions_found():
+    """The linear reading finds what the regular expressions it replaced found (so the judge's verdicts stay), on
+    random texts of every delimiter: the math in order, the text left once it is taken out, the matrices kept whole."""
+    import random
+    import re
+    from grader.parts.derivations import extract
+    display, inline = re.compile(OLD_DISPLAY, re.DOTALL), re.compile(OLD_INLINE, re.DOTALL)
+    matrix = re.compile(r"\\begin\{([pbvBV]?matrix|smallmatrix|cases)\}.*?\\end\{\1\}", re.DOTALL)
+
+    def old_math(source):
+        bodies = [next(g for g in m.groups()[:3] if g) for m in display.finditer(source)]
+        rest = display.sub(" ", source)
+        bodies += [m.group(1) or m.group(2) for m in inline.finditer(rest)]
+        return bodies, inline.sub(" ", rest)
+
+    def old_matrices(math):
+        kept = {}
+        return matrix.sub(lambda m: kept.setdefault(f"@{len(kept)}@", m.group(0)) and f"@{len(kept) - 1}@", math), kept
+
+    rng = random.Random(7)
+    for _ in range(5000):
+        text = "".join(rng.choice(MATH_TOKENS) for _ in range(rng.randint(0, 14)))
+        assert extract._math(text) == old_math(text), text
+        assert extract._take_matrices(text) == old_matrices(text), text

@@ -268,3 +268,40 @@ def test_nothing_is_left_behind(hostile):
             return False
     assert [p for p in hostile["sandboxes"] if ours(p)] == []
     assert list(hostile["scratch"].iterdir()) == []
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Text the grader reads in its own process, where no cell limit applies: the course's differentiation notebook, whose
+# LaTeX answers are parsed by SymPy and whose math is found and shown on the review pages.
+
+def test_a_power_tower_answer_and_unclosed_math_do_not_stall_the_batch(tmp_path):
+    """ex1 answered 9^{9^{9}} x^T (SymPy computed its 370 million digits: the batch stood still for hours) and ex2's
+    region padded with cells of 33,000 unclosed '\\(' (a quadratic read, ~30 s a cell, twice: judged and shown on
+    the review page). Graded beside the honest course case in seconds; the honest one keeps its verdicts, the
+    attacker's ex1 awaits a TA with the reason."""
+    import nbformat
+    case = SHARED_CASES / "real" / "differentiation-latex-course"
+    assert case.is_dir(), f"shared case missing: {case}"
+    honest, attacker = tmp_path / "honest", tmp_path / "attacker"
+    shutil.copytree(case, honest)
+    shutil.copytree(case, attacker)
+    for folder in (honest, attacker):
+        for path in folder.iterdir():
+            path.chmod(0o644)
+    path = attacker / "homework_differentiation.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    [answer] = [c for c in nb.cells if "2x^T." in c.source]
+    answer.source = answer.source.replace("2x^T.", "9^{9^{9}} x^T.")
+    at = next(i for i, c in enumerate(nb.cells) if c.source.startswith("## ex. 2")) + 1
+    nb.cells[at:at] = [nbformat.v4.new_markdown_cell("\\(" * 33_000) for _ in range(8)]
+    nbformat.write(nb, str(path))
+    started = time.monotonic()
+    reports, _ = grade([honest, attacker], tmp_path / "out", "--fast", timeout=300)
+    assert time.monotonic() - started < 150
+    by_name = {Path(r["submission"]).name: r for r in reports.values()}
+    ex = {name: {c["name"].split(":")[0]: c for c in r["checks"] if c["name"].startswith("ex. ")}
+          for name, r in by_name.items()}
+    assert by_name["honest"]["score"] == by_name["honest"]["max_score"] and ex["honest"]["ex. 1"]["passed"]
+    assert ex["attacker"]["ex. 1"]["review"] and "too large to compute" in ex["attacker"]["ex. 1"]["message"]
+    assert ex["attacker"]["ex. 2"]["passed"]
+    assert list((tmp_path / "out" / "grades_review").glob("*.html"))

@@ -12,24 +12,40 @@ import re
 
 import mistune
 
+from grader.parts.derivations import spans
+
 _RENDER = mistune.create_markdown(escape=True, plugins=["math", "table", "strikethrough"])
 
-_ENV = re.compile(r"(?<!\$)(\\begin\{(equation|align|gather|multline|eqnarray)\*?\}.*?\\end\{\2\*?\})", re.DOTALL)
-_DISPLAY = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]", re.DOTALL)
-_INLINE = re.compile(r"\\\((.+?)\\\)", re.DOTALL)
+# The math spellings turned into $$...$$ and $...$, as the regular expressions (?<!$)\begin{env}.*?\end{env},
+# $$(.+?)$$ | \[(.+?)\] and \((.+?)\) find them; read by spans.find in linear time (a text of many openings without
+# their closing made the regular expressions quadratic: seconds per cell of a review page).
+_ENV_OPEN = re.compile(r"(?<!\$)\\begin\{(equation|align|gather|multline|eqnarray)\*?\}")
+_DISPLAY_OPEN = re.compile(r"\$\$|\\\[")
+_INLINE_OPEN = re.compile(r"\\\(")
+_CLOSING = {"$$": re.compile(r"\$\$"), "\\[": re.compile(r"\\\]"), "\\(": re.compile(r"\\\)")}
 
 
-def _display(match):
-    body = next(group for group in match.groups() if group is not None).strip()
+def _closing(opening):
+    if opening.re is _ENV_OPEN:
+        return opening.group(1), re.compile(r"\\end\{" + opening.group(1) + r"\*?\}")
+    return opening.group(0), _CLOSING[opening.group(0)]
+
+
+def _display(text, span):
+    body = spans.body(text, span).strip()
     return "\n\n$$\n" + body + "\n$$\n\n" if body else ""
+
+
+def _each(text, openings, replacement, least=1):
+    return spans.replace(text, spans.find(text, openings, _closing, least), lambda span: replacement(text, span))
 
 
 def to_html(markdown_text):
     """Safe HTML of a markdown cell's text, math left for KaTeX in `.math` elements."""
     text = str(markdown_text or "")
-    text = _ENV.sub(lambda m: "$$" + m.group(1) + "$$", text)
-    text = _DISPLAY.sub(_display, text)
-    text = _INLINE.sub(lambda m: "$" + m.group(1).strip() + "$", text)
+    text = _each(text, _ENV_OPEN, lambda t, span: "$$" + t[span[0]:span[1]] + "$$", least=0)
+    text = _each(text, _DISPLAY_OPEN, _display)
+    text = _each(text, _INLINE_OPEN, lambda t, span: "$" + spans.body(t, span).strip() + "$")
     return _RENDER(text)
 
 

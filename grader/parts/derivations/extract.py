@@ -16,17 +16,22 @@ processing only: nothing of the notebook is run.
 import re
 from dataclasses import dataclass
 
+from grader.parts.derivations import spans
+
 HEADING = re.compile(r"^\s*(?:#+\s*)?(?:\*\*)?\s*(?:ex(?:ercise)?|задани[еяй]|упражнени[еяй]|task|задача|problem)"
                      r"\.?\s*(?:№\s*)?([1-4])(?![0-9])", re.IGNORECASE)
 MAX_CELL = 100_000       # characters of a cell read (a pasted data dump must not stall the batch)
 CHAIN_HEADING = re.compile(r"third\s+approach|chain[\s-]+rule|трет|цепн", re.IGNORECASE)
 
-_DISPLAY = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|(\\begin\{(equation|align(?:ed)?|gather(?:ed)?|multline|eqnarray)\*?\}.+?"
-                      r"\\end\{\4\*?\})", re.DOTALL)
-_INLINE = re.compile(r"(?<![\\$])\$(?!\$)(.+?)(?<!\\)\$|\\\((.+?)\\\)", re.DOTALL)
+# Math delimiters, as the regular expressions $$(.+?)$$ | \[(.+?)\] | \begin{env}.+?\end{env} (display) and
+# $(.+?)$ | \((.+?)\) (inline, after the display math is taken out) find them; read by spans.find in linear time.
+_DISPLAY_OPEN = re.compile(r"\$\$|\\\[|\\begin\{(equation|align(?:ed)?|gather(?:ed)?|multline|eqnarray)\*?\}")
+_INLINE_OPEN = re.compile(r"(?<![\\$])\$(?!\$)|\\\(")
+_CLOSING = {"$$": re.compile(r"\$\$"), "\\[": re.compile(r"\\\]"), "$": re.compile(r"(?<!\\)\$"),
+            "\\(": re.compile(r"\\\)")}
 _ENVIRONMENT = re.compile(r"\\(?:begin|end)\{(?:equation|align|aligned|alignat|gather|gathered|multline|split|"
                           r"eqnarray|array)\*?\}(?:\{[^}]*\})?")
-_MATRIX = re.compile(r"\\begin\{([pbvBV]?matrix|smallmatrix|cases)\}.*?\\end\{\1\}", re.DOTALL)
+_MATRIX_OPEN = re.compile(r"\\begin\{([pbvBV]?matrix|smallmatrix|cases)\}")   # to its \end (spans.find)
 
 
 @dataclass
@@ -79,26 +84,47 @@ def math_rows(kind, source):
     """The rows of math in one cell, each an equation or expression as written (LaTeX or plain text)."""
     if kind != "markdown":
         return _text_rows(source)
-    rows, rest = [], source
-    for match in _DISPLAY.finditer(source):
-        rows += _split_rows(next(group for group in match.groups()[:3] if group))
-    rest = _DISPLAY.sub(" ", source)
-    for match in _INLINE.finditer(rest):
-        rows += _split_rows(match.group(1) or match.group(2))
-    rest = _INLINE.sub(" ", rest)
+    bodies, rest = _math(source)
+    rows = [row for math in bodies for row in _split_rows(math)]
     rows += [line for line in _text_rows(rest) if "/" in line or "nabla" in line]
     return rows
 
 
-def _split_rows(math):
-    """An aligned block's rows; a row that starts with `=` continues the row above. Matrices stay whole."""
+def _math(source):
+    """(the math of a markdown text in order: display first, then inline; the text left once it is taken out). An
+    environment is kept whole (its rows are split later), the other delimiters give their body."""
+    display = spans.find(source, _DISPLAY_OPEN, _closing)
+    bodies = [source[span[0]:span[1]] if span[2].group(1) else spans.body(source, span) for span in display]
+    rest = spans.replace(source, display, lambda span: " ")
+    inline = spans.find(rest, _INLINE_OPEN, _closing)
+    bodies += [spans.body(rest, span) for span in inline]
+    return bodies, spans.replace(rest, inline, lambda span: " ")
+
+
+def _closing(opening):
+    """(kind, closing pattern) of a math opening (spans.find): an environment's \\end of its own name."""
+    environment = opening.group(1) if opening.re is _DISPLAY_OPEN else None
+    if environment:
+        return environment, re.compile(r"\\end\{" + environment + r"\*?\}")
+    return opening.group(0), _CLOSING[opening.group(0)]
+
+
+def _take_matrices(math):
+    """(`math` with each matrix replaced by a placeholder @k@, {placeholder: the matrix's text})."""
     kept = {}
 
-    def keep(match):
-        kept[f"@{len(kept)}@"] = match.group(0)
+    def keep(span):
+        kept[f"@{len(kept)}@"] = math[span[0]:span[1]]
         return f"@{len(kept) - 1}@"
 
-    body = _MATRIX.sub(keep, math)
+    matrices = spans.find(math, _MATRIX_OPEN, lambda opening: (opening.group(1), re.compile(
+        r"\\end\{" + re.escape(opening.group(1)) + r"\}")), least=0)
+    return spans.replace(math, matrices, keep), kept
+
+
+def _split_rows(math):
+    """An aligned block's rows; a row that starts with `=` continues the row above. Matrices stay whole."""
+    body, kept = _take_matrices(math)
     body = _ENVIRONMENT.sub(" ", body).replace("&", " ")
     rows = []
     for row in re.split(r"\\\\(?:\[[^\]]*\])?|\\newline", body):

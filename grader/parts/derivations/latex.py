@@ -20,6 +20,12 @@ import re
 
 
 MAX_ANSWER = 400    # characters: the course's answers are short; the Earley parse of a long text is slow (cubic)
+# SymPy computes a power, factorial or binomial of exact numbers as it builds it, in the grader's process, where no
+# cell limit applies: 9^{9^{9}} (nine characters) is a number of 370 million digits, minutes of one core and more
+# memory than a worker has. The parse refuses an exact number past these bounds before SymPy is asked to build it;
+# a derivative's constants (2, 1/2, -1) are far below them.
+MAX_EXACT_BITS = 4096     # bits of an exact power's result, estimated as bits of the base times the exponent
+MAX_COMBINATORIAL = 1000  # the largest number whose factorial or binomial coefficients the parse builds
 
 
 class NotRead(Exception):
@@ -126,8 +132,36 @@ def _parser():
                     return sympy.MatMul(left, right)
                 return super().adjacent_expressions(tokens)
 
+            def superscript(self, tokens):
+                _refuse_huge_power(tokens[0], tokens[2] if len(tokens) == 3 else tokens[-2])
+                return super().superscript(tokens)
+
+            def factorial(self, tokens):
+                _refuse_huge_argument("factorial", tokens[0])
+                return super().factorial(tokens)
+
+            def binomial(self, tokens):
+                _refuse_huge_argument("binomial coefficient", tokens[1])
+                _refuse_huge_argument("binomial coefficient", tokens[2])
+                return super().binomial(tokens)
+
         _PARSER = LarkLaTeXParser(transformer=_MatrixTransformer)
     return _PARSER
+
+
+def _refuse_huge_power(base, exponent):
+    """Raises NotRead when base^exponent is an exact number SymPy would compute past MAX_EXACT_BITS."""
+    if not (getattr(base, "is_Rational", False) and getattr(exponent, "is_Number", False)):
+        return            # a letter, a matrix or a float: SymPy keeps the power as it is, or computes it cheaply
+    bits = max(abs(int(base.p)).bit_length(), abs(int(base.q)).bit_length(), 1)
+    if bits * abs(float(exponent)) > MAX_EXACT_BITS:
+        raise NotRead("the answer holds a power of numbers too large to compute")
+
+
+def _refuse_huge_argument(what, value):
+    """Raises NotRead when `value` is a number above MAX_COMBINATORIAL (its factorial or binomial is too large)."""
+    if getattr(value, "is_Number", False) and abs(float(value)) > MAX_COMBINATORIAL:
+        raise NotRead(f"the answer holds a {what} of a number too large to compute")
 
 
 def read(tex, shapes):
@@ -153,6 +187,8 @@ def _parse(normal, shapes):
     try:
         expression = parser.doparse(normal)
     except Exception as error:    # lark's UnexpectedInput, VisitError around SymPy's ShapeError, ...: all "not read"
+        if isinstance(getattr(error, "orig_exc", None), NotRead):   # the transformer's own refusal, with its reason
+            return NotRead(str(error.orig_exc))
         return NotRead(f"the answer could not be parsed ({type(error).__name__})")
     if not isinstance(expression, sympy.Basic) or isinstance(expression, (sympy.logic.boolalg.Boolean, sympy.Eq)):
         return NotRead("the answer could not be read as one expression")
