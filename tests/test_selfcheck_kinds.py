@@ -59,7 +59,7 @@ def test_elu_with_two_strict_masks_keeps_its_points_with_a_note(tmp_path, versio
         "self.gradInput = np.where(input > 0, gradOutput, gradOutput * (self.alpha * np.exp(negative)))",
         "self.gradInput = gradOutput * ((input > 0) + self.alpha * np.exp(negative) * (input < 0))")])
     assert not lost(results), lost(results)
-    assert "at exactly 0" in results["finite for inputs 0 and of magnitude 800"].message
+    assert "at exactly 0" in results[large_inputs_check(results)].message
 
 
 def test_elu_with_nan_at_zero_still_fails(tmp_path):
@@ -67,7 +67,13 @@ def test_elu_with_nan_at_zero_still_fails(tmp_path):
         "self.gradInput = np.where(input > 0, gradOutput, gradOutput * (self.alpha * np.exp(negative)))",
         "self.gradInput = np.where(input > 0, gradOutput, gradOutput * (self.alpha * np.exp(negative)))"
         " * (input / np.where(input == 0, 0., input))")])
-    assert "finite for inputs 0 and of magnitude 800" in lost(results)
+    assert large_inputs_check(results) in lost(results)
+
+
+def large_inputs_check(results):
+    """The name of the check on inputs 0 and 800 (the course's versions name 800 a note: their texts do not ask)."""
+    [name] = [name for name in results if "magnitude 800" in name]
+    return name
 
 
 MAXPOOL_ALL_TIED_GRAD = ("np.multiply(gradOutput, first, out=grad_blocks[:, :, :, a, :, b])",

@@ -68,44 +68,60 @@ def smallest_first(expected, keys):
     return sorted(keys, key=size)
 
 
+OVERFLOW = 700.   # |x| from which exp(x) overflows float64 (at 709.8): the inputs of magnitude 800
+
+
+def _overflowed(version, x, got):
+    """Entries a version whose text never asks about overflow may leave inf or nan: at inputs of magnitude OVERFLOW
+    or more (SoftPlus written log(1 + exp(x)), as the course's texts and tests allow); none where the text asks."""
+    if version.overflow_asked:
+        return np.zeros(np.shape(x), bool)
+    return (np.abs(x) >= OVERFLOW) & ~np.isfinite(got)
+
+
 def _edge(version, target, what, got, expected, kinks=False):
-    """The values on 0 and +-800 must be finite; they must match where the function is differentiable."""
+    """(problem, note): the values on 0 and +-800 must be finite (at +-800 only where the text asks); they must match
+    where the function is differentiable."""
     name = method_of(version, target, "output" if what.startswith("forward") else "gradInput")
     if got is None or as_array(got).dtype.kind not in "biuf" or as_array(got).shape != as_array(expected).shape:
-        return M.edge_malformed(name, what, got, expected)
+        return M.edge_malformed(name, what, got, expected), ""
     got = as_array(got).astype(np.float64)
-    if not np.all(np.isfinite(got)):
-        return M.edge_not_finite(name, what, got, expected)
-    smooth = EDGE_INPUT != 0 if kinks else np.ones(EDGE_INPUT.shape, bool)
+    overflowed = _overflowed(version, EDGE_INPUT, got)
+    if not np.all(np.isfinite(got) | overflowed):
+        return M.edge_not_finite(name, what, got, expected), ""
+    smooth = (EDGE_INPUT != 0 if kinks else np.ones(EDGE_INPUT.shape, bool)) & ~overflowed
     err = relative_error(got[smooth], as_array(expected)[smooth])
     if err > 1e-6:
-        return M.edge_mismatch(name, what, err, expected, got)
-    return None
+        return M.edge_mismatch(name, what, err, expected, got), ""
+    return None, M.overflow_note(name, what) if overflowed.any() else ""
 
 
 def judge_forward(target, version):
     def judge(got, expected):
         outputs = smallest_first(expected, [k for k in expected if not k.endswith(".input")])
+        note = ""
         for key in outputs:
-            problem = _edge(version, target, "forward output", got.get(key), expected[key]) if key == "edge" else \
-                compare(version, target, "forward output", got.get(key), expected[key], key,
-                        input=expected.get(f"{key}.input"), method=method_of(version, target, "output"))
+            if key == "edge":
+                problem, note = _edge(version, target, "forward output", got.get(key), expected[key])
+            else:
+                problem = compare(version, target, "forward output", got.get(key), expected[key], key,
+                                  input=expected.get(f"{key}.input"), method=method_of(version, target, "output"))
             if problem:
                 return False, problem
-        return True, M.forward_ok(len(outputs))
+        return True, M.forward_ok(len(outputs)) + note
     return judge
 
 
 def judge_gradients(target, keys, version):
     """keys: which entries to compare: 'gradInput' or the parameter paths."""
     def judge(got, expected):
-        n = 0
+        n, note = 0, ""
         for key in smallest_first(expected, expected):
             case, _, what = key.partition(".")
             if what not in keys:
                 continue
             if case == "edge":
-                problem = _edge(version, target, "gradInput", got.get(key), expected[key], kinks=True)
+                problem, note = _edge(version, target, "gradInput", got.get(key), expected[key], kinks=True)
             elif target in CRITERION_CASES and (changed := criterion_changed(version, target, got, expected, case,
                                                                               case_label(version, target, key))):
                 problem = changed
@@ -124,7 +140,7 @@ def judge_gradients(target, keys, version):
             if problem:
                 return False, problem
             n += 1
-        return True, M.gradients_ok(n, ANALYTIC_TOLERANCE)
+        return True, M.gradients_ok(n, ANALYTIC_TOLERANCE) + note
     return judge
 
 
@@ -283,8 +299,9 @@ def _underflow_only(value, logits):
 
 
 def judge_large_inputs(target, version):
-    """Finite everywhere; right where the function is differentiable. The exact zeros are there to catch NaN and
-    inf: at a kink either one-sided derivative is right, so a finite gradient at exactly 0 is a note at most."""
+    """Finite everywhere (at magnitude 800 only where the text asks: :func:`_overflowed`); right where the function is
+    differentiable. The exact zeros are there to catch NaN and inf: at a kink either one-sided derivative is right, so
+    a finite gradient at exactly 0 is a note at most."""
     def judge(got, expected):
         notes = ""
         for attribute in ("output", "gradInput"):
@@ -292,17 +309,22 @@ def judge_large_inputs(target, version):
             method = method_of(version, target, attribute)
             want = as_array(expected[attribute])
             x = as_array(expected["input"])
-            if value is None or as_array(value).dtype.kind != "f" or as_array(value).shape != want.shape \
-                    or not np.all(np.isfinite(as_array(value))):
+            if value is None or as_array(value).dtype.kind != "f" or as_array(value).shape != want.shape:
                 return False, M.large_not_finite(method, attribute, value, want, x)
             value = as_array(value)
-            judged = x != 0 if attribute == "gradInput" else np.ones(want.shape, bool)
+            overflowed = _overflowed(version, x, value)
+            if not np.all(np.isfinite(value) | overflowed):
+                return False, M.large_not_finite(method, attribute, value, want, x)
+            judged = (x != 0 if attribute == "gradInput" else np.ones(want.shape, bool)) & ~overflowed
             err = relative_error(value[judged], want[judged])
             if err > 1e-6:
                 return False, M.large_mismatch(method, attribute, err, want, value, x)
-            if not np.allclose(value[~judged], want[~judged], rtol=1e-6, atol=1e-12):
-                notes += M.kink_note(method, value[~judged][0], want[~judged][0])
-        return True, M.LARGE_OK + notes
+            kink = (x == 0) if attribute == "gradInput" else np.zeros(want.shape, bool)
+            if not np.allclose(value[kink], want[kink], rtol=1e-6, atol=1e-12):
+                notes += M.kink_note(method, value[kink][0], want[kink][0])
+            if overflowed.any():
+                notes += M.overflow_note(method, attribute)
+        return True, (M.LARGE_OK if version.overflow_asked else M.LARGE_NOT_ASKED_OK) + notes
     return judge
 
 

@@ -351,6 +351,14 @@ def large_mismatch(method, attribute, err, expected, got, input):
 
 
 LARGE_OK = "finite and exact for inputs 0 and of magnitude 800"
+LARGE_NOT_ASKED_OK = "finite and exact for inputs 0 and up to magnitude 50"
+
+
+def overflow_note(method, what):
+    """Inf or nan where exp overflows (inputs of magnitude 800), in a version whose text never asks about such inputs."""
+    return (f". Note: {method} gives inf or nan for inputs of magnitude 800 in its {what}, where exp overflows; "
+            "your assignment's text does not ask about such inputs, so this costs nothing (np.logaddexp(0, x) and "
+            "np.minimum(x, 0) inside exp stay finite)")
 
 
 def kink_note(method, got, expected):

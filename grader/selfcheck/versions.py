@@ -53,6 +53,9 @@ class Version:
     maxpool_first_tie: bool = False      # the text says the first maximum of a tie gets MaxPool2d's gradient
     eval_backward: bool = False          # the text gives the gradient in evaluation mode (running statistics)
     first_batch_starts: bool = False     # the text says BatchMeanSubtraction's first batch starts its mean (alpha = 0)
+    overflow_asked: bool = False         # the text asks the elementwise layers to stay finite where exp overflows
+                                         # (the kit's ELU and SoftPlus text); the course's texts never do, and
+                                         # their own tests feed inputs in [-5, 5]: inf at +-800 there is a note
     kernel_startup: str = ""             # run in the grading kernel before the notebook: the version's environment
 
     def class_name(self, target):
@@ -75,7 +78,7 @@ except ImportError:
 
 VERSIONS = {v.name: v for v in (
     Version("kit", "this homework's HW3_Modules.ipynb", ALL_TARGETS, accumulate=True, float32=True,
-            maxpool_first_tie=True, eval_backward=True, first_batch_starts=True),
+            maxpool_first_tie=True, eval_backward=True, first_batch_starts=True, overflow_asked=True),
     Version("2017", "the course's original 2017 template", SEED_TARGETS, dropout_keeps=True),
     Version("2018", "the course's 2018 template", TARGETS_2018, LATER_NAMES, given=("ChannelwiseScaling",)),
     # "Layers for advanced track homework ... You don't need to implement it if you are working on

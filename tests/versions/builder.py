@@ -915,6 +915,10 @@ ALTERNATIVES = [
     # Accumulating (as Torch's accGradParameters does) where the hint assigns.
     ("2018", "linear_accumulates", "Linear", "self.gradW = np.dot", "self.gradW += np.dot"),
     # Seen in a real 2019-21 submission: new moment arrays stored back into the state (the template's asserts pass).
+    # The course's texts never ask about exp overflowing (their tests feed [-5, 5]): inf at +-800 is a note there.
+    ("2018", "softplus_log1p_exp", "SoftPlus", "np.logaddexp(0, input)", "np.log1p(np.exp(input))"),
+    ("2017", "elu_mask_arithmetic", "ELU", "np.where(input > 0, input, self.alpha * np.expm1(negative))",
+     "input * (input > 0) + self.alpha * (np.exp(input) - 1) * (input <= 0)"),
     ("2019-21", "adam_moments_reassigned", "adam_optimizer",
      "np.add(beta1 * m, (1 - beta1) * grad, out=m)\n" + " " * 12 + "np.add(beta2 * v, (1 - beta2) * grad * grad, out=v)",
      "m = state['m'][index] = beta1 * m + (1 - beta1) * grad\n" + " " * 12 +

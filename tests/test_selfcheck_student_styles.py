@@ -1,0 +1,226 @@
+"""Correct modules written the ways honest students write them, each judged by the version of the text it answers
+(the correct submission of tests/versions/builder.py with one class replaced): full marks, and the mistake that
+looks like each style still loses. In-process, on the self-check's inputs, with the grader's own judges; the
+command line grades some of them too (builder.ALTERNATIVES, tests/test_grader_versions.py).
+
+What the texts say that these rest on:
+
+* Inputs of magnitude 800: the course's texts (2017-2021) never ask ELU or SoftPlus to survive exp overflowing, and
+  the course's own tests feed them inputs in [-5, 5]; SoftPlus written ``np.log1p(np.exp(x))`` is right there, its
+  inf at 800 a note. The kit's text asks for ``np.logaddexp`` and ``np.minimum(x, 0)`` inside exp: a point lost.
+"""
+import textwrap
+
+import nbformat
+import pytest
+
+from grader.selfcheck import results_for
+from grader.selfcheck import versions as V
+from grader.selfcheck.notebook import load_notebook
+from versions import builder
+
+COURSE = ("2017", "2018", "2019-21", "derivative")
+
+
+@pytest.fixture(scope="module")
+def submissions(tmp_path_factory):
+    """version -> the namespace of that version's correct submission (loaded once)."""
+    root = tmp_path_factory.mktemp("styles")
+    loaded = {}
+
+    def load(version):
+        if version not in loaded:
+            path = root / f"{version}.ipynb"
+            nbformat.write(builder.notebook(version), str(path))
+            loaded[version] = dict(vars(load_notebook(path, name=f"styles_{version.replace('-', '_')}")))
+        return dict(loaded[version])
+    return load
+
+
+def grade(submissions, version, target, code):
+    """(points, maximum, {failed check: message}) of `target` once `code` (a class in the student's style) replaces
+    the submission's own."""
+    ns = submissions(version)
+    exec(compile(textwrap.dedent(code), f"<{target} in a student's style>", "exec"), ns)
+    results = results_for(ns, target, V.version(version))
+    return sum(r.points for r in results), sum(r.max_points for r in results), \
+        {r.name: r.message for r in results if not r.passed}, {r.name: r.message for r in results}
+
+
+SOFTPLUS_LOG1P_EXP = '''
+    class SoftPlus(Module):
+        def updateOutput(self, input):
+            self.output = np.log1p(np.exp(input))            # inf at 800: exp overflows
+            return self.output
+
+        def updateGradInput(self, input, gradOutput):
+            e = np.exp(input)
+            self.gradInput = gradOutput * e / (1 + e)        # inf / inf = nan at 800
+            return self.gradInput
+'''
+ELU_MASK_ARITHMETIC = '''
+    class ELU(Module):
+        def __init__(self, alpha=1.0):
+            super(ELU, self).__init__()
+            self.alpha = alpha
+
+        def updateOutput(self, input):
+            positive = input > 0
+            self.output = input * positive + self.alpha * (np.exp(input) - 1) * ~positive   # 0 * inf = nan at 800
+            return self.output
+
+        def updateGradInput(self, input, gradOutput):
+            positive = input > 0
+            self.gradInput = gradOutput * (positive + self.alpha * np.exp(input) * ~positive)
+            return self.gradInput
+'''
+
+
+@pytest.mark.parametrize("version", COURSE)
+@pytest.mark.parametrize("target, code", [("SoftPlus", SOFTPLUS_LOG1P_EXP), ("ELU", ELU_MASK_ARITHMETIC)],
+                         ids=["softplus-log1p-exp", "elu-mask-arithmetic"])
+def test_overflow_at_800_costs_nothing_where_the_course_text_does_not_ask(submissions, version, target, code):
+    got, top, failed, messages = grade(submissions, version, target, code)
+    assert (got, top) == (8, 8), failed
+    [name] = [name for name in messages if "magnitude 800" in name]
+    assert "a note" in name and "costs nothing" in messages[name] and "does not ask" in messages[name]
+
+
+@pytest.mark.parametrize("target, code", [("SoftPlus", SOFTPLUS_LOG1P_EXP), ("ELU", ELU_MASK_ARITHMETIC)],
+                         ids=["softplus-log1p-exp", "elu-mask-arithmetic"])
+def test_overflow_at_800_still_costs_where_the_kit_text_asks_for_stable_formulas(submissions, target, code):
+    got, top, failed, _ = grade(submissions, "kit", target, code)
+    assert got < top and "finite for inputs 0 and of magnitude 800" in failed, failed
+
+
+@pytest.mark.parametrize("version", ("2017", "2019-21"))
+def test_a_nan_at_exactly_zero_or_a_wrong_value_at_50_still_fails_where_800_is_a_note(submissions, version):
+    nan_at_zero = SOFTPLUS_LOG1P_EXP.replace("np.log1p(np.exp(input))", "np.log1p(np.exp(input)) * input / input")
+    got, top, failed, _ = grade(submissions, version, "SoftPlus", nan_at_zero)
+    assert got < top and any("0 and 50" in name for name in failed), failed
+    wrong_when_large = SOFTPLUS_LOG1P_EXP.replace("np.log1p(np.exp(input))",
+                                                  "np.where(input > 20, 20, np.log1p(np.exp(input)))")
+    got, top, failed, _ = grade(submissions, version, "SoftPlus", wrong_when_large)
+    assert got < top and any("0 and 50" in name for name in failed), failed
+
+
+# Already full marks, kept so: the styles students write most, one class at a time.
+FULL_MARKS = [
+    ("ReLU", "np-maximum-into-a-reused-buffer", '''
+        class ReLU(Module):
+            def updateOutput(self, input):
+                if self.output is None or self.output.shape != input.shape:
+                    self.output = np.empty_like(input)
+                np.maximum(input, 0, out=self.output)
+                return self.output
+
+            def updateGradInput(self, input, gradOutput):
+                if self.gradInput is None or self.gradInput.shape != input.shape:
+                    self.gradInput = np.empty_like(gradOutput)
+                np.multiply(gradOutput, input > 0, out=self.gradInput)
+                return self.gradInput
+    ''', builder.VERSIONS),
+    ("LeakyReLU", "slope-kept-as-negative_slope", '''
+        class LeakyReLU(Module):
+            def __init__(self, slope=0.03):
+                super(LeakyReLU, self).__init__()
+                self.negative_slope = slope
+
+            def updateOutput(self, input):
+                self.output = np.maximum(input, self.negative_slope * input)
+                return self.output
+
+            def updateGradInput(self, input, gradOutput):
+                self.gradInput = gradOutput * np.where(input > 0, 1.0, self.negative_slope)
+                return self.gradInput
+    ''', COURSE),
+    ("ELU", "boolean-index-assignment-expm1", '''
+        class ELU(Module):
+            def __init__(self, alpha=1.0):
+                super(ELU, self).__init__()
+                self.alpha = alpha
+
+            def updateOutput(self, input):
+                self.output = input.copy()
+                negative = input <= 0
+                self.output[negative] = self.alpha * np.expm1(input[negative])
+                return self.output
+
+            def updateGradInput(self, input, gradOutput):
+                self.gradInput = gradOutput.copy()
+                negative = input <= 0
+                self.gradInput[negative] *= self.alpha * np.exp(input[negative])
+                return self.gradInput
+    ''', builder.VERSIONS),
+    ("SoftMax", "scipy-softmax-and-the-whole-jacobian", '''
+        import scipy.special
+
+        class SoftMax(Module):
+            def updateOutput(self, input):
+                self.output = scipy.special.softmax(input, axis=1)
+                return self.output
+
+            def updateGradInput(self, input, gradOutput):
+                s = self.output
+                jacobian = np.einsum('ij,jk->ijk', s, np.eye(s.shape[1])) - np.einsum('ij,ik->ijk', s, s)
+                self.gradInput = np.einsum('ijk,ik->ij', jacobian, gradOutput)
+                return self.gradInput
+    ''', COURSE),
+    ("Sequential", "inputs-kept-in-a-list-and-zip-reversed", '''
+        class Sequential(Sequential):
+            def updateOutput(self, input):
+                self.inputs = [input]
+                for module in self.modules:
+                    self.inputs.append(module.forward(self.inputs[-1]))
+                self.output = self.inputs[-1]
+                return self.output
+
+            def backward(self, input, gradOutput):
+                g = gradOutput
+                for module, x in zip(reversed(self.modules), reversed(self.inputs[:-1])):
+                    g = module.backward(x, g)
+                self.gradInput = g
+                return self.gradInput
+    ''', builder.VERSIONS),
+    ("Dropout", "np-random-choice-mask", '''
+        class Dropout(Module):
+            def __init__(self, p=0.5):
+                super(Dropout, self).__init__()
+                self.p = p
+                self.mask = None
+
+            def updateOutput(self, input):
+                if self.training:
+                    self.mask = np.random.choice([0, 1], size=input.shape, p=[self.p, 1 - self.p])
+                    self.output = np.multiply(input, self.mask) / (1 - self.p)
+                else:
+                    self.output = input.copy()
+                return self.output
+
+            def updateGradInput(self, input, gradOutput):
+                self.gradInput = np.multiply(gradOutput, self.mask) / (1 - self.p) if self.training else gradOutput.copy()
+                return self.gradInput
+    ''', ("2018", "2019-21", "kit")),
+    ("ClassNLLCriterion", "clip-with-eps-1e-8", '''
+        class {name}(Criterion):
+            EPS = 1e-8
+
+            def updateOutput(self, input, target):
+                p = np.clip(input, self.EPS, 1 - self.EPS)
+                self.output = -np.sum(target * np.log(p)) / input.shape[0]
+                return self.output
+
+            def updateGradInput(self, input, target):
+                p = np.clip(input, self.EPS, 1 - self.EPS)
+                self.gradInput = -target / p / input.shape[0]
+                return self.gradInput
+    ''', builder.VERSIONS),
+]
+
+
+@pytest.mark.parametrize("target, code, version", [(t, c, v) for t, _, c, versions in FULL_MARKS for v in versions],
+                         ids=[f"{t}-{s}-{v}" for t, s, _, versions in FULL_MARKS for v in versions])
+def test_a_correct_module_in_a_students_style_gets_full_marks(submissions, target, code, version):
+    code = code.replace("{name}", V.version(version).class_name(target))
+    got, top, failed, _ = grade(submissions, version, target, code)
+    assert got == top, failed
