@@ -8,6 +8,9 @@ What the texts say that these rest on:
 * Inputs of magnitude 800: the course's texts (2017-2021) never ask ELU or SoftPlus to survive exp overflowing, and
   the course's own tests feed them inputs in [-5, 5]; SoftPlus written ``np.log1p(np.exp(x))`` is right there, its
   inf at 800 a note. The kit's text asks for ``np.logaddexp`` and ``np.minimum(x, 0)`` inside exp: a point lost.
+* Conv2d's padding: the 2019-21 cell gives ``pad_size = self.kernel_size % 2`` and says to pad with it; that is the
+  "same" padding its output shape asks for at kernel size 3, the only size the course's own test uses. That version
+  is judged on kernel size 3 (batches of 1 and 2); the kit's text says p = k // 2 for every odd k.
 """
 import textwrap
 
@@ -224,3 +227,49 @@ def test_a_correct_module_in_a_students_style_gets_full_marks(submissions, targe
     code = code.replace("{name}", V.version(version).class_name(target))
     got, top, failed, _ = grade(submissions, version, target, code)
     assert got == top, failed
+
+
+CONV_TEMPLATE_PAD = '''
+    import scipy.signal
+
+    class Conv2d(Conv2d):
+        def updateOutput(self, input):
+            pad_size = self.kernel_size % 2                  # as the 2019-21 template gives it
+            x = np.pad(input, ((0, 0), (0, 0), (pad_size, pad_size), (pad_size, pad_size)), mode='constant')
+            self.output = np.array([[scipy.signal.correlate(image, kernel, mode='valid')[0] + bias
+                                     for kernel, bias in zip(self.W, self.b)] for image in x])
+            return self.output
+
+        def updateGradInput(self, input, gradOutput):
+            pad_size = self.kernel_size % 2
+            g = np.pad(gradOutput, ((0, 0), (0, 0), (pad_size, pad_size), (pad_size, pad_size)), mode='constant')
+            flipped = self.W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+            self.gradInput = np.array([[scipy.signal.correlate(image, kernel, mode='valid')[0] for kernel in flipped]
+                                       for image in g])
+            return self.gradInput
+
+        def accGradParameters(self, input, gradOutput):
+            pad_size = self.kernel_size % 2
+            x = np.pad(input, ((0, 0), (0, 0), (pad_size, pad_size), (pad_size, pad_size)), mode='constant')
+            self.gradW = np.array([[scipy.signal.correlate(x[:, c], gradOutput[:, o], mode='valid')[0]
+                                    for c in range(self.W.shape[1])] for o in range(self.W.shape[0])])
+            self.gradb = gradOutput.sum(axis=(0, 2, 3))
+'''
+
+
+def test_conv2d_padded_by_the_2019_templates_pad_size_gets_full_marks_by_that_text(submissions):
+    got, top, failed, _ = grade(submissions, "2019-21", "Conv2d", CONV_TEMPLATE_PAD)
+    assert (got, top) == (11, 11), failed
+
+
+def test_conv2d_padded_by_kernel_size_mod_2_still_fails_where_the_text_says_k_over_2(submissions):
+    got, top, failed, _ = grade(submissions, "kit", "Conv2d", CONV_TEMPLATE_PAD)
+    assert got < top and "forward output" in failed, failed
+
+
+def test_conv2d_judged_on_kernel_size_3_still_sees_the_batch(submissions):
+    """Gradients of the first image only: wrong on the batch of 2 that kernel size 3 keeps."""
+    first_image_only = CONV_TEMPLATE_PAD.replace("x[:, c], gradOutput[:, o]", "x[:1, c], gradOutput[:1, o]")
+    got, top, failed, _ = grade(submissions, "2019-21", "Conv2d", first_image_only)
+    assert "parameter gradients vs finite differences" in failed and "(2, 2, 3, 4)" in \
+        failed["parameter gradients vs finite differences"], failed

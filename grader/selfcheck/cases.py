@@ -160,7 +160,9 @@ LAYER_CASES = {
     "Conv2d": [LayerCase("", (1, 1, 3), (1, 1, 3, 3), params=LINEAR_PARAMS, options={"stride": 1, "padding": 1}),  # tiny:
                LayerCase("", (2, 3, 3), (1, 2, 4, 5), params=LINEAR_PARAMS, options={"stride": 1, "padding": 1}),  # shown whole
                LayerCase("", (3, 2, 5), (2, 3, 5, 4), params=LINEAR_PARAMS, options={"stride": 1, "padding": 2}),
-               LayerCase("", (1, 2, 1), (2, 1, 3, 3), params=LINEAR_PARAMS, options={"stride": 1, "padding": 0})],
+               LayerCase("", (1, 2, 1), (2, 1, 3, 3), params=LINEAR_PARAMS, options={"stride": 1, "padding": 0}),
+               # a batch of 2 with kernel size 3: all that a version judged on kernel size 3 alone keeps of batches
+               LayerCase("", (2, 2, 3), (2, 2, 3, 4), params=LINEAR_PARAMS, options={"stride": 1, "padding": 1})],
     "MaxPool2d": [LayerCase("", (2,), (1, 2, 4, 6), options={"stride": 2, "padding": 0}),
                   LayerCase("", (3,), (2, 1, 6, 3), options={"stride": 3, "padding": 0})],
     "Sequential": [
@@ -180,6 +182,20 @@ CRITERION_CASES = {
     "ClassNLLCriterion": [CriterionCase("probabilities", (1, 4), True), CriterionCase("probabilities", (5, 4), True)],
     "ClassNLLLogCriterion": [CriterionCase("log-probabilities", (1, 4)), CriterionCase("log-probabilities", (5, 4))],
 }
+
+
+def judged(version, target, case):
+    """Whether `version` judges `target` on `case` (its text may leave some cases open: :attr:`.versions.Version.conv_kernels`)."""
+    return not (target == "Conv2d" and version.conv_kernels and case.args[2] not in version.conv_kernels)
+
+
+def judged_values(version, target, values):
+    """`values` (keyed 'case{i}' or 'case{i}.what') without the cases `version` does not judge."""
+    cases = LAYER_CASES.get(target, ())
+    skipped = {f"case{i}" for i, case in enumerate(cases) if not judged(version, target, case)}
+    if not skipped:
+        return values
+    return {key: value for key, value in values.items() if key.partition(".")[0] not in skipped}
 
 
 def layer_inputs(seed, target, index, case, dtype=np.float64):

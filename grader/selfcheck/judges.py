@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from grader.selfcheck import messages as M
-from grader.selfcheck.cases import CRITERION_CASES, EDGE_INPUT
+from grader.selfcheck.cases import CRITERION_CASES, EDGE_INPUT, judged_values
 from grader.selfcheck.gradcheck import ABS_TOLERANCE, ANALYTIC_ABS, ANALYTIC_TOLERANCE, TOLERANCE, relative_error
 from grader.selfcheck.messages import case_label, method_of
 from grader.selfcheck.versions import KIT
@@ -377,7 +377,7 @@ def verdict(check, payload, expected, version=None, where=None):
         return result(False, M.raised(defined_as, error, str(payload.get("call", ""))))
     try:
         got = decode(payload.get("values"))
-        passed, message = check.judge(got, expected)
+        passed, message = check.judge(got, judged_values(version, check.target, expected))
     except Exception as exc:
         passed, message = False, M.unjudgeable(exc)
     return result(passed, message)

@@ -8,7 +8,7 @@ version's Module allows (:func:`.cases.set_mode`). Each call into student code i
 """
 import numpy as np
 
-from grader.selfcheck.cases import (CRITERION_CASES, DROPOUT_P, EDGE_INPUT, LAYER_CASES,
+from grader.selfcheck.cases import (CRITERION_CASES, DROPOUT_P, EDGE_INPUT, LAYER_CASES, judged,
                                     OPTIMIZER_CONFIG, RUNNING_CASES, attr_path, own_params,
                                     build_layer, constructor_call, construct, criterion_inputs, dropout_input,
                                     grad_output, large_input, layer_inputs, lookup, maxpool_ties, meaning_inputs, nll_edge, optimizer_inputs, rng_for, running_batches,
@@ -85,7 +85,7 @@ def each_case(ns, version, seed, target, when=lambda case: True, dtype=np.float6
     """The per-case loop of every layer probe: (index, case, who, module, input) for each case of `target` that
     `when` admits, the module built (parameters in `dtype` set, warmed up, in its mode) and its input drawn."""
     for i, case in enumerate(LAYER_CASES[target]):
-        if when(case):
+        if when(case) and judged(version, target, case):
             module = build(ns, version, seed, target, i, case, dtype)
             yield i, case, constructor_call(version, target, case), module, layer_inputs(seed, target, i, case, input_dtype)
 

@@ -56,6 +56,7 @@ class Version:
     overflow_asked: bool = False         # the text asks the elementwise layers to stay finite where exp overflows
                                          # (the kit's ELU and SoftPlus text); the course's texts never do, and
                                          # their own tests feed inputs in [-5, 5]: inf at +-800 there is a note
+    conv_kernels: tuple = ()             # Conv2d is judged on these kernel sizes only (() = every case's)
     kernel_startup: str = ""             # run in the grading kernel before the notebook: the version's environment
 
     def class_name(self, target):
@@ -83,8 +84,11 @@ VERSIONS = {v.name: v for v in (
     Version("2018", "the course's 2018 template", TARGETS_2018, LATER_NAMES, given=("ChannelwiseScaling",)),
     # "Layers for advanced track homework ... You don't need to implement it if you are working on
     # homework_main-basic.ipynb": Conv2d and MaxPool2d left as the template's stubs are not counted.
+    # Its Conv2d cell gives `pad_size = self.kernel_size % 2`: "same" padding (the output h x w its text asks for) at
+    # kernel size 3 only, the size the course's own test uses; students who pad by it are right there, and so are
+    # those who pad by kernel_size // 2. Both readings agree on kernel size 3 alone.
     Version("2019-21", "the course's 2019-2021 template", TARGETS_2019, LATER_NAMES, optional=ADVANCED,
-            kernel_startup=COURSE_2019_STARTUP),
+            kernel_startup=COURSE_2019_STARTUP, conv_kernels=(3,)),
     Version("derivative", "a later derivative of the 2019-2021 template (PyTorch-style Conv2d/MaxPool2d/Flatten)",
             TARGETS_2019, LATER_NAMES, optional=ADVANCED, kernel_startup=COURSE_2019_STARTUP),
 )}

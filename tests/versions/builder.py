@@ -919,6 +919,9 @@ ALTERNATIVES = [
     ("2018", "softplus_log1p_exp", "SoftPlus", "np.logaddexp(0, input)", "np.log1p(np.exp(input))"),
     ("2017", "elu_mask_arithmetic", "ELU", "np.where(input > 0, input, self.alpha * np.expm1(negative))",
      "input * (input > 0) + self.alpha * (np.exp(input) - 1) * (input <= 0)"),
+    # The 2019-21 Conv2d cell gives `pad_size = self.kernel_size % 2`: "same" padding at kernel size 3, the course's.
+    ("2019-21", "conv_template_pad_size", "Conv2d", "self.stride, self.padding = 1, kernel_size // 2",
+     "self.stride, self.padding = 1, kernel_size % 2  # the template's pad_size"),
     ("2019-21", "adam_moments_reassigned", "adam_optimizer",
      "np.add(beta1 * m, (1 - beta1) * grad, out=m)\n" + " " * 12 + "np.add(beta2 * v, (1 - beta2) * grad * grad, out=v)",
      "m = state['m'][index] = beta1 * m + (1 - beta1) * grad\n" + " " * 12 +
