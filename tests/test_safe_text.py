@@ -104,3 +104,13 @@ def test_random_punctuation_never_makes_markup():
         assert not re.search(r"<(a|img|em|strong|del|h\d|blockquote|ol|pre|hr)\b", rendered), (message, rendered)
         if "`" not in message:
             assert visible(rendered) == message.strip(), (message, md_text(message), rendered)
+
+
+def test_control_characters_of_a_message_are_shown_never_written():
+    """An exception message's escape sequences (OSC 52 fills a terminal's clipboard), NUL and C1 controls are shown
+    as \\xNN in every report string; tab, newline and carriage return stay (code keeps its layout)."""
+    report = clean_tree({"errors": ["ValueError: \x1b]52;c;cm0gLXJmIH4K\x07 NUL\x00 \x9b31m \x7f"],
+                         "checks": [{"message": "line\tone\nline two\r\n"}]})
+    assert report["errors"] == ["ValueError: \\x1b]52;c;cm0gLXJmIH4K\\x07 NUL\\x00 \\x9b31m \\x7f"]
+    assert report["checks"][0]["message"] == "line\tone\nline two\r\n"
+    assert clean(clean("\x1b")) == clean("\x1b") == "\\x1b"   # cleaning twice (--resume) changes nothing more

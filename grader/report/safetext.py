@@ -8,7 +8,10 @@ journal, the terminal.
 A submission's text (cell sources, outputs, exception messages, class and file names) may hold lone surrogates
 (``"\\udc80"``: a notebook's JSON may escape one; a file name of bytes that are not UTF-8 decodes to them), which
 no UTF-8 writer accepts (``UnicodeEncodeError``: a gradebook cut at 0 bytes, a journal that ``--resume`` cannot
-read back). :func:`clean` replaces each with U+FFFD, the replacement character.
+read back). :func:`clean` replaces each with U+FFFD, the replacement character. It also shows every control
+character but tab, newline and carriage return as ``\\x1b`` (the terminal's spelling, below): an exception message
+such as ``ValueError('\\x1b]52;c;...\\x07')`` would otherwise reach the feedback's ``.md`` (a TA's ``cat`` runs the
+escape sequence: a title rewritten, the clipboard filled), its HTML and the Moodle worksheet's comments (a NUL byte).
 
 CSV cells that a spreadsheet would run as a formula — starting with ``=``, ``+``, ``-``, ``@``, a tab or a
 carriage return — get a leading apostrophe, as OWASP's "CSV Injection" guidance says
@@ -23,11 +26,14 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_SHOWN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")   # all of _CONTROL but \r (CSV quotes it)
 
 
 def clean(text):
-    """`text` (any object: str() of it) with every lone surrogate replaced by U+FFFD: encodes in UTF-8."""
-    return _SURROGATE.sub("\ufffd", text if isinstance(text, str) else str(text))
+    """`text` (any object: str() of it) with every lone surrogate replaced by U+FFFD (it encodes in UTF-8) and every
+    control character but tab, newline and carriage return shown as \\xNN (never run by what displays it)."""
+    text = _SURROGATE.sub("\ufffd", text if isinstance(text, str) else str(text))
+    return _CONTROL_SHOWN.sub(_shown, text)
 
 
 def clean_tree(value):
@@ -57,6 +63,10 @@ def csv_row(values):
     return [csv_cell(v) for v in values]
 
 
+def _shown(match):
+    return f"\\x{ord(match.group(0)):02x}"
+
+
 def terminal(text):
     """One line for a terminal: cleaned, control characters (escape sequences) shown as \\xNN, never run."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", clean(text))
+    return _CONTROL.sub(_shown, clean(text))
