@@ -125,3 +125,32 @@ def test_numpys_removed_names_of_the_students_year_work_as_they_did(tmp_path):
     [result] = json.loads(report.read_text())
     assert result["version"] == "2017"
     assert losers(result) == set(), module_totals(result)
+
+
+def test_a_2017_or_2018_module_given_a_train_method_is_judged_by_its_own_version(tmp_path):
+    """Students of 2017-18, whose template's training() method the attribute of the same name shadows, add a train():
+    the notebook stays of its version (it was judged as 2019-21: a correct 2017 submission scored 91/138, charged for
+    LogSoftMax, BatchNormalization, Flatten and adam_optimizer, its Dropout read with the later meaning of p)."""
+    import nbformat
+    from grader.selfcheck.versions import detect
+    folders = {}
+    for version in ("2017", "2018"):
+        nb = builder.notebook(version)
+        module = next(c for c in nb.cells if "class Module(" in c.source)
+        old = "    def evaluate(self):"
+        assert module.source.count(old) == 1 and "def train(self)" not in module.source
+        module.source = module.source.replace(old, "    def train(self):\n        self.training = True\n\n" + old)
+        assert detect(nb)[0].name == version
+        folders[version] = tmp_path / f"{version}-with-train"
+        folders[version].mkdir()
+        nbformat.write(nb, str(folders[version] / "HW3_Modules.ipynb"))
+    report = tmp_path / "grades.json"
+    run = subprocess.run([sys.executable, "-m", "grader", *map(str, folders.values()), "--json", str(report), "--fast"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    results = {r["submission"]: r for r in json.loads(report.read_text())}
+    for version, folder in folders.items():
+        result = results[str(folder)]
+        assert result["version"] == version
+        assert losers(result) == set(), module_totals(result)
+        assert result["score"] == result["max_score"] > 0      # a course version is not charged for what it lacks
