@@ -232,6 +232,32 @@ def test_answers_of_several_exercises_in_one_cell_are_graded_and_none_is_called_
     assert not [e for e in result["errors"] if DIFFERENTIATION in e], result["errors"]
 
 
+@pytest.mark.parametrize("with_ids", [True, False])
+def test_answers_bound_to_lambdas_are_the_kits_answers_with_or_without_cell_ids(tmp_path, with_ids):
+    """`grad_xTx = lambda x: 2 * x` in place of a def, in a copy without cell ids (nbformat 4.4, as Colab and older
+    Jupyter save it): the kit's answers, every check full. Before, without ids the notebook was read as the course's
+    LaTeX notebook (no `def grad_xTx`): all 36 points became the course's 15, awaiting a TA."""
+    from grader.execution.session import grade_submission
+    from grader.options import Options
+    nb = reference(DIFFERENTIATION)
+    at = {c.get("id"): c for c in nb.cells}
+    at["ex1-answer"].source = "grad_xTx = lambda x: 2 * x\n"
+    at["ex2-answer"].source = "grad_trAB_wrt_A = lambda A, B: B.T  # dy/dA\n"
+    folder = tmp_path / "lambdas"
+    folder.mkdir()
+    if with_ids:
+        nbformat.write(nb, str(folder / DIFFERENTIATION))
+    else:
+        nb.nbformat_minor = 4
+        for cell in nb.cells:
+            cell.pop("id", None)
+        (folder / DIFFERENTIATION).write_text(nbformat.writes(nb, version=nbformat.NO_CONVERT), encoding="utf-8")
+        assert '"id"' not in (folder / DIFFERENTIATION).read_text(encoding="utf-8")
+    result = grade_submission(folder, Options(timeout=60, fast=True))
+    assert totals(result, "differentiation") == (36, 36), [c for c in result["checks"] if not c["passed"]]
+    assert not [c for c in result["checks"] if c.get("review")]
+
+
 def test_two_different_files_for_one_notebook_await_a_ta_never_a_zero(tmp_path):
     """HW3_Modules.ipynb and an older, different HW3_Modules-Copy1.ipynb: the grader never picks one, so the modules'
     points await a TA (outside the score and the maximum), with one line naming both files and what to do; never

@@ -104,13 +104,24 @@ def _square(value):
     return len(shape) < 2 or shape[0] == shape[1]
 
 
+_DEFINED = re.compile(r"^(?:def\s+(\w+)\s*\(|(\w+)\s*=\s*lambda\b)", re.M)
+
+
 def defined_functions(source):
-    """Names of the top-level functions a cell defines (a cell that does not parse: found by their `def` lines)."""
+    """Names of the top-level functions a cell defines: `def`, or a name bound at the top level
+    (`grad_xTx = lambda x: 2 * x`); a cell that does not parse: found by those lines."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
-        return re.findall(r"^def\s+(\w+)\s*\(", source, re.M)
-    return [node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        return [a or b for a, b in _DEFINED.findall(source)]
+    names = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            names.append(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names += [t.id for t in targets if isinstance(t, ast.Name)]
+    return names
 
 
 def _same_source(a, b):
