@@ -256,6 +256,19 @@ def set_mode(module, training):
         module.training = training
 
 
+BATCHNORM_EPS = 1e-3   # BatchNormalization.EPS as every template gives it (2018's stub, 2019-21, the kit)
+
+
+def template_eps(module):
+    """Gives a BatchNormalization whose class constant EPS the student changed (1e-5, PyTorch's) the template's: the
+    values are judged against the reference's, computed with 1e-3, while the course's own test compares with PyTorch
+    at the module's own EPS, so any EPS is right. A constant typed into the formula stays as written."""
+    for owner in (type(module), module):
+        value = vars(owner).get("EPS")
+        if isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and value != BATCHNORM_EPS:
+            setattr(owner, "EPS", BATCHNORM_EPS)
+
+
 def build_layer(ns, version, seed, target, index, case, dtype=np.float64):
     """The case's module with the grader's parameter values (in `dtype`), warmed up and in its mode."""
     np.random.seed(0)
@@ -266,6 +279,8 @@ def build_layer(ns, version, seed, target, index, case, dtype=np.float64):
             module.add(child)
     else:
         module = construct(cls, case.args, case.options)
+    if target == "BatchNormalization":
+        template_eps(module)
     if target == "BatchNormalization" and getattr(module, "moving_mean", 0) is None \
             and getattr(module, "moving_variance", 0) is None:
         # The course's own test starts them as PyTorch does before the first batch; any start is judged alike.

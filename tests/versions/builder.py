@@ -914,6 +914,10 @@ ALTERNATIVES = [
      "self.moving_mean = mean\n" + " " * 16 + "self.moving_variance = var"),
     # Accumulating (as Torch's accGradParameters does) where the hint assigns.
     ("2018", "linear_accumulates", "Linear", "self.gradW = np.dot", "self.gradW += np.dot"),
+    # BatchNormalization's class constant EPS changed to PyTorch's 1e-5: the course's own test compares with PyTorch at
+    # the module's EPS, so it is right; the grader checks it at the template's 1e-3 (it lost 4 of 7 points).
+    ("2018", "batchnorm_eps_pytorch", "BatchNormalization", "EPS = 1e-3", "EPS = 1e-5"),
+    ("kit", "batchnorm_eps_pytorch", "BatchNormalization", "EPS = 1e-3", "EPS = 1e-5"),
     # Seen in a real 2019-21 submission: new moment arrays stored back into the state (the template's asserts pass).
     # The course's texts never ask about exp overflowing (their tests feed [-5, 5]): inf at +-800 is a note there.
     ("2018", "softplus_log1p_exp", "SoftPlus", "np.logaddexp(0, input)", "np.log1p(np.exp(input))"),
