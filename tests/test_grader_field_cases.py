@@ -175,6 +175,25 @@ def test_an_import_of_a_package_the_grader_lacks_costs_only_the_code_that_uses_i
     assert "No module named 'torch' where the notebook is graded" in linear["message"], linear["message"]
 
 
+def test_a_plotting_package_the_grader_lacks_is_a_quiet_stand_in_whose_calls_do_nothing(tmp_path):
+    """`import seaborn as sns` then `sns.set()` at the top of the imports cell (seaborn is not installed here): the
+    stand-in of a package that only draws or styles plots gives itself back, so the cell runs on and every module is
+    graded. Before, `sns.set()` raised, the imports cell stopped there and numpy was never imported (in the kit's main
+    notebook: 207/217 and 42 problems)."""
+    nb = reference()
+    imports = next(c for c in nb.cells if c.cell_type == "code" and "import numpy as np" in c.source)
+    imports.source = ("import seaborn as sns\nfrom plotly import express as px\nsns.set()\nsns.set_style('whitegrid')\n"
+                      "palette = list(sns.color_palette('husl', 8))\nwith sns.axes_style('white'):\n"
+                      "    sns.heatmap([[1, 2]], annot=True).set_title('x')\n" + imports.source)
+    [result], _, _ = grade([write(tmp_path / "seaborn", {MODULES: nb})], "--fast", "--timeout", str(TIMEOUT * 4))
+    assert module_score(result) == (171, 171), result["errors"]
+    assert not [e for e in result["errors"] if "seaborn" in e or "plotly" in e], result["errors"]
+    for package in ("seaborn", "plotly"):
+        assert any(f"{package} is not installed where the notebook is graded" in n and
+                   f"{package} only draws or styles plots: its calls did nothing" in n for n in result["notes"]), \
+            result["notes"]
+
+
 def test_a_tab_error_in_one_cell_costs_its_module_and_names_the_line_not_ipythons_file(tmp_path):
     """Tabs mixed with spaces in the ELU cell (an editor's doing): a TabError that costs ELU alone; the error names the
     cell and its line, never IPython's name for the cell's file ("3939314485.py")."""

@@ -141,8 +141,8 @@ class GradedNotebook(IPyNbFile):
                 break
             self.state.notes.append(
                 f"{self.name_in_report} cell {item.cell_num} (`{first_line(item.cell.source)}`): {package} is not "
-                f"installed where the notebook is graded; the cell was run again without importing it (code that "
-                f"uses {package} fails where it uses it)")
+                f"installed where the notebook is graded; the cell was run again without importing it "
+                f"({missing_imports.consequence(package)})")
             result = self.kernel_session.run(source, timeout=timeout, keep=self.keep(item.cell))
             self.cells_seconds += result.seconds
         return result
