@@ -145,3 +145,32 @@ def test_a_training_cell_stopped_by_hand_awaits_review_not_a_lost_ran(tmp_path):
     other.cells[0].outputs.append(nbformat.v4.new_output("error", ename="KeyboardInterrupt", evalue="", traceback=[]))
     _, report = scored(other)
     assert report["checks"][0]["passed"] is False and not report["checks"][0].get("review")
+
+
+def test_a_cell_of_comments_only_never_run_is_no_skipped_work(tmp_path):
+    """A scratch cell whose code was commented out (`# X_train.shape`), never run, in a notebook that ran: nothing in
+    it could run, so 'ran' keeps its 4 points (it cost them). A cell with code left unrun still costs them. Through
+    the command line, the shared case's modules notebook beside it."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+    nb = case()
+    codes = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    nb.cells.insert(codes[3], nbformat.v4.new_code_cell("# X_train.shape\n\n#plt.imshow(X_train[0].reshape(28, 28))"))
+    folder = tmp_path / "commented"
+    folder.mkdir()
+    shutil.copy(CASE.parent / "homework_modules.ipynb", folder)
+    nbformat.write(nb, str(folder / CASE.name))
+    report = tmp_path / "grades.json"
+    run = subprocess.run([sys.executable, "-m", "grader", str(folder), "--json", str(report)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    [result] = json.loads(report.read_text())
+    main = [c for c in result["checks"] if c["target"] == "main notebook"]
+    assert sum(c["points"] for c in main) == 7 and result["awaiting_review"] == 1, main   # the opinion: a TA's
+    assert result["score"] == result["max_score"]
+    unrun = course_notebook(EXPERIMENTS, ("# X_train.shape", None, None), ("x = 1  # scratch", None, None),
+                            ("print('test accuracy', 0.93)", "test accuracy 0.93", None))
+    ran = scored(unrun)[1]["checks"][0]
+    assert ran["passed"] is False and "cell 3 was not run (1 code cell(s)" in ran["message"], ran

@@ -37,9 +37,14 @@ ROWS = (("ran", "every code cell ran, none shows an error", 4), ("accuracy", "a 
 KIT_IDS = frozenset({"main-title", "main-setup", "main-setup-md"})
 ACTIVATIONS = ("relu", "elu", "leakyrelu", "softplus")
 MAX_IMAGES, MAX_IMAGE_BYTES, MAX_WORK = 6, 400_000, 60_000
-_TEMPLATE_ONLY = re.compile(r"^\s*(#\s*your (code|answer) goes here\.?\s*#*\s*)?$", re.IGNORECASE)
 _ACCURACY = re.compile(r"(acc(?:uracy)?|точност\w*)\D{0,40}?(\d+(?:[.,]\d+)?)\s*(%?)", re.IGNORECASE)
 _PNG = re.compile(r"^[A-Za-z0-9+/=\s]+$")
+
+
+def _no_code(source):
+    """Blank or comments only (the template's `# your code goes here`, a scratch line commented out): nothing to run,
+    so a cell that never ran is no skipped work (it cost 'ran', 4 points)."""
+    return all(not line.strip() or line.lstrip().startswith("#") for line in source.splitlines())
 
 
 def is_kit(nb):
@@ -153,7 +158,7 @@ def judge(nb, file_name):
     found_version = version(nb, file_name)
     cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
     coded = [(n, c) for n, c in enumerate(nb.get("cells", []), 1)
-             if c.get("cell_type") == "code" and not _TEMPLATE_ONLY.match(_text(c.get("source")))]
+             if c.get("cell_type") == "code" and not _no_code(_text(c.get("source")))]
     ran = [c for c in cells if c.get("execution_count") is not None or c.get("outputs")]
     if not ran:
         reason = "not run: the notebook has no saved outputs (run it and hand it in with its outputs)"
