@@ -308,3 +308,38 @@ def test_a_notebook_without_the_framework_leaves_a_missing_modules_notebook_at_z
     report = graded_report(folder, tmp_path)
     assert report["awaiting_review"] == 0 and f"{MODULES} not found in the submission" in report["errors"]
     assert sum(c["max_points"] for c in report["checks"] if c["target"] in C.TARGETS) == KIT_MAX
+
+
+def test_a_notebook_handed_in_as_an_export_awaits_a_ta_never_a_zero(tmp_path):
+    """HW3_Modules.py (File > Download as Python, VS Code's export), .html or .pdf instead of the notebook: the student's
+    work, which the grader cannot run; its points await a TA, who sees the start of the file, never 0 'not found'.
+    A notebook handed in beside its own export is graded as usual."""
+    from nbconvert import HTMLExporter, PythonExporter
+    modules = reference(MODULES)
+    exports = {"py": PythonExporter().from_notebook_node(modules)[0], "html": HTMLExporter().from_notebook_node(modules)[0],
+               "pdf": "%PDF-1.4\n% printed from the browser\n"}
+    folders = {}
+    for kind, text in exports.items():
+        folders[kind] = tmp_path / kind
+        folders[kind].mkdir()
+        (folders[kind] / f"HW3 Modules.{kind.upper() if kind == 'pdf' else kind}").write_text(text, encoding="utf-8")
+        nbformat.write(reference(DIFFERENTIATION), str(folders[kind] / DIFFERENTIATION))
+    folders["beside"] = tmp_path / "beside"
+    folders["beside"].mkdir()
+    nbformat.write(modules, str(folders["beside"] / MODULES))
+    nbformat.write(reference(DIFFERENTIATION), str(folders["beside"] / DIFFERENTIATION))
+    (folders["beside"] / "HW3_Modules.html").write_text(exports["html"], encoding="utf-8")
+    json_path = tmp_path / "out" / "grades.json"
+    run_grader(*folders.values(), "--fast", "--json", json_path)
+    reports = {r["submission"]: r for r in json.loads(json_path.read_text(encoding="utf-8"))}
+    for kind in exports:
+        report = reports[str(folders[kind])]
+        [item] = [c for c in report["checks"] if c["target"] == "modules"]
+        assert item["max_points"] == KIT_MAX and item["review"]["status"] == "awaiting", item
+        assert f"an export (.{kind}) of the notebook, which the grader cannot run" in item["message"], item["message"]
+        assert report["awaiting_review"] == KIT_MAX and report["max_score"] == report["score"] == 36
+        assert not any("not found" in e for e in report["errors"]), report["errors"]
+        assert any("ask the student for the notebook itself (HW3_Modules.ipynb" in e for e in report["errors"])
+    assert "# coding: utf-8" in reports[str(folders["py"])]["checks"][0]["review"]["work"]   # the start of the file
+    beside = reports[str(folders["beside"])]
+    assert beside["score"] == beside["max_score"] == KIT_MAX + 36 and beside["awaiting_review"] == 0

@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 
 from grader import KIT_ROOT, MODULES, NOTEBOOKS
-from grader.intake.discover import Submission, discover, shown
+from grader.intake.discover import Submission, discover, match_tier, shown
 from grader.intake.unpack import IGNORED_PARTS
 from grader.intake.notebooks import UnreadableNotebook, excerpt, read_lenient
 from grader.selfcheck.notebook import NotebookError
@@ -112,6 +112,30 @@ def _framework_elsewhere(prepared, workdir):
     return None
 
 
+EXPORTS = (".py", ".html", ".htm", ".pdf")   # what Jupyter, Colab and VS Code export a notebook as
+
+
+def _export_of(kit, workdir):
+    """The Unreadable that stands for `kit`, not handed in, when an export of it was (HW3_Modules.py, .html, .pdf:
+    File > Download as, or printed): the student's work, which the grader cannot run, so a TA's (never the 0 of a
+    notebook not handed in); else None. The start of its text is shown on the review page (a .py holds the code)."""
+    exports = sorted(p for p in workdir.rglob("*") if p.suffix.lower() in EXPORTS and p.is_file() and not p.is_symlink()
+                     and not set(p.relative_to(workdir).parts) & set(NOT_COPIED)
+                     and (match_tier(p.stem + ".ipynb") or (None,))[0] == kit)
+    if not exports:
+        return None
+    path = exports[0]
+    shown_path = shown(str(path.relative_to(workdir)))
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        digest = ""
+    return Unreadable(shown_path, shown(path.name), f"an export ({path.suffix.lower()}) of the notebook, which the grader "
+                      "cannot run", f"ask the student for the notebook itself "
+                      f"({kit}, the .ipynb file Jupyter saves) and grade again, or mark the points here",
+                      excerpt(path), digest)
+
+
 def _ignore(root):
     """copytree's ignore: the kit's folders and build products anywhere, symlinks, anything that is neither a file
     nor a folder (a FIFO: copying it would wait forever), the kit's notebook names at the top (the chosen files
@@ -186,6 +210,11 @@ def prepare(submission, workdir):
             prepared.notes.append(f"{name} was repaired to open as Jupyter opens it: " + "; ".join(repairs[:5])
                                   + (f"; and {len(repairs) - 5} more" if len(repairs) > 5 else ""))
         prepared.notebooks[name] = nb
+    for name in list(prepared.missing):   # an export handed in instead of the notebook: a TA's, not a 0
+        export = _export_of(name, workdir)
+        if export is not None:
+            prepared.missing.remove(name)
+            prepared.unreadable[name] = export
     if MODULES in prepared.missing:   # the framework in another notebook: a TA's (parts/unreadable.py), not a 0
         elsewhere = _framework_elsewhere(prepared, workdir)
         if elsewhere is not None:
