@@ -154,3 +154,29 @@ def test_a_2017_or_2018_module_given_a_train_method_is_judged_by_its_own_version
         assert result["version"] == version
         assert losers(result) == set(), module_totals(result)
         assert result["score"] == result["max_score"] > 0      # a course version is not charged for what it lacks
+
+
+def test_a_sequential_that_keeps_its_children_under_a_name_of_its_own_scores_full_marks(tmp_path):
+    """`self.layers` for the templates' `self.modules` (a student who rewrote the given __init__ and add): the grader
+    sets its test doubles' parameters through that list. Before, Sequential scored 0/11 with "'Sequential' object
+    has no attribute 'modules'", an attribute only the grader used."""
+    import nbformat
+    folders = {}
+    for version in ("2017", "kit"):
+        nb = builder.notebook(version)
+        sequential = next(c for c in nb.cells if "class Sequential(" in c.source)
+        assert "self.layers" not in sequential.source and "self.modules" in sequential.source
+        sequential.source = sequential.source.replace("self.modules", "self.layers")
+        folders[version] = tmp_path / f"{version}-layers"
+        folders[version].mkdir()
+        nbformat.write(nb, str(folders[version] / "HW3_Modules.ipynb"))
+    report = tmp_path / "grades.json"
+    run = subprocess.run([sys.executable, "-m", "grader", *map(str, folders.values()), "--json", str(report), "--fast"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    results = {r["submission"]: r for r in json.loads(report.read_text())}
+    for version, folder in folders.items():
+        result = results[str(folder)]
+        assert result["version"] == version
+        assert losers(result) == set(), module_totals(result)
+        assert module_totals(result)["Sequential"] == (11, 11)

@@ -75,12 +75,25 @@ def rng_for(seed, *salt):
     return np.random.default_rng([seed, *salt])
 
 
+def children_of(container, name="modules"):
+    """The list a container keeps its children in: `name` (the templates' `self.modules = []`), else its one list
+    attribute of modules (a Sequential whose student renamed it `self.layers`: right all the same)."""
+    if hasattr(container, name):
+        return getattr(container, name)
+    lists = [value for value in vars(container).values() if isinstance(value, list) and value
+             and all(callable(getattr(child, "forward", None)) for child in value)]
+    if len(lists) != 1:
+        raise AttributeError(f"{type(container).__name__} keeps no list of its modules ('{name}', or one list of its "
+                             "own)")
+    return lists[0]
+
+
 def attr_path(obj, path):
     """getattr for 'W' or 'modules[0].w'."""
     for part in path.split("."):
         if "[" in part:
             name, index = part[:-1].split("[")
-            obj = getattr(obj, name)[int(index)]
+            obj = children_of(obj, name)[int(index)]
         else:
             obj = getattr(obj, part)
     return obj
