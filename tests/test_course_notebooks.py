@@ -131,3 +131,27 @@ def test_a_course_looking_main_notebook_beside_the_kit_s_modules_is_run_as_the_k
     assert course_notebooks(renamed, "auto", "kit") == {"HW3_main.ipynb": "main"}   # a course file name
     assert course_notebooks(with_course, "kit", "kit") == {}
     assert course_notebooks(with_kit, "2019-21", "2019-21") == {"HW3_main.ipynb": "main"}
+
+
+def test_answers_typed_into_code_cells_are_read_as_in_markdown(tmp_path):
+    """The course's LaTeX notebook with answers in code cells, as comments: "# Answer: dy/dx = 2x" (a word before the
+    equation) and "# $$\\frac{dy}{dA} = B^T$$" (LaTeX in a comment) are read and pass; a wrong one in a comment still
+    fails. Before, both right ones awaited a TA ("no equation dy/dx = ... found")."""
+    import nbformat
+    from derivations.batch import cells_for
+    nb = nbformat.v4.new_notebook()
+    answers = {"$$\\frac{dy}{dx} = 2x$$": "# Answer: dy/dx = 2x",
+               "Ответ: $\\frac{\\partial y}{\\partial A} = B^T$": "# $$\\frac{dy}{dA} = B^T$$",
+               "$$\\frac{dJ}{dS} = 2A^T(AS - X)$$": "# Ответ: dJ/dS = A^T(AS - X)"}
+    nb.cells = [nbformat.v4.new_code_cell(answers[source]) if source in answers else nbformat.v4.new_markdown_cell(source)
+                for _, source, _ in cells_for(0)]
+    assert sum(c.cell_type == "code" for c in nb.cells) == 3
+    folder = tmp_path / "code-answers"
+    folder.mkdir()
+    nbformat.write(nb, str(folder / "homework_differentiation.ipynb"))
+    shutil.copyfile(DIFF / "homework_modules.ipynb", folder / "homework_modules.ipynb")
+    [report] = grade(folder, json_path=tmp_path / "grades.json", extra=("--fast",)).values()
+    diff = {c["name"][:6]: c for c in rows(report, "differentiation").values()}
+    for question in ("ex. 1:", "ex. 2:"):
+        assert diff[question]["passed"] and diff[question]["points"] == 3 and not diff[question].get("review"), diff
+    assert diff["ex. 4:"]["points"] == 0 and not diff["ex. 4:"].get("review"), diff["ex. 4:"]   # half the gradient

@@ -82,8 +82,10 @@ def regions(cells):
 
 def math_rows(kind, source):
     """The rows of math in one cell, each an equation or expression as written (LaTeX or plain text)."""
-    if kind != "markdown":
-        return _text_rows(source)
+    if kind != "markdown":   # code or raw: comments' marks dropped; LaTeX typed into a comment is read as LaTeX
+        source = "\n".join(line.strip().lstrip("#").strip() for line in source.splitlines())
+        if not _CODE_MATH.search(source):
+            return _text_rows(source)
     bodies, rest = _math(source)
     rows = [row for math in bodies for row in _split_rows(math)]
     rows += [line for line in _text_rows(rest) if "/" in line or "nabla" in line]
@@ -145,7 +147,7 @@ def _text_rows(source):
     LaTeX the reader takes: `x.T` -> `x^T`, `@` -> a product, `np.dot` and other calls are left (not read)."""
     rows = []
     for line in source.splitlines():
-        line = line.strip().lstrip("#").strip()
+        line = _ANSWER_WORD.sub("", line.strip().lstrip("#").strip())
         if "=" not in line or line.startswith(("import ", "from ", "def ", "return ", "print(")):
             continue
         line = re.sub(r"\.T\b", "^T", line).replace("@", "*").replace("**", "^")
@@ -153,6 +155,9 @@ def _text_rows(source):
     return rows
 
 
+_CODE_MATH = re.compile(r"\$|\\\[|\\begin\{")
+# A word that opens a line of plain text before its equation ("# Answer: dy/dx = 2x", "Ответ: dy/dx = 2x")
+_ANSWER_WORD = re.compile(r"^(?:answer|ответ|solution|решение|result|результат|итог)\w*\s*[:.)-]\s*", re.IGNORECASE)
 _SPACE = re.compile(r"\s+|\\[,;:! ]|\\left|\\right|\\displaystyle")
 
 
