@@ -135,3 +135,26 @@ def test_what_the_main_notebook_may_do_is_still_flagged_in_a_scanned_notebook(na
     messages = findings(notebook("%run HW3_main.ipynb", "import urllib.request\n"
                                  "urllib.request.urlretrieve('http://example.org/x', 'x')"), name)
     assert len(messages) == 2 and "runs an IPython magic" in messages[0] and "reads a file" in messages[1]
+
+
+HIDING = "\n\n  \n# an innocent comment\u2028\u2028\u2028 hides nothing\nx = 1\n"   # blank lines on top, U+2028 in a comment
+
+
+def test_blank_lines_on_top_and_line_separators_cannot_make_a_finding_quote_another_line():
+    """IPython drops a cell's blank lines on top before it is parsed, and Python ends lines at \\n only where
+    str.splitlines also splits at U+2028: the finding quoted a blank line (line 1: ``) or the comment instead of the
+    line that reads a file. It names the line as the student's cell numbers it, and quotes it."""
+    [message] = findings(notebook("import numpy as np", HIDING + "data = open('../HW3_Modules.ipynb').read()"),
+                         "HW3_Modules.ipynb")
+    assert "(line 6: `data = open('../HW3_Modules.ipynb').read()`)" in message, message
+
+
+def test_a_numeric_backward_is_quoted_at_its_own_line_after_blank_lines_and_line_separators():
+    from grader.parts.numeric_scan import findings as numeric_findings
+    backward = ("class Tanh(Module):\n    def updateGradInput(self, input, gradOutput):\n        h = 1e-6\n"
+                "        self.gradInput = np.zeros_like(input)\n        for i in np.ndindex(input.shape):\n"
+                "            plus, minus = input.copy(), input.copy()\n            plus[i] += h\n            minus[i] -= h\n"
+                "            self.gradInput[i] = (np.tanh(plus[i]) - np.tanh(minus[i])) / (2 * h) * gradOutput[i]\n"
+                "        return self.gradInput")
+    [message] = numeric_findings(notebook("import numpy as np", HIDING + backward), "HW3_Modules.ipynb")
+    assert "(line 7: `def updateGradInput(self, input, gradOutput):`)" in message, message

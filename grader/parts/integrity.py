@@ -23,14 +23,11 @@ the file is called (``homework_modules.ipynb`` is the modules notebook). Never t
 or a file taken as it): loading the modules with ``%run``, downloading and reading MNIST is its job.
 """
 import ast
-import warnings
-from functools import lru_cache
-
-from IPython.core.inputtransformer2 import TransformerManager
 
 from grader import DIFFERENTIATION, MODULES
 from grader.intake.discover import match_tier
 from grader.execution.workcopy import code_cells, first_line
+from grader.parts.cell_syntax import parse_cell, source_line
 
 SCANNED = (MODULES, DIFFERENTIATION)
 
@@ -81,21 +78,6 @@ HARMLESS_CELL_MAGICS = CODE_MAGICS | {"writefile", "html", "HTML", "markdown", "
 HARMLESS_COMMANDS = {"pip", "pip3", "conda", "mamba", "nvidia-smi", "ls", "pwd", "mkdir", "echo", "nproc", "free",
                      "df", "apt", "apt-get", "lscpu", "uname", "which", "whoami", "date", "du"}
 SHELL_METHODS = {"system", "getoutput"}
-
-_transformer = TransformerManager()
-
-
-@lru_cache(maxsize=1024)   # the numeric scan (grader/parts/numeric_scan.py) reads the same cells: parsed once
-def parse_cell(source):
-    """The syntax tree of a cell as the kernel would run it (magics and shell lines turned into Python),
-    or None if it does not parse (such a cell runs nothing). Shared: never modify the tree."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return ast.parse(_transformer.transform_cell(source))
-    except Exception:  # noqa: BLE001  (IPython and ast raise several kinds; such a cell runs nothing)
-        return None
-
 
 def _constant(node):
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
@@ -423,10 +405,10 @@ def findings(nb, name):
         hits = cell_findings(cell.source, modules, defined)
         if not hits:
             continue
-        lines = cell.source.splitlines()
         shown = []
         for what, line in hits:
-            text = lines[line - 1].strip() if 0 < line <= len(lines) else first_line(cell.source)
+            line, text = source_line(cell.source, line)
+            text = text or first_line(cell.source)
             text = text[:80] + ("..." if len(text) > 80 else "")
             entry = f"{what} (line {line}: `{text}`)"
             if entry not in shown:

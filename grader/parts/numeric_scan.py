@@ -19,7 +19,7 @@ import ast
 
 from grader import DIFFERENTIATION, MODULES
 from grader.execution.workcopy import code_cells, first_line
-from grader.parts.integrity import parse_cell
+from grader.parts.cell_syntax import parse_cell, source_line
 from grader.parts.probes import EXERCISES
 
 STEP_NAMES = {"h", "eps", "epsilon", "delta", "step", "dx", "dh", "d", "hh", "h2", "delta_x", "dt", "_h", "_eps"}
@@ -139,10 +139,8 @@ def findings(nb, name, answers=()):
         if (index, what) in seen:
             continue
         seen.add((index, what))
-        lines = cells[index].source.splitlines()
-        while lines and not lines[0].strip():   # IPython drops leading blank lines before parsing
-            lines.pop(0)
-        text = lines[line - 1].strip()[:80] if 0 < line <= len(lines) else ""
+        line, text = source_line(cells[index].source, line)
+        text = text[:80]
         messages.append(f"integrity: {name} cell {index} (`{first_line(cells[index].source)}`) computes a derivative "
                         f"numerically: {what} (line {line}: `{text}`). The homework asks for the derived formula: "
                         "flagged for a TA to read (no points taken here; the gradient checks ask for analytic "

@@ -1,0 +1,38 @@
+"""A code cell as the kernel runs it: its syntax tree (:func:`parse_cell`), and a line of that tree in the cell as the
+student wrote it (:func:`source_line`), for the integrity scans' findings (grader/parts/integrity.py, numeric_scan.py).
+"""
+import ast
+import re
+import warnings
+from functools import lru_cache
+
+from IPython.core.inputtransformer2 import TransformerManager
+
+_transformer = TransformerManager()
+_NEWLINE = re.compile(r"\r\n|\r|\n")    # where Python's tokenizer ends a line
+
+
+@lru_cache(maxsize=1024)   # the numeric scan (grader/parts/numeric_scan.py) reads the same cells: parsed once
+def parse_cell(source):
+    """The syntax tree of a cell as the kernel would run it (magics and shell lines turned into Python),
+    or None if it does not parse (such a cell runs nothing). Shared: never modify the tree."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(_transformer.transform_cell(source))
+    except Exception:  # noqa: BLE001  (IPython and ast raise several kinds; such a cell runs nothing)
+        return None
+
+
+def source_line(source, line):
+    """(its number in the cell as written, its text) of line `line` of the cell's syntax tree (parse_cell).
+
+    IPython drops the blank lines at the top of a cell before it is parsed, and Python counts lines at \\n, \\r\\n
+    and \\r only, where str.splitlines also splits at \\f, \\x1c, U+2028...: counted the tree's way in the text
+    as written, so that blank lines on top or U+2028 in a comment cannot make a finding quote another (a blank)
+    line to the TA than the one it is about."""
+    kept = source.splitlines(keepends=True)
+    lead = next((i for i, text in enumerate(kept) if text and not text.isspace()), 0)   # IPython's leading_empty_lines
+    number = line + len(_NEWLINE.findall("".join(kept[:lead])))
+    lines = _NEWLINE.split(source)
+    return number, (lines[number - 1].strip() if 0 < number <= len(lines) else "")
