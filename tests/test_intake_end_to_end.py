@@ -294,3 +294,37 @@ def test_a_kit_main_notebook_beside_two_different_modules_files_awaits_a_ta_too(
     assert main["name"] == "HW3_main.ipynb could not run: HW3_Modules.ipynb was handed in twice over", main
     assert any("HW3_main.ipynb: not run: it runs HW3_Modules.ipynb (%run), and 2 different files could be" in e
                and "once one of HW3_Modules.ipynb, HW3_Modules (1).ipynb is kept" in e for e in result["errors"])
+
+
+def test_a_helper_module_handed_in_beside_the_notebooks_of_a_canvas_download_is_imported(tmp_path):
+    """`from utils import stable_softmax` in the modules notebook, utils.py handed in too: in a Canvas download as a
+    loose file (Canvas prefixes it: name_111_..._utils.py), as a second upload (utils-1.py), or inside the student's
+    zip beside the notebook. Before, only the notebooks were copied where they are graded: SoftMax failed with "No
+    module named 'utils'" (137/146)."""
+    from versions import builder
+    nb = builder.notebook("2019-21")
+    softmax = next(c for c in nb.cells if "class SoftMax(" in c.source)
+    body = ("shifted = input - input.max(axis=1, keepdims=True)\n        e = np.exp(shifted)\n"
+            "        self.output = e / e.sum(axis=1, keepdims=True)")
+    assert body in softmax.source
+    softmax.source = "from utils import stable_softmax\n" + softmax.source.replace(body, "self.output = stable_softmax(input)")
+    utils = ("import numpy as np\n\n\ndef stable_softmax(x):\n    e = np.exp(x - x.max(axis=1, keepdims=True))\n"
+             "    return e / e.sum(axis=1, keepdims=True)\n")
+    canvas = tmp_path / "canvas"
+    canvas.mkdir()
+    write_nb(canvas / "loosefile_111_9001_homework_modules.ipynb", nb)
+    (canvas / "loosefile_111_9002_utils.py").write_text(utils)
+    write_nb(canvas / "secondupload_222_9003_homework_modules.ipynb", nb)
+    (canvas / "secondupload_222_9004_utils-1.py").write_text(utils)
+    with zipfile.ZipFile(canvas / "inzip_333_9005_hw1.zip", "w") as zf:
+        zf.writestr("hw1/homework_modules.ipynb", nbformat.writes(nb))
+        zf.writestr("hw1/utils.py", utils)
+    json_path = tmp_path / "out" / "grades.json"
+    run = subprocess.run([sys.executable, "-m", "grader", str(canvas), "--json", str(json_path), "--fast"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    reports = {r["key"]: r for r in json.loads(json_path.read_text(encoding="utf-8"))}
+    assert set(reports) == {"111", "222", "333"}
+    for key, report in reports.items():
+        assert report["version"] == "2019-21" and report["score"] == report["max_score"] == 146, (key, report["errors"])
+        assert not [n for n in report["notes"] if "utils is not installed" in n], report["notes"]

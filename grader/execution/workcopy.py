@@ -179,6 +179,11 @@ def prepare(submission, workdir):
     workdir.mkdir(parents=True, exist_ok=True)
     if submission.folder and Path(submission.folder).is_dir():
         shutil.copytree(submission.folder, workdir, symlinks=True, ignore=_ignore(submission.folder), dirs_exist_ok=True)
+    for name, source in getattr(submission, "extras", {}).items():   # a platform's loose files: a helper module
+        if name not in NOTEBOOKS + NOT_COPIED + ("", ".", "..") and Path(name).name == name \
+                and not (workdir / name).exists() \
+                and _plain_entry(Path(source)):
+            shutil.copyfile(source, workdir / name)
     for kit, source in submission.files.items():
         shutil.copyfile(source, workdir / kit)
     for folder in KIT_FOLDERS:

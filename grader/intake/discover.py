@@ -23,7 +23,7 @@ Accepted, alone or mixed, as folders or as ``.zip`` files (zips inside them and 
 
 Notebook names are matched leniently: case, spaces and punctuation, a browser's ``(1)``, Jupyter's ``-Copy1``,
 Canvas's ``-1``, a course prefix or suffix (``DL24_hw3_modules.ipynb``), the Russian words (``ДЗ3_модули.ipynb``); a
-differentiation notebook whose name fits nothing is found by its contents (by_content.py). Every choice goes into the
+differentiation notebook whose name fits nothing is found by its contents (names.py, by_content.py). Every choice goes into the
 submission's ``notes`` ("HW3_Modules (1).ipynb graded as HW3_Modules.ipynb"); two different files that fit one
 notebook equally well are recorded in ``ambiguous`` and neither is graded (the grader never picks silently): that
 notebook's points await a TA (grader/execution/workcopy.py).
@@ -32,30 +32,27 @@ Bad input never stops the batch: an empty, password-protected, corrupt or oversi
 files and bytes over the whole submission, see grader/intake/unpack.py, which every unpack goes through), a member that
 cannot be read, a file that is not a notebook, a symlink, a name with bytes that are not UTF-8 — each gives one
 line in the submission's ``problems`` and the rest goes on.
+A student without a folder of their own (a platform's flat folder) has the other files they handed in (a helper module
+the notebooks import, `utils.py`) in ``extras``, copied beside the notebooks; from a student's zip, its folder goes along.
 A Submission holds plain strings, lists and dicts (picklable, JSON-ready): paths, never open files.
 """
 import os
 import re
 import shutil
 import stat
-import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from grader import DIFFERENTIATION, MAIN, MODULES, NOTEBOOKS
+from grader import DIFFERENTIATION, NOTEBOOKS
 from grader import scratch
 from grader.intake import by_content, unpack as unpacking
+from grader.intake.names import loose_name, match_tier   # match_tier: also imported from here
 
 IGNORED_PARTS = unpacking.IGNORED_PARTS
 
 CANVAS = re.compile(r"^(?P<name>[^_/]+?)(?P<late>_LATE)?_(?P<user>\d+)_(?P<sub>\d+)_(?P<file>.+)$", re.IGNORECASE)
 MOODLE_FOLDER = re.compile(r"^(?P<name>.+)_(?P<user>\d+)_assignsubmission_(?P<plugin>[a-z]+)_$")
 MOODLE_FILE = re.compile(r"^(?P<name>.+)_(?P<user>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<file>.+)$")
-
-# kit notebook -> the word that marks it in a file name once normalised (see _normal)
-WORDS = {MODULES: "modules", DIFFERENTIATION: "differentiation", MAIN: "main"}
-NATIVE = {MODULES: "модул", DIFFERENTIATION: "дифференц"}   # the words in Russian names ("ДЗ3_модули.ipynb")
-
 
 @dataclass
 class Submission:
@@ -75,6 +72,7 @@ class Submission:
     notes: list = field(default_factory=list)      # what was graded as what, what was repaired
     problems: list = field(default_factory=list)   # bad input, in one line each
     ambiguous: dict = field(default_factory=dict)  # kit notebook name -> [the different files that fit it equally]
+    extras: dict = field(default_factory=dict)     # without a folder of its own: a loose file's name -> its path
     handed_in_as: dict = field(default_factory=dict)   # kit notebook name -> the file's name, where the two differ
 
     def as_dict(self):
@@ -88,43 +86,6 @@ class IntakeError(ValueError):
 def shown(path):
     """A path or name as text that prints and encodes anywhere (bytes that are not UTF-8 become U+FFFD)."""
     return os.fsencode(str(path)).decode("utf-8", "replace")
-
-
-def _normal(stem):
-    """'DL24 HW3_Modules (1)' -> 'dl24hw3modules': case, copies' suffixes, spaces and punctuation removed."""
-    text = unicodedata.normalize("NFKC", stem).lower().strip()
-    previous = None
-    while text != previous:
-        previous = text
-        text = re.sub(r"\s*\(\d+\)$", "", text)               # browser: "name (1)"
-        text = re.sub(r"[\s_-]*copy\d*$", "", text)          # Jupyter: "name-Copy1", "name copy"
-        text = re.sub(r"-\d+$", "", text)                     # Canvas: "name-1"
-        text = text.strip()
-    return re.sub(r"[\W_]+", "", text)
-
-
-def match_tier(filename):
-    """(kit notebook, tier) for a file name: tier 0 the kit's name up to case/copies/punctuation, tier 1 with a
-    course prefix or suffix, or the course's own names (`homework_modules`, `homework_differentiation`,
-    `homework_main`, `homework_main-advanced`); tier 2 the course's basic track `homework_main-basic` (beside an
-    advanced-track notebook, the advanced one is graded and the basic one noted); None if it is no kit notebook."""
-    if not filename.lower().endswith(".ipynb"):
-        return None
-    norm = _normal(filename[:-len(".ipynb")])
-    if "testmodules" in norm:     # the course's homework_test_modules.ipynb: its tests, not the student's modules
-        return None
-    for kit, word in WORDS.items():
-        if norm == _normal(kit[:-len(".ipynb")]):
-            return kit, 0
-    for kit, word in WORDS.items():
-        if word == "main":
-            if norm == "main" or "hw3main" in norm:
-                return kit, 1
-            if "homeworkmain" in norm:
-                return kit, 2 if "homeworkmainbasic" in norm else 1
-        elif word in norm or NATIVE.get(kit, word) in norm:
-            return kit, 1
-    return None
 
 
 # ------------------------------------------------------------------ archives (grader/intake/unpack.py)
@@ -326,8 +287,9 @@ def _gather(submission, items, staging, display_name):
         elif item.suffix.lower() == ".ipynb":
             candidates.append((item, 0))
             display_name[str(item)] = shown_name
-        else:
+        else:   # a helper module or data beside the notebooks (a platform's flat folder): copied along
             others.append(shown_name)
+            submission.extras.setdefault(loose_name(Path(shown_name).name), str(item))
     choose(candidates, submission, lambda p: display_name.get(str(p), shown(Path(p).name)))
     if not submission.files and not submission.problems:
         what = f" (found: {', '.join(others[:5])}{f' and {len(others) - 5} more' if len(others) > 5 else ''})" if others else ""
@@ -365,6 +327,9 @@ def _platform_batch(folder, entries, platform, staging, origin):
         if platform == "moodle":
             folders = [p for p, _ in g["items"] if p.is_dir()]
             sub.folder = str(folders[0]) if len(folders) == 1 else None
+        chosen = sorted((Path(f) for f in sub.files.values()), key=lambda p: len(p.parts))
+        if sub.folder is None and chosen and chosen[0].parent != Path(folder):   # from the student's zip: its folder
+            sub.folder = str(chosen[0].parent)
         submissions.append(sub)
     for p in stray:
         if p.is_dir() or p.suffix.lower() in (".zip", ".ipynb"):
