@@ -158,3 +158,18 @@ def test_a_numeric_backward_is_quoted_at_its_own_line_after_blank_lines_and_line
                 "        return self.gradInput")
     [message] = numeric_findings(notebook("import numpy as np", HIDING + backward), "HW3_Modules.ipynb")
     assert "(line 7: `def updateGradInput(self, input, gradOutput):`)" in message, message
+
+
+def test_a_line_nested_too_deep_for_the_scan_cannot_hide_the_lines_after_it():
+    """A sum of 600 terms runs in the kernel but is deeper than the scan's recursion: it ended the scan of its cell,
+    so an open() below it was never flagged. Each statement is scanned on its own, and the deep one is a finding."""
+    deep = "x = 1" + " + 1" * 600
+    [message] = findings(notebook("import numpy as np", deep + "\ndata = open('../HW3_Modules.ipynb').read()"),
+                         "HW3_Modules.ipynb")
+    assert "reads a file (line 2: `data = open('../HW3_Modules.ipynb').read()`)" in message, message
+    assert "is nested too deep for the scan to read" in message
+
+
+def test_a_cell_too_deep_to_parse_is_a_finding():
+    [message] = findings(notebook("import numpy as np", "x = 1" + " + 1" * 300_000), "HW3_Modules.ipynb")
+    assert "cell 1" in message and "is nested too deep for the scan to read" in message

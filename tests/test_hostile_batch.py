@@ -324,3 +324,24 @@ def test_a_power_tower_answer_and_unclosed_math_do_not_stall_the_batch(tmp_path)
     assert ex["attacker"]["ex. 1"]["review"] and "too large to compute" in ex["attacker"]["ex. 1"]["message"]
     assert ex["attacker"]["ex. 2"]["passed"]
     assert list((tmp_path / "out" / "grades_review").glob("*.html"))
+
+
+def test_code_nested_too_deep_is_graded_and_flagged_never_a_grader_failure(tmp_path):
+    """A cell of a 300,000-term sum made the grader's own parse (which version the notebook is written against)
+    raise RecursionError: the submission was 'not graded', and three at the head of a batch stop it. A 600-term sum
+    runs in the kernel but ended the integrity scan of its cell, hiding the open() below it. Graded beside an honest
+    one: every module scores, the deep cells are named for a TA, the open() is flagged."""
+    from corpus import MODULES
+    deep_parse = _reference_plus("x = 1" + " + 1" * 300_000)
+    deep_scan = _reference_plus("x = 1" + " + 1" * 600 + "\ndata = open('/etc/hostname').read()")
+    for name, text in (("honest", _reference_plus()), ("deep-parse", deep_parse), ("deep-scan", deep_scan)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / MODULES).write_text(text, encoding="utf-8")
+    reports, _ = grade([tmp_path / n for n in ("honest", "deep-parse", "deep-scan")], tmp_path / "out", "--fast",
+                       "--jobs", "2", timeout=600)
+    by_name = {Path(r["submission"]).name: r for r in reports.values()}
+    for name, report in by_name.items():
+        assert report["graded"] and module_score(report) == (171, 171), (name, report["errors"])
+    assert any("is nested too deep for the scan to read" in e for e in by_name["deep-parse"]["errors"])
+    [flag] = [e for e in by_name["deep-scan"]["errors"] if e.startswith("integrity:")]
+    assert "reads a file (line 2: `data = open('/etc/hostname').read()`)" in flag and "nested too deep" in flag

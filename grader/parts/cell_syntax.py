@@ -13,15 +13,28 @@ _NEWLINE = re.compile(r"\r\n|\r|\n")    # where Python's tokenizer ends a line
 
 
 @lru_cache(maxsize=1024)   # the numeric scan (grader/parts/numeric_scan.py) reads the same cells: parsed once
-def parse_cell(source):
-    """The syntax tree of a cell as the kernel would run it (magics and shell lines turned into Python),
-    or None if it does not parse (such a cell runs nothing). Shared: never modify the tree."""
+def _parsed(source):
+    """(the tree or None, whether the parser gave up on the code's nesting rather than on its syntax)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return ast.parse(_transformer.transform_cell(source))
+            return ast.parse(_transformer.transform_cell(source)), False
+    except (RecursionError, MemoryError):   # nested deeper than the parser goes from the grader's call depth
+        return None, True
     except Exception:  # noqa: BLE001  (IPython and ast raise several kinds; such a cell runs nothing)
-        return None
+        return None, False
+
+
+def parse_cell(source):
+    """The syntax tree of a cell as the kernel would run it (magics and shell lines turned into Python),
+    or None if it does not parse (such a cell runs nothing, unless :func:`too_deep`). Shared: never modify the tree."""
+    return _parsed(source)[0]
+
+
+def too_deep(source):
+    """Whether the cell's code is nested too deep for the grader's parser: how deep the parser goes depends on the
+    depth it is called from, so the kernel may well have run such a cell (the scans cannot read it: a finding)."""
+    return _parsed(source)[1]
 
 
 def source_line(source, line):

@@ -112,7 +112,7 @@ def defined_functions(source):
     (`grad_xTx = lambda x: 2 * x`); a cell that does not parse: found by those lines."""
     try:
         tree = ast.parse(source)
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):   # (too deep to parse: read by its lines)
         return [a or b for a, b in _DEFINED.findall(source)]
     names = []
     for node in tree.body:

@@ -27,7 +27,7 @@ import ast
 from grader import DIFFERENTIATION, MODULES
 from grader.intake.discover import match_tier
 from grader.execution.workcopy import code_cells, first_line
-from grader.parts.cell_syntax import parse_cell, source_line
+from grader.parts.cell_syntax import parse_cell, source_line, too_deep
 
 SCANNED = (MODULES, DIFFERENTIATION)
 
@@ -38,6 +38,7 @@ MAGIC = "runs an IPython magic"
 PATCH = "imports or patches by name"
 OUTSIDE = "reaches outside numpy (files, the interpreter, processes or the network)"
 GRADER = "uses the grader's internals"
+TOO_DEEP = "is nested too deep for the scan to read (no framework needs it)"
 NOTEBOOK = "names a notebook file"
 KERNEL = "drives the kernel"
 
@@ -371,16 +372,23 @@ def defined_names(trees):
 
 
 def cell_findings(source, modules, defined=frozenset()):
-    """[(what, line number)] of one cell; modules: the notebook's imported names; defined: its own names."""
+    """[(what, line number)] of one cell; modules: the notebook's imported names; defined: its own names.
+
+    Each top-level statement is scanned on its own: one nested deeper than the scan's recursion goes (a sum of 600
+    terms runs in the kernel) is itself a finding, and the statements after it are still read (one such line on
+    top used to end the scan of its cell, hiding an open() below it)."""
     tree = parse_cell(source)
     if tree is None:
-        return []
-    scan = _Scan(modules, defined)
-    try:
-        scan.visit(tree)
-    except RecursionError:          # absurdly deep code: keep what was found, never take the grading down
-        pass
-    return scan.hits
+        return [(TOO_DEEP, 1)] if too_deep(source) else []
+    hits = []
+    for statement in tree.body:
+        scan = _Scan(modules, defined)
+        try:
+            scan.visit(statement)
+        except RecursionError:
+            scan.hit(TOO_DEEP, statement)
+        hits += scan.hits
+    return hits
 
 
 def scanned(name):

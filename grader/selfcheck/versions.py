@@ -116,7 +116,7 @@ def python_code(source):
 def _tree(source):
     try:
         return ast.parse(python_code(source))
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):   # nested too deep for the parser: no definition read
         return None
 
 
