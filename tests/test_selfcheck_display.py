@@ -64,3 +64,29 @@ def test_in_a_jupyter_kernel_check_renders_one_html_table_and_echoes_nothing(tmp
     shown = outputs[0].data
     assert shown["text/html"].count('data-status="ok"') == 4 and "All checks passed." in shown["text/html"]
     assert shown["text/plain"].startswith("ok    ReLU")  # the text version for front-ends without HTML
+
+
+def test_check_of_all_modules_fails_a_module_whose_cell_was_not_run(capsys):
+    """A class whose cell was not run (or stopped with an error) is a failed row of check()'s summary, saying to run
+    the cell: before, check() listed only the modules the kernel held and said "164 of 164 points. All checks
+    passed." with ReLU missing."""
+    from grader.selfcheck import TARGETS, check
+    from grader.selfcheck.notebook import load_notebook
+    ns = dict(vars(load_notebook(ROOT / "HW3_Modules.ipynb", name="display_reference")))
+    del ns["ReLU"]
+    summary = check(namespace=ns)
+    printed = capsys.readouterr().out.splitlines()
+    assert not summary.passed and summary.max_points == 171 and summary.points == 171 - 7
+    assert [line.split()[1] for line in printed[:-1] if line[:4] in ("ok  ", "FAIL")] == TARGETS
+    relu = next(line for line in printed if line.startswith("FAIL  ReLU"))
+    assert "0/7" in relu and "no class ReLU is defined in this kernel: run the cell that defines it" in relu
+    assert printed[-1] == "164 of 171 points. Some checks FAILED: fix them before moving on."
+    check("ReLU", namespace=ns)
+    rows = capsys.readouterr().out.splitlines()[:-1]
+    assert rows and all(line.startswith("FAIL  ReLU") and "no class ReLU is defined in this kernel" in line
+                        and "in your notebook" not in line for line in rows)
+
+
+def test_one_input_is_said_in_the_singular():
+    from grader.selfcheck import messages as M
+    assert M.forward_ok(1) == "output matches on 1 input" and M.forward_ok(3) == "output matches on 3 inputs"

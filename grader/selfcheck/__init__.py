@@ -21,7 +21,7 @@ students' release (frozen from the reference at release time), or from the kit's
 run inside the kit. The inputs are drawn from ``SELFCHECK_SEED``; the grader draws its own from a secret seed of
 each batch, which is never shipped.
 
-``check()`` with no name checks every module found in the notebook. The table is rendered in Jupyter and
+``check()`` with no name checks every module of the homework (one not defined in the kernel is a failed row). The table is rendered in Jupyter and
 printed elsewhere (:mod:`.display`); the returned summary is true when all rows pass.
 Set the environment variable ``HW3_SELFCHECK=0`` to skip the checks (HW3_main.ipynb does, when it
 loads the modules with ``%run``).
@@ -63,15 +63,16 @@ def expected_for(check):
     return _expected[check.id]
 
 
-def results_for(namespace, target, version=KIT):
+def results_for(namespace, target, version=KIT, in_kernel=False):
     """Results of every check of `target` on a namespace (dict or object) holding the student's classes,
-    judged by `version` (the kit's own, for the students of this kit)."""
+    judged by `version` (the kit's own, for the students of this kit). `in_kernel`: check() in the student's kernel
+    (a missing class is then named as a cell to run)."""
     ns = dict(namespace) if isinstance(namespace, dict) else vars(namespace)
     version = VERSIONS[version] if isinstance(version, str) else version
     results = []
     for check in checks_of(target, version):
         payload = run_probe(check.id, ns, SELFCHECK_SEED, version=version.name, names=version.names)
-        results.append(verdict(check, payload, expected_for(check), version))
+        results.append(verdict(check, payload, expected_for(check), version, in_kernel=in_kernel))
     return results
 
 
@@ -89,17 +90,21 @@ def check(name=None, namespace=None):
     ns = dict(namespace) if isinstance(namespace, dict) else vars(namespace)
     if name is not None and name not in TARGETS:
         raise ValueError(f"check({name!r}): unknown module; choose one of {', '.join(TARGETS)}")
-    targets = [name] if name else [t for t in TARGETS if t in ns]
+    # check() checks every module of the homework, not only those the kernel holds: a class whose cell was not run
+    # (or stopped with an error) must show as a failed row, never vanish from a table that then says all passed.
+    targets = [name] if name else TARGETS
     summary = Summary()
     for target in targets:
-        results = results_for(ns, target)
+        results = results_for(ns, target, in_kernel=True)
         summary.points += sum(r.points for r in results)
         summary.max_points += sum(r.max_points for r in results)
         if name is None:  # one row per module
             passed = all(r.passed for r in results)
+            undefined = not passed and not any(r.defined_as for r in results)
             summary.rows.append(Row(passed, target, f"{len(results)} check{'s' if len(results) > 1 else ''}",
                                     sum(r.points for r in results), sum(r.max_points for r in results),
-                                    "" if passed else f"run check({target!r}) for details"))
+                                    "" if passed else results[0].message if undefined
+                                    else f"run check({target!r}) for details"))
         else:
             summary.rows += [Row(r.passed, r.target, r.name, r.points, r.max_points, r.message) for r in results]
     return show(summary)

@@ -43,7 +43,7 @@ def compare(version, target, what, got, expected, key, tolerance=TOLERANCE, inpu
         return None
     if tolerance < TOLERANCE and err < TOLERANCE:   # right to finite-difference precision only
         return M.not_analytic(where, err, tolerance)
-    return M.mismatch(where, err, tolerance, got, expected, fed)
+    return M.mismatch(where, err, tolerance, got, expected, fed, input)
 
 
 def criterion_changed(version, target, got, expected, case, label):
@@ -350,10 +350,11 @@ class Result:
                 "message": self.message}
 
 
-def verdict(check, payload, expected, version=None, where=None):
+def verdict(check, payload, expected, version=None, where=None, in_kernel=False):
     """A Result from the kernel's payload (see run_probe) and the expected values.
 
-    `where(name)` says where the code of a missing class might be (the grader reads the notebook).
+    `where(name)` says where the code of a missing class might be (the grader reads the notebook); `in_kernel`: the
+    student's own check() in their kernel, where a missing class is most often a cell not run (messages.missing).
     """
     version = version or KIT
     defined_as = version.class_name(check.target)
@@ -368,7 +369,8 @@ def verdict(check, payload, expected, version=None, where=None):
         if payload.get("missing"):
             name = str(payload["missing"])
             return Result(check.target, check.name, False, 0, check.points,
-                          M.missing(name, str(payload.get("kind", "class")), where(name) if where else ""), "", True)
+                          M.missing(name, str(payload.get("kind", "class")), where(name) if where else "",
+                                    in_kernel), "", True)
         error = str(payload.get("error", "unknown error"))[:500]
         if payload.get("stub"):
             return result(False, M.stub(defined_as, error, str(payload.get("attribute", "output"))), True)

@@ -146,8 +146,15 @@ def describe_exception(exc):
     return f"{type(exc).__name__}: {text}{where}" if text else f"{type(exc).__name__}{where}"
 
 
-def missing(name, kind="class", where=""):
-    """No class (or function) of that name in the notebook's namespace; `where` its code might be."""
+def missing(name, kind="class", where="", in_kernel=False):
+    """No class (or function) of that name in the notebook's namespace; `where` its code might be.
+
+    `in_kernel`: said to a student by check() in their own kernel, where the usual cause is a cell not run yet (after
+    a restart) or one that stopped with an error above the definition: the notebook may well hold the code."""
+    if in_kernel:
+        return (f"no {kind} {name} is defined in this kernel: run the cell that defines it (after a restart, the cells "
+                f"above it too); a cell that stopped with an error defined nothing, so fix that error first; keep the "
+                f"name {name} exactly.")
     return f"no {kind} {name} in your notebook" + (f": {where}" if where else
                                                    f"; define {kind} {name} in a code cell, under that exact name") + "."
 
@@ -208,10 +215,61 @@ def not_finite(where, got, expected, fed=""):
     return f"{where}: contains inf or nan.{fed} Expected {show(expected, FED_LIMIT)}, got {show(got, FED_LIMIT)}."
 
 
-def mismatch(where, err, tolerance, got, expected, fed=""):
-    """The teaching message: what was fed in (see :func:`fed`), what was expected, what came back, the error."""
+def mismatch(where, err, tolerance, got, expected, fed="", input=None):
+    """The teaching message: what was fed in (see :func:`fed`), what was expected, what came back, the error; and,
+    when every value is the expected one times one constant, that factor and what it points to (:func:`factor_hint`)."""
     want, have = show_apart(expected, got, FED_WHOLE)
-    return f"{where}: wrong values.{fed} Expected {want}, got {have} (relative error {err:.1e}, tolerance {tolerance:.0e})."
+    return (f"{where}: wrong values.{fed} Expected {want}, got {have} (relative error {err:.1e}, tolerance "
+            f"{tolerance:.0e}).{factor_hint(got, expected, input)}")
+
+
+def constant_factor(got, expected):
+    """r when got == r * expected entry by entry (to 1e-9, zeros where expected is zero), else None."""
+    got, expected = np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    if got.shape != expected.shape or not got.size or not (np.all(np.isfinite(got)) and np.all(np.isfinite(expected))):
+        return None
+    scale = np.abs(expected).max()
+    nonzero = np.abs(expected) > 1e-12 * scale
+    if scale == 0 or np.any(np.abs(got[~nonzero]) > 1e-9 * np.abs(got).max()):
+        return None
+    ratios = got[nonzero] / expected[nonzero]
+    r = float(np.median(ratios))
+    return r if r != 0 and np.allclose(ratios, r, rtol=1e-9, atol=0) else None
+
+
+def factor_hint(got, expected, input=None):
+    """' Every value is the expected one divided by 5, the batch size N: ...': a wrong constant factor, named when it is one a
+    student's formula typically gets wrong (the batch size N of `input`, its number of entries, 2, -1); any other
+    constant is named only when three or more expected values are not zero (with one, any wrong value is some constant
+    times the right one)."""
+    r = constant_factor(got, expected) if input is not None else None   # None: a check of no single input
+    if r is None:
+        return ""
+    n = np.shape(input)[0] if np.ndim(input) >= 1 else 0
+    size = int(np.size(input))
+
+    said = " Every value is the expected one" if np.size(expected) > 1 else " It is the expected value"
+
+    def near(value):
+        return np.isclose(r, value, rtol=1e-9, atol=0)
+    if n > 1 and near(1 / n):
+        return (f"{said} divided by {n}, the batch size N: the formula sums over the batch "
+                "here; a mean (or a 1/N) divides by N once too often.")
+    if n > 1 and near(n):
+        return (f"{said} times {n}, the batch size N: divide by N once (the loss is averaged "
+                "over the batch).")
+    if size > n and near(1 / size):
+        return (f"{said} divided by {size}, the number of entries of the input: the text sums "
+                "over the features and divides by the batch size N only (np.mean over all entries divides by N times "
+                "the features).")
+    if near(-1):
+        return f"{said} with the sign flipped."
+    if near(0.5) or near(2):
+        return f"{said} times {r:g}: a factor 2 is {'missing' if near(0.5) else 'extra'}."
+    if np.count_nonzero(expected) >= 3:   # with one or two values any wrong formula is a constant multiple
+        return (f" Every value is the expected one times {r:.4g}: the formula is right up to a constant factor; "
+                "compare your constants with the text's.")
+    return ""
 
 
 def edge_malformed(method, what, got, expected):
@@ -233,7 +291,7 @@ def edge_mismatch(method, what, err, expected, got):
 
 
 def forward_ok(n):
-    return f"output matches on {n} inputs"
+    return f"output matches on {n} input{'s' if n != 1 else ''}"
 
 
 def gradients_ok(n, tolerance):
