@@ -240,3 +240,23 @@ def test_shared_finite_difference_helper_is_defined_once():
     sources = [cell.source for cell in nb.cells if cell.cell_type == "code"]
     for name in ("numerical_gradient", "numerical_jacobian", "check_close"):
         assert sum(f"def {name}(" in src for src in sources) == 1, name
+
+
+def test_intro_says_an_answer_by_finite_differences_passes_the_check_cell_but_not_the_grader(capsys):
+    """The students' text warns that numerical_gradient in an answer prints OK here yet scores nothing: true on the
+    notebook's own ex1 check (it passes) and at the grader's tolerance (such an answer is off by more)."""
+    import numpy as np
+
+    from grader.kit.release import student_notebook
+    from grader.selfcheck.gradcheck import ANALYTIC_TOLERANCE, relative_error
+    student = {c.id: c.source for c in student_notebook(ROOT / NOTEBOOK_NAME).cells}
+    intro = student["intro"]
+    assert "`numerical_gradient`" in intro and "not a derivation" in intro and "no point of its exercise" in intro
+    assert ANALYTIC_TOLERANCE == 1e-12 and "$10^{-12}$" in intro
+    ns = {}
+    exec(student["helpers"], ns)
+    exec("def grad_xTx(x):\n    return numerical_gradient(lambda x_: x_ @ x_, x)\n", ns)
+    exec(student["ex1-check"], ns)
+    assert capsys.readouterr().out.count("OK   ex1") == 3   # the check cell accepts it
+    x = np.random.default_rng(7).standard_normal(6)
+    assert relative_error(ns["grad_xTx"](x), 2 * x) > ANALYTIC_TOLERANCE   # the grader's comparison does not

@@ -355,3 +355,32 @@ def test_test_time_augmentation_is_a_candidate_in_full_mode_only(nb, modules):
     network alone (three passes over the 10,000 test images cost as much as its whole training)."""
     assert run_cells(nb, dict(vars(modules), FAST=False), "main-best-tta-def")["TTA_DEGREES"] == (3,)
     assert run_cells(nb, dict(vars(modules), FAST=True), "main-best-tta-def")["TTA_DEGREES"] == ()
+
+
+def test_optimizers_cell_runs_with_a_students_adam_without_a_docstring(nb, capsys):
+    """A student's own adam_optimizer without a docstring (the cell rewritten whole) is a correct answer: the given
+    cell that names the optimizers printed adam_optimizer.__doc__.splitlines()[0] and stopped the notebook with an
+    AttributeError there, which cost 'runs to the end'."""
+    def adam_optimizer(variables, gradients, config, state):
+        pass
+
+    def sgd_momentum(variables, gradients, config, state):
+        """SGD with momentum."""
+
+    run_cells(nb, {"adam_optimizer": adam_optimizer, "sgd_momentum": sgd_momentum}, "main-optimizers")
+    assert capsys.readouterr().out.splitlines() == ["sgd_momentum: SGD with momentum.", "adam_optimizer: (no docstring)"]
+
+
+def test_student_text_of_the_best_model_names_no_cell_the_release_lacks(student):
+    """The students' text gives the timing without pointing at a 'reference network below' their notebook stubs."""
+    text = student["main-best-md"].source
+    assert "How long it takes" in text and "about 20 s per epoch" in text and "below" not in text.split("How long")[1]
+    assert "earlier version of the reference" not in text
+
+
+def test_autoencoder_text_says_the_given_configuration_asks_for_both_norms(nb, student):
+    """The given configuration cell sets AE_NORM = "bn" and the recipe's measurement builds the default "bms": the
+    text must not call "bn" optional ('only if you set AE_NORM') while the given cell sets it."""
+    assert 'AE_NORM = "bn"' in cell(nb, "main-ae-config") and "autoencoder_net()" in cell(nb, "main-ae-seed")
+    text = student["main-ae-md"].source
+    assert "only if you set" not in text and 'set it to `"bms"` there' in text
