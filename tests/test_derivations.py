@@ -10,7 +10,7 @@ from grader.parts.derivations import judge_notebook
 from grader.parts.derivations.judge import judge
 from grader.parts.derivations.latex import NotRead, normalise, read
 from grader.parts.derivations.questions import BY_ID
-from grader.parts.derivations.template import version
+from grader.intake.templates import version
 
 HEADINGS = {"ex1": "## ex. 1", "ex2": "## ex. 2", "ex3": "## ex. 3", "ex4": "## ex. 4", "ex4c": "### Third approach"}
 

@@ -13,7 +13,7 @@ from corpus import DIFFERENTIATION, MODULES, reference
 from derivations.batch import cells_for
 from grader.intake.by_content import is_differentiation
 from grader.intake.discover import match_tier
-from grader.parts.derivations import template
+from grader.intake import templates as template
 from versions import builder
 
 FULL = 207   # --fast: modules 171 + differentiation 36

@@ -30,7 +30,7 @@ FRAMEWORK = re.compile(r"^class[ \t]+Module\b", re.MULTILINE)
 def is_differentiation(nb):
     """True if notebook `nb` (a NotebookNode) is the homework's differentiation notebook by its text (the kit's or the
     course's), and does not also hold the framework."""
-    from grader.parts.derivations import template   # the grading process imports it anyway (its reader of versions)
+    from grader.intake import templates as template
     cells = template.cells_of(nb)
     if any(kind == "code" and FRAMEWORK.search(source or "") for kind, source, _ in cells):
         return False

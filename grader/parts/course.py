@@ -22,7 +22,8 @@ import pytest
 from grader import MODULES
 from grader.parts import main_outputs
 from grader.parts.awaiting import ReviewResult   # (also imported from here)
-from grader.parts.derivations import judge_notebook, template
+from grader.intake import templates as template
+from grader.parts.derivations import judge_notebook
 from grader.parts.derivations.checks import TARGET as DIFF_TARGET, checks_of
 from grader.parts.derivations.questions import QUESTIONS
 from grader.parts.differentiation import NOTEBOOK as DIFFERENTIATION

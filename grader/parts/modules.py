@@ -67,7 +67,7 @@ def version_of_others(prepared):
     (the two templates share it) or an unnamed course main notebook leaves 2018 and 2019-21 open: 2019-21, whose
     maximum is the larger, so a TA's mark is never capped below the student's assignment."""
     from grader.parts import main_outputs
-    from grader.parts.derivations import template
+    from grader.intake import templates as template
     files = getattr(getattr(prepared, "submission", None), "files", None) or {}
     main, diff = prepared.notebooks.get(MAIN), prepared.notebooks.get(DIFFERENTIATION)
     if main is not None:

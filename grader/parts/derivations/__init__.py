@@ -5,7 +5,7 @@ safe and sent to a TA's review where it is not.
     latex     an answer's LaTeX -> a SymPy matrix expression (SymPy's Lark LaTeX parser), or why not
     evaluate  the expression on random matrices, compared with the reference in the accepted layouts
     questions the course's questions and their references
-    template  the course template's own cells, and a notebook's version
+    (grader/intake/templates.py: the course template's own cells, and a notebook's version)
     judge     the verdicts: pass / fail / review per question, with the keys that group equal answers
 
 Entry point: :func:`judge_notebook`.

@@ -17,7 +17,8 @@ answer was read, else the normalised text), so a TA marks each distinct answer o
 import re
 from dataclasses import dataclass, field
 
-from grader.parts.derivations import evaluate, extract, template
+from grader.intake import templates as template
+from grader.parts.derivations import evaluate, extract
 from grader.parts.derivations.latex import NotRead, read
 from grader.parts.derivations.questions import QUESTIONS
 

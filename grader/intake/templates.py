@@ -5,6 +5,9 @@ title), and the version of a differentiation notebook.
 A cell whose text (whitespace collapsed) is one of these is the template's, not the student's work: a question whose
 region holds only such cells (and empty ones) has no answer. Any other cell counts as work, so a template text we do
 not know (a later wording) can only send a question to review, never to 0.
+
+In the intake, below the parts that judge the answers (grader/parts/derivations/, course.py), because the intake too
+reads a notebook's version off these cells: to find the differentiation notebook by its text (by_content.py).
 """
 import re
 
