@@ -260,3 +260,18 @@ def test_intro_says_an_answer_by_finite_differences_passes_the_check_cell_but_no
     assert capsys.readouterr().out.count("OK   ex1") == 3   # the check cell accepts it
     x = np.random.default_rng(7).standard_normal(6)
     assert relative_error(ns["grad_xTx"](x), 2 * x) > ANALYTIC_TOLERANCE   # the grader's comparison does not
+
+
+def test_a_failing_check_shows_expected_and_got_on_a_small_case():
+    """A wrong answer's AssertionError shows the finite-difference gradient and the answer whole when small (12 entries
+    or fewer), so a student can see which entries are off (a transpose, a sign), not only a relative error."""
+    import numpy as np
+    nb = nbformat.read(str(ROOT / NOTEBOOK_NAME), as_version=4)
+    ns = {}
+    exec(next(c.source for c in nb.cells if c.get("id") == "helpers"), ns)
+    with pytest.raises(AssertionError, match=re.escape("expected (finite differences) [[1., 3.], [2., 4.]], "
+                                                       "got [[1., 2.], [3., 4.]]")):
+        ns["check_close"]("ex2", np.array([[1., 2.], [3., 4.]]), np.array([[1., 3.], [2., 4.]]))
+    with pytest.raises(AssertionError) as large:
+        ns["check_close"]("big", np.zeros(13), np.ones(13))
+    assert str(large.value) == "FAIL big: relative error 1.0e+00 (tolerance 1e-06)"

@@ -318,6 +318,9 @@ FRESH = [
             cause='which no such per-feature statistics give', never=('could not be read',), values=False),
     Mistake('elu: alpha left out of the forward', 'ELU', 'self.alpha * np.expm1(negative)', 'np.expm1(negative)',
             FWD, 'updateOutput', fed=('input',)),
+    Mistake('sigmoid: e^x / (1 + e^x), nan at +800 (backward right, from the stored output)', 'Sigmoid',
+            'self.output = sigmoid(input)', 'self.output = np.exp(input) / (1 + np.exp(input))', FWD, 'updateOutput',
+            fed=('input',), cause='avoid dividing by the input or exp of a large positive number'),
     Mistake('sigmoid: output stored under another name', 'Sigmoid', 'self.output = sigmoid(input)',
             'self.out = sigmoid(input)', FWD, 'updateOutput', fed=(), cause='assign it to self.output',
             never=('is not implemented',)),
@@ -494,3 +497,12 @@ def test_a_dropout_mask_read_off_the_output_is_a_note_at_exact_zeros(tmp_path):
     assert all(r.passed for r in results), [(r.name, r.message) for r in results if not r.passed]
     [mask] = [r for r in results if r.name == "backward reuses the forward mask"]
     assert "Note (no point lost)" in mask.message and "exactly 0" in mask.message and "output != 0" in mask.message
+
+
+def test_a_backward_right_from_a_non_finite_stored_output_points_at_the_forward(tmp_path):
+    """Sigmoid as e^x / (1 + e^x) is nan at +800 and its backward s(1 - s), right, reuses that nan: the gradInput row
+    names updateGradInput as the method failing, so it also says to fix updateOutput first."""
+    [mistake] = [m for m in MISTAKES if m.name.startswith("sigmoid: e^x / (1 + e^x)")]
+    failing = {r.name: r.message for r in first_failure(mistake, tmp_path)}
+    assert "fix updateOutput first" in failing[GRAD] and "Sigmoid.updateGradInput" in failing[GRAD]
+    assert "fix updateOutput first" not in failing[FWD]

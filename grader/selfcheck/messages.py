@@ -277,8 +277,12 @@ def edge_malformed(method, what, got, expected):
 
 
 def edge_not_finite(method, what, got, expected):
+    # A backward that reuses the stored output (Sigmoid's s(1 - s)) is right and still gets the forward's nan: point
+    # at the forward first, whose own row fails too when that is the cause.
+    reused = (" If the forward output row fails on these inputs too, fix updateOutput first: a backward that reuses "
+              "self.output gets its inf or nan." if what == "gradInput" else "")
     return (f"{method}: {what} on exact zeros and +-800.{fed(input=EDGE)} Expected {show(expected)}, got {show(got)}, "
-            "which has inf or nan: avoid dividing by the input or exp of a large positive number.")
+            f"which has inf or nan: avoid dividing by the input or exp of a large positive number.{reused}")
 
 
 def edge_mismatch(method, what, err, expected, got):
