@@ -343,3 +343,44 @@ def test_a_notebook_handed_in_as_an_export_awaits_a_ta_never_a_zero(tmp_path):
     assert "# coding: utf-8" in reports[str(folders["py"])]["checks"][0]["review"]["work"]   # the start of the file
     beside = reports[str(folders["beside"])]
     assert beside["score"] == beside["max_score"] == KIT_MAX + 36 and beside["awaiting_review"] == 0
+
+
+def test_notebooks_in_an_archive_the_grader_cannot_open_await_a_ta_never_a_zero(tmp_path):
+    """The work handed in as HW3.rar, a .7z, a .tar.gz or a password-protected zip (beside nothing, or beside the
+    modules notebook): the notebooks not found may well be in it, so their points await a TA, who opens it; before,
+    0/207 with 'none of ... found'. A data file (MNIST's .gz) beside all the notebooks changes nothing, and a
+    notebook missing beside no archive stays 0."""
+    import zipfile
+    folders = {}
+
+    def folder(name, files):
+        folders[name] = tmp_path / name
+        folders[name].mkdir()
+        for file_name, data in files.items():
+            (folders[name] / file_name).write_bytes(data)
+    folder("rar", {"HW3_Ivanov.rar": b"Rar!\x1a\x07\x00" + bytes(64)})
+    folder("targz", {"hw3.tar.gz": b"\x1f\x8b\x08\x00" + bytes(64), MODULES: nbformat.writes(reference(MODULES)).encode()})
+    locked = tmp_path / "locked.zip"
+    with zipfile.ZipFile(locked, "w") as zf:
+        zf.writestr("HW3_Modules.ipynb", "{}")
+    data = bytearray(locked.read_bytes())
+    for at in (6, data.rfind(b"PK\x01\x02") + 8):   # the encrypted flag, in the local and the central header
+        data[at] |= 0x1
+    folder("password", {"HW3.zip": bytes(data)})
+    folder("data-only", {MODULES: nbformat.writes(reference(MODULES)).encode(), "t10k-images-idx3-ubyte.gz": b"\x1f\x8b"})
+    json_path = tmp_path / "out" / "grades.json"
+    run_grader(*folders.values(), "--fast", "--json", json_path)
+    reports = {r["submission"]: r for r in json.loads(json_path.read_text(encoding="utf-8"))}
+    for name, sealed, what in (("rar", "HW3_Ivanov.rar", "a RAR archive"), ("targz", "hw3.tar.gz", "a tar.gz archive"),
+                               ("password", "HW3.zip", "a password-protected zip")):
+        report = reports[str(folders[name])]
+        awaiting = {c["target"]: c for c in report["checks"] if isinstance(c.get("review"), dict)}
+        expected = {"differentiation"} | ({"modules"} if name != "targz" else set())
+        assert set(awaiting) == expected, (name, report["checks"][:2])
+        assert all(f"the submission holds {sealed}, {what} the grader cannot open, which may hold it" in c["message"]
+                   for c in awaiting.values()), awaiting
+        assert report["awaiting_review"] == sum(c["max_points"] for c in awaiting.values()) > 0
+        assert not any("not found in the submission" in e or "none of" in e for e in report["errors"]), report["errors"]
+    assert reports[str(folders["targz"])]["score"] == KIT_MAX
+    plain = reports[str(folders["data-only"])]
+    assert plain["awaiting_review"] == 0 and f"{DIFFERENTIATION} not found in the submission" in plain["errors"]

@@ -18,7 +18,7 @@ import nbformat
 
 from grader import KIT_ROOT, MODULES, NOTEBOOKS
 from grader.intake.discover import Submission, discover, match_tier, shown
-from grader.intake.unpack import IGNORED_PARTS
+from grader.intake.unpack import IGNORED_PARTS, sealed
 from grader.intake.notebooks import UnreadableNotebook, excerpt, read_lenient
 from grader.selfcheck.notebook import NotebookError
 
@@ -48,7 +48,8 @@ class Unreadable:
     digest: str          # SHA-256 of its bytes: equal files are one answer on the review page
     needs: str = ""      # "": this file could not be read; else the unreadable notebook it runs (its own file is fine)
     kind: str = "unreadable"  # or "ambiguous": several files fit the notebook equally well (`file` names them); or
-                              # "elsewhere": not handed in, but another notebook (`file`) defines its classes
+                              # "elsewhere": not handed in, but another notebook (`file`) defines its classes; or
+                              # "sealed": not found, beside an archive the grader cannot open (`file`)
 
     @property
     def ambiguous(self):
@@ -83,6 +84,7 @@ def _ambiguous(kit, paths):
 FRAMEWORK_CLASS = re.compile(r"^class[ \t]+(?P<name>Module|Sequential|Linear)\b", re.MULTILINE)
 ELSEWHERE_FILES = 10            # notebooks of a submission looked at for the framework, at most
 ELSEWHERE_BYTES = 10 * 2 ** 20  # and each at most this big (the intake bounds the whole submission too)
+FILES_LOOKED_AT = 20000         # files of the copy looked at for an archive it cannot open (the intake's MAX_FILES)
 
 
 def _framework_elsewhere(prepared, workdir):
@@ -134,6 +136,21 @@ def _export_of(kit, workdir):
                       "cannot run", f"ask the student for the notebook itself "
                       f"({kit}, the .ipynb file Jupyter saves) and grade again, or mark the points here",
                       excerpt(path), digest)
+
+
+def _in_sealed_archive(kit, workdir):
+    """The Unreadable that stands for `kit`, not handed in, when the submission holds an archive the grader cannot open
+    (its work may well be in it: a TA's, never the 0 of a notebook not handed in); else None."""
+    for path in sorted(workdir.rglob("*"))[:FILES_LOOKED_AT]:
+        what = path.is_file() and not path.is_symlink() and not set(path.relative_to(workdir).parts) & set(NOT_COPIED) \
+            and sealed(path)
+        if what:
+            name = shown(str(path.relative_to(workdir)))
+            return Unreadable(name, shown(path.name), f"{kit} not found; the submission holds {name}, {what} the "
+                              "grader cannot open, which may hold it", "open it and grade by hand, or ask the student "
+                              "for the notebooks themselves (or a plain .zip of them) and grade again", "",
+                              f"sealed:{name}:{path.stat().st_size}", kind="sealed")
+    return None
 
 
 def _ignore(root):
@@ -215,8 +232,8 @@ def prepare(submission, workdir):
             prepared.notes.append(f"{name} was repaired to open as Jupyter opens it: " + "; ".join(repairs[:5])
                                   + (f"; and {len(repairs) - 5} more" if len(repairs) > 5 else ""))
         prepared.notebooks[name] = nb
-    for name in list(prepared.missing):   # an export handed in instead of the notebook: a TA's, not a 0
-        export = _export_of(name, workdir)
+    for name in list(prepared.missing):   # an export, or an archive the grader cannot open: a TA's, not a 0
+        export = _export_of(name, workdir) or _in_sealed_archive(name, workdir)
         if export is not None:
             prepared.missing.remove(name)
             prepared.unreadable[name] = export

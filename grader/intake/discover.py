@@ -281,7 +281,8 @@ def _gather(submission, items, staging, display_name):
                              if p.is_file() and not p.is_symlink() and p.suffix.lower() not in (".ipynb", ".zip"))
         elif item.suffix.lower() == ".zip":
             dest = _unpack_for(submission, item, staging, shown_name)
-            if dest is None:
+            if dest is None:   # (password-protected, damaged: goes along, so its notebooks await a TA, never a 0)
+                submission.extras.setdefault(Path(shown_name).name, str(item))
                 continue
             candidates += [(p, d + 1) for p, d in _collect(dest, submission, staging)]   # its bad inner zips too
         elif item.suffix.lower() == ".ipynb":
@@ -373,7 +374,9 @@ def _take_in(path, staging, origin=None):
         return _platform_batch(root, entries, platform, staging, origin or path)
     candidates = _collect(root, sub, staging, depth=1 if path.is_file() else 0)
     if not candidates:
-        if not sub.problems:
+        if any(unpacking.sealed(p) for p in Path(root).rglob("*") if p.is_file() and not p.is_symlink()):
+            sub.folder = str(root)   # its work in an archive the grader cannot open: a TA's (grader/execution/workcopy)
+        elif not sub.problems:
             sub.problems.append(f"{label}: none of {', '.join(NOTEBOOKS)} found")
         return [sub]
     choose(candidates, sub)

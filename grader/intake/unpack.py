@@ -315,5 +315,22 @@ def _unpack_inner(dest, label, budget, depth):
     return notes, problems
 
 
+SEALED = {".rar": "a RAR archive", ".7z": "a 7-Zip archive", ".tar": "a tar archive", ".tgz": "a tar.gz archive",
+          ".tar.gz": "a tar.gz archive", ".tar.bz2": "a tar.bz2 archive", ".tar.xz": "a tar.xz archive"}
+
+
+def sealed(path):
+    """What `path` is when it is an archive the grader does not open (RAR, 7-Zip, tar; a zip that is password-protected
+    or damaged: the intake named it in the errors), else None."""
+    name = path.name.lower()
+    if name.endswith(".zip"):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                return "a password-protected zip" if any(i.flag_bits & 0x1 for i in archive.infolist()) else None
+        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
+            return "a damaged zip"
+    return next((what for suffix, what in SEALED.items() if name.endswith(suffix)), None)
+
+
 def _remove(folder):
     shutil.rmtree(folder, ignore_errors=True)

@@ -39,6 +39,8 @@ def check_name(notebook, info=None):
         return f"{notebook}: several different files could be it"
     if info is not None and info.kind == "elsewhere":
         return f"{notebook} not handed in: the framework is in another notebook"
+    if info is not None and info.kind == "sealed":
+        return f"{notebook} not found: the submission holds an archive the grader cannot open"
     return f"{notebook} could not be read"
 
 
@@ -109,7 +111,7 @@ def error_line(info, graded):
     """The report's line for an unreadable notebook; `graded`: it is part of what this run grades (not a main notebook
     under --fast, nor a notebook the submission's assignment version does not have)."""
     what = (f"not run: {info.why}" if info.needs else f"{info.why}, neither graded" if info.ambiguous else
-            f"{info.why}, not graded automatically" if info.kind == "elsewhere" else
+            f"{info.why}, not graded automatically" if info.kind in ("elsewhere", "sealed") else
             f"not a valid Jupyter notebook ({info.why})")
     return (f"{info.file}: {what}; " + ("its points await a TA's review" if graded else "not graded in this run")
             + f"; {info.todo}")
