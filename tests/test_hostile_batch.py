@@ -345,3 +345,49 @@ def test_code_nested_too_deep_is_graded_and_flagged_never_a_grader_failure(tmp_p
     assert any("is nested too deep for the scan to read" in e for e in by_name["deep-parse"]["errors"])
     [flag] = [e for e in by_name["deep-scan"]["errors"] if e.startswith("integrity:")]
     assert "reads a file (line 2: `data = open('/etc/hostname').read()`)" in flag and "nested too deep" in flag
+
+
+GRADE_AND_MEASURE = '''
+import resource, runpy, sys
+sys.argv = ["grader"] + sys.argv[1:]
+try:
+    runpy.run_module("grader", run_name="__main__")
+except SystemExit as done:
+    code = done.code
+finally:
+    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    print(f"PEAK-KIB {peak}")
+sys.exit(code)
+'''
+
+
+def test_a_notebook_too_large_to_read_awaits_a_ta_and_is_never_parsed(tmp_path):
+    """A 300 MB notebook (saved outputs; 512 MiB come from a zip of half a megabyte) was parsed in the grader's own
+    process: its peak memory was 8.7 times the file (2.6 GB). Past MAX_NOTEBOOK_BYTES it is not parsed (5.4 times
+    the file: the task still carries it to its worker): its points await a TA with what to do."""
+    import nbformat
+    from corpus import MODULES
+    from grader.intake.notebooks import MAX_NOTEBOOK_BYTES
+    honest, huge = tmp_path / "honest", tmp_path / "huge"
+    honest.mkdir()
+    huge.mkdir()
+    (honest / MODULES).write_text(_reference_plus(), encoding="utf-8")
+    nb = nbformat.reads(_reference_plus("print('x')"), as_version=4)
+    nb.cells[-1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="0123456789abcdef\n")]
+    head, tail = nbformat.writes(nb).split('"0123456789abcdef\\n"')
+    lines = MAX_NOTEBOOK_BYTES // 20 + 1_000_000
+    with open(huge / MODULES, "w", encoding="utf-8") as f:
+        f.write(head + ", ".join(['"0123456789abcdef\\n"'] * lines) + tail)
+    assert (huge / MODULES).stat().st_size > MAX_NOTEBOOK_BYTES
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-c", GRADE_AND_MEASURE, str(honest), str(huge), "--fast", "--json",
+                          str(out / "grades.json")], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    peak_mib = int(run.stdout.split("PEAK-KIB ")[1].split()[0]) / 1024
+    assert peak_mib < 7 * (huge / MODULES).stat().st_size / 2 ** 20, peak_mib
+    reports = {Path(r["submission"]).name: r for r in json.loads((out / "grades.json").read_text(encoding="utf-8"))}
+    assert module_score(reports["honest"]) == (171, 171)
+    [item] = [c for c in reports["huge"]["checks"] if isinstance(c.get("review"), dict)]
+    assert item["max_points"] == reports["huge"]["awaiting_review"] == 171
+    assert "more than the grader reads" in item["review"]["reason"] and "clear all outputs" in item["review"]["reason"] \
+        or "clear all outputs" in json.dumps(item["review"]), item["review"]

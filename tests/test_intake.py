@@ -416,3 +416,17 @@ def test_the_excerpt_of_an_unreadable_file_is_plain_text_and_size_limited(tmp_pa
     assert text.count("\n") <= 31 and len(text) <= 1505 and text.endswith("...")
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
     assert excerpt(path) == "(a PNG image)"
+
+
+def test_a_notebook_larger_than_the_grader_reads_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    """Parsed, a notebook takes about 9 times its size in the grader's memory: one past MAX_NOTEBOOK_BYTES is
+    unreadable (its points await a TA, who is told what to ask for), and its bytes are never read."""
+    from pathlib import Path
+    from grader.intake import notebooks
+    path = tmp_path / "HW3_Modules.ipynb"
+    with open(path, "wb") as f:
+        f.truncate(notebooks.MAX_NOTEBOOK_BYTES + 1)   # sparse: no disk used
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("the notebook was read"))
+    with pytest.raises(notebooks.UnreadableNotebook) as refused:
+        notebooks.read_lenient(path)
+    assert "more than the grader reads (256 MiB)" in refused.value.why and "clear all outputs" in refused.value.todo

@@ -56,23 +56,29 @@ class Unreadable:
         return self.kind == "ambiguous"
 
 
+def _digest(paths, digest=None):
+    """SHA-256 of the files' bytes in turn, read in blocks (a file too large to read as a notebook may be GBs); a
+    file that cannot be read adds its name instead."""
+    digest = digest or hashlib.sha256()
+    for path in paths:
+        try:
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+        except OSError:
+            digest.update(str(path).encode("utf-8", "replace"))
+    return digest
+
+
 def _unreadable(path, source, exc):
-    try:
-        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        digest = ""
+    digest = _digest([path]).hexdigest() if Path(path).is_file() else ""
     return Unreadable(shown(source), shown(Path(source).name), exc.why, exc.todo, excerpt(path), digest)
 
 
 def _ambiguous(kit, paths):
     """The Unreadable that stands for `kit` when different files fit it equally well: the grader never picks one, so
     its points await a TA, who knows which one the student meant (or asks)."""
-    digest = hashlib.sha256()
-    for path in sorted(paths):
-        try:
-            digest.update(Path(path).read_bytes())
-        except OSError:
-            digest.update(path.encode("utf-8", "replace"))
+    digest = _digest(sorted(paths))
     names = ", ".join(shown(Path(p).name) for p in paths)
     return Unreadable(names, names, f"{len(paths)} different files could be {kit}",
                       f"keep one (or rename the one to grade {kit}) and grade again, or mark the points here", "",
@@ -128,10 +134,7 @@ def _export_of(kit, workdir):
         return None
     path = exports[0]
     shown_path = shown(str(path.relative_to(workdir)))
-    try:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        digest = ""
+    digest = _digest([path]).hexdigest()
     return Unreadable(shown_path, shown(path.name), f"an export ({path.suffix.lower()}) of the notebook, which the grader "
                       "cannot run", f"ask the student for the notebook itself "
                       f"({kit}, the .ipynb file Jupyter saves) and grade again, or mark the points here",

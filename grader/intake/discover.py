@@ -36,6 +36,7 @@ A student without a folder of their own (a platform's flat folder) has the other
 the notebooks import, `utils.py`) in ``extras``, copied beside the notebooks; from a student's zip, its folder goes along.
 A Submission holds plain strings, lists and dicts (picklable, JSON-ready): paths, never open files.
 """
+import filecmp
 import os
 import re
 import shutil
@@ -134,8 +135,9 @@ def _candidates(root, problems):
 
 
 def _same_content(a, b):
+    """Whether two files hold the same bytes, compared in blocks (never both read whole: a file may be GBs)."""
     try:
-        return Path(a).read_bytes() == Path(b).read_bytes()
+        return filecmp.cmp(a, b, shallow=False)
     except OSError:
         return False
 

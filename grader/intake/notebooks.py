@@ -36,6 +36,11 @@ ASK_FOR_FILE = "look at the file; ask the student to hand in the notebook itself
 # as cp1251 0.36 (the kit's own notebooks saved as cp1252, cp1251 or latin-1: 0 to 0.0003): those bytes are
 # replaced however many there are, and the repair says how many.
 BINARY_SHARE = 0.01
+# The largest notebook the grader reads. Parsed, a notebook takes about 9 times its size in the grader's memory (a
+# 132 MB one of saved outputs: 1.0 GB), in the grader's own process, outside the sandbox: a notebook of 1 GB (in a
+# folder; 512 MiB from a zip of half a megabyte) would take several GB per grading process. Honest notebooks with
+# heavy outputs stay far below it (the largest the kit has met: 106 MB).
+MAX_NOTEBOOK_BYTES = 256 * 2 ** 20
 SNIFF_BYTES = 65536
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _ESCAPED = re.compile("[\udc80-\udcff]")   # a byte that is not UTF-8, as the surrogateescape handler keeps it
@@ -191,11 +196,18 @@ def read_lenient(path):
 
     Raises:
         NotebookError: missing.
-        UnreadableNotebook: not a notebook at all (not text, not complete JSON, no cells, empty, a web page...),
+        UnreadableNotebook: not a notebook at all (not text, not complete JSON, no cells, empty, a web page...) or
+            larger than MAX_NOTEBOOK_BYTES,
             with the reason in a TA's words and what to do.
     """
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_NOTEBOOK_BYTES:
+            raise UnreadableNotebook(path, f"the file is {size / 2 ** 20:,.0f} MiB, more than the grader reads "
+                                     f"({MAX_NOTEBOOK_BYTES >> 20} MiB): saved outputs make a notebook that large",
+                                     "ask the student to clear all outputs (Jupyter: Kernel > Restart Kernel and Clear "
+                                     "Outputs of All Cells), save it and hand it in again")
         data = path.read_bytes()
     except FileNotFoundError as exc:
         raise NotebookError(f"{path}: notebook not found") from exc
