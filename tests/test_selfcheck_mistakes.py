@@ -170,7 +170,11 @@ MISTAKES = [
             "self.output = -np.sum(target * input) / input.shape[0]", "self.output = -np.sum(target * input)",
             "loss value", "updateOutput", fed=("input", "target"), cause="the batch size N: divide by N once"),
     Mistake("adam: no bias correction", "adam_optimizer", " / (1 - beta1 ** state['t'])", "",
-            "3 steps match the update rule", "adam_optimizer", fed=()),
+            "3 steps match the update rule", "adam_optimizer", fed=(), cause="the 1 / (1 - beta1^t) of the bias correction"),
+    Mistake("adam: no bias correction at all (lr_t = learning_rate)", "adam_optimizer",
+            "lr_t = config['learning_rate'] * (1 - beta2 ** state['t']) ** 0.5 / (1 - beta1 ** state['t'])",
+            "lr_t = config['learning_rate']", "3 steps match the update rule", "adam_optimizer", fed=(),
+            cause="the bias correction sqrt(1 - beta2^t) / (1 - beta1^t) is missing"),
 ]
 
 

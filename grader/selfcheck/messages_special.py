@@ -224,8 +224,27 @@ def optimizer_mismatch(name, config, step, param, err, expected, got, unchanged=
     inputs = "" if start is None or any(g is None for g in grads) else (
         f" It started as {show(start)}, with gradient " + ", then ".join(
             f"{show(g)} at step {s + 1}" for s, g in enumerate(grads)) + ".")
+    if not unchanged and step == 1 and start is not None:
+        hint = bias_correction_hint(config, np.asarray(got, np.float64) - start, np.asarray(expected, np.float64) - start)
     return (f"{name} ({config}): after step {step}, parameter array {param} of shape {np.shape(expected)} has relative "
             f"error {err:.1e}.{inputs} Expected {want}, got {have}.{hint}")
+
+
+def bias_correction_hint(config, step_taken, step_expected):
+    """Adam's first step without (part of) its bias correction is the right step times a constant of the config:
+    (1 - beta1) / sqrt(1 - beta2) without any, (1 - beta1) without the 1 / (1 - beta1^t), 1 / sqrt(1 - beta2) without
+    the sqrt(1 - beta2^t). Said only when every entry's step is that multiple (eps moves it by about 1e-6)."""
+    if "beta1" not in config or not np.all(np.isfinite(step_taken)) or not np.all(step_expected != 0):
+        return ""
+    b1, b2 = config["beta1"], config["beta2"]
+    ratios = step_taken / step_expected
+    for factor, part in (((1 - b1) / np.sqrt(1 - b2), "the bias correction sqrt(1 - beta2^t) / (1 - beta1^t) is"),
+                         (1 - b1, "the 1 / (1 - beta1^t) of the bias correction is"),
+                         (1 / np.sqrt(1 - b2), "the sqrt(1 - beta2^t) of the bias correction is")):
+        if np.allclose(ratios, factor, rtol=1e-4, atol=0):
+            return (f" The first step taken is {factor:.4g} times the expected one: {part} missing (lr_t = "
+                    "learning_rate * sqrt(1 - beta2^t) / (1 - beta1^t), with t the step count, 1 at the first step).")
+    return ""
 
 
 # ------------------------------------------------------------------------------------ MaxPool2d's ties
