@@ -194,6 +194,26 @@ def test_a_plotting_package_the_grader_lacks_is_a_quiet_stand_in_whose_calls_do_
             result["notes"]
 
 
+def test_a_matplotlib_style_name_since_removed_is_run_again_under_its_new_name(tmp_path):
+    """`plt.style.use('seaborn-whitegrid')` at the top of the imports cell, as notebooks of matplotlib 3.5's years
+    have it: matplotlib 3.8 removed the name (now 'seaborn-v0_8-whitegrid'), the cell stopped before numpy was imported
+    and every module failed. Run again under the new names, with a note; an unknown style still fails its cell."""
+    nb = reference()
+    imports = next(c for c in nb.cells if c.cell_type == "code" and "import numpy as np" in c.source)
+    imports.source = ("import matplotlib.pyplot as plt\nplt.style.use('seaborn-whitegrid')\n"
+                      "plt.style.use([\"seaborn\", 'ggplot'])\n" + imports.source)
+    unknown = reference()
+    first = next(c for c in unknown.cells if c.cell_type == "code" and "import numpy as np" in c.source)
+    first.source += "\nimport matplotlib.pyplot as plt\nplt.style.use('my-own-style')\n"
+    (styled, own), _, _ = grade([write(tmp_path / "styled", {MODULES: nb}), write(tmp_path / "own", {MODULES: unknown})],
+                                "--fast", "--timeout", str(TIMEOUT * 4))
+    assert module_score(styled) == (171, 171), styled["errors"]
+    assert not [e for e in styled["errors"] if "style" in e], styled["errors"]
+    for name in ("seaborn-whitegrid", "seaborn"):
+        assert any(f"matplotlib removed the style '{name}' in 3.8" in n for n in styled["notes"]), styled["notes"]
+    assert any("'my-own-style' is not a valid package style" in e for e in own["errors"]), own["errors"]
+
+
 def test_a_tab_error_in_one_cell_costs_its_module_and_names_the_line_not_ipythons_file(tmp_path):
     """Tabs mixed with spaces in the ELU cell (an editor's doing): a TabError that costs ELU alone; the error names the
     cell and its line, never IPython's name for the cell's file ("3939314485.py")."""

@@ -14,7 +14,7 @@ from grader import selfcheck as C
 from grader.execution import probe
 from grader.execution.kernel import FRONT_END_MAGIC, KernelSession, Status, kernel_env
 from grader.execution.workcopy import first_line
-from grader.parts import missing_imports
+from grader.parts import missing_imports, old_styles
 
 MAX_MISSING = 5   # packages a cell may lack before its error stands
 SELFCHECK_LINE = re.compile(r"^\s*(check\s*\(.*\)\s*;?\s*|#.*)?$")
@@ -134,15 +134,21 @@ class GradedNotebook(IPyNbFile):
         result = self.kernel_session.run(source, timeout=timeout, keep=self.keep(item.cell))
         self.cells_seconds += result.seconds
         for _ in range(MAX_MISSING):
-            package = result.status is Status.ERROR and missing_imports.missing_package(result.ename, result.evalue)
-            source, changed = missing_imports.without_imports(source, package) if package else (source, False)
+            error = result.status is Status.ERROR
+            package = error and missing_imports.missing_package(result.ename, result.evalue)
+            style = error and not package and old_styles.removed_style(result.ename, result.evalue)
+            if package:
+                source, changed = missing_imports.without_imports(source, package)
+                note = (f"{package} is not installed where the notebook is graded; the cell was run again without "
+                        f"importing it ({missing_imports.consequence(package)})")
+            else:
+                source, changed = old_styles.renamed(source, style) if style else (source, False)
+                note = f"matplotlib {old_styles.NOTE.format(style=style)}"
             timeout = self.cell_timeout()
             if not changed or timeout <= 0:
                 break
-            self.state.notes.append(
-                f"{self.name_in_report} cell {item.cell_num} (`{first_line(item.cell.source)}`): {package} is not "
-                f"installed where the notebook is graded; the cell was run again without importing it "
-                f"({missing_imports.consequence(package)})")
+            self.state.notes.append(f"{self.name_in_report} cell {item.cell_num} (`{first_line(item.cell.source)}`): "
+                                    + note)
             result = self.kernel_session.run(source, timeout=timeout, keep=self.keep(item.cell))
             self.cells_seconds += result.seconds
         return result
