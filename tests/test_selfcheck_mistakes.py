@@ -80,8 +80,7 @@ MISTAKES = [
             "self.mean_weight = 1.  # d mean / d batch_mean: the first batch alone\n"
             "                self.old_mean = batch_mean",
             "self.mean_weight = 1. - self.alpha\n                self.old_mean = (1 - self.alpha) * batch_mean",
-            "running mean: a moving average, subtracted in evaluation", "updateOutput", fed=("input",),
-            cause="started from 0 instead of from the first batch"),
+            GRAD, "updateGradInput"),   # its first batch's gradient, then its running mean (that row names the cause)
     Mistake("linear: bias off by a relative 1e-5 (values equal to four digits)", "Linear",
             "self.output += self.b.astype(input.dtype, copy=False)",
             "self.output += self.b.astype(input.dtype, copy=False) * (1 + 1e-5)", FWD, "updateOutput", fed=("input",)),
@@ -260,6 +259,9 @@ FRESH = [
             'self.old_mean = (1 - self.alpha) * self.old_mean + self.alpha * batch_mean',
             'running mean: a moving average, subtracted in evaluation', 'updateOutput', fed=('input',),
             cause='alpha and 1 - alpha are swapped'),
+    Mistake('bms: the first batch\'s gradient weighted by 1 - alpha (the text says alpha = 0 on it)',
+            'BatchMeanSubtraction', 'self.mean_weight = 1.  # d mean / d batch_mean: the first batch alone',
+            'self.mean_weight = 1. - self.alpha', GRAD, 'updateGradInput'),
     Mistake('bms: gradient mean over the feature axis', 'BatchMeanSubtraction',
             'self.mean_weight * gradOutput.mean(axis=0)',
             'self.mean_weight * gradOutput.mean(axis=1, keepdims=True)', GRAD, 'updateGradInput'),
@@ -510,3 +512,14 @@ def test_a_backward_right_from_a_non_finite_stored_output_points_at_the_forward(
     failing = {r.name: r.message for r in first_failure(mistake, tmp_path)}
     assert "fix updateOutput first" in failing[GRAD] and "Sigmoid.updateGradInput" in failing[GRAD]
     assert "fix updateOutput first" not in failing[FWD]
+
+
+def test_a_running_mean_started_at_0_fails_the_first_batch_gradient_and_the_running_row_names_the_cause(tmp_path):
+    """The kit's text: the first batch starts the mean, alpha = 0 on it. A mean started at 0 (the first batch
+    weighted by 1 - alpha) fails two rows: its first batch's gradient (checked with alpha 0.3) and the running mean,
+    whose message names the cause."""
+    started_at_0 = next(m for m in MISTAKES if m.name.startswith("batchmeansubtraction: the first batch weighted"))
+    failed = {r.name: r.message for r in first_failure(started_at_0, tmp_path)}
+    assert set(failed) == {GRAD, "running mean: a moving average, subtracted in evaluation"}, list(failed)
+    assert "first training batch, alpha 0.3" in failed[GRAD]
+    assert "started from 0 instead of from the first batch" in failed["running mean: a moving average, subtracted in evaluation"]
