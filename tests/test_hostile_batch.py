@@ -391,3 +391,21 @@ def test_a_notebook_too_large_to_read_awaits_a_ta_and_is_never_parsed(tmp_path):
     assert item["max_points"] == reports["huge"]["awaiting_review"] == 171
     assert "more than the grader reads" in item["review"]["reason"] and "clear all outputs" in item["review"]["reason"] \
         or "clear all outputs" in json.dumps(item["review"]), item["review"]
+
+
+def test_a_flood_of_blank_lines_beside_missing_classes_does_not_stall_the_batch(tmp_path):
+    """A modules notebook that defines no module and holds a markdown cell of 100,000 blank lines: for every check of
+    a missing class the grader looked for the class in each cell with a quadratic pattern (minutes a search, hours
+    in all). Graded beside an honest submission in seconds; every module is 'not found'."""
+    import nbformat
+    from corpus import MODULES
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import numpy as np"), nbformat.v4.new_markdown_cell("\n" * 100_000)]
+    for name, text in (("honest", _reference_plus()), ("flood", nbformat.writes(nb))):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / MODULES).write_text(text, encoding="utf-8")
+    started = time.monotonic()
+    reports, _ = grade([tmp_path / "honest", tmp_path / "flood"], tmp_path / "out", "--fast", timeout=600)
+    assert time.monotonic() - started < 120
+    by_name = {Path(r["submission"]).name: r for r in reports.values()}
+    assert module_score(by_name["honest"]) == (171, 171) and module_score(by_name["flood"]) == (0, 171)

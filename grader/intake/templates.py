@@ -11,9 +11,11 @@ reads a notebook's version off these cells: to find the differentiation notebook
 """
 import re
 
+from grader.selfcheck.versions import INDENT
+
 KIT_IDS = frozenset({"helpers", "helpers-intro", "ex1-question", "ex1-answer", "ex1-check", "ex4-setup"})
 # An answer function of the kit's (its name is no course's), defined or bound to a lambda (a copy without cell ids)
-_KIT_ANSWER = re.compile(r"^\s*(?:def\s+(?:grad_xTx|grad_trAB_wrt_A|grad_xAc_wrt_x|grad_J_wrt_S_trace)\s*\(|"
+_KIT_ANSWER = re.compile(r"^" + INDENT + r"(?:def\s+(?:grad_xTx|grad_trAB_wrt_A|grad_xAc_wrt_x|grad_J_wrt_S_trace)\s*\(|"
                          r"(?:grad_xTx|grad_trAB_wrt_A|grad_xAc_wrt_x|grad_J_wrt_S_trace)\s*=\s*lambda\b)", re.M)
 TITLES = {"2017": "# Home work 3: Differentiation", "2018-21": "# Homework 1: Differentiation"}
 

@@ -26,6 +26,7 @@ from grader.parts.graded import CheckItem, GradedNotebook
 from grader.parts.probes import EXERCISES, evaluate
 from grader.selfcheck.gradcheck import ANALYTIC_ABS, ANALYTIC_TOLERANCE, relative_error
 from grader.selfcheck.messages import show
+from grader.selfcheck.versions import INDENT
 
 NOTEBOOK = DIFFERENTIATION
 TARGET = "differentiation"
@@ -198,7 +199,7 @@ def find_answers(nb, kit_nb):
         if any(name in where for name in names):
             continue
         for index, cell in enumerate(nb.cells):
-            if cell.cell_type != "code" and any(re.search(rf"^\s*def\s+{n}\s*\(", cell.source, re.M) for n in names):
+            if cell.cell_type != "code" and any(re.search(rf"^{INDENT}def\s+{n}\s*\(", cell.source, re.M) for n in names):
                 found.misplaced[exercise] = (f"{exercise}: the answer ({', '.join(n + '()' for n in names)}) is in a "
                                              f"{cell.cell_type} cell (cell {index}), not in a code cell, so it never "
                                              "runs; change that cell's type to Code")

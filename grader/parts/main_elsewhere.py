@@ -26,11 +26,12 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from grader import MODULES
 from grader.intake.discover import match_tier
+from grader.selfcheck.versions import INDENT
 
 # `%run [-i ...] PATH.ipynb` on a line of its own, PATH optionally quoted (IPython's %run takes shell-like quoting).
 RUN_LINE = re.compile(r"""^(?P<head>\s*%run\s+(?:-\w+\s+)*)(?P<q>["']?)(?P<path>[^"'\n]+?\.ipynb)(?P=q)\s*$""",
                       re.IGNORECASE)
-COLAB_IMPORT = re.compile(r"^\s*(?:from\s+google\.colab(?:\.\w+)*\s+import\s+(?P<names>[\w\s,()]+)"
+COLAB_IMPORT = re.compile(r"^" + INDENT + r"(?:from\s+google\.colab(?:\.\w+)*\s+import\s+(?P<names>[\w\s,()]+)"
                           r"|import\s+google\.colab\b)", re.MULTILINE)
 COLAB_MISSING = re.compile(r"^No module named '(google|google\.colab(\.\w+)*)'")
 UNBOUND_NAME = re.compile(r"^name '(?P<name>\w+)' is not defined$")
