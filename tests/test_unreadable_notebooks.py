@@ -384,3 +384,20 @@ def test_notebooks_in_an_archive_the_grader_cannot_open_await_a_ta_never_a_zero(
     assert reports[str(folders["targz"])]["score"] == KIT_MAX
     plain = reports[str(folders["data-only"])]
     assert plain["awaiting_review"] == 0 and f"{DIFFERENTIATION} not found in the submission" in plain["errors"]
+
+
+def test_a_canvas_student_who_uploaded_only_a_rar_awaits_a_ta_and_is_not_told_nothing_can_be_graded(tmp_path):
+    """A Canvas download where one student uploaded HW3.rar alone: every notebook's points await a TA (the archive goes
+    along), and no line says that nothing of it can be graded; the other student is graded as usual."""
+    canvas = tmp_path / "canvas"
+    canvas.mkdir()
+    (canvas / "rarstudent_777_1_HW3.rar").write_bytes(b"Rar!\x1a\x07\x00" + bytes(64))
+    nbformat.write(reference(MODULES), str(canvas / "okstudent_888_2_HW3_Modules.ipynb"))
+    json_path = tmp_path / "out" / "grades.json"
+    run_grader(canvas, "--fast", "--json", json_path)
+    reports = {r["key"]: r for r in json.loads(json_path.read_text(encoding="utf-8"))}
+    rar = reports["777"]
+    assert rar["graded"] and rar["score"] == rar["max_score"] == 0 and rar["awaiting_review"] == KIT_MAX + 36
+    assert not any("can be graded" in e for e in rar["errors"]), rar["errors"]
+    assert all("HW3.rar, a RAR archive the grader cannot open" in e for e in rar["errors"]), rar["errors"]
+    assert reports["888"]["score"] == KIT_MAX

@@ -294,7 +294,8 @@ def _gather(submission, items, staging, display_name):
             others.append(shown_name)
             submission.extras.setdefault(loose_name(Path(shown_name).name), str(item))
     choose(candidates, submission, lambda p: display_name.get(str(p), shown(Path(p).name)))
-    if not submission.files and not submission.problems:
+    sealed = any(unpacking.sealed(Path(path)) for path in submission.extras.values())   # a TA opens it: no problem
+    if not submission.files and not submission.problems and not sealed:
         what = f" (found: {', '.join(others[:5])}{f' and {len(others) - 5} more' if len(others) > 5 else ''})" if others else ""
         submission.problems.append(f"no notebook in the submission{what}; none of {', '.join(NOTEBOOKS)} "
                                    "can be graded")
