@@ -83,7 +83,13 @@ class _Submission:
         states(self.config)[self.arg] = grading
         tmp = scratch.mkdtemp(prefix="hw3-grade-")
         self.config.add_cleanup(lambda: shutil.rmtree(tmp, ignore_errors=True))
-        workdir = Path(tmp) / "submission"
+        try:   # pytest reads every part here: the grader failing on this submission is its grader error, never a 0
+            yield from self._parts(grading, submission, identity, Path(tmp) / "submission")
+        except Exception as exc:
+            grading.grader_errors.append(f"while reading the submission: {type(exc).__name__}: {exc}")
+            raise
+
+    def _parts(self, grading, submission, identity, workdir):
         try:
             grading.prepared = prepare(submission or self.path, workdir)
         except Exception as exc:  # an unreadable folder: still a report, never a crash of the batch

@@ -92,3 +92,20 @@ def test_an_unreadable_notebook_is_one_skipped_item_awaiting_a_ta_at_the_pytest_
     assert "awaits a TA's review: HW3_Modules.ipynb could not be read (a PNG image" in text
     assert "none of HW3_Modules.ipynb" not in text   # it was handed in: only the differentiation is not found
     assert f"{folder}: 0 / 36, 171 points await a TA's review (--fast: main notebook not run)" in text
+
+
+def test_a_grader_failure_while_reading_a_submission_is_not_graded_never_a_score(run, pytester, tmp_path):
+    """The grader raising while it reads a submission (a cell nested too deep for its parser did, see
+    test_hostile_batch.py) ended the pytest door's collection with an error, and its summary and --json still gave
+    the submission 0 / 207 as a grade. It is 'not graded', with the reason, as python -m grader reports it."""
+    pytester.makepyfile(break_grader="import grader.parts.integrity as integrity\n"
+                                     "def scan(prepared):\n    raise RecursionError('maximum recursion depth exceeded')\n"
+                                     "integrity.scan = scan\n")
+    folder = submission(tmp_path / "alice")
+    out = tmp_path / "out" / "grades.json"
+    result = run("-p", "break_grader", folder, "--fast", "--json", out)
+    text = result.stdout.str()
+    assert "not graded: the grader failed on this submission (while reading the submission: RecursionError" in text
+    assert f"{folder}: 0 / 207" not in text
+    [report] = json.loads(out.read_text())
+    assert report["graded"] is False and "RecursionError" in report["errors"][0]
