@@ -4,6 +4,7 @@ This folder is what ships to students (``python -m grader release`` copies it wh
 ``grader/`` stays with the instructors. Read it in this order:
 
 * :mod:`.cases`: what is checked (modules, constructor arguments, input shapes, modes) and the inputs;
+* :mod:`.optimizer_cases`: the optimizers' inputs (configuration, start, the gradients of each step);
 * :mod:`.probes`: the code that calls a submission's modules (run in the submission's kernel);
 * :mod:`.wire`: the raw values crossing from the kernel to the grader;
 * :mod:`.expected`: what a correct module gives (the reference, finite differences), in the grader;

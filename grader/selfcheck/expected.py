@@ -10,11 +10,12 @@ import json
 
 import numpy as np
 
-from grader.selfcheck.cases import (CRITERION_CASES, DROPOUT_SHAPE, EDGE_INPUT, LAYER_CASES, OPTIMIZER_CONFIG,
+from grader.selfcheck.cases import (CRITERION_CASES, DROPOUT_SHAPE, EDGE_INPUT, LAYER_CASES,
                                     RUNNING_ALPHA, attr_path, build_layer, construct,
                                     criterion_inputs, dropout_input, grad_output, large_input, layer_inputs, lookup, maxpool_ties,
-                                    nll_edge, optimizer_inputs, rng_for,
+                                    nll_edge, rng_for,
                                     running_batches, stable_logits)
+from grader.selfcheck.optimizer_cases import OPTIMIZER_CONFIG, optimizer_inputs
 from grader.selfcheck.gradcheck import ABS_TOLERANCE, TOLERANCE, numerical_gradient, relative_error
 from grader.selfcheck.probes import (ELEMENTWISE, probe_backward, probe_forward, probe_large_inputs, probe_nll_zero,
                                      probe_optimizer, probe_stable)

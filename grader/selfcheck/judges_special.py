@@ -7,7 +7,8 @@ the judge checks the documented property instead of the reference's numbers.
 import numpy as np
 
 from grader.selfcheck import messages_special as M
-from grader.selfcheck.cases import DROPOUT_P, OPTIMIZER_CONFIG, OPTIMIZER_STEPS
+from grader.selfcheck.cases import DROPOUT_P
+from grader.selfcheck.optimizer_cases import OPTIMIZER_CONFIG, OPTIMIZER_STEPS
 from grader.selfcheck.gradcheck import relative_error
 from grader.selfcheck.judges import as_array, compare, criterion_changed
 from grader.selfcheck import messages as MM

@@ -9,10 +9,11 @@ version's Module allows (:func:`.cases.set_mode`). Each call into student code i
 import numpy as np
 
 from grader.selfcheck.cases import (CRITERION_CASES, DROPOUT_P, EDGE_INPUT, LAYER_CASES, judged,
-                                    OPTIMIZER_CONFIG, RUNNING_CASES, attr_path, own_params,
+                                    RUNNING_CASES, attr_path, own_params,
                                     build_layer, constructor_call, construct, criterion_inputs, dropout_input,
-                                    grad_output, large_input, layer_inputs, lookup, maxpool_ties, meaning_inputs, nll_edge, optimizer_inputs, rng_for, running_batches,
-                                    set_mode, stable_logits)
+                                    grad_output, large_input, layer_inputs, lookup, maxpool_ties, meaning_inputs, nll_edge,
+                                    rng_for, running_batches, set_mode, stable_logits)
+from grader.selfcheck.optimizer_cases import OPTIMIZER_CONFIG, optimizer_inputs
 from grader.selfcheck.messages import describe_exception, shape_of
 
 ELEMENTWISE = ("ReLU", "LeakyReLU", "ELU", "SoftPlus", "Sigmoid", "Tanh")   # also probed at 0 and +-800
