@@ -127,6 +127,16 @@ def test_numpys_removed_names_of_the_students_year_work_as_they_did(tmp_path):
     assert losers(result) == set(), module_totals(result)
 
 
+def graded_fast(folders, tmp_path):
+    """{version: report} of the submissions {version: folder}, graded together through the command line (--fast)."""
+    report = tmp_path / "grades.json"
+    run = subprocess.run([sys.executable, "-m", "grader", *map(str, folders.values()), "--json", str(report), "--fast"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    results = {r["submission"]: r for r in json.loads(report.read_text())}
+    return {version: results[str(folder)] for version, folder in folders.items()}
+
+
 def test_a_2017_or_2018_module_given_a_train_method_is_judged_by_its_own_version(tmp_path):
     """Students of 2017-18, whose template's training() method the attribute of the same name shadows, add a train():
     the notebook stays of its version (it was judged as 2019-21: a correct 2017 submission scored 91/138, charged for
@@ -144,13 +154,7 @@ def test_a_2017_or_2018_module_given_a_train_method_is_judged_by_its_own_version
         folders[version] = tmp_path / f"{version}-with-train"
         folders[version].mkdir()
         nbformat.write(nb, str(folders[version] / "HW3_Modules.ipynb"))
-    report = tmp_path / "grades.json"
-    run = subprocess.run([sys.executable, "-m", "grader", *map(str, folders.values()), "--json", str(report), "--fast"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stdout + run.stderr
-    results = {r["submission"]: r for r in json.loads(report.read_text())}
-    for version, folder in folders.items():
-        result = results[str(folder)]
+    for version, result in graded_fast(folders, tmp_path).items():
         assert result["version"] == version
         assert losers(result) == set(), module_totals(result)
         assert result["score"] == result["max_score"] > 0      # a course version is not charged for what it lacks
@@ -170,13 +174,7 @@ def test_a_sequential_that_keeps_its_children_under_a_name_of_its_own_scores_ful
         folders[version] = tmp_path / f"{version}-layers"
         folders[version].mkdir()
         nbformat.write(nb, str(folders[version] / "HW3_Modules.ipynb"))
-    report = tmp_path / "grades.json"
-    run = subprocess.run([sys.executable, "-m", "grader", *map(str, folders.values()), "--json", str(report), "--fast"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stdout + run.stderr
-    results = {r["submission"]: r for r in json.loads(report.read_text())}
-    for version, folder in folders.items():
-        result = results[str(folder)]
+    for version, result in graded_fast(folders, tmp_path).items():
         assert result["version"] == version
         assert losers(result) == set(), module_totals(result)
         assert module_totals(result)["Sequential"] == (11, 11)

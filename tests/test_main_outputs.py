@@ -3,6 +3,10 @@ real/main-course-version, a notebook without outputs ("not run", to review, neve
 spelling, the advanced track, versions from titles and file names, and the kit's own notebook left to execution."""
 import base64
 import copy
+import json
+import shutil
+import subprocess
+import sys
 
 import nbformat
 import pytest
@@ -116,28 +120,30 @@ def test_only_real_pngs_go_to_the_review_page():
     assert main_outputs._images(nb.cells) == [PNG]
 
 
+def graded_beside_the_cases_modules(nb, folder):
+    """The report of main notebook `nb` in `folder` beside the shared case's modules notebook, graded as a TA would,
+    through the command line."""
+    folder.mkdir()
+    shutil.copy(CASE.parent / "homework_modules.ipynb", folder)
+    nbformat.write(nb, str(folder / CASE.name))
+    report = folder.parent / "grades.json"
+    run = subprocess.run([sys.executable, "-m", "grader", str(folder), "--json", str(report)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    [result] = json.loads(report.read_text())
+    return result
+
+
 def test_a_training_cell_stopped_by_hand_awaits_review_not_a_lost_ran(tmp_path):
     """A KeyboardInterrupt left in the outputs (a long run cut short, the later cells run): a TA decides "ran"; any
     other error beside it still costs it. Graded as a TA would, through the command line, with the shared case's
     modules notebook beside it."""
-    import json
-    import shutil
-    import subprocess
-    import sys
     nb = case()
     stopped = nbformat.v4.new_code_cell("for epoch in range(100):\n    train_epoch(net)", execution_count=17)
     stopped.outputs = [nbformat.v4.new_output("error", ename="KeyboardInterrupt", evalue="", traceback=[])]
     codes = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     nb.cells.insert(codes[len(codes) // 2], stopped)
-    folder = tmp_path / "stopped"
-    folder.mkdir()
-    shutil.copy(CASE.parent / "homework_modules.ipynb", folder)
-    nbformat.write(nb, str(folder / CASE.name))
-    report = tmp_path / "grades.json"
-    run = subprocess.run([sys.executable, "-m", "grader", str(folder), "--json", str(report)], cwd=ROOT,
-                         capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stdout + run.stderr
-    [result] = json.loads(report.read_text())
+    result = graded_beside_the_cases_modules(nb, tmp_path / "stopped")
     ran = next(c for c in result["checks"] if c["target"] == "main notebook" and c["name"].startswith("every code"))
     assert ran.get("review") and "stopped by hand (KeyboardInterrupt)" in ran["review"]["reason"], ran
     assert ran["points"] == 0 and result["awaiting_review"] == 4 + 1   # ran, and the opinion
@@ -151,22 +157,10 @@ def test_a_cell_of_comments_only_never_run_is_no_skipped_work(tmp_path):
     """A scratch cell whose code was commented out (`# X_train.shape`), never run, in a notebook that ran: nothing in
     it could run, so 'ran' keeps its 4 points (it cost them). A cell with code left unrun still costs them. Through
     the command line, the shared case's modules notebook beside it."""
-    import json
-    import shutil
-    import subprocess
-    import sys
     nb = case()
     codes = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     nb.cells.insert(codes[3], nbformat.v4.new_code_cell("# X_train.shape\n\n#plt.imshow(X_train[0].reshape(28, 28))"))
-    folder = tmp_path / "commented"
-    folder.mkdir()
-    shutil.copy(CASE.parent / "homework_modules.ipynb", folder)
-    nbformat.write(nb, str(folder / CASE.name))
-    report = tmp_path / "grades.json"
-    run = subprocess.run([sys.executable, "-m", "grader", str(folder), "--json", str(report)], cwd=ROOT,
-                         capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stdout + run.stderr
-    [result] = json.loads(report.read_text())
+    result = graded_beside_the_cases_modules(nb, tmp_path / "commented")
     main = [c for c in result["checks"] if c["target"] == "main notebook"]
     assert sum(c["points"] for c in main) == 7 and result["awaiting_review"] == 1, main   # the opinion: a TA's
     assert result["score"] == result["max_score"]
