@@ -25,14 +25,20 @@ def grade(*paths, json_path, extra=()):
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
-    """The two cases (full mode), and the differentiation case without its differentiation notebook."""
+    """The two cases (full mode), the differentiation case without its differentiation notebook, and the main case
+    with its main notebook under a name of its own (`hw3 (2).ipynb`)."""
     tmp = tmp_path_factory.mktemp("course")
     modules_only = tmp / "modules-only"
     modules_only.mkdir()
     shutil.copyfile(DIFF / "homework_modules.ipynb", modules_only / "homework_modules.ipynb")
+    renamed = tmp / "main-renamed"
+    renamed.mkdir()
+    shutil.copyfile(MAIN / "homework_modules.ipynb", renamed / "homework_modules.ipynb")
+    shutil.copyfile(MAIN / "homework_main-basic.ipynb", renamed / "hw3 (2).ipynb")
     json_path = tmp / "grades.json"
-    reports = grade(DIFF, MAIN, modules_only, json_path=json_path)
-    return tmp, json_path, reports[str(DIFF)], reports[str(MAIN)], reports[str(modules_only)]
+    reports = grade(DIFF, MAIN, modules_only, renamed, json_path=json_path)
+    return (tmp, json_path, reports[str(DIFF)], reports[str(MAIN)], reports[str(modules_only)],
+            {"main-renamed": reports[str(renamed)]})
 
 
 def rows(report, target):
@@ -40,7 +46,7 @@ def rows(report, target):
 
 
 def test_the_course_differentiation_notebook_gets_its_verdict(batch):
-    _, _, diff, _, modules_only = batch
+    _, _, diff, _, modules_only, _ = batch
     questions = rows(diff, "differentiation")
     assert len(questions) == 5, "the course's five questions, not the kit's twelve exercises"
     for name, check in questions.items():
@@ -56,7 +62,7 @@ def test_the_course_differentiation_notebook_gets_its_verdict(batch):
 
 
 def test_the_course_main_notebook_is_read_from_its_outputs(batch):
-    _, _, _, main, _ = batch
+    _, _, _, main, _, _ = batch
     main_rows = rows(main, "main notebook")
     automatic = [c for c in main_rows.values() if "review" not in c]
     assert sum(c["points"] for c in automatic) == sum(c["max_points"] for c in automatic) == 7
@@ -64,8 +70,20 @@ def test_the_course_main_notebook_is_read_from_its_outputs(batch):
     assert any("homework_main-basic.ipynb graded as HW3_main.ipynb" in n for n in main["notes"])
 
 
+def test_a_course_main_notebook_of_a_name_of_its_own_is_found_by_its_contents(batch):
+    """real/main-course-version's main notebook saved as `hw3 (2).ipynb`: found by its text (it runs the modules
+    notebook and works on MNIST), read from its outputs as under its own name. Before: "not graded (the name matches
+    none of the homework's notebooks)", and its 7 points left out of the maximum (146 of the batch's 153)."""
+    _, _, _, main, _, extra = batch
+    renamed = extra["main-renamed"]
+    assert (renamed["score"], renamed["max_score"], renamed["awaiting_review"]) == (
+        main["score"], main["max_score"], main["awaiting_review"]) == (153, 153, 1)
+    assert "hw3 (2).ipynb: a name of its own, the main notebook's contents" in renamed["notes"]
+    assert sum(c["points"] for c in rows(renamed, "main notebook").values()) == 7
+
+
 def test_review_pages_feedback_and_gradebook_say_what_awaits_review(batch):
-    tmp, json_path, diff, _, _ = batch
+    tmp, json_path, diff, _, _, _ = batch
     review = tmp / "grades_review"
     assert (review / "index.html").is_file() and (review / "ex4c.html").is_file()
     assert (review / "assets" / "katex" / "katex.min.js").is_file()
@@ -77,7 +95,7 @@ def test_review_pages_feedback_and_gradebook_say_what_awaits_review(batch):
 
 
 def test_a_tas_marks_merge_into_every_gradebook_and_merging_again_changes_nothing(batch):
-    tmp, json_path, diff, _, _ = batch
+    tmp, json_path, diff, _, _, _ = batch
     check = rows(diff, "differentiation")["ex. 4, chain rule: dJ/dF, dF/dS, dJ/dS (F = AS)"]
     marks = tmp / "marks-ex4c.json"
     marks.write_text(json.dumps({"kind": "hw3-review-marks", "version": 1, "marks": [

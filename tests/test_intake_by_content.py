@@ -102,3 +102,87 @@ def test_two_different_differentiation_notebooks_of_other_names_await_a_ta_never
     assert item["review"]["status"] == "awaiting" and item["max_points"] == 36
     assert "part1.ipynb" in item["message"] and "part1_v2.ipynb" in item["message"]
     assert result["score"] == result["max_score"] == 171 and result["awaiting_review"] == 36
+
+
+# ------------------------------------------------------------------ the main notebook by its contents
+
+
+def course_main_template(title, run="%run homework_modules.ipynb", keep=True):
+    """A course main notebook as a student finishes it: the template's title (or none), its Toy example and Digit
+    classification cells (or none), the `%run` of the modules notebook, their own training code on MNIST."""
+    md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+    cells = [md(title)] if title else []
+    cells += [code("%matplotlib inline\nimport numpy as np"), code(f"# (re-)load layers\n{run}")]
+    if keep:
+        cells += [md("# Toy example"), md("Define a **logistic regression** for debugging. "),
+                  md("Basic training loop. Examine it."), md("# Digit classification ")]
+    cells += [code("import mnist\nX_train, y_train, X_val, y_val, X_test, y_test = mnist.load_dataset()"),
+              code("net = Sequential()\nnet.add(Linear(784, 10))\nnet.add(LogSoftMax())")]
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+@pytest.mark.parametrize("nb_kind", ["kit", "kit without ids", "2017 seed title", "2018 title", "advanced title",
+                                     "template cells kept", "runs the modules and trains on MNIST",
+                                     "nbconvert import", "run from a subfolder"])
+def test_the_main_notebook_is_told_by_its_text(nb_kind):
+    from grader.intake.by_content import is_main
+    kit = nbformat.read(str(ROOT / "HW3_main.ipynb"), 4)
+    nb = {"kit": lambda: kit,
+          "kit without ids": lambda: nbformat.v4.new_notebook(cells=[
+              nbformat.v4.new_code_cell(c.source) if c.cell_type == "code" else nbformat.v4.new_markdown_cell(c.source)
+              for c in kit.cells]),
+          "2017 seed title": lambda: course_main_template("# Home work 3: Basic Artificial Neural Networks", keep=False),
+          "2018 title": lambda: course_main_template("# Homework: Basic Artificial Neural Networks", keep=False),
+          "advanced title": lambda: course_main_template("# Homework: Not So Basic Artificial Neural Networks",
+                                                        keep=False),
+          "template cells kept": lambda: course_main_template(None, run="x = 1"),
+          "runs the modules and trains on MNIST": lambda: course_main_template(None, keep=False),
+          "nbconvert import": lambda: course_main_template(None, run="from homework_modules import *", keep=False),
+          "run from a subfolder": lambda: course_main_template(None, run='%run "./hw/HW3_Modules.ipynb"', keep=False),
+          }[nb_kind]()
+    assert is_main(nb)
+    assert not is_differentiation(nb)
+
+
+def test_no_other_notebook_reads_as_the_main_one():
+    from grader.intake.by_content import is_main
+    assert not is_main(reference(MODULES)) and not is_main(reference(DIFFERENTIATION))
+    assert not is_main(course_differentiation())
+    tests_only = course_main_template(None, keep=False)   # the course's tests notebook renamed: loads, no MNIST
+    tests_only.cells = [c for c in tests_only.cells if "mnist" not in c.source]
+    assert not is_main(tests_only)
+    scratch = course_main_template(None, run="%run helpers.ipynb", keep=False)   # loads something else
+    assert not is_main(scratch)
+    everything = reference(MODULES)
+    everything.cells += nbformat.read(str(ROOT / "HW3_main.ipynb"), 4).cells   # all in one notebook
+    assert not is_main(everything)
+
+
+def test_a_main_notebook_of_a_name_of_its_own_is_chosen_with_a_note(tmp_path):
+    """The kit's main notebook saved as Untitled.ipynb, beside a copy of it (Untitled1.ipynb, the same bytes) and a
+    scratch notebook: graded as HW3_main.ipynb, noted. Two different main notebooks of names of their own: neither,
+    both named, for a TA (grader/execution/workcopy.py)."""
+    from grader.intake.discover import MAIN, discover
+    kit_main = nbformat.read(str(ROOT / "HW3_main.ipynb"), 4)
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    nbformat.write(reference(MODULES), str(folder / MODULES))
+    nbformat.write(kit_main, str(folder / "Untitled.ipynb"))
+    nbformat.write(kit_main, str(folder / "Untitled1.ipynb"))
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")]), str(folder / "scratch.ipynb"))
+    [sub] = discover([folder], staging=tmp_path / "stage")
+    assert sub.files[MAIN].endswith("Untitled.ipynb") and not sub.ambiguous
+    assert "Untitled.ipynb: a name of its own, the main notebook's contents" in sub.notes
+    assert "Untitled.ipynb graded as HW3_main.ipynb" in sub.notes
+    named = tmp_path / "bob"
+    named.mkdir()
+    nbformat.write(kit_main, str(named / "HW3_main.ipynb"))
+    nbformat.write(course_main_template(None, keep=False), str(named / "draft.ipynb"))
+    [sub] = discover([named], staging=tmp_path / "stage-bob")
+    assert sub.files[MAIN].endswith("HW3_main.ipynb")   # a name that fits wins: contents are read only without one
+    two = tmp_path / "carol"
+    two.mkdir()
+    nbformat.write(course_main_template(None, keep=False), str(two / "hw3.ipynb"))
+    nbformat.write(course_main_template("# Homework: Basic Artificial Neural Networks"), str(two / "hw3_v2.ipynb"))
+    [sub] = discover([two], staging=tmp_path / "stage-carol")
+    assert MAIN not in sub.files and len(sub.ambiguous[MAIN]) == 2

@@ -23,7 +23,7 @@ Accepted, alone or mixed, as folders or as ``.zip`` files (zips inside them and 
 
 Notebook names are matched leniently: case, spaces and punctuation, a browser's ``(1)``, Jupyter's ``-Copy1``,
 Canvas's ``-1``, a course prefix or suffix (``DL24_hw3_modules.ipynb``), the Russian words (``ДЗ3_модули.ipynb``); a
-differentiation notebook whose name fits nothing is found by its contents (names.py, by_content.py). Every choice goes into the
+differentiation or main notebook whose name fits nothing is found by its contents (names.py, by_content.py). Every choice goes into the
 submission's ``notes`` ("HW3_Modules (1).ipynb graded as HW3_Modules.ipynb"); two different files that fit one
 notebook equally well are recorded in ``ambiguous`` and neither is graded (the grader never picks silently): that
 notebook's points await a TA (grader/execution/workcopy.py).
@@ -44,7 +44,7 @@ import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from grader import DIFFERENTIATION, NOTEBOOKS
+from grader import DIFFERENTIATION, MAIN, NOTEBOOKS
 from grader import scratch
 from grader.intake import by_content, unpack as unpacking
 from grader.intake.names import loose_name, match_tier   # match_tier: also imported from here
@@ -163,8 +163,9 @@ def choose(candidates, submission, display=lambda p: shown(Path(p).name)):
             unmatched.append(path)
         else:
             by_kit.setdefault(fit[0], []).append(((fit[1], depth), path))
-    if DIFFERENTIATION not in by_kit and unmatched:   # named as the student pleased: found by its text
-        unmatched = by_content.take_differentiation(by_kit, unmatched, submission.notes, display)
+    for kit in (DIFFERENTIATION, MAIN):   # named as the student pleased: found by its text
+        if kit not in by_kit and unmatched:
+            unmatched = by_content.take_by_content(kit, by_kit, unmatched, submission.notes, display)
     for kit in NOTEBOOKS:
         options = sorted(by_kit.get(kit, []), key=lambda o: (o[0], display(o[1]) != kit, str(o[1])))
         if not options:

@@ -24,17 +24,15 @@ is "not run": every point to review, with that note, never 0.
 import base64
 import re
 
+from grader.intake.main_template import is_kit   # noqa: F401 (also imported from here)
+from grader.intake.main_template import COURSE_CELLS, template_cells, text as _text, title_version
 from grader.parts.awaiting import review_object
 
 TARGET = "main notebook"
 FILE_VERSIONS = (("homework_main-advanced", "2019-21 advanced"), ("homework_main-basic", "2019-21 basic"),
                  ("homework_main", "2018"), ("hw3_main", "2017"))
-TITLES = (("Not So Basic Artificial Neural Networks", "2019-21 advanced"),
-          ("# Homework: Basic Artificial Neural Networks", "2018"),
-          ("# Home work 3: Basic Artificial Neural Networks", "2017"))
 ROWS = (("ran", "every code cell ran, none shows an error", 4), ("accuracy", "a test accuracy above 0.5 printed", 2),
         ("experiments", "the experiments the text asks for", 1), ("opinion", "the opinion asked for", 1))
-KIT_IDS = frozenset({"main-title", "main-setup", "main-setup-md"})
 ACTIVATIONS = ("relu", "elu", "leakyrelu", "softplus")
 MAX_IMAGES, MAX_IMAGE_BYTES, MAX_WORK = 6, 400_000, 60_000
 _ACCURACY = re.compile(r"(acc(?:uracy)?|точност\w*)\D{0,40}?(\d+(?:[.,]\d+)?)\s*(%?)", re.IGNORECASE)
@@ -47,39 +45,23 @@ def _no_code(source):
     return all(not line.strip() or line.lstrip().startswith("#") for line in source.splitlines())
 
 
-def is_kit(nb):
-    """This kit's own main notebook (executed, not read from outputs): its cell ids and its fast mode."""
-    return any(str(c.get("id", "")) in KIT_IDS for c in nb.get("cells", [])) or any(
-        "HW3_FAST" in _text(c.get("source")) for c in nb.get("cells", []) if c.get("cell_type") == "code")
-
-
 def is_course(nb, file_name):
-    """Recognisably a course main notebook: a course version's title, or a course file name (the 2017 one,
-    HW3_main.ipynb, is also the kit's: it tells nothing)."""
+    """Recognisably a course main notebook: a course version's title, the course template's own cells kept, or a
+    course file name (the 2017 one, HW3_main.ipynb, is also the kit's: it tells nothing)."""
     lower = file_name.lower()
-    return any(title.lower() in _text(c.get("source")).lower() for c in nb.get("cells", [])
-               if c.get("cell_type") == "markdown" for title, _ in TITLES) or \
+    return title_version(nb) is not None or template_cells(nb) >= COURSE_CELLS or \
         any(stem in lower for stem, _ in FILE_VERSIONS if stem != "hw3_main")
 
 
 def version(nb, file_name):
     """The course version from the notebook's title, else its file name (lenient: case, `-Copy1`, prefixes)."""
-    for cell in nb.get("cells", []):
-        if cell.get("cell_type") == "markdown":
-            for title, name in TITLES:
-                if title.lower() in _text(cell.get("source")).lower():
-                    return name
+    if title_version(nb) is not None:
+        return title_version(nb)
     lower = file_name.lower()
     for stem, name in FILE_VERSIONS:
         if stem in lower:
             return name
     return "course"
-
-
-def _text(value):
-    if isinstance(value, list):
-        value = "".join(v for v in value if isinstance(v, str))
-    return value if isinstance(value, str) else ""
 
 
 def _outputs_text(cell):
