@@ -96,3 +96,56 @@ def test_a_replayed_cell_that_ignores_the_interrupt_is_dropped_and_the_kernel_go
         after = session.run("print(x + 1)")
         assert after.ok and after.outputs[0]["text"].strip() == "42" and after.seconds < 3
         assert session.restarts == 1
+
+
+SEND = ("_dp = get_ipython().display_pub\n"
+        "def _send(kind, content):\n"
+        "    _dp.session.send(_dp.pub_socket, kind, content, parent=_dp.parent_header)\n")
+
+
+def test_a_metadata_flood_counts_against_the_output_cap(kernel):
+    """Displays of empty data with 2 MB of metadata each: counted by their data alone they were all kept (40 of
+    20 MB: 800 MB in the grader's memory from one cell)."""
+    result = kernel.run("from IPython.display import publish_display_data\n_big = 'm' * 2 ** 21\n"
+                        "for _ in range(20):\n    publish_display_data({'text/plain': ''}, metadata={'m': _big})")
+    assert result.ok, result.describe()
+    assert sum(len(str(o.get("metadata", ""))) for o in result.outputs) <= 10_000
+    assert result.dropped >= 20 * 2 ** 21 - 10_000
+    assert still_there(kernel)
+
+
+def test_an_error_text_flood_counts_against_the_output_cap(kernel):
+    """Error messages sent by the cell's own code (IPython's _showtraceback) with 2 MB in evalue: only the
+    traceback was counted."""
+    result = kernel.run("for _ in range(20):\n    get_ipython()._showtraceback(ValueError, 'e' * 2 ** 21, [])")
+    kept = sum(len(o.get("evalue", "")) + len(o.get("ename", "")) for o in result.outputs)
+    assert kept <= 10_000 and result.dropped >= 20 * 2 ** 21 - 10_000
+    assert still_there(kernel)
+
+
+def test_malformed_output_messages_are_dropped_never_an_error_in_the_grader(kernel):
+    """Messages of the output types with fields not of the protocol's types (a stream's text a number, a display's
+    data a string, an error's traceback a number) raised TypeError or AttributeError in the grader's own process:
+    in a module's check, the whole submission was 'not graded'."""
+    result = kernel.run(SEND + "_send('stream', {'name': 'stdout', 'text': 5})\n"
+                               "_send('display_data', {'data': 'text/plain'})\n"
+                               "_send('execute_result', {'data': {'text/plain': 'x'}, 'metadata': [1]})\n"
+                               "_send('error', {'ename': 1, 'evalue': 'x', 'traceback': 5})\n"
+                               "_dp.session.send(_dp.pub_socket, 'stream', 'not JSON', parent=_dp.parent_header)\n"
+                               "print('the end')")
+    assert result.ok, result.describe()
+    [printed, note] = result.outputs
+    assert printed["text"] == "the end\n" and "characters of output dropped" in note["text"] and result.dropped > 0
+    assert still_there(kernel)
+
+
+def test_probe_typed_output_of_a_notebook_cell_counts_against_the_ordinary_cap(kernel):
+    """Output of the probe's type has a cap of its own (16 MiB) only in the grader's own requests: in a notebook's
+    cell it had it too, and the cells of a long notebook kept 16 MiB each (100 cells: 1.8 GB in the grader)."""
+    from grader.execution.probe import MIME
+    result = kernel.run("from IPython.display import publish_display_data\n"
+                        f"for _ in range(8):\n    publish_display_data({{{MIME!r}: 'p' * 2 ** 20}})")
+    assert result.ok, result.describe()
+    assert sum(len(str(o.get("data", ""))) for o in result.outputs) <= 10_000
+    assert result.dropped >= 8 * 2 ** 20 - 10_000
+    assert still_there(kernel)

@@ -112,6 +112,19 @@ FIFO_MAIN = ("import os\n"
              "os.mkfifo('build/metrics.json')   # the grader used to open it and wait forever\n")
 FILLER = "import os\nos.makedirs('junk', exist_ok=True)\nfor i in range(30000):\n    open(f'junk/{i}', 'wb').close()\n"
 UNSHARE = "import subprocess\nsubprocess.run(['unshare', '-r', 'id'], check=True)\n"
+# A forward() that sends, during the grader's own probe, output messages the kernel's protocol does not allow: a
+# stream whose text is a number, content that is not JSON, a display of 1 MB metadata (the code holds the kernel's
+# session and sockets). Before: TypeError in the grader, every Linear check failed to judge, 'not graded'.
+MALFORMED_OUTPUT = (
+    "_dp = get_ipython().display_pub\n"
+    "_forward = Linear.updateOutput\n"
+    "def _noisy(self, input):\n"
+    "    _dp.session.send(_dp.pub_socket, 'stream', {'name': 'stdout', 'text': 5}, parent=_dp.parent_header)\n"
+    "    _dp.session.send(_dp.pub_socket, 'error', 'not JSON', parent=_dp.parent_header)\n"
+    "    _dp.session.send(_dp.pub_socket, 'display_data', {'data': {'text/plain': ''}, 'metadata': {'m': 'm' * 2 ** 20}},\n"
+    "                     parent=_dp.parent_header)\n"
+    "    return _forward(self, input)\n"
+    "Linear.updateOutput = _noisy\n")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # An exception message of escape sequences: OSC 52 (a terminal that runs it puts a command in the TA's clipboard),
 # a screen clear, a window title, NUL and BEL
@@ -146,6 +159,7 @@ def hostile(tmp_path_factory):
         "filler_5006_6006_HW3_Modules.ipynb": reference_plus(FILLER),
         "unshare_5007_6007_HW3_Modules.ipynb": reference_plus(UNSHARE),
         "webpage_5008_6008_HW3_Modules.ipynb": WEB_PAGE,
+        "malformed_5009_6009_HW3_Modules.ipynb": reference_plus(MALFORMED_OUTPUT),
     }
     for name, text in files.items():
         (canvas / name).write_text(text, encoding="utf-8")
@@ -176,6 +190,12 @@ def test_honest_submissions_keep_their_exact_scores(hostile):
         assert module_score(reports[key]) == (171, 171), (key, reports[key]["errors"])
     assert module_score(reports["5007"]) == (171, 171), reports["5007"]["errors"]      # its unshare cell fails alone
     assert module_score(reports["5003"]) == (171, 171), reports["5003"]["errors"]      # its raising cell fails alone
+
+
+def test_malformed_kernel_messages_during_the_checks_are_dropped_and_the_submission_graded(hostile):
+    report = hostile["reports"]["5009"]
+    assert report["graded"] and module_score(report) == (171, 171), report["errors"]
+    assert any("drives the kernel" in e for e in report["errors"]), report["errors"]   # flagged for a TA
 
 
 def test_every_hostile_one_is_named_in_its_own_report(hostile):

@@ -355,8 +355,9 @@ def test_a_print_loop_keeps_at_most_the_output_cap_in_the_grader(kernel):
 
 
 def test_a_flood_of_probe_typed_output_is_capped_too(kernel):
-    """Output of the probe's own MIME type used to bypass the cap (1.5 GB in the grader's process): it has a cap
-    of its own, and so has every other type (an image flood)."""
+    """Output of the probe's own MIME type used to bypass the cap (1.5 GB in the grader's process): in the grader's
+    own request it has a cap of its own, and so has every other type (an image flood); in a notebook's cell it is
+    output like any other (a cap of its own there was 16 MiB kept per cell)."""
     from grader.execution.kernel import OUTPUT_LIMIT, PROBE_OUTPUT_LIMIT
     from grader.execution.probe import MIME as PROBE_MIME   # the one probe type
     flood = ("from IPython.display import publish_display_data\n"
@@ -364,7 +365,10 @@ def test_a_flood_of_probe_typed_output_is_capped_too(kernel):
              f"    publish_display_data({{{PROBE_MIME!r}: 'x' * 2 ** 20}})\n"
              "for _ in range(40):\n"
              "    publish_display_data({'image/png': 'A' * 2 ** 20})\n")
-    result = kernel.run(flood)
+    in_cell = kernel.run(flood)
+    assert in_cell.ok, in_cell.describe()
+    assert sum(len(str(v)) for o in in_cell.outputs for v in o.get("data", {}).values()) <= OUTPUT_LIMIT
+    result = kernel.run(flood, probe=True)
     assert result.ok, result.describe()
     probe = sum(len(o["data"][PROBE_MIME]) for o in result.outputs if PROBE_MIME in o.get("data", {}))
     other = sum(len(str(v)) for o in result.outputs if PROBE_MIME not in o.get("data", {})

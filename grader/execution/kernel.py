@@ -12,8 +12,9 @@ What the session adds to nbval's kernel (and why):
   cell still ends ``LOST_IDLE_GRACE`` seconds later.
 * **Output is capped per message and per cell, every type of it.** A message over ``MESSAGE_LIMIT`` bytes is
   refused by ZeroMQ before it is read; a cell keeps ``OUTPUT_LIMIT`` characters of its output (text, images,
-  any MIME type) and ``PROBE_OUTPUT_LIMIT`` of the probe's type, drained as it comes: a flood costs neither memory
-  nor the messages after it.
+  any MIME type, metadata and error text included; a message not of the protocol's shape is dropped:
+  :mod:`grader.execution.iopub`) and a probe request ``PROBE_OUTPUT_LIMIT`` of the probe's type, drained as it
+  comes: a flood costs neither memory nor the messages after it.
 * **Restarts restore state.** After a restart (a crash, ``os._exit``, the memory limit, a stuck interrupt) the
   cells that succeeded before are replayed (``keep=True``), so what they defined exists again; the cell that
   hung or killed the kernel is not. Restarts and replays are counted (``restarts``, ``replays``,
@@ -44,7 +45,7 @@ from jupyter_client.manager import KernelManager
 from nbval.kernel import NbvalKernelspecManager, RunningKernel
 
 from grader import scratch
-from grader.execution import numpy_names, sandbox
+from grader.execution import iopub, numpy_names, sandbox
 from grader.execution.cell import CellResult, Status   # how a cell ended (imported from here too)
 from grader.execution.clock import Clock
 from grader.execution.probe import MIME
@@ -146,15 +147,17 @@ class Kernel(RunningKernel):
 
 
 class _Sink:
-    """The outputs of one cell, capped at `limit` characters; the probe's type has a cap of its own (`probe_limit`,
-    far above an honest probe's values): an output of that type published in a loop is dropped past it too."""
+    """The outputs of one cell, capped at `limit` characters (sizes measured by grader/execution/iopub.py). A probe
+    request's output of the probe's type has a cap of its own (`probe_limit`, far above an honest probe's values): an
+    output of that type published in a loop is dropped past it too. In a notebook's own cell (`probe_limit` 0) that
+    type is output like any other: a cap of 16 MiB per cell, kept for the cells of a long notebook, was gigabytes."""
 
-    def __init__(self, limit, probe_limit=PROBE_OUTPUT_LIMIT):
+    def __init__(self, limit, probe_limit=0):
         self.outputs, self.size, self.dropped, self.limit = [], 0, 0, limit
         self.probe_size, self.probe_limit = 0, probe_limit
 
     def add(self, output, size):
-        if MIME in output.get("data", {}):
+        if self.probe_limit and MIME in output.get("data", {}):
             if self.probe_size + size > self.probe_limit:
                 self.dropped += size
                 return
@@ -186,7 +189,7 @@ class _Sink:
         if self.dropped:
             self.outputs.append({"output_type": "stream", "name": "stderr",
                                  "text": f"\n[{self.dropped} characters of output dropped: over the grader's limit of "
-                                         f"{self.limit} per cell]\n"})
+                                         f"{self.limit} per cell, or not of the Jupyter protocol's shape]\n"})
         return self.outputs
 
 
@@ -304,12 +307,12 @@ class KernelSession:
 
     # -- running code
 
-    def _execute(self, source, timeout):
+    def _execute(self, source, timeout, probe=False):
         kc, km = self.kernel.kc, self.kernel.km
         start = time.monotonic()
         deadline = start + timeout
         msg_id = kc.execute(source, store_history=False, allow_stdin=False, stop_on_error=False)
-        sink = _Sink(self.output_limit)
+        sink = _Sink(self.output_limit, PROBE_OUTPUT_LIMIT if probe else 0)
         error = None
         reply = None
         idle = False
@@ -321,9 +324,9 @@ class KernelSession:
             if reply is None:
                 try:
                     while reply is None:
-                        msg = kc.get_shell_msg(timeout=0)
-                        if msg["parent_header"].get("msg_id") == msg_id:
-                            reply, reply_at = msg["content"], now
+                        msg = iopub.receive(kc.get_shell_msg, 0)
+                        if msg is not None and msg[0] == msg_id:
+                            reply, reply_at = msg[2] if isinstance(msg[2], dict) else {}, now
                 except Empty:
                     pass
             if reply is not None and now - reply_at > LOST_IDLE_GRACE:
@@ -335,28 +338,24 @@ class KernelSession:
                 km.interrupt_kernel()
                 timed_out, deadline = True, now + INTERRUPT_GRACE
             try:
-                msg = kc.get_iopub_msg(timeout=max(0.0, min(POLL, deadline - now)))
+                msg = iopub.receive(kc.get_iopub_msg, max(0.0, min(POLL, deadline - now)))
             except Empty:
                 if not km.is_alive():
                     break
                 continue
-            if msg["parent_header"].get("msg_id") != msg_id:
+            if msg is None or msg[0] != msg_id:   # unreadable (dropped), or another request's
                 continue
-            kind, content = msg["msg_type"], msg["content"]
-            if kind == "status" and content.get("execution_state") == "idle":
+            _, kind, content = msg
+            if kind == "status" and isinstance(content, dict) and content.get("execution_state") == "idle":
                 idle = True
-            elif kind == "stream":
-                sink.add({"output_type": "stream", "name": content["name"], "text": content["text"]},
-                         len(content["text"]))
-            elif kind in ("display_data", "execute_result"):
-                data = content.get("data", {})
-                sink.add({"output_type": kind, "data": data, "metadata": content.get("metadata", {})},
-                         sum(len(str(v)) for v in data.values()))
-            elif kind == "error":
-                error = content
-                sink.add({"output_type": "error", "ename": content.get("ename", ""),
-                          "evalue": content.get("evalue", ""), "traceback": content.get("traceback", [])[-20:]},
-                         sum(len(line) for line in content.get("traceback", [])[-20:]))
+                continue
+            output, size = iopub.output(kind, content)   # checked and measured whole (metadata, evalue, ...)
+            if output is None:
+                sink.dropped += size
+                continue
+            if kind == "error":
+                error = output
+            sink.add(output, size)
         seconds = time.monotonic() - start
         if lost and km.is_alive():
             sink.lost = True
@@ -370,24 +369,28 @@ class KernelSession:
         if timed_out:
             status = Status.TIMEOUT if idle or reply is not None else Status.STUCK
             return CellResult(status, outputs, seconds=seconds, dropped=sink.dropped)
-        if reply is None:   # idle came first: the reply is on its way
+        until = time.monotonic() + LOST_IDLE_GRACE
+        while reply is None:   # idle came first: the reply is on its way (other messages never hold the wait open)
             try:
-                while True:
-                    msg = kc.get_shell_msg(timeout=LOST_IDLE_GRACE)
-                    if msg["parent_header"].get("msg_id") == msg_id:
-                        reply = msg["content"]
-                        break
+                msg = iopub.receive(kc.get_shell_msg, max(0.0, until - time.monotonic()))
             except Empty:
+                msg, reply = None, {}
+            if msg is not None and msg[0] == msg_id:
+                reply = msg[2] if isinstance(msg[2], dict) else {}
+            elif time.monotonic() > until:
                 reply = {}
-        if any(p.get("source") == "ask_exit" for p in reply.get("payload", []) or []):
+        payloads = reply.get("payload") if isinstance(reply.get("payload"), list) else []
+        if any(isinstance(p, dict) and p.get("source") == "ask_exit" for p in payloads):
             return CellResult(Status.EXIT, outputs, seconds=seconds, dropped=sink.dropped)
         if error is not None or reply.get("status") == "error":
             error = error or reply
-            return CellResult(Status.ERROR, outputs, error.get("ename", ""), error.get("evalue", ""), seconds, sink.dropped)
+            return CellResult(Status.ERROR, outputs, str(error.get("ename", "")), str(error.get("evalue", "")), seconds,
+                              sink.dropped)
         return CellResult(Status.OK, outputs, seconds=seconds, dropped=sink.dropped)
 
-    def run(self, source, timeout=None, keep=False):
-        """Executes `source`; keep=True replays it after a restart unless it hung, exited or killed the kernel."""
+    def run(self, source, timeout=None, keep=False, probe=False):
+        """Executes `source`; keep=True replays it after a restart unless it hung, exited or killed the kernel;
+        probe=True for the grader's own request (grader/execution/probe.py), whose answer has a cap of its own."""
         if self.clock.spent():
             return CellResult(Status.BUDGET)
         if not self.over_limit and not self.alive():
@@ -402,7 +405,7 @@ class KernelSession:
             return CellResult(Status.FULL, evalue=self.over_limit)
         if self.clock.spent():   # the restart's replays used what was left
             return CellResult(Status.BUDGET)
-        result = self._execute(source, self.clock.bound(timeout or self.timeout))
+        result = self._execute(source, self.clock.bound(timeout or self.timeout), probe)
         if result.status is Status.STUCK:   # interrupted, and no answer: only a restart frees it
             result.status = Status.TIMEOUT
             self.restart()

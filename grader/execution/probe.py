@@ -41,7 +41,7 @@ def call(session, function, nonce, timeout=None, **arguments):
     """Runs `function` (a dotted name) in the kernel of `session` on its namespace, its answer echoing `nonce`;
     returns the CellResult (its answer: :func:`payload`)."""
     return session.run(f"__hw3_probe({function!r}, {nonce!r}, " + ", ".join(f"{k}={v!r}" for k, v in arguments.items())
-                       + ")", timeout=timeout)
+                       + ")", timeout=timeout, probe=True)
 
 
 def payload(result, nonce):

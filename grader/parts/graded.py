@@ -207,7 +207,6 @@ class GradedCell(IPyNbCell):
         result = nbfile.run_cell(self, nbfile.source_to_run(self), timeout)
         if result.status is Status.BUDGET:
             raise NbCellError(self.cell_num, nbfile.state.out_of_time(), self.cell.source)
-        self.test_outputs = result.outputs
         nbfile.after_cell(self, result)
         if not result.ok and not nbfile.tolerated(self, result):
             nbfile.cell_failed(self, result)
