@@ -164,6 +164,25 @@ def test_nested_zips_are_unpacked_and_bounded(tmp_path):
     assert not sub.files and any("nested deeper" in p for p in sub.problems), sub.problems
 
 
+def test_each_symbolic_link_of_a_students_folder_is_named_once(tmp_path):
+    """A symlinked notebook, folder and helper module: one line each (the notebook's was said twice, once with the
+    TA's whole path); the links are not followed."""
+    folder = tmp_path / "erin"
+    folder.mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "HW3_Modules.ipynb").write_text(nb_text())
+    (outside / "utils.py").write_text("X = 1\n")
+    (folder / "HW3_differentiation.ipynb").write_text(nb_text())
+    os.symlink(outside / "HW3_Modules.ipynb", folder / "HW3_Modules.ipynb")
+    os.symlink(outside, folder / "linked")
+    os.symlink(outside / "utils.py", folder / "utils.py")
+    [sub] = discover([folder])
+    links = sorted(p for p in sub.problems if "symbolic link" in p)
+    assert links == [f"{name}: a symbolic link, not followed" for name in ("HW3_Modules.ipynb", "linked", "utils.py")]
+    assert MODULES not in sub.files and "HW3_differentiation.ipynb" in sub.files
+
+
 def test_not_a_notebook_symlinks_and_non_utf8_names(tmp_path):
     folder = tmp_path / "carol"
     folder.mkdir()

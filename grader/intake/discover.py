@@ -208,17 +208,14 @@ class _Staging:
         return self.root / f"{self.count:04d}-{slug}"
 
 
-def _entries(folder, problems):
-    """The entries of a folder, hidden files and symlinks left out (symlinks reported)."""
-    out = []
+def _entries(folder):
+    """(the entries of a folder, its symlinks): hidden files and symlinks left out of the first."""
+    out, links = [], []
     for p in sorted(Path(folder).iterdir()):
         if p.name.startswith(".") or p.name in IGNORED_PARTS:
             continue
-        if p.is_symlink():
-            problems.append(f"{shown(p)}: a symbolic link, not followed")
-            continue
-        out.append(p)
-    return out
+        (links if p.is_symlink() else out).append(p)
+    return out, links
 
 
 def _platform_of(entries):
@@ -372,10 +369,14 @@ def _take_in(path, staging, origin=None):
         except IntakeError as exc:
             sub.problems.append(str(exc))
             return [sub]
-    entries = _entries(root, sub.problems)
+    entries, links = _entries(root)
     platform = _platform_of(entries)
     if platform:
         return _platform_batch(root, entries, platform, staging, origin or path)
+    # The notebook walk (_candidates) names the folder's symlinked notebooks and folders itself: said once, here
+    # only the other files (a helper module left behind as a link is not copied with the work).
+    sub.problems += [f"{shown(p.name)}: a symbolic link, not followed" for p in links
+                     if not p.name.lower().endswith(".ipynb") and not p.is_dir()]
     candidates = _collect(root, sub, staging, depth=1 if path.is_file() else 0)
     if not candidates:
         if any(unpacking.sealed(p) for p in Path(root).rglob("*") if p.is_file() and not p.is_symlink()):
