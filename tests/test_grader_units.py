@@ -33,6 +33,20 @@ def test_decode_refuses_what_is_not_plain_numbers(bad):
         C.decode(bad)
 
 
+def test_answers_of_several_results_may_come_as_a_list_and_one_result_as_a_list_of_numbers():
+    """linear_backward's three gradients as a list are three results, as a tuple's are; grad_xTx's list of numbers
+    is its one array (grader/parts/probes.py, evaluate)."""
+    from grader.parts.probes import evaluate
+    as_list = evaluate({"linear_backward": lambda X, W, G: [G @ W, G.T @ X, G.sum(axis=0)]}, "ex5-linear", 7)
+    as_tuple = evaluate({"linear_backward": lambda X, W, G: (G @ W, G.T @ X, G.sum(axis=0))}, "ex5-linear", 7)
+    assert as_list.keys() == as_tuple.keys() and {k[-1] for k in as_list} == {"0", "1", "2"}
+    assert all(np.array_equal(as_list[k], as_tuple[k]) for k in as_list)
+    numbers = evaluate({"grad_xTx": lambda x: [2 * v for v in x]}, "ex1", 7)
+    inputs = evaluate({"grad_xTx": lambda x: x.copy()}, "ex1", 7)   # the same draws: the inputs themselves
+    assert numbers.keys() == inputs.keys()
+    assert all(np.array_equal(np.asarray(numbers[k]), 2 * inputs[k]) for k in numbers)
+
+
 def test_a_probe_error_becomes_a_failed_check_with_the_line_that_raised():
     check = C.checks_of("ReLU")[0]
 

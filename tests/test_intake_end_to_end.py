@@ -40,6 +40,10 @@ def edited_differentiation():
     soft = cells[at["ex5-softmax-answer"]]
     soft.source = soft.source.replace("np.sum(G * S, axis=1, keepdims=True)", "row_dot(G, S)")
     helper = nbformat.v4.new_code_cell("def row_dot(a, b):\n    return np.sum(a * b, axis=1, keepdims=True)")
+    # the three results of linear_backward as a list (the check cell unpacks it as it unpacks the tuple)
+    linear = cells[at["ex5-linear-answer"]]
+    linear.source = linear.source.replace("return grad_input, grad_W, grad_b", "return [grad_input, grad_W, grad_b]")
+    assert "return [grad_input" in linear.source
     # insert from the bottom so the indices above stay right
     cells.insert(at["ex5-softmax-answer"] + 1, helper)
     cells.insert(at["ex3-answer"] + 1, split)
@@ -145,6 +149,15 @@ def test_differentiation_answers_are_found_as_a_reader_would(batch):
     result = by_key["1001"]
     assert totals(result, "differentiation") == (36, 36), [c for c in result["checks"] if not c["passed"]]
     assert any("grad_xTx() is defined in 2 cells" in n and "the last one is graded" in n for n in result["notes"])
+
+
+def test_linear_backward_returning_its_three_gradients_as_a_list_is_the_kits_answer(batch):
+    """`return [grad_input, grad_W, grad_b]` (edited_differentiation): the answer the text asks for, which the kit's
+    check cell unpacks as it unpacks a tuple. Before, the grader took the list for one array: 'returned list', 1 of
+    3 points (the check cell's point only)."""
+    by_key, *_ = batch
+    linear = [c for c in by_key["1001"]["checks"] if c["name"].startswith("ex5-linear")]
+    assert len(linear) == 2 and all(c["passed"] for c in linear), linear
 
 
 def test_canvas_gradebook_has_one_row_per_student_with_the_canvas_id(batch):

@@ -65,6 +65,10 @@ EXERCISES = {
 }
 
 
+# answer functions whose text asks for several results ("Returns (gradInput, gradW, gradb)")
+SEVERAL_RESULTS = frozenset({"linear_backward"})
+
+
 def evaluate(ns, exercise, seed):
     """{'<function>.<case>.<k>': array}: the exercise's answer functions on the inputs drawn from `seed` (the
     grader's: the batch's secret, see grader.execution.probe.draw_seed)."""
@@ -74,7 +78,10 @@ def evaluate(ns, exercise, seed):
         rng = rng_for(seed, salt(name))
         for case, args in enumerate(_inputs(name, rng)):
             value = function(*[a.copy() if isinstance(a, np.ndarray) else a for a in args])
-            parts = value if isinstance(value, tuple) else (value,)
+            # several results: a tuple, or a list of them (`return [grad_input, grad_W, grad_b]`, which the check
+            # cell's unpacking takes as well); a list from a one-result function is its one array (`[2 * v ...]`)
+            several = isinstance(value, tuple) or isinstance(value, list) and name in SEVERAL_RESULTS
+            parts = value if several else (value,)
             for k, part in enumerate(parts):
                 out[f"{name}.{case}.{k}"] = part
     return out
