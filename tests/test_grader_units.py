@@ -223,6 +223,12 @@ def test_a_main_notebook_that_uses_a_package_the_grader_lacks_still_costs_runnin
     ("%run ./homework_modules.ipynb", "%run ./homework_modules.ipynb"),
     ("%run /content/drive/MyDrive/helpers.ipynb", "%run /content/drive/MyDrive/helpers.ipynb"),   # not the modules
     ("%run /content/drive/MyDrive/HW3_differentiation.ipynb", "%run /content/drive/MyDrive/HW3_differentiation.ipynb"),
+    # the modules notebook converted with nbconvert on the student's machine, the .py not handed in
+    ("from HW3_Modules import *", "%run HW3_Modules.ipynb"),
+    ("from homework_modules import Linear, ReLU as Rectifier  # mine", "%run HW3_Modules.ipynb\nRectifier = ReLU"),
+    ("    from hw3_modules import *", "    %run HW3_Modules.ipynb"),
+    ("from helpers import *", "from helpers import *"),                     # not the modules
+    ("from my_modules import (Linear,", "from my_modules import (Linear,"),    # continued below: left as written
 ])
 def test_a_main_notebooks_run_of_modules_elsewhere_runs_the_graded_modules(tmp_path, line, runs):
     from grader.parts.main_elsewhere import run_modules_here
@@ -231,6 +237,14 @@ def test_a_main_notebooks_run_of_modules_elsewhere_runs_the_graded_modules(tmp_p
     source, replaced = run_modules_here(f"import os\n{line}\nx = 1", tmp_path)
     assert source == f"import os\n{runs}\nx = 1"
     assert bool(replaced) == (runs != line)
+
+
+def test_an_import_of_the_modules_converted_and_handed_in_is_left_as_written(tmp_path):
+    """`from HW3_Modules import *` beside the HW3_Modules.py the student handed in imports their module (what their
+    notebook ran)."""
+    from grader.parts.main_elsewhere import run_modules_here
+    (tmp_path / "HW3_Modules.py").write_text("class Module:\n    pass\n")
+    assert run_modules_here("from HW3_Modules import *", tmp_path) == ("from HW3_Modules import *", [])
 
 
 @pytest.mark.parametrize("where, cell, awaiting", [

@@ -9,6 +9,9 @@ not found, nothing of the framework is defined and every cell after it fails: 0/
   the intake matches names: case, spaces, ``(1)``, ``-Copy1``, a course prefix, ``homework_modules``) and whose PATH
   is not a file of the copy as written (an absolute path, a folder the copy does not have) runs the graded
   ``HW3_Modules.ipynb`` instead. Returns the new source and the paths it replaced, for the report's notes.
+  So does ``from homework_modules import *`` (or ``from HW3_Modules import Linear, ...``) when the copy holds no
+  ``homework_modules.py``: the student converted the notebook with nbconvert on their machine and handed in the
+  notebook, which the grader has.
 * ``needs_elsewhere(ename, evalue)``: a cell that failed for what only the student's machine had: the network (the
   grader has none: ``fetch_openml('mnist_784')``, ``urlretrieve``, ``keras.datasets.mnist.load_data()``) or a data
   file outside the submission (``np.load('../data/mnist.npz')``, a Drive path). The grader cannot run such a notebook
@@ -31,6 +34,7 @@ from grader.selfcheck.versions import INDENT
 # `%run [-i ...] PATH.ipynb` on a line of its own, PATH optionally quoted (IPython's %run takes shell-like quoting).
 RUN_LINE = re.compile(r"""^(?P<head>\s*%run\s+(?:-\w+\s+)*)(?P<q>["']?)(?P<path>[^"'\n]+?\.ipynb)(?P=q)\s*$""",
                       re.IGNORECASE)
+FROM_MODULES = re.compile(r"^(?P<head>[^\S\n]*)from[^\S\n]+(?P<module>\w+)[^\S\n]+import[^\S\n]+(?P<names>.+)$")
 COLAB_IMPORT = re.compile(r"^" + INDENT + r"(?:from\s+google\.colab(?:\.\w+)*\s+import\s+(?P<names>[\w\s,()]+)"
                           r"|import\s+google\.colab\b)", re.MULTILINE)
 COLAB_MISSING = re.compile(r"^No module named '(google|google\.colab(\.\w+)*)'")
@@ -55,18 +59,33 @@ def _in_copy(path, folder):
 
 
 def run_modules_here(source, folder):
-    """(source, [replaced paths]): `%run` lines of a modules notebook that is not where they say, pointed at the
-    graded HW3_Modules.ipynb of `folder` (the private copy the kernel runs in)."""
+    """(source, [(what was written, why it was replaced)]): `%run` lines of a modules notebook that is not where they
+    say, and `from <modules notebook> import ...` lines of a module the copy does not hold (the notebook converted
+    with nbconvert on the student's machine), pointed at the graded HW3_Modules.ipynb of `folder` (the private copy
+    the kernel runs in). An import's `name as alias` is bound after the run, as the import would have bound it."""
     replaced = []
 
     def here(found):
         path = found.group("path").strip()
         if not _is_modules_notebook(path) or _in_copy(path, folder):
             return found.group(0)
-        replaced.append(path)
+        replaced.append((f"%run {path}", "no such file in the submission as graded (a Colab Drive, your own folder, "
+                                         "a platform's renamed download)"))
         return f"{found.group('head')}{MODULES}"
 
-    lines = [RUN_LINE.sub(here, line) for line in source.split("\n")]
+    def imported(found):
+        module, names = found.group("module"), found.group("names").split("#")[0].strip()
+        if not _is_modules_notebook(f"{module}.ipynb") or _in_copy(f"{module}.py", folder) or \
+                (Path(folder) / module).is_dir() or names.count("(") != names.count(")"):
+            return found.group(0)
+        aliases = [part.split() for part in names.strip("()").split(",")]
+        bound = [f"{found.group('head')}{words[2]} = {words[0]}" for words in aliases
+                 if len(words) == 3 and words[1] == "as"]
+        replaced.append((found.group(0).strip(), f"no {module}.py in the submission as graded (the modules notebook "
+                                                 "converted to a module, not handed in)"))
+        return "\n".join([f"{found.group('head')}%run {MODULES}"] + bound)
+
+    lines = [FROM_MODULES.sub(imported, RUN_LINE.sub(here, line)) for line in source.split("\n")]
     return "\n".join(lines), replaced
 
 

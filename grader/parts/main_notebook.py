@@ -173,13 +173,13 @@ class MainNotebook(GradedNotebook):
                 self.metrics.update(payload["metrics"])
 
     def source_to_run(self, item):
-        """The cell's source, its `%run` of a modules notebook that is not where it says (a Colab Drive path) pointed
-        at the graded HW3_Modules.ipynb, with a note (grader/parts/main_elsewhere.py)."""
+        """The cell's source, its `%run` of a modules notebook that is not where it says (a Colab Drive path), or its
+        import of one converted to a module it did not hand in, pointed at the graded HW3_Modules.ipynb, with a note
+        (grader/parts/main_elsewhere.py)."""
         source, replaced = main_elsewhere.run_modules_here(item.cell.source, self.path.parent)
-        for path in replaced:
+        for written, why in replaced:
             self.state.notes.append(
-                f"{NOTEBOOK} cell {item.cell_num}: `%run {path}`: no such file in the submission as graded (a Colab "
-                f"Drive, your own folder, a platform's renamed download); the grader ran the modules notebook you "
+                f"{NOTEBOOK} cell {item.cell_num}: `{written}`: {why}; the grader ran the modules notebook you "
                 f"handed in (graded as {MODULES}) instead (nothing to fix)")
         return source
 
