@@ -523,3 +523,32 @@ def test_a_running_mean_started_at_0_fails_the_first_batch_gradient_and_the_runn
     assert set(failed) == {GRAD, "running mean: a moving average, subtracted in evaluation"}, list(failed)
     assert "first training batch, alpha 0.3" in failed[GRAD]
     assert "started from 0 instead of from the first batch" in failed["running mean: a moving average, subtracted in evaluation"]
+
+
+def _arrays_after(message, name):
+    """The array printed after '{name} ' in a message, as numpy (the message's own rounding)."""
+    import ast
+    import numpy as np
+    match = re.search(rf"\b{name} (\[[-\d\.\se,\[\]]+\])", message)
+    assert match, (name, message)
+    return np.array(ast.literal_eval(re.sub(r"(?<=\d)\s+(?=[-\d])", ", ", match.group(1).replace(",", ", "))))
+
+
+@pytest.mark.parametrize("name, old, new, redo", [
+    ("Linear", "self.output += self.b.astype(input.dtype, copy=False)",
+     "self.output -= self.b.astype(input.dtype, copy=False)", lambda a: a["input"] @ a["W"].T + a["b"]),
+    ("Linear", "self.gradb += gradOutput.sum(axis=0)", "self.gradb += 2 * gradOutput.sum(axis=0)",
+     lambda a: a["gradOutput"].sum(axis=0)),
+    ("ChannelwiseScaling", "self.output += self.beta.astype", "self.output -= self.beta.astype",
+     lambda a: a["input"] * a["gamma"] + a["beta"]),
+])
+def test_a_wrong_value_of_a_layer_with_parameters_shows_the_parameters_the_grader_set(name, old, new, redo, tmp_path):
+    """Linear's output cannot be redone by hand from the input alone: the message shows W and b (gamma and beta) as
+    the grader set them, and the expected value it prints is what they give."""
+    path = tmp_path / "HW3_Modules.ipynb"
+    nbformat.write(mutate(reference(), name, old, new), str(path))
+    [failed, *_] = [r for r in results_for(vars(load_notebook(path, name=f"params_{name}")), name) if not r.passed]
+    shown = {k: _arrays_after(failed.message, k) for k in ("input", "gradOutput", "W", "b", "gamma", "beta", "Expected")
+             if re.search(rf"\b{k} \[", failed.message)}
+    assert ", with " in failed.message and {"W", "b"} <= set(shown) or {"gamma", "beta"} <= set(shown), failed.message
+    assert abs(redo(shown) - shown["Expected"]).max() < 2e-3, failed.message

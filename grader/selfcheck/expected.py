@@ -22,13 +22,22 @@ from grader.selfcheck.probes import (ELEMENTWISE, probe_backward, probe_forward,
 from grader.selfcheck.versions import KIT
 
 
+def fed_parameters(module, index, case):
+    """{'case{i}.param.W': the value the grader set, ...} for the case's own parameters (not a container's children's):
+    the messages show them, since a wrong output or gradient of Linear cannot be redone by hand without W and b."""
+    return {f"case{index}.param.{path}": np.array(attr_path(module, path), dtype=np.float64, copy=True)
+            for path, _ in case.params if "." not in path and "[" not in path}
+
+
 def expect_forward(target):
-    """The reference's outputs on the probe's inputs, and the inputs (the messages show them)."""
+    """The reference's outputs on the probe's inputs, and the inputs and parameters (the messages show them)."""
     def expect(ref, seed):
         out = dict(probe_forward(target, KIT)(ref, seed))
         for i, case in enumerate(LAYER_CASES[target]):
             if f"case{i}" in out:
                 out[f"case{i}.input"] = layer_inputs(seed, target, i, case)
+                if case.params:
+                    out.update(fed_parameters(build_layer(ref, KIT, seed, target, i, case), i, case))
         return out
     return expect
 
@@ -53,6 +62,7 @@ def expect_backward(target):
             g = grad_output(seed, target, i, np.shape(copy.deepcopy(snapshot).forward(x.copy())))
             out[f"case{i}.input"] = x
             out[f"case{i}.gradOutput"] = g   # shown in the messages: the d loss / d output this case feeds back
+            out.update(fed_parameters(snapshot, i, case))
 
             def loss(module, inp):
                 return float(np.sum(copy.deepcopy(module).forward(inp.copy()) * g))

@@ -23,11 +23,12 @@ def as_array(value):
 
 
 def compare(version, target, what, got, expected, key, tolerance=TOLERANCE, input=None, grad_output=None,
-            target_values=None, method=None, label=None, abs_tolerance=ABS_TOLERANCE):
+            target_values=None, method=None, label=None, abs_tolerance=ABS_TOLERANCE, params=None):
     """None if `got` matches `expected`, else a message that teaches: which method, on what it was fed
-    (input, gradOutput or target, shown whole when small), what was expected and what came back."""
+    (input, gradOutput or target, and the parameters `params` the grader set; shown whole when small), what was
+    expected and what came back."""
     where = M.where(method or version.class_name(target), what, label or case_label(version, target, key))
-    fed = M.fed(input=input, gradOutput=grad_output, target=target_values)
+    fed = M.fed(params, input=input, gradOutput=grad_output, target=target_values)
     if got is None:
         return M.nothing_came_back(where, fed)
     got = as_array(got)
@@ -57,6 +58,12 @@ def criterion_changed(version, target, got, expected, case, label):
             if after is None or as_array(after).shape != np.shape(fed) or not np.array_equal(as_array(after), fed):
                 return M.criterion_modified(method_of(version, target, call), what, label, fed, after)
     return None
+
+
+def fed_to(key):
+    """Whether an expected value's key names what a case fed the module ('case1.input', 'case1.param.W'), not a
+    value to compare."""
+    return key.endswith(".input") or ".param." in key
 
 
 def smallest_first(expected, keys):
@@ -98,14 +105,15 @@ def _edge(version, target, what, got, expected, kinks=False):
 
 def judge_forward(target, version):
     def judge(got, expected):
-        outputs = smallest_first(expected, [k for k in expected if not k.endswith(".input")])
+        outputs = smallest_first(expected, [k for k in expected if not fed_to(k)])
         note = ""
         for key in outputs:
             if key == "edge":
                 problem, note = _edge(version, target, "forward output", got.get(key), expected[key])
             else:
                 problem = compare(version, target, "forward output", got.get(key), expected[key], key,
-                                  input=expected.get(f"{key}.input"), method=method_of(version, target, "output"))
+                                  input=expected.get(f"{key}.input"), method=method_of(version, target, "output"),
+                                  params=M.fed_params(expected, key))
             if problem:
                 return False, problem
         return True, M.forward_ok(len(outputs)) + note
@@ -130,7 +138,8 @@ def judge_gradients(target, keys, version):
                 problem = compare(version, target, label + " vs finite differences", got.get(key), expected[key], key,
                                   input=expected.get(f"{case}.input"), grad_output=expected.get(f"{case}.gradOutput"),
                                   target_values=expected.get(f"{case}.target"), method=method_of(version, target, what),
-                                  tolerance=ANALYTIC_TOLERANCE, abs_tolerance=ANALYTIC_ABS)
+                                  tolerance=ANALYTIC_TOLERANCE, abs_tolerance=ANALYTIC_ABS,
+                                  params=M.fed_params(expected, case))
                 if problem and what != "gradInput" and _close(got.get(key), np.zeros_like(expected[key])):
                     problem += M.never_accumulated(method_of(version, target, what), target == "Sequential",
                                                    _lone_zero_child(got, expected, case, what, keys))
@@ -246,7 +255,7 @@ def judge_dtype(target, version, has_params):
 
     def judge(got, expected):
         notes = []
-        for key in smallest_first(expected, [k for k in expected if not k.endswith(".input")]):
+        for key in smallest_first(expected, [k for k in expected if not fed_to(k)]):
             label = case_label(version, target, key)
             for param_dtype in ("float32", "float64"):
                 prefix = f"{key}.{param_dtype}"
@@ -260,7 +269,8 @@ def judge_dtype(target, version, has_params):
                         notes.append(f"{attribute} is {dtype}")
                 problem = compare(version, target, f"forward output on a float32 input ({params})",
                                   got.get(f"{prefix}.output"), expected[key], key, tolerance=1e-4,
-                                  method=method_of(version, target, "output"))
+                                  input=expected.get(f"{key}.input"), method=method_of(version, target, "output"),
+                                  params=M.fed_params(expected, key))
                 if problem:
                     return False, problem
         if version.float32:

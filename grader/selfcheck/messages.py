@@ -71,11 +71,21 @@ FED_LIMIT = 24  # entries: a tiny case's arrays are shown whole, so a student ca
 FED_WHOLE = 48  # entries of what was fed: shown whole up to this (MaxPool2d's and Conv2d's smallest inputs)
 
 
-def fed(**arrays):
-    """' Fed input [[...]] and gradOutput [[...]].': what the check gave the module, whole when small enough, else
-    its shape and first entries (a gradient check without its gradOutput could not be redone by hand)."""
+def fed(params=None, **arrays):
+    """' Fed input [[...]] and gradOutput [[...]], with W [[...]] and b [...].': what the check gave the module and
+    the parameters it set, whole when small enough, else shape and first entries (a gradient check without its
+    gradOutput, or Linear's without W and b, could not be redone by hand). params: {attribute: value}."""
     shown = [f"{name} {show(value, FED_WHOLE)}" for name, value in arrays.items() if value is not None]
-    return f" Fed {' and '.join(shown)}." if shown else ""
+    set_ = [f"{name} {show(value, FED_WHOLE)}" for name, value in (params or {}).items()]
+    if not shown:
+        return ""
+    return f" Fed {' and '.join(shown)}" + (f", with {' and '.join(set_)}" if set_ else "") + "."
+
+
+def fed_params(expected, case):
+    """{attribute: value} of the parameters the grader set in `case` ('case1'), from the expected values."""
+    prefix = f"{case}.param."
+    return {key[len(prefix):]: value for key, value in expected.items() if key.startswith(prefix)}
 
 
 def method_of(version, target, what):
