@@ -109,6 +109,49 @@ def test_the_version_comes_from_the_title_or_the_file_name():
     assert main_outputs.version(nb, "whatever.ipynb") == "2019-21 advanced"
 
 
+def normalisation_notebook(title, question, layer):
+    """A course basic-track notebook that ran: the four activations compared with `layer` tried, the version's
+    question (or none) kept above it."""
+    experiments = (f"for act in [ReLU, ELU, LeakyReLU, SoftPlus]:\n    net = make(act, {layer}(0.9))", "done", None)
+    nb = course_notebook(experiments, ("print(acc)", "Test accuracy: 0.97", None))
+    nb.cells[:0] = [nbformat.v4.new_markdown_cell(text) for text in (title, question) if text]
+    return nb
+
+
+Q2017 = "- **Try** inserting `BatchMeanSubtraction` between `Linear` module and activation functions."
+Q2018 = "- **Try** inserting `BatchNormalization` (folowed by `ChannelwiseScaling`) between `Linear` module and activation"
+
+
+@pytest.mark.parametrize("title, question, layer, name, passed", [
+    ("# Home work 3: Basic Artificial Neural Networks", Q2017, "BatchMeanSubtraction", "HW3_main.ipynb", True),
+    ("# Home work 3: Basic Artificial Neural Networks", None, "BatchMeanSubtraction", "HW3_main.ipynb", True),
+    ("# Homework: Basic Artificial Neural Networks", Q2017, "BatchMeanSubtraction", "homework_main.ipynb", True),
+    ("# Homework: Basic Artificial Neural Networks", None, "BatchMeanSubtraction", "hw.ipynb", True),
+    ("# Homework: Basic Artificial Neural Networks", Q2018, "BatchNormalization", "homework_main.ipynb", True),
+    ("# Homework: Basic Artificial Neural Networks", Q2018, "BatchMeanSubtraction", "homework_main.ipynb", None),
+    ("# Homework: Basic Artificial Neural Networks", None, "BatchMeanSubtraction", "homework_main-basic.ipynb", None),
+])
+def test_the_2017_text_asks_for_batch_mean_subtraction_and_2018_on_for_batch_normalization(title, question, layer,
+                                                                                           name, passed):
+    """The experiments row follows the version's text: 2017's students try BatchMeanSubtraction (the text has no
+    BatchNormalization), 2018's and 2019-21's BatchNormalization; the question kept in the notebook says which, and
+    where nothing tells (2017's repository template and 2018's share a title) either does. Before, a 2017 notebook
+    that did what its text asks awaited review 'not found: batchnormalization'."""
+    experiments = scored(normalisation_notebook(title, question, layer), name)[1]["checks"][2]
+    verdict = None if experiments.get("review") else experiments["passed"]
+    assert verdict is passed, experiments
+    if passed:
+        assert layer.lower() in experiments["message"]
+
+
+def test_the_title_2017_shares_with_later_years_gives_way_to_the_file_name():
+    nb = course_notebook(("x = 1", "", None))
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell("# Homework: Basic Artificial Neural Networks"))
+    assert main_outputs.version(nb, "homework_main-basic.ipynb") == "2019-21 basic"
+    assert main_outputs.version(nb, "HW3_main.ipynb") == "2017"
+    assert main_outputs.version(nb, "my_notebook.ipynb") == "2018"
+
+
 def test_the_kits_own_main_notebook_is_left_to_execution():
     assert main_outputs.is_kit(nbformat.read(str(ROOT / "HW3_main.ipynb"), as_version=4))
 

@@ -19,6 +19,8 @@ from grader.selfcheck.versions import INDENT
 TITLES = (("Not So Basic Artificial Neural Networks", "2019-21 advanced"),
           ("# Homework: Basic Artificial Neural Networks", "2018"),
           ("# Home work 3: Basic Artificial Neural Networks", "2017"))
+# "# Homework: Basic ..." heads the 2017 repository's template, 2018's and 2019-21's basic track: a file name says more
+SHARED_TITLE_VERSION = "2018"
 KIT_IDS = frozenset({"main-title", "main-setup", "main-setup-md"})
 
 # Markdown cells of the course templates (every version has them but the advanced track's, which has its title)

@@ -12,9 +12,9 @@ The rubric read from the outputs (7 points, every course version; the kit's metr
 * ran (4): every code cell that holds code was run and none shows an error (a traceback in the outputs fails it;
   cells stopped by hand, KeyboardInterrupt and no other error, a training run cut short: a TA's review);
 * test accuracy (2): a printed test accuracy, above 0.5 (0.97 = 97 % either way);
-* the experiments (1): basic track, 2017, 2018: ReLU, ELU, LeakyReLU, SoftPlus compared and BatchNormalization
-  tried (in the code of cells that ran, with their outputs); advanced track: a network with Conv2d, MaxPool2d and
-  BatchNormalization;
+* the experiments (1): basic track, 2017, 2018: ReLU, ELU, LeakyReLU, SoftPlus compared and the normalisation the
+  version's text asks for tried (2017: BatchMeanSubtraction; 2018 on: BatchNormalization), in the code of cells that
+  ran, with their outputs; advanced track: a network with Conv2d, MaxPool2d and BatchNormalization;
 * the opinion (1): always read by a TA (the text is shown on the review page), outside the automatic maximum.
 
 What cannot be read with confidence goes to review with its points outside the automatic maximum: no test accuracy
@@ -25,7 +25,7 @@ import base64
 import re
 
 from grader.intake.main_template import is_kit   # noqa: F401 (also imported from here)
-from grader.intake.main_template import COURSE_CELLS, template_cells, text as _text, title_version
+from grader.intake.main_template import COURSE_CELLS, SHARED_TITLE_VERSION, template_cells, text as _text, title_version
 from grader.parts.awaiting import review_object
 
 TARGET = "main notebook"
@@ -34,6 +34,7 @@ FILE_VERSIONS = (("homework_main-advanced", "2019-21 advanced"), ("homework_main
 ROWS = (("ran", "every code cell ran, none shows an error", 4), ("accuracy", "a test accuracy above 0.5 printed", 2),
         ("experiments", "the experiments the text asks for", 1), ("opinion", "the opinion asked for", 1))
 ACTIVATIONS = ("relu", "elu", "leakyrelu", "softplus")
+NORMALISATIONS = ("batchnormalization", "batchmeansubtraction")
 MAX_IMAGES, MAX_IMAGE_BYTES, MAX_WORK = 6, 400_000, 60_000
 _ACCURACY = re.compile(r"(acc(?:uracy)?|точност\w*)\D{0,40}?(\d+(?:[.,]\d+)?)\s*(%?)", re.IGNORECASE)
 _PNG = re.compile(r"^[A-Za-z0-9+/=\s]+$")
@@ -55,13 +56,31 @@ def is_course(nb, file_name):
 
 def version(nb, file_name):
     """The course version from the notebook's title, else its file name (lenient: case, `-Copy1`, prefixes)."""
-    if title_version(nb) is not None:
-        return title_version(nb)
+    titled = title_version(nb)
     lower = file_name.lower()
-    for stem, name in FILE_VERSIONS:
-        if stem in lower:
-            return name
-    return "course"
+    named = next((name for stem, name in FILE_VERSIONS if stem in lower), None)
+    if titled == SHARED_TITLE_VERSION and named is not None:   # that title is 2017's repository's, 2018's, 2019-21's
+        return named
+    return titled or named or "course"
+
+
+def _words(sources):
+    """Sources as one lower-case text without underscores: class names as the rubric looks for them."""
+    return " ".join(sources).lower().replace("_", "")
+
+
+def _normalisations(nb, found_version):
+    """The layers the version's text asks to try between Linear and the activation (any one of them will do): 2017's
+    text BatchMeanSubtraction, which 2018 replaced by BatchNormalization. The question as kept in the notebook says
+    which; without it, the 2017 title says BatchMeanSubtraction, the 2019-21 notebooks BatchNormalization, and the
+    title that 2017's repository template shares with 2018's either."""
+    if found_version == "2017":
+        return ("batchmeansubtraction",)
+    text = _words(_text(c.get("source")) for c in nb.get("cells", []) if c.get("cell_type") == "markdown")
+    asked = tuple(name for name in NORMALISATIONS if re.search(rf"\b{name}\b", text))
+    if asked:
+        return asked
+    return ("batchnormalization",) if found_version.startswith("2019-21") else NORMALISATIONS
 
 
 def _outputs_text(cell):
@@ -171,14 +190,15 @@ def judge(nb, file_name):
     else:
         reason = "no test accuracy found in the printed outputs"
         rows.append(_row("accuracy", None, reason, reason))
-    code = " ".join(_text(c.get("source")) for c in ran).lower().replace("_", "")
+    code = _words(_text(c.get("source")) for c in ran)
     if found_version == "2019-21 advanced":
-        wanted = ("conv2d", "maxpool2d", "batchnormalization")
+        wanted = [("conv2d",), ("maxpool2d",), ("batchnormalization",)]
     else:
-        wanted = ACTIVATIONS + ("batchnormalization",)
-    missing = [name for name in wanted if not re.search(rf"\b{name}\b", code)]
+        wanted = [(name,) for name in ACTIVATIONS] + [_normalisations(nb, found_version)]
+    missing = [" or ".join(names) for names in wanted if not any(re.search(rf"\b{n}\b", code) for n in names)]
+    used = [next(n for n in names if re.search(rf"\b{n}\b", code)) for names in wanted if not missing]
     if not missing and (_images(ran) or printed.strip()):
-        rows.append(_row("experiments", True, "in the cells that ran: " + ", ".join(wanted)))
+        rows.append(_row("experiments", True, "in the cells that ran: " + ", ".join(used)))
     else:
         reason = f"not found in the cells that ran: {', '.join(missing) or 'their outputs'}"
         rows.append(_row("experiments", None, reason, reason))
