@@ -102,6 +102,34 @@ test_accuracy = float(np.mean(selection["best_net"].forward(X_test).argmax(axis=
 """
 
 
+def _evidence_payload(seed, right, shuffled_kept, parameters=3):
+    """A main-evidence answer whose labels are right on a share `right` of the grader's sample, and which keeps a
+    share `shuffled_kept` of the first 500 with its parameters shuffled."""
+    from grader.parts import main_evidence as E
+    truth = E.test_labels()[np.random.default_rng([seed, 31]).permutation(E.TEST_SIZE)[:E.IMAGES]]
+    labels = truth.copy()
+    labels[: int(round((1 - right) * E.IMAGES))] += 1
+    labels %= 10
+    shuffled = labels[:500].copy()
+    shuffled[int(round(shuffled_kept * 500)):] += 1
+    values = {"labels": labels % 10, "shuffled": shuffled % 10} if parameters else {"labels": labels % 10}
+    return {"ok": True, "values": C.encode(values), "parameters": parameters}
+
+
+@pytest.mark.parametrize("right, reported, kept, parameters, verdict", [
+    (0.95, 0.95, 0.1, 3, True),        # a trained network: shuffled, it keeps about a tenth of its labels
+    (0.95, 0.95, 1.0, 3, None),        # a lookup of the test set: its labels do not depend on its parameters
+    (0.1135, 0.1135, 1.0, 1, None),    # one class for every image, reported truly
+    (0.95, 0.95, 0.1, 0, None),        # no parameters at all
+    (0.10, 0.95, 0.1, 3, False),       # the report does not hold: no points (before the shuffled labels count)
+])
+def test_main_evidence_needs_predictions_that_come_from_the_parameters(right, reported, kept, parameters, verdict):
+    from grader.parts import main_evidence as E
+    seed = 12345
+    agrees, message = E.judge(_evidence_payload(seed, right, kept, parameters), {E.REPORTED: reported}, seed)
+    assert agrees is verdict, message
+
+
 def tiny_main(metrics, extra=""):
     """A stand-in HW3_main.ipynb: loads the modules like the real one, checks they work, selects a model, writes
     metrics (the test accuracy its model's)."""

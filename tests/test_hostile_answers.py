@@ -129,6 +129,20 @@ def test_a_main_notebook_whose_model_does_not_back_its_metrics_gets_no_points(tm
     assert points(report) == (171, 171)   # the modules are the student's own, and correct
 
 
+@pytest.mark.parametrize("build, reason", [(H.lookup_main, "its predictions do not come from its parameters"),
+                                           (H.constant_main, "exposes no parameters")])
+def test_a_main_notebook_whose_model_does_not_read_its_parameters_awaits_a_ta(tmp_path, build, reason):
+    """A model that looks the test set's labels up (its reported 1.0 agrees: 10/10 before) or answers one class
+    (its reported 0.1135 agrees: 8/10 before) backs its metrics without any training: with its parameters shuffled it
+    keeps its labels, or it has none. The main notebook's rows await a TA, outside the score and the maximum."""
+    report = grade_submission(build(tmp_path / "main"), Options(timeout=TIMEOUT))
+    main = [c for c in report["checks"] if c["target"] == "main notebook"]
+    assert len(main) == 5 and sum(c["points"] for c in main) == 0
+    assert all(c.get("review") and reason in c["message"] for c in main), [c["message"] for c in main]
+    assert report["awaiting_review"] == 10 and report["max_score"] == 207
+    assert points(report) == (171, 171)
+
+
 def test_probe_typed_output_of_the_notebook_is_ignored_and_named(tmp_path):
     """A hook that publishes output of the probe's own type before every request (the first-seen rule took it for
     the answer: every check failed, or passed on forged values): only the answer echoing the grader's nonce counts,

@@ -10,6 +10,12 @@ scores them, in its own process, against the test labels it reads from the kit's
 must agree with the notebook's ``mnist_test_accuracy`` within :func:`tolerance`; otherwise none of the main
 notebook's points are given (:func:`grader.parts.main_notebook.judge_run`): its report is not evidence of the work.
 
+A model whose predictions do not come from its parameters (a table of the test set's labels, a constant class
+reported at its 0.11: 10/10 and 8/10 for a notebook of two cells) is no evidence either: the kernel also classifies
+500 of the images with every parameter's entries shuffled (:func:`grader.parts.probes.shuffled_labels`); a trained
+network then keeps about a tenth of its labels, such a model all of them. The grader cannot tell then whether the
+notebook did its work (an honest network whose training diverged also keeps them): its rows await a TA's review.
+
 The notebook computes that figure with the same model on all 10,000 images (``accuracy(selected, X_test, y_test)``);
 a random sample of them has the same accuracy up to sampling: the tolerance is 5 standard deviations of a sample of
 :data:`IMAGES` drawn without replacement (0.015 at an accuracy of 0.97, 0.026 at 0.9) plus :data:`ROUND_OFF` (float32
@@ -27,6 +33,7 @@ IMAGES = 2000           # test images the grader has the model classify
 TEST_SIZE = 10000       # MNIST's test set, on which the notebook reports its accuracy
 ROUND_OFF = 0.002
 REPORTED = "mnist_test_accuracy"
+MAX_SHUFFLED_AGREEMENT = 0.5   # share of labels a model may keep with its parameters shuffled (a trained one: ~0.1)
 
 
 def tolerance(accuracy):
@@ -42,7 +49,8 @@ def test_labels():
 
 
 def judge(payload, metrics, seed):
-    """(agrees, message): does the selected model reproduce the notebook's reported test accuracy?"""
+    """(agrees, message): does the selected model reproduce the notebook's reported test accuracy, with predictions
+    that come from its parameters? agrees None: the grader cannot tell (a TA reads the notebook's work)."""
     reported = metrics.get(REPORTED)
     if not isinstance(reported, (int, float)) or isinstance(reported, bool):
         return False, f"the notebook reported no {REPORTED}, so nothing it reports can be checked"
@@ -54,7 +62,8 @@ def judge(payload, metrics, seed):
     if not payload.get("ok"):
         return False, f"the selected model failed on the test images: {payload.get('error', 'an unknown error')}"
     try:
-        labels = decode(payload.get("values"))["labels"]
+        values = decode(payload.get("values"))
+        labels = values["labels"]
     except (KeyError, ValueError, TypeError) as exc:
         return False, f"the selected model's predictions could not be read ({exc})"
     truth = test_labels()
@@ -65,5 +74,14 @@ def judge(payload, metrics, seed):
     if abs(recomputed - reported) > tolerance(reported):
         return False, (f"the notebook reports {REPORTED} {reported:.4f}, but its selected model classifies "
                        f"{recomputed:.4f} of {IMAGES} test images drawn by the grader right")
+    shuffled = values.get("shuffled")
+    if not payload.get("parameters") or not isinstance(shuffled, np.ndarray) or not 0 < shuffled.size <= labels.size:
+        return None, ("the selected model exposes no parameters (getParameters() of it, or of the network it holds, "
+                      "returns no array), so the grader cannot tell that its predictions come from training")
+    kept = float(np.mean(shuffled == labels[:shuffled.size]))
+    if kept > MAX_SHUFFLED_AGREEMENT:
+        return None, (f"with its parameters shuffled, the selected model still gives {kept:.0%} of its labels on "
+                      f"{shuffled.size} test images: its predictions do not come from its parameters (a network "
+                      "that did not train, or a model that does not read its weights)")
     return True, (f"the grader's own sample of {IMAGES} test images, classified by the selected model: "
                   f"{recomputed:.4f} (within {tolerance(reported):.3f} of it)")

@@ -156,6 +156,7 @@ class MainNotebook(GradedNotebook):
         self.colab_unbound = set()   # names of Colab's imports that failed (drive, files): see main_elsewhere
         self.elsewhere = None        # the first cell that needed the student's machine (network, data, hours)
         self.elsewhere_advice = ""   # what would let the grader run it: said with the rows awaiting review
+        self.unproven = None         # why the evidence could not tell whether the selected model did the work
         metrics_file = self.path.parent / METRICS
         if metrics_file.exists():
             metrics_file.unlink()   # only what this run writes counts
@@ -224,15 +225,19 @@ class MainNotebook(GradedNotebook):
             self._verdicts = judge_run(self.failures, self.metrics, self.path.parent, self.cells_seconds,
                                        evidence=self.evidence())
             if self.elsewhere:
-                self._verdicts = self.to_review(self._verdicts)
+                self._verdicts = self.to_review(self._verdicts, (
+                    f"{NOTEBOOK} {self.elsewhere}: the grader could not run it as written; a TA reads its saved "
+                    f"outputs (to be graded automatically, {self.elsewhere_advice})"))
+            elif self.unproven:
+                self._verdicts = self.to_review(self._verdicts, f"{NOTEBOOK}: {self.unproven}; a TA reads the "
+                                                                "notebook's work")
         return self._verdicts
 
-    def to_review(self, verdicts):
-        """The rows a notebook that needed the student's machine failed, as checks awaiting a TA's review (outside
-        the automatic score and maximum): the grader could not run it as written, so it cannot judge them."""
+    def to_review(self, verdicts, reason):
+        """The rows the notebook failed, as checks awaiting a TA's review (outside the automatic score and maximum):
+        the grader could not run it as written (it needed the student's machine), or cannot tell from its selected
+        model whether it did the work (`reason` says which)."""
         work, images = main_outputs.work_and_images(self.nb)
-        reason = (f"{NOTEBOOK} {self.elsewhere}: the grader could not run it as written; a TA reads its saved "
-                  f"outputs (to be graded automatically, {self.elsewhere_advice})")
         out = {}
         for number, (name, result) in enumerate(verdicts.items()):
             if result.passed:
@@ -254,7 +259,12 @@ class MainNotebook(GradedNotebook):
                                         timeout=max(30.0, self.state.options.timeout), seed=seed,
                                         images=main_evidence.IMAGES)
             payload = payload if outcome.ok else {"ok": False, "error": outcome.describe()}
-        return lambda metrics: main_evidence.judge(payload, metrics, seed)
+
+        def judged(metrics):
+            agrees, message = main_evidence.judge(payload, metrics, seed)
+            self.unproven = message if agrees is None else None
+            return agrees, message
+        return judged
 
 
 class MainCheck(CheckItem):

@@ -123,9 +123,57 @@ def metrics(namespace):
     return {"metrics": _as_json(found) if isinstance(found, dict) else None}
 
 
-def main_evidence(namespace, seed, images, batch=500):
+def _parameters(model):
+    """The model's parameter arrays as the framework exposes them (``getParameters()``, nested lists flattened), or,
+    for a wrapper that exposes none (the kit's TestTimeAugmentation), those of the networks it holds as attributes
+    (lists included)."""
+    def of(holder):
+        try:
+            get = getattr(holder, "getParameters", None)
+            found = get() if callable(get) else []
+        except Exception:   # a holder whose getParameters fails holds none the grader can reach
+            return []
+        arrays, stack = [], [(found, 0)]
+        while stack:   # a Sequential's is a list per child (the templates'), a container's may nest deeper
+            item, depth = stack.pop()
+            if isinstance(item, np.ndarray) and item.size > 1 and item.flags.writeable:
+                arrays.append(item)
+            elif isinstance(item, (list, tuple)) and depth < 6:
+                stack.extend((inner, depth + 1) for inner in item)
+        return arrays
+    found = of(model)
+    if not found:
+        for value in list(vars(model).values()) if hasattr(model, "__dict__") else []:
+            for inner in value if isinstance(value, (list, tuple)) else (value,):
+                found += of(inner)
+    return list({id(p): p for p in found}.values())
+
+
+def shuffled_labels(model, images, seed):
+    """(labels of `images` with every parameter's entries shuffled, number of parameter arrays): a trained network
+    reads its weights, so its labels change; a model that looks its answers up does not. The parameters are put back
+    as they were. (None, 0) when the model exposes no parameters."""
+    parameters = _parameters(model)
+    if not parameters:
+        return None, 0
+    saved = [p.copy() for p in parameters]
+    rng = np.random.default_rng([seed, 37])
+    try:
+        for p in parameters:
+            p[...] = rng.permutation(p.ravel()).reshape(p.shape)
+        try:
+            return np.asarray(model.forward(images)).argmax(axis=1).astype(np.int64), len(parameters)
+        except Exception:   # it fails without its own weights: it reads them (no label agrees)
+            return np.full(len(images), -1, np.int64), len(parameters)
+    finally:
+        for p, value in zip(parameters, saved):
+            p[...] = value
+
+
+def main_evidence(namespace, seed, images, batch=500, shuffled=500):
     """The main notebook's selected model (``selection["best_net"]``, else ``selected``) on `images` MNIST test images
-    drawn in the order of `seed`: its predicted labels, raw (grader/parts/main_evidence.py scores them)."""
+    drawn in the order of `seed`: its predicted labels, raw (grader/parts/main_evidence.py scores them), and its labels
+    of the first `shuffled` of them with its parameters shuffled (:func:`shuffled_labels`)."""
     selection = namespace.get("selection")
     model = selection.get("best_net") if isinstance(selection, dict) else None
     model = namespace.get("selected") if model is None else model
@@ -137,6 +185,10 @@ def main_evidence(namespace, seed, images, batch=500):
         order = np.random.default_rng([seed, 31]).permutation(len(test))[:images]
         set_mode(model, False)
         labels = [np.asarray(model.forward(test[order[s:s + batch]])).argmax(axis=1) for s in range(0, len(order), batch)]
-        return {"ok": True, "values": C.encode({"labels": np.concatenate(labels).astype(np.int64)})}
+        values = {"labels": np.concatenate(labels).astype(np.int64)}
+        scrambled, parameters = shuffled_labels(model, test[order[:shuffled]], seed)
+        if scrambled is not None:
+            values["shuffled"] = scrambled
+        return {"ok": True, "values": C.encode(values), "parameters": parameters}
     except Exception as exc:
         return {"ok": False, "error": describe_exception(exc)}
