@@ -149,3 +149,14 @@ def test_probe_typed_output_of_a_notebook_cell_counts_against_the_ordinary_cap(k
     assert sum(len(str(o.get("data", ""))) for o in result.outputs) <= 10_000
     assert result.dropped >= 8 * 2 ** 20 - 10_000
     assert still_there(kernel)
+
+
+def test_a_flood_of_empty_displays_counts_against_the_output_cap(kernel):
+    """publish_display_data({}) in a loop: each counted 0 characters and all were kept (4,400 a second; a cell of
+    the main notebook's 900 s: gigabytes of empty outputs in the grader)."""
+    from grader.execution.iopub import OVERHEAD
+    result = kernel.run("from IPython.display import publish_display_data\n"
+                        "for _ in range(5000):\n    publish_display_data({})")
+    assert result.ok, result.describe()
+    assert len(result.outputs) <= 10_000 // OVERHEAD + 2 and result.dropped >= (5000 - 10_000 // OVERHEAD) * OVERHEAD
+    assert still_there(kernel)

@@ -7,7 +7,8 @@ hostile input like the notebook itself:
 * **Measured whole.** Every string the grader would keep counts towards the cell's output cap
   (grader/execution/kernel.py): a display's ``metadata`` and an error's ``ename`` and ``evalue`` as much as its
   ``data`` and ``traceback``. Counted by ``data`` alone, 40 displays of 20 MB metadata each were 800 MB held in
-  the grader's own memory from one cell (and an error flood the same through ``evalue``).
+  the grader's own memory from one cell (and an error flood the same through ``evalue``). Every message also counts
+  ``OVERHEAD``: empty displays (``publish_display_data({})``, 4,400 a second) counted nothing and were all kept.
 * **Shape checked.** The Jupyter messaging protocol's fields for the types kept (``stream``: ``name`` and ``text``
   strings; ``display_data`` / ``execute_result``: ``data`` and ``metadata`` objects with string keys; ``error``:
   ``ename``, ``evalue`` strings, ``traceback`` a list of strings); a message of another shape is not kept and its
@@ -23,6 +24,7 @@ Source: the Jupyter messaging protocol, "Messages on the IOPub (PUB/SUB) channel
 KEPT = ("stream", "display_data", "execute_result", "error")
 UNREADABLE = (ValueError, TypeError, KeyError, IndexError, AttributeError)   # what jupyter_client's deserialize raises
 TRACEBACK_LINES = 20   # an error keeps the last lines of its traceback
+OVERHEAD = 64          # characters counted for every message besides its strings (an empty one is still an object)
 
 
 def size(value):
@@ -57,22 +59,22 @@ def output(kind, content):
     if kind not in KEPT:
         return None, 0
     if not isinstance(content, dict):
-        return None, size(content)
+        return None, OVERHEAD + size(content)
     if kind == "stream":
         name, text = content.get("name"), content.get("text")
         if isinstance(name, str) and isinstance(text, str):
-            return {"output_type": "stream", "name": name, "text": text}, len(name) + len(text)
+            return {"output_type": "stream", "name": name, "text": text}, OVERHEAD + len(name) + len(text)
     elif kind == "error":
         ename, evalue, traceback = content.get("ename", ""), content.get("evalue", ""), content.get("traceback", [])
         if isinstance(ename, str) and isinstance(evalue, str) and _strings(traceback):
             traceback = traceback[-TRACEBACK_LINES:]
             return ({"output_type": "error", "ename": ename, "evalue": evalue, "traceback": traceback},
-                    len(ename) + len(evalue) + sum(map(len, traceback)))
+                    OVERHEAD + len(ename) + len(evalue) + sum(map(len, traceback)))
     else:
         data, metadata = content.get("data", {}), content.get("metadata", {})
         if _mapping(data) and _mapping(metadata):
-            return {"output_type": kind, "data": data, "metadata": metadata}, size(data) + size(metadata)
-    return None, size(content)
+            return {"output_type": kind, "data": data, "metadata": metadata}, OVERHEAD + size(data) + size(metadata)
+    return None, OVERHEAD + size(content)
 
 
 def receive(get, timeout):
