@@ -298,6 +298,29 @@ def test_a_main_notebook_that_needs_the_students_machine_awaits_review_never_zer
     assert result["max_score"] == 217 - awaiting   # the waiting rows are outside the maximum
 
 
+STAND_IN_ERROR = "No module named '{}' where the notebook is graded (the homework asks for numpy only); this code uses it"
+
+
+@pytest.mark.parametrize("source, evalue, elsewhere", [
+    ("from tensorflow.keras.datasets import mnist\n(x, y), (xt, yt) = mnist.load_data()", "tensorflow", True),
+    ("import keras\n(x, y), _ = keras.datasets.mnist.load_data()", "keras", True),
+    ("import torchvision\nds = torchvision.datasets.MNIST('.', download=True)", "torchvision", True),
+    ("import mnist\nX_train, y_train, X_val, y_val, X_test, y_test = mnist.load_dataset()", "mnist", True),
+    ("import torch\nnet = torch.nn.Linear(784, 10)", "torch", False),            # the model, not the data
+    ("import torchvision.transforms as T\nimages = T.RandomRotation(10)(X)", "torchvision", False),   # no MNIST
+    ("import wandb\nwandb.init(project='mnist')", "wandb", False),                # not a package that loads MNIST
+])
+def test_mnist_loaded_with_a_package_the_grader_lacks_needs_the_students_machine(source, evalue, elsewhere):
+    """keras.datasets, torchvision.datasets, the course's mnist.py: each would download MNIST, and the grader has
+    neither the package nor the network, so the rows the run then fails await a TA (never 0/10, as before: 207/217).
+    Other uses of a missing package stay the student's (test above)."""
+    from grader.parts.main_elsewhere import needs_elsewhere
+    for message in (f"No module named '{evalue}'", STAND_IN_ERROR.format(evalue)):   # the import, or its stand-in
+        reason = needs_elsewhere("ModuleNotFoundError", message, source)
+        assert bool(reason) is elsewhere, (message, reason)
+        assert not reason or f"loads MNIST with {evalue}" in reason
+
+
 def test_a_main_notebook_failing_on_its_own_account_still_scores_zero_on_those_rows(tmp_path):
     nb = tiny_main(GOOD_METRICS)
     nb.cells[1].source = "np.load('my_own_results.json')\n" + nb.cells[1].source

@@ -12,10 +12,11 @@ not found, nothing of the framework is defined and every cell after it fails: 0/
   So does ``from homework_modules import *`` (or ``from HW3_Modules import Linear, ...``) when the copy holds no
   ``homework_modules.py``: the student converted the notebook with nbconvert on their machine and handed in the
   notebook, which the grader has.
-* ``needs_elsewhere(ename, evalue)``: a cell that failed for what only the student's machine had: the network (the
-  grader has none: ``fetch_openml('mnist_784')``, ``urlretrieve``, ``keras.datasets.mnist.load_data()``) or a data
-  file outside the submission (``np.load('../data/mnist.npz')``, a Drive path). The grader cannot run such a notebook
-  as written, so the rubric rows it then fails await a TA's review (who reads its saved outputs), never a 0
+* ``needs_elsewhere(ename, evalue, source)``: a cell that failed for what only the student's machine had: the network
+  (the grader has none: ``fetch_openml('mnist_784')``, ``urlretrieve``), a data file outside the submission
+  (``np.load('../data/mnist.npz')``, a Drive path), or MNIST loaded with a package the grader lacks
+  (``keras.datasets.mnist``, ``torchvision.datasets.MNIST``, the course's ``import mnist``). The grader cannot run such
+  a notebook as written, so the rubric rows it then fails await a TA's review (who reads its saved outputs), never a 0
   (grader/parts/main_notebook.py). So does a notebook that runs past the grader's time limit (training for hours,
   the fast mode ignored): it ran on the student's machine, not within the grader's budget.
 * ``colab_only(source, ename, evalue, unbound)``: a cell whose failure is Colab's own module missing (``from
@@ -29,6 +30,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from grader import MODULES
 from grader.intake.discover import match_tier
+from grader.parts.missing_imports import missing_package
 from grader.selfcheck.versions import INDENT
 
 # `%run [-i ...] PATH.ipynb` on a line of its own, PATH optionally quoted (IPython's %run takes shell-like quoting).
@@ -120,15 +122,25 @@ NETWORK_ERRORS = {"URLError", "gaierror", "ConnectionError", "ConnectTimeout", "
 NETWORK_TEXT = re.compile(r"name resolution|Name or service not known|nodename nor servname|Network is unreachable|"
                           r"Failed to establish a new connection|No address associated with hostname|"
                           r"URL fetch failure|Error downloading|urlopen error", re.IGNORECASE)
+# Packages that fetch MNIST from the web, which the grader has neither of: Keras' and TensorFlow's datasets,
+# torchvision's, the course's own mnist.py (yandexdataschool/Practical_DL homework01/mnist.py, not handed in) or PyPI's
+# `mnist`. A cell that loads MNIST with one of them fails here for the grader's want, not the student's.
+DATASET_PACKAGES = frozenset({"tensorflow", "keras", "torchvision", "tensorflow_datasets", "mnist"})
+MNIST = re.compile(r"mnist", re.IGNORECASE)
 NO_FILE = re.compile(r"No such file or directory: '(?P<path>[^']+)'")
 DATA_FILE = re.compile(r"\.(npz|npy|gz|csv|pkl|pickle|h5|hdf5|mat|zip|tar)$|-ubyte$", re.IGNORECASE)
 
 
-def needs_elsewhere(ename, evalue):
-    """Why a failed cell needed the student's machine ("downloads data, and the grader has no network", "reads
-    ../data/mnist.npz, a data file outside the submission"), or None when it failed on its own account."""
+def needs_elsewhere(ename, evalue, source=""):
+    """Why a failed cell (its `source`) needed the student's machine ("downloads data, and the grader has no network",
+    "reads ../data/mnist.npz, a data file outside the submission", "loads MNIST with torchvision, which the grader does
+    not have"), or None when it failed on its own account."""
     if ename in NETWORK_ERRORS or NETWORK_TEXT.search(evalue or ""):
         return "needs the network (the grader has none)"
+    package = missing_package(ename, evalue or "")
+    if package in DATASET_PACKAGES and MNIST.search(source or ""):
+        return (f"loads MNIST with {package}, which the grader does not have (it would download MNIST, and the grader "
+                "has no network either)")
     found = NO_FILE.search(evalue or "") if ename in ("FileNotFoundError", "OSError", "IOError") else None
     if found:
         path = found.group("path")

@@ -211,7 +211,8 @@ class MainNotebook(GradedNotebook):
             reason = f"ran past the grader's time limit ({self.budget} s for all the notebook's cells, in fast mode)"
             self.elsewhere_advice = "keep the fast mode (HW3_FAST) short"
         else:
-            reason = main_elsewhere.needs_elsewhere(result.ename, result.evalue) if result.status is Status.ERROR else None
+            reason = main_elsewhere.needs_elsewhere(result.ename, result.evalue, item.cell.source) \
+                if result.status is Status.ERROR else None
             self.elsewhere_advice = "load MNIST with the homework's load_mnist(): data/ ships with it"
         if reason:
             self.elsewhere = f"cell {item.cell_num} (`{first_line(item.cell.source)}`) {reason}"
