@@ -36,6 +36,7 @@ from grader.execution import sandbox
 from grader.execution.session import grade_submission, identity_of
 from grader.options import refusal as cannot_sandbox
 from grader.execution.workcopy import KIT_FOLDERS, NOT_COPIED as NOT_SENT   # never sent: the kit's replace them
+from grader.intake.notebooks import MAX_NOTEBOOK_BYTES
 from grader.report.report import Report
 
 TOPIC = "hw3-grader"      # the event topic a task announces its start on (the client's progress bar)
@@ -172,15 +173,50 @@ class Payload:
     """One submission as the intake found it, with its files as bytes.
 
     roots: the client's paths that travel, each a folder (the student's folder) or a file (a notebook outside it);
-    files: for root i, {relative posix path: bytes} (a file root: {"": bytes}).
+    files: for root i, {relative posix path: bytes, or an Oversized for a notebook too large to read} (a file root:
+        {"": bytes}).
     """
     submission: object             # grader.intake.discover.Submission, its paths the client's
     roots: list = field(default_factory=list)       # [(client path, "folder" | "file")]
-    files: list = field(default_factory=list)       # per root: {relative path: bytes}
+    files: list = field(default_factory=list)       # per root: {relative path: bytes or Oversized}
 
     @property
     def size(self):
         return sum(len(b) for files in self.files for b in files.values())
+
+
+HEAD_SENT = 1 << 20   # bytes of an oversized notebook that travel: what a TA's review shows of it
+
+
+@dataclass(frozen=True)
+class Oversized:
+    """A notebook larger than the grader reads (MAX_NOTEBOOK_BYTES), as it travels: its first bytes and its size.
+    The worker writes a file of that size (the head, then a hole), which the intake refuses unread as it refuses
+    the original; the whole file in a task cost about five times its size in memory (read, pickled, unpickled)."""
+    head: bytes
+    size: int
+
+    def __len__(self):
+        return len(self.head)
+
+
+def _content(path):
+    """What travels of one file: its bytes, or an Oversized for a notebook the grader would not read."""
+    size = path.stat().st_size
+    if path.suffix.lower() == ".ipynb" and size > MAX_NOTEBOOK_BYTES:
+        with open(path, "rb") as f:
+            return Oversized(f.read(HEAD_SENT), size)
+    return path.read_bytes()
+
+
+def _write(path, data):
+    """Writes what travelled (bytes or an Oversized) at `path`."""
+    with open(path, "wb") as f:
+        if isinstance(data, Oversized):
+            f.write(data.head)
+            f.truncate(data.size)   # a hole: no disk, no memory
+        else:
+            f.write(data)
 
 
 def _folder_files(folder, budget):
@@ -197,7 +233,7 @@ def _folder_files(folder, budget):
             if total > budget:
                 raise ValueError(f"the submission's folder holds more than {MAX_PAYLOAD // 2 ** 20} MiB: remove what "
                                  "is not the homework (data sets, environments) and grade it again")
-            files[path.relative_to(folder).as_posix()] = path.read_bytes()
+            files[path.relative_to(folder).as_posix()] = _content(path)
     return files
 
 
@@ -218,7 +254,7 @@ def pack(submission):
         if any(root == source for root, _ in payload.roots):
             continue
         payload.roots.append((source, "file"))
-        payload.files.append({"": Path(source).read_bytes()})
+        payload.files.append({"": _content(Path(source))})
     if payload.size > MAX_PAYLOAD:
         raise ValueError(f"the submission's files hold more than {MAX_PAYLOAD // 2 ** 20} MiB")
     return payload
@@ -232,7 +268,7 @@ def unpack(payload, root):
         target = Path(root) / f"r{n}" / (Path(client).name or "submission")
         if kind == "file":
             target.parent.mkdir(parents=True)
-            target.write_bytes(files[""])
+            _write(target, files[""])
         else:
             target.mkdir(parents=True)
             for relative, data in files.items():
@@ -240,7 +276,7 @@ def unpack(payload, root):
                 if not file.is_relative_to(target.resolve()):   # only a forged payload has such a path
                     continue
                 file.parent.mkdir(parents=True, exist_ok=True)
-                file.write_bytes(data)
+                _write(file, data)
         where[client] = str(target)
 
     def local(path):
