@@ -173,3 +173,37 @@ def test_a_line_nested_too_deep_for_the_scan_cannot_hide_the_lines_after_it():
 def test_a_cell_too_deep_to_parse_is_a_finding():
     [message] = findings(notebook("import numpy as np", "x = 1" + " + 1" * 300_000), "HW3_Modules.ipynb")
     assert "cell 1" in message and "is nested too deep for the scan to read" in message
+
+
+COMPLEX_STEP = ("def complex_step(f, X):\n    G = np.zeros(X.shape)\n    for i in np.ndindex(X.shape):\n"
+                "        Z = X.astype(complex)\n        Z[i] += 1e-30j\n        G[i] = np.imag(f(Z)) * 1e30\n"
+                "    return G\n")
+
+
+def test_a_complex_step_derivative_is_a_numeric_finding():
+    """The imaginary part of f(x + ih) over h is a derivative exact to rounding: it passes the analytic precision a
+    finite difference fails, and the scan looked for difference quotients only (differentiation answers by a
+    complex-step helper: 9/9, never listed). Found in an answer through its helper, and in a backward pass."""
+    from grader.parts.numeric_scan import findings as numeric_findings
+    answers = notebook("import numpy as np", COMPLEX_STEP + "\n\ndef grad_xTx(x):\n"
+                                                            "    return complex_step(lambda x_: x_ @ x_, x)")
+    [message] = numeric_findings(answers, "HW3_differentiation.ipynb", {"grad_xTx"})
+    assert "grad_xTx() calls complex_step(), which computes a complex-step derivative" in message, message
+    backward = ("class Tanh(Module):\n    def updateGradInput(self, input, gradOutput):\n"
+                "        z = input + complex(0, 1e-30)\n"
+                "        self.gradInput = np.tanh(z).imag / 1e-30 * gradOutput\n        return self.gradInput")
+    [message] = numeric_findings(notebook("import numpy as np", backward), "HW3_Modules.ipynb")
+    assert "Tanh.updateGradInput a complex-step derivative (line 2: `def updateGradInput" in message, message
+
+
+@pytest.mark.parametrize("name", ["HW3_Modules.ipynb", "HW3_differentiation.ipynb"])
+def test_honest_code_with_complex_numbers_is_no_numeric_finding(name):
+    """The reference notebooks, and a backward through an FFT (complex arrays, their real part, an imaginary part
+    taken without any imaginary step written)."""
+    from grader.parts.numeric_scan import findings as numeric_findings
+    assert numeric_findings(nbformat.read(ROOT / name, as_version=4), name, {"grad_xTx"}) == []
+    fft = ("class Conv(Module):\n    def updateGradInput(self, input, gradOutput):\n"
+           "        spectrum = np.fft.fft(gradOutput) * np.conj(np.fft.fft(self.kernel))\n"
+           "        assert np.allclose(np.fft.ifft(spectrum).imag, 0)\n"
+           "        self.gradInput = np.fft.ifft(spectrum).real\n        return self.gradInput")
+    assert numeric_findings(notebook("import numpy as np", fft), "HW3_Modules.ipynb") == []

@@ -195,6 +195,16 @@ def test_differentiation_answers_computed_numerically_are_caught(tmp_path):
     assert len(flagged) == 4 and all("calls numerical_gradient()" in e for e in flagged), report["errors"]   # 4 answers
 
 
+def test_differentiation_answers_computed_by_the_complex_step_are_listed_for_a_ta(tmp_path):
+    """The complex step is exact to rounding, so its answers pass the analytic precision (9/9 as the grader judges
+    them, no point taken); they were never listed. Each answer is now an integrity finding for a TA to read."""
+    report = grade_submission(H.complex_step_answers(tmp_path / "complex"), Options(timeout=TIMEOUT, fast=True))
+    assert points(report, D.TARGET) == (36, 36)
+    flagged = [e for e in report["errors"] if e.startswith("integrity: HW3_differentiation.ipynb")]
+    assert len(flagged) == 4 and all("calls complex_step(), which computes a complex-step derivative" in e
+                                     for e in flagged), report["errors"]
+
+
 def test_honest_gradients_of_every_version_pass_at_analytic_precision():
     """The honest spread the tolerance was chosen from: every version's correct submission (and its alternatives)
     agrees with the reference's analytic gradients far inside ANALYTIC_TOLERANCE, on fresh secret inputs."""

@@ -9,6 +9,12 @@ can. Whatever its precision, the code shows what it does, so this scan lists, fo
 * in HW3_differentiation.ipynb, an answer function (``grad_xTx``, ``softmax_backward``...) that does, the kit's own
   ``numerical_gradient`` included.
 
+A complex step is the other way to a numerical derivative, and it is exact: the imaginary part of ``f(x + ih)`` over
+``h`` (``h`` = 1e-30) has no difference to lose digits in, so it passes the checks' analytic precision where a
+finite difference fails them (answers of ex1-ex3 by a complex-step helper scored 9/9 and were never listed). A
+function that writes an imaginary number (``1e-30j``, ``1j * h``, ``complex(0, h)``) and takes an imaginary part (``.imag``,
+``np.imag``) computes one.
+
 A difference quotient is what every finite difference is made of: a division whose numerator is a difference
 and whose denominator is the step (``(f_plus - f_minus) / (2 * h)``: a name such as ``h``, ``eps`` or ``delta``,
 a constant below 0.01, or a multiple of one), inside a loop over the entries. A step is never a function call, so
@@ -61,6 +67,21 @@ def quotient_line(function):
     return None
 
 
+def complex_step_line(function):
+    """The line where `function` (an ast.FunctionDef) takes an imaginary part, if it also writes an imaginary number
+    (a complex step: the imaginary part of f(x + ih) over h), or None."""
+    nodes = list(ast.walk(function))
+    if not any(isinstance(node, ast.Constant) and isinstance(node.value, complex) or
+               isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "complex"
+               for node in nodes):
+        return None
+    for node in nodes:
+        if isinstance(node, ast.Attribute) and node.attr == "imag" or \
+                isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "imag":
+            return node.lineno
+    return None
+
+
 def _called(function):
     """Names `function` calls: f(...), self.f(...), module.f(...) (the last part of the name)."""
     names = set()
@@ -87,13 +108,15 @@ def _functions(trees):
 
 
 def numeric_functions(functions):
-    """{function name: (cell index, line, how)} of the functions that compute a difference quotient or call one
-    that does (to a fixed point: a helper of a helper counts)."""
-    numeric = {}
+    """{function name: (cell index, line, how)} of the functions that compute a difference quotient or a complex-step
+    derivative, or call one that does (to a fixed point: a helper of a helper counts)."""
+    numeric, kinds = {}, {}
     for index, _, fn in functions:
-        line = quotient_line(fn)
-        if line is not None:
-            numeric[fn.name] = (index, line, "a difference quotient")
+        for find, kind in ((quotient_line, "a difference quotient"), (complex_step_line, "a complex-step derivative")):
+            line = find(fn)
+            if line is not None:
+                numeric[fn.name], kinds[fn.name] = (index, line, kind), kind
+                break
     changed = True
     while changed:
         changed = False
@@ -102,7 +125,8 @@ def numeric_functions(functions):
                 continue
             helpers = sorted(_called(fn) & set(numeric))
             if helpers:
-                numeric[fn.name] = (index, fn.lineno, f"calls {helpers[0]}(), which computes a difference quotient")
+                kinds[fn.name] = kinds[helpers[0]]
+                numeric[fn.name] = (index, fn.lineno, f"calls {helpers[0]}(), which computes {kinds[fn.name]}")
                 changed = True
     return numeric
 
