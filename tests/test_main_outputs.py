@@ -109,6 +109,40 @@ def test_the_version_comes_from_the_title_or_the_file_name():
     assert main_outputs.version(nb, "whatever.ipynb") == "2019-21 advanced"
 
 
+def accuracy_answer(before, source, shown):
+    """A course notebook that ran, ending with a markdown cell `before` (or none) and a code cell `source` whose output
+    is the result `shown` (an execute_result, as Jupyter shows a cell's last expression)."""
+    nb = course_notebook(EXPERIMENTS, ("x_train, y_train, x_test, y_test = load()", "", None))
+    if before:
+        nb.cells.append(nbformat.v4.new_markdown_cell(before))
+    cell = nbformat.v4.new_code_cell(source, execution_count=9)
+    cell.outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": shown}, execution_count=9)]
+    nb.cells.append(cell)
+    return nb
+
+
+PRINT_HERE = "Print here your accuracy. It should be around 90%."
+
+
+@pytest.mark.parametrize("before, source, shown, verdict", [
+    (PRINT_HERE, "accuracy(final_net, X_val, y_val)", "0.9812", True),       # where the text asks for it
+    (PRINT_HERE, "acc", "np.float64(0.9812)", True),                         # numpy 2's repr
+    (PRINT_HERE, "acc * 100", "98.12", True),
+    (None, "np.mean(net.forward(X_test).argmax(axis=1) == y_test)", "0.9744", True),   # computed on the test set
+    (None, "accuracy_score(y_test, predictions)", "0.31", False),            # printed, and not above 0.5
+    (None, "criterion.forward(net.forward(X_test), Y_test)", "0.0812", None),   # a loss on the test set
+    (None, "acc", "0.9812", None),                                           # what it is, nothing says
+    (PRINT_HERE, "print(report)", "precision 0.98 recall 0.97", None),       # not one bare number
+])
+def test_an_accuracy_shown_as_a_bare_number_where_the_text_asks_for_it_is_read(before, source, shown, verdict):
+    """The 2017 and 2018 templates ask "Print here your accuracy" above an empty cell; students answer with an
+    expression whose output is the number alone (`0.9812`, numpy 2's `np.float64(0.9812)`). Such a number is the
+    accuracy there, or in a cell that computes one on the test set. Before, every such notebook sent its 2 points to a
+    TA ("no test accuracy found")."""
+    accuracy = scored(accuracy_answer(before, source, shown))[1]["checks"][1]
+    assert (None if accuracy.get("review") else accuracy["passed"]) is verdict, accuracy
+
+
 def normalisation_notebook(title, question, layer):
     """A course basic-track notebook that ran: the four activations compared with `layer` tried, the version's
     question (or none) kept above it."""

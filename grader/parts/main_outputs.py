@@ -11,7 +11,8 @@ The rubric read from the outputs (7 points, every course version; the kit's metr
 
 * ran (4): every code cell that holds code was run and none shows an error (a traceback in the outputs fails it;
   cells stopped by hand, KeyboardInterrupt and no other error, a training run cut short: a TA's review);
-* test accuracy (2): a printed test accuracy, above 0.5 (0.97 = 97 % either way);
+* test accuracy (2): a printed test accuracy, above 0.5 (0.97 = 97 % either way): on a line that says test, or a
+  cell's bare number where the text asks for it ("Print here your accuracy") or computed on the test set;
 * the experiments (1): basic track, 2017, 2018: ReLU, ELU, LeakyReLU, SoftPlus compared and the normalisation the
   version's text asks for tried (2017: BatchMeanSubtraction; 2018 on: BatchNormalization), in the code of cells that
   ran, with their outputs; advanced track: a network with Conv2d, MaxPool2d and BatchNormalization;
@@ -37,6 +38,8 @@ ACTIVATIONS = ("relu", "elu", "leakyrelu", "softplus")
 NORMALISATIONS = ("batchnormalization", "batchmeansubtraction")
 MAX_IMAGES, MAX_IMAGE_BYTES, MAX_WORK = 6, 400_000, 60_000
 _ACCURACY = re.compile(r"(acc(?:uracy)?|точност\w*)\D{0,40}?(\d+(?:[.,]\d+)?)\s*(%?)", re.IGNORECASE)
+_BARE = re.compile(r"^(?:np\.float(?:16|32|64)\()?(\d+(?:[.,]\d+)?)\s*(%?)\)?$")
+PRINT_HERE = "print here your accuracy"   # the template's cell before the one that prints it (2017, 2018)
 _PNG = re.compile(r"^[A-Za-z0-9+/=\s]+$")
 
 
@@ -129,6 +132,30 @@ def _test_accuracies(text):
     return [v for v in found if 0 <= v <= 1]
 
 
+def _bare_accuracies(nb):
+    """[(accuracy as a fraction, cell number)] of the code cells whose output is one bare number (`0.9812`, `98.1 %`,
+    numpy 2's `np.float64(0.9812)`) where that number is the accuracy the text asks for: the cell right after the
+    template's "Print here your accuracy" (2017, 2018), or a cell that computes an accuracy on the test set (`test`
+    in its code, and `acc` or a comparison `==`)."""
+    found, asked = [], False
+    for number, cell in enumerate(nb.get("cells", []), 1):
+        source = _text(cell.get("source"))
+        if cell.get("cell_type") == "markdown":
+            asked = source.strip().lower().startswith(PRINT_HERE)
+            continue
+        if cell.get("cell_type") != "code":
+            continue
+        bare = _BARE.match(_outputs_text(cell).strip())
+        lower = source.lower()
+        if bare and (asked or "test" in lower and ("acc" in lower or "==" in lower)):
+            value = float(bare.group(1).replace(",", "."))
+            value = value / 100 if bare.group(2) or value > 1 else value
+            if 0 <= value <= 1:
+                found.append((value, number))
+        asked = False
+    return found
+
+
 def _row(key, passed, message, review=None):
     name, points = next((title, p) for k, title, p in ROWS if k == key)
     return {"key": key, "name": name, "max_points": points, "passed": passed, "message": message, "review": review}
@@ -182,9 +209,12 @@ def judge(nb, file_name):
         rows.append(_row("ran", True, f"{len(coded)} code cells ran, none shows an error (read from the saved "
                                       "outputs: the notebook was not run again)"))
     printed = "\n".join(_outputs_text(c) for c in cells)
-    accuracies = _test_accuracies(printed)
+    bare = _bare_accuracies(nb)
+    accuracies = _test_accuracies(printed) + [value for value, _ in bare]
     if accuracies and max(accuracies) > 0.5:
-        rows.append(_row("accuracy", True, f"test accuracy {max(accuracies):.4f} printed"))
+        cell = next((number for value, number in bare if value == max(accuracies)), None)
+        rows.append(_row("accuracy", True, f"test accuracy {max(accuracies):.4f} printed"
+                                           + (f" (cell {cell}'s output)" if cell else "")))
     elif accuracies:
         rows.append(_row("accuracy", False, f"the test accuracy printed, {max(accuracies):.4f}, is not above 0.5"))
     else:
