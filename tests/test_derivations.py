@@ -75,6 +75,18 @@ def test_transposes_and_traces_are_normalised():
     assert normalise(r"x^TAc") == r"x ^ { T } \cdot A \cdot c"
 
 
+@pytest.mark.parametrize("question, index, typed, status", [
+    ("ex2", 0, "Bᵀ", "pass"), ("ex3", 0, "A·c", "pass"), ("ex3", 1, "x·cᵀ", "pass"), ("ex3", 1, "x⋅c⊤", "pass"),
+    ("ex4", 0, "2Aᵀ(AS − X)", "pass"), ("ex4", 0, "−2Aᵀ(X − AS)", "pass"), ("ex4", 0, "2·Aᵀ×(A·S − X)", "pass"),
+    ("ex4c", 0, "2(F − X)", "pass"),
+    ("ex2", 0, "−Bᵀ", "fail"), ("ex3", 1, "cᵀx", "fail"), ("ex4", 0, "2Aᵀ(X − AS)", "fail"), ("ex4c", 0, "X − F", "fail"),
+])
+def test_unicode_typed_for_latex_is_read_as_that_latex(question, index, typed, status):
+    """Answers typed without LaTeX commands (a phone, a word processor): U+2212 minus, the dots and cross of a
+    product, the superscript T of a transpose. They are decided as their LaTeX is; before, each awaited a TA."""
+    assert one_answer(question, index, typed).status == status
+
+
 def test_an_index_expression_is_not_read_with_confidence():
     with pytest.raises(NotRead):
         read(r"2x_i", {"x": ("N", 1)})

@@ -6,9 +6,9 @@ documented hook, a subclass of its transformer (``TransformToSymPyExpr``) that m
 commutative: ``x c^T`` would come back as ``c**T*x`` and lose the order that decides the answer.
 
 Before the parser sees it, :func:`normalise` rewrites what students write and the grammar does not take:
-``^\\top``, ``^{\\intercal}``, ``^{\\mathsf T}`` and ``'`` as ``^{T}``; ``\\mathrm{tr}``, ``\\operatorname{tr}``,
-``tr`` as ``\\trace``; ``\\mathbf{x}``, ``\\boldsymbol``, ``\\vec`` dropped; ``\\left``/``\\right``, ``\\big``, spacing
-and trailing punctuation removed; and an explicit ``\\cdot`` between juxtaposed factors (``2A^T(AS-X)`` ->
+``^\\top``, ``^{\\intercal}``, ``^{\\mathsf T}``, ``'`` and Unicode's ``ᵀ`` as ``^{T}`` (its minus sign and product dots
+as ``-`` and ``\\cdot``); ``\\mathrm{tr}``, ``\\operatorname{tr}``, ``tr`` as ``\\trace``; ``\\mathbf{x}``,
+``\\boldsymbol``, ``\\vec`` dropped; ``\\left``/``\\right``, ``\\big``, spacing and trailing punctuation removed; and an explicit ``\\cdot`` between juxtaposed factors (``2A^T(AS-X)`` ->
 ``2 \\cdot A^{T} \\cdot (A \\cdot S - X)``: the grammar takes a juxtaposition only after a single letter or number).
 
 Anything the normaliser or the parser does not take raises :class:`NotRead` with a reason a TA can read; the caller
@@ -52,9 +52,15 @@ _TOKEN = re.compile(r"\\[a-zA-Z]+|\d+(?:\.\d+)?|[A-Za-z]|\S")
 _STARTS = re.compile(r"[A-Za-z]|\d|\(|\\frac|\\dfrac|\\tfrac|\\trace|\\sqrt")
 
 
+# Unicode that students type or paste for the LaTeX commands (a phone, a word processor, text written without $...$):
+# the minus sign, the product dots and cross, the superscript T of a transpose, a superscript 2
+UNICODE = str.maketrans({"\u2212": "-", "\u2013": "-", "\u00b7": r" \cdot ", "\u22c5": r" \cdot ", "\u00d7": r" \cdot ",
+                         "\u1d40": "^{T}", "\u1d57": "^{T}", "\u22a4": "^{T}", "\u00b2": "^{2}"})
+
+
 def normalise(tex):
     """The answer's LaTeX in the form the grammar reads: see the module's docstring. Raises NotRead."""
-    s = tex.strip()
+    s = tex.strip().translate(UNICODE)
     s = re.sub(r"\\(?:dfrac|tfrac)", r"\\frac", s)
     s = _NOISE.sub(" ", s)
     s = s.replace(r"\lbrack", "[").replace(r"\rbrack", "]").replace(r"\{", "(").replace(r"\}", ")")
