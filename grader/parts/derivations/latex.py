@@ -8,8 +8,9 @@ commutative: ``x c^T`` would come back as ``c**T*x`` and lose the order that dec
 Before the parser sees it, :func:`normalise` rewrites what students write and the grammar does not take:
 ``^\\top``, ``^{\\intercal}``, ``^{\\mathsf T}``, ``'`` and Unicode's ``ᵀ`` as ``^{T}`` (its minus sign and product dots
 as ``-`` and ``\\cdot``); ``\\mathrm{tr}``, ``\\operatorname{tr}``, ``tr`` as ``\\trace``; ``\\mathbf{x}``,
-``\\boldsymbol``, ``\\vec`` dropped; ``\\left``/``\\right``, ``\\big``, spacing and trailing punctuation removed; and an explicit ``\\cdot`` between juxtaposed factors (``2A^T(AS-X)`` ->
-``2 \\cdot A^{T} \\cdot (A \\cdot S - X)``: the grammar takes a juxtaposition only after a single letter or number).
+``\\boldsymbol``, ``\\vec`` dropped; ``\\left``/``\\right``, ``\\big``, spacing and trailing punctuation removed; and
+an explicit ``\\cdot`` between juxtaposed factors (``2A^T(AS-X)`` -> ``2 \\cdot A^{T} \\cdot (A \\cdot S - X)``: the
+grammar takes a juxtaposition only after a single letter or number).
 
 Anything the normaliser or the parser does not take raises :class:`NotRead` with a reason a TA can read; the caller
 sends that answer to review, never to 0.
