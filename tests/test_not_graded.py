@@ -191,3 +191,26 @@ def test_a_worker_that_refuses_a_task_leaves_it_not_graded_and_stops(students, c
     (report,) = written[-1]
     assert report["graded"] is False and report["errors"][0].startswith("not graded: a worker refused to grade it")
     assert "make setup" in report["errors"][0]
+
+
+def test_a_cell_the_grader_fails_to_run_makes_the_report_not_graded(tmp_path, monkeypatch):
+    """The grader raising while it runs a cell (as it did on a kernel message of the wrong shape) failed that cell's
+    item silently: what the cell defines was missing and the report graded, the student's score lower for the
+    grader's own failure. It is not graded, naming the cell."""
+    import shutil
+    from conftest import ROOT
+    from grader.execution.session import grade_submission
+    from grader.parts.graded import GradedNotebook
+    run_cell = GradedNotebook.run_cell
+
+    def failing(self, item, source, timeout):
+        if "class Sigmoid" in source:
+            raise TypeError("a bug while reading the kernel's output")
+        return run_cell(self, item, source, timeout)
+    monkeypatch.setattr(GradedNotebook, "run_cell", failing)
+    (tmp_path / "s").mkdir()
+    shutil.copy(ROOT / "HW3_Modules.ipynb", tmp_path / "s")
+    report = grade_submission(tmp_path / "s", Options(fast=True, timeout=30))
+    assert report["graded"] is False and report["checks"] == []
+    assert report["errors"][0].startswith("not graded: the grader failed on this submission (HW3_Modules.ipynb cell ")
+    assert "TypeError: a bug while reading the kernel's output" in report["errors"][0]

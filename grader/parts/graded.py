@@ -204,10 +204,16 @@ class GradedCell(IPyNbCell):
             nbfile.state.notes.append(
                 f"{nbfile.name_in_report} cell {self.cell_num}: `%matplotlib {magic.group(2)}` needs a notebook "
                 "front-end; graded with the non-interactive inline backend (nothing to fix)")
-        result = nbfile.run_cell(self, nbfile.source_to_run(self), timeout)
+        try:
+            result = nbfile.run_cell(self, nbfile.source_to_run(self), timeout)
+            if result.status is not Status.BUDGET:
+                nbfile.after_cell(self, result)
+        except Exception as exc:   # the grader's own failure: the report is not graded, never the cell's lost points
+            nbfile.state.grader_errors.append(f"{nbfile.name_in_report} cell {self.cell_num}: {type(exc).__name__}: {exc}")
+            raise NbCellError(self.cell_num, f"the grader failed to run it ({type(exc).__name__}: {exc})",
+                              self.cell.source) from exc
         if result.status is Status.BUDGET:
             raise NbCellError(self.cell_num, nbfile.state.out_of_time(), self.cell.source)
-        nbfile.after_cell(self, result)
         if not result.ok and not nbfile.tolerated(self, result):
             nbfile.cell_failed(self, result)
             traceback = "\n".join(line for o in result.outputs if o.get("output_type") == "error"
