@@ -65,6 +65,14 @@ def test_augmented_assignment_normalises_like_the_long_form():
     assert normalise("f(a, b=1)")[0] == "V(V,V=1)"        # a keyword argument is not an augmented assignment
 
 
+def test_a_chain_of_augmented_assignments_is_spelled_out_once_not_doubled():
+    """`x += x += x ...`: the lexer reads it (Python never runs it) and each spelled-out target held the one before,
+    so the tokens doubled at every `+=`: 40 of them in a cell were 2^40 tokens, the grader's memory gone."""
+    text = normalise("x" + " += x" * 24)[0]   # 2^24 tokens before (more would take the test machine's memory)
+    assert len(text) < 200 and text.startswith("V=V+V+=V")
+    assert normalise("x = 1; x += 2")[0] == "V=1;V=V+2" and normalise("a = b = 0\na += 1")[0] == "V=V=0V=V+1"
+
+
 def test_comments_docstrings_layout_and_names_do_not_count():
     one = 'def f(x):\n    """Doc."""\n    total = x + 1  # add one\n    return total\n'
     two = "def   g( value ) :\n    # another comment\n    s = value+1\n\n    return s"
@@ -332,6 +340,9 @@ def test_a_canvas_download_is_named_as_its_gradebook_names_it(template, tmp_path
 
 def test_python_m_grader_similarity_is_the_subcommand(template, tmp_path):
     paths = _write_batch(tmp_path, template)
+    chain = corpus.student(template, 303)   # a cell whose augmented assignments doubled at each '+=' (see above)
+    chain.cells.append(nbformat.v4.new_code_cell("x" + " += x" * 24))
+    paths.append(corpus.write(tmp_path / "chain", chain))
     out = tmp_path / "sim.json"
     done = subprocess.run([sys.executable, "-m", "grader", "similarity", *map(str, paths), "--json", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)

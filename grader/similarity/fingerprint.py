@@ -96,6 +96,7 @@ def _symbols(source):
     """(symbol, line) pairs of the normalised token stream of `source`, augmented assignments spelled out."""
     out = []
     statement = 0          # index in `out` where the current statement starts
+    assigned = False       # the statement has its assignment already: a later `op=` is not spelled out again
     depth = 0
     pending_op = None      # an operator token that may be the first half of an augmented assignment
     line = 1
@@ -107,7 +108,7 @@ def _symbols(source):
             continue
         if what == "space":
             if "\n" in value and depth == 0:
-                statement = len(out)
+                statement, assigned = len(out), False
             continue
         if what in ("V", "F", "O"):
             symbol = what
@@ -121,19 +122,23 @@ def _symbols(source):
             depth = max(depth - 1, 0)
         elif symbol == ";" and depth == 0:
             out.append((symbol, here))
-            statement = len(out)
+            statement, assigned = len(out), False
             continue
         if symbol in ("def", "class") and what == "keyword":
             out.append(("", here))       # an empty symbol: a segment boundary (see normalise)
-        if symbol == "=" and pending_op is not None and depth == 0 and pending_op == len(out) - 1:
-            # `target op= value` -> `target = target op value`: the tokens of the long form
+        if symbol == "=" and pending_op is not None and depth == 0 and pending_op == len(out) - 1 and not assigned:
+            # `target op= value` -> `target = target op value`: the tokens of the long form. Once a statement: each
+            # spelled-out target holds the one before, so `x += x += x ...` (which the lexer reads, Python never
+            # runs) doubled at every `+=`, 2^30 tokens from 150 characters of a cell: the grader's memory gone
             op, op_line = out.pop()
             target = out[statement:]
             out.append(("=", here))
             out.extend(target)
             out.append((op, op_line))
-            pending_op = None
+            pending_op, assigned = None, True
             continue
+        if symbol == "=" and depth == 0:
+            assigned = True
         pending_op = len(out) if (what == "operator" and value in _AUG_OPS and depth == 0) else None
         out.append((symbol, here))
     return out
