@@ -342,12 +342,15 @@ def test_python_m_grader_similarity_is_the_subcommand(template, tmp_path):
     paths = _write_batch(tmp_path, template)
     chain = corpus.student(template, 303)   # a cell whose augmented assignments doubled at each '+=' (see above)
     chain.cells.append(nbformat.v4.new_code_cell("x" + " += x" * 24))
+    chain.cells.append(nbformat.v4.new_code_cell("x = [" + "1, " * 2_000_000 + "]"))   # 6 MB: 79 s of lexing
     paths.append(corpus.write(tmp_path / "chain", chain))
     out = tmp_path / "sim.json"
     done = subprocess.run([sys.executable, "-m", "grader", "similarity", *map(str, paths), "--json", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert json.loads(out.read_text())["pairs"][0]["score"] >= REVIEW
+    [chain] = [d for d in json.loads(out.read_text())["submissions"] if d["key"] == "chain"]
+    assert any("compared up to 100,000 a cell" in p for p in chain["problems"]), chain
     assert (html_folder(out) / "index.html").exists()
 
 

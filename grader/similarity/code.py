@@ -13,6 +13,11 @@ from grader.intake.notebooks import read_lenient
 from grader.selfcheck.notebook import NotebookError
 
 COMPARED = ("HW3_Modules.ipynb", "HW3_differentiation.ipynb")
+# Code compared per cell and per notebook (the kit's modules notebook: 38,000 characters, its longest cell 7,300).
+# Lexing reads about 80,000 characters a second: a notebook of 256 MiB of code held the report (and grading with
+# --similarity, which computes it first) for about an hour.
+MAX_CELL_CHARS = 100_000
+MAX_NOTEBOOK_CHARS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -27,14 +32,25 @@ class Cell:
 
 def cells_of_notebook(nb, notebook):
     """[Cell] of the code cells of a read notebook (nbformat NotebookNode)."""
-    out = []
+    out, left = [], MAX_NOTEBOOK_CHARS
     code = [cell for cell in nb.cells if cell.get("cell_type") == "code"]
     for index, cell in enumerate(code):
-        lines = [ln if not ln.lstrip().startswith(("%", "!")) else "" for ln in str(cell.get("source", "")).splitlines()]
+        text = str(cell.get("source", ""))[:min(MAX_CELL_CHARS, left)]
+        lines = [ln if not ln.lstrip().startswith(("%", "!")) else "" for ln in text.splitlines()]
         source = "\n".join(lines)
         if source.strip():
             out.append(Cell(notebook, index, source))
+        left -= len(text)
     return out
+
+
+def over_limits(nb):
+    """Why a notebook's code is compared only in part (a cell or the whole over the limits), or None."""
+    sizes = [len(str(c.get("source", ""))) for c in nb.cells if c.get("cell_type") == "code"]
+    if sum(sizes) > MAX_NOTEBOOK_CHARS or max(sizes, default=0) > MAX_CELL_CHARS:
+        return (f"{sum(sizes):,} characters of code (longest cell {max(sizes):,}): compared up to "
+                f"{MAX_CELL_CHARS:,} a cell and {MAX_NOTEBOOK_CHARS:,} in all")
+    return None
 
 
 def code_of(submission):
@@ -56,4 +72,7 @@ def code_of(submission):
             problems.append(f"{notebook}: cannot be read ({type(exc).__name__}: {exc})")
             continue
         cells += cells_of_notebook(nb, notebook)
+        partly = over_limits(nb)
+        if partly:
+            problems.append(f"{notebook}: {partly}")
     return cells, problems
