@@ -143,6 +143,29 @@ def test_an_accuracy_shown_as_a_bare_number_where_the_text_asks_for_it_is_read(b
     assert (None if accuracy.get("review") else accuracy["passed"]) is verdict, accuracy
 
 
+AUTOENCODER_TEMPLATE = "cnet = Sequential()\ncnet.add(Linear(30, 2))\ncnet.add(SoftMax())\nautoenc.add(cnet[0])"
+
+
+@pytest.mark.parametrize("heading, state, passed", [
+    ("# Autoencoder (optional) ", "not run", True), ("# Autoencoder (optional) ", "failed", True),
+    ("# Autoencoder", "not run", False), ("# Autoencoder", "failed", False),   # 2018: a part of the homework
+])
+def test_the_2017_optional_autoencoder_left_undone_is_no_skipped_work(heading, state, passed):
+    """2017's text: "# Autoencoder (optional)", "This part is OPTIONAL, you may not do it. It will not be scored",
+    above a template cell of code that fails unless the part is done (`autoenc.add(cnet[0])`). Left unrun, or run
+    and failing, it cost 'ran' (4 points). 2018's autoencoder is not optional: there it still does."""
+    nb = course_notebook(EXPERIMENTS, ("print(acc)", "Test accuracy: 0.97", None),
+                         (AUTOENCODER_TEMPLATE, "" if state == "failed" else None,
+                          "name 'autoenc' is not defined" if state == "failed" else None))
+    nb.cells.insert(2, nbformat.v4.new_markdown_cell(heading))
+    nb.cells.insert(3, nbformat.v4.new_markdown_cell("This part is **OPTIONAL**, you may not do it."))
+    ran = scored(nb, "HW3_main.ipynb")[1]["checks"][0]
+    assert ran["passed"] is passed, ran
+    nb.cells.append(nbformat.v4.new_markdown_cell("# Another part"))   # the optional section ends at its level
+    nb.cells.append(nbformat.v4.new_code_cell("never_run()"))
+    assert scored(nb, "HW3_main.ipynb")[1]["checks"][0]["passed"] is False
+
+
 def normalisation_notebook(title, question, layer):
     """A course basic-track notebook that ran: the four activations compared with `layer` tried, the version's
     question (or none) kept above it."""

@@ -9,8 +9,8 @@ here (it is executed, :mod:`grader.parts.main_notebook`).
 
 The rubric read from the outputs (7 points, every course version; the kit's metrics file does not exist there):
 
-* ran (4): every code cell that holds code was run and none shows an error (a traceback in the outputs fails it;
-  cells stopped by hand, KeyboardInterrupt and no other error, a training run cut short: a TA's review);
+* ran (4): every code cell that holds code was run and none shows an error (a traceback in the outputs fails it; a
+  section the text calls optional is not counted; cells stopped by hand, KeyboardInterrupt and no other error, a training run cut short: a TA's review);
 * test accuracy (2): a printed test accuracy, above 0.5 (0.97 = 97 % either way): on a line that says test, or a
   cell's bare number where the text asks for it ("Print here your accuracy") or computed on the test set;
 * the experiments (1): basic track, 2017, 2018: ReLU, ELU, LeakyReLU, SoftPlus compared and the normalisation the
@@ -39,6 +39,8 @@ NORMALISATIONS = ("batchnormalization", "batchmeansubtraction")
 MAX_IMAGES, MAX_IMAGE_BYTES, MAX_WORK = 6, 400_000, 60_000
 _ACCURACY = re.compile(r"(acc(?:uracy)?|точност\w*)\D{0,40}?(\d+(?:[.,]\d+)?)\s*(%?)", re.IGNORECASE)
 _BARE = re.compile(r"^(?:np\.float(?:16|32|64)\()?(\d+(?:[.,]\d+)?)\s*(%?)\)?$")
+_HEADING = re.compile(r"^[^\S\n]{0,3}(#{1,6})[^\S\n]+(.*)$")
+_OPTIONAL = re.compile(r"\boptional\b|необязательн|опционал", re.IGNORECASE)
 PRINT_HERE = "print here your accuracy"   # the template's cell before the one that prints it (2017, 2018)
 _PNG = re.compile(r"^[A-Za-z0-9+/=\s]+$")
 
@@ -156,6 +158,24 @@ def _bare_accuracies(nb):
     return found
 
 
+def _optional_cells(nb):
+    """Numbers of the cells in a section whose heading says it is optional (2017's "# Autoencoder (optional)": "This
+    part is OPTIONAL, you may not do it. It will not be scored"), up to the next heading of its level or above: their
+    code left unrun (the template's own code there fails unless the part is done) or failing is no skipped work."""
+    found, level = set(), None
+    for number, cell in enumerate(nb.get("cells", []), 1):
+        if cell.get("cell_type") == "markdown":
+            for line in _text(cell.get("source")).splitlines():
+                heading = _HEADING.match(line)
+                if heading and level is not None and len(heading.group(1)) <= level:
+                    level = None
+                if heading and level is None and _OPTIONAL.search(heading.group(2)):
+                    level = len(heading.group(1))
+        elif level is not None:
+            found.add(number)
+    return found
+
+
 def _row(key, passed, message, review=None):
     name, points = next((title, p) for k, title, p in ROWS if k == key)
     return {"key": key, "name": name, "max_points": points, "passed": passed, "message": message, "review": review}
@@ -185,8 +205,9 @@ def judge(nb, file_name):
     False, or None when it awaits review), `message`, and `review` (the reason) when a TA decides."""
     found_version = version(nb, file_name)
     cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+    optional = _optional_cells(nb)
     coded = [(n, c) for n, c in enumerate(nb.get("cells", []), 1)
-             if c.get("cell_type") == "code" and not _no_code(_text(c.get("source")))]
+             if c.get("cell_type") == "code" and not _no_code(_text(c.get("source"))) and n not in optional]
     ran = [c for c in cells if c.get("execution_count") is not None or c.get("outputs")]
     if not ran:
         reason = "not run: the notebook has no saved outputs (run it and hand it in with its outputs)"
@@ -207,7 +228,8 @@ def judge(nb, file_name):
                                        "output or execution count)"))
     else:
         rows.append(_row("ran", True, f"{len(coded)} code cells ran, none shows an error (read from the saved "
-                                      "outputs: the notebook was not run again)"))
+                                      "outputs: the notebook was not run again)"
+                                      + ("; the optional part's cells are not counted" if optional else "")))
     printed = "\n".join(_outputs_text(c) for c in cells)
     bare = _bare_accuracies(nb)
     accuracies = _test_accuracies(printed) + [value for value, _ in bare]
