@@ -186,3 +186,19 @@ def test_a_main_notebook_of_a_name_of_its_own_is_chosen_with_a_note(tmp_path):
     nbformat.write(course_main_template("# Homework: Basic Artificial Neural Networks"), str(two / "hw3_v2.ipynb"))
     [sub] = discover([two], staging=tmp_path / "stage-carol")
     assert MAIN not in sub.files and len(sub.ambiguous[MAIN]) == 2
+
+
+def test_a_run_line_of_endless_options_is_read_in_linear_time(tmp_path):
+    """`%run -a -a ... -a` (100,000 options, 300 KB) in a notebook of a name of its own: the intake reads it in its own
+    process, the main notebook's %run rewriting too. Options and path could take the same text: each split was tried
+    (quadratic: 16,000 options took 8 s, this line hours). The path now never starts with '-'."""
+    import time
+    from grader.intake.by_content import is_main
+    from grader.parts.main_elsewhere import run_modules_here
+    line = "%run " + "-a " * 100_000
+    nb = course_main_template(None, run=line, keep=False)
+    started = time.monotonic()
+    assert not is_main(nb)                                     # loads nothing it can name: not the main notebook
+    assert run_modules_here(line, tmp_path) == (line, [])
+    assert time.monotonic() - started < 2
+    assert is_main(course_main_template(None, run="%run -i -a 'HW3_Modules (1).ipynb'", keep=False))

@@ -46,7 +46,8 @@ COURSE_CELLS = 3   # the template's cells kept: a course main notebook, whatever
 
 # Loading the framework: `%run <a notebook>` (which one is for the caller to judge by its name), or importing it as
 # a module after an nbconvert (`from homework_modules import *`, `import HW3_Modules as hw`)
-RUN = re.compile(r"^" + INDENT + r"""%run[^\S\n]+(?:-\w+[^\S\n]+)*["']?(?P<path>[^"'\n]+?\.ipynb)["']?""",
+# (the path never starts with "-": options and path cannot take the same text, linear on a line of `-a -a ...`)
+RUN = re.compile(r"^" + INDENT + r"""%run[^\S\n]+(?:-\w+[^\S\n]+)*["']?(?P<path>[^"'\s-][^"'\n]*?\.ipynb)["']?""",
                  re.IGNORECASE | re.MULTILINE)
 IMPORT = re.compile(r"^" + INDENT + r"(?:from[^\S\n]+(?P<a>\w+)[^\S\n]+import\b|import[^\S\n]+(?P<b>\w+))", re.MULTILINE)
 MNIST = re.compile(r"mnist", re.IGNORECASE)
