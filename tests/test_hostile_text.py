@@ -4,10 +4,12 @@ than Python parses, notebooks larger than the grader reads, floods of blank line
 Each is graded in seconds, the honest submissions keep their scores. Not timed containment (that is
 test_hostile_batch.py's, run alone): the bounds here are ten times what the runs take.
 """
+import contextlib
 import json
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -69,18 +71,28 @@ def test_code_nested_too_deep_is_graded_and_flagged_never_a_grader_failure(tmp_p
     assert "reads a file (line 2: `data = open('/etc/hostname').read()`)" in flag and "nested too deep" in flag
 
 
-GRADE_AND_MEASURE = '''
-import resource, runpy, sys
-sys.argv = ["grader"] + sys.argv[1:]
-try:
-    runpy.run_module("grader", run_name="__main__")
-except SystemExit as done:
-    code = done.code
-finally:
-    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    print(f"PEAK-KIB {peak}")
-sys.exit(code)
-'''
+def peak_rss_of_grading(*args, timeout=600):
+    """(the grader's run, the largest resident memory in MiB any of its processes reached): `python -m grader ARGS`,
+    its process tree polled every 20 ms. (Not ru_maxrss: a process forked from a pytest worker inherits that
+    worker's own peak.)"""
+    import psutil
+    out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+    grader = subprocess.Popen([sys.executable, "-m", "grader", *map(str, args)], cwd=ROOT, stdout=out, stderr=err)
+    peak, deadline = 0, time.monotonic() + timeout
+    try:
+        tree = psutil.Process(grader.pid)
+        while grader.poll() is None and time.monotonic() < deadline:
+            for process in [tree] + tree.children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    peak = max(peak, process.memory_info().rss)
+            time.sleep(0.02)
+    finally:
+        grader.kill() if grader.poll() is None else None
+        grader.wait()
+    out.seek(0)
+    err.seek(0)
+    return subprocess.CompletedProcess(grader.args, grader.returncode, out.read().decode(errors="replace"),
+                                       err.read().decode(errors="replace")), peak / 2 ** 20
 
 
 def test_a_notebook_too_large_to_read_awaits_a_ta_and_is_never_parsed(tmp_path):
@@ -99,17 +111,15 @@ def test_a_notebook_too_large_to_read_awaits_a_ta_and_is_never_parsed(tmp_path):
     nb.cells[-1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="0123456789abcdef\n")]
     head, tail = nbformat.writes(nb).split('"0123456789abcdef\\n"')
     lines = MAX_NOTEBOOK_BYTES // 20 + 1_000_000
-    with open(huge / MODULES, "w", encoding="utf-8") as f:   # in pieces: the grader forked from this process
-        f.write(head + '"0123456789abcdef\\n"')                  # inherits its peak memory (ru_maxrss)
+    with open(huge / MODULES, "w", encoding="utf-8") as f:   # in pieces: 300 MB never held at once
+        f.write(head + '"0123456789abcdef\\n"')
         for _ in range(lines // 10_000):
             f.write(', "0123456789abcdef\\n"' * 10_000)
         f.write(tail)
     assert (huge / MODULES).stat().st_size > MAX_NOTEBOOK_BYTES
     out = tmp_path / "out"
-    run = subprocess.run([sys.executable, "-c", GRADE_AND_MEASURE, str(honest), str(huge), "--fast", "--json",
-                          str(out / "grades.json")], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    run, peak_mib = peak_rss_of_grading(honest, huge, "--fast", "--json", out / "grades.json")
     assert run.returncode == 0, run.stdout + run.stderr
-    peak_mib = int(run.stdout.split("PEAK-KIB ")[1].split()[0]) / 1024
     assert peak_mib < (huge / MODULES).stat().st_size / 2 ** 20, peak_mib
     reports = {Path(r["submission"]).name: r for r in json.loads((out / "grades.json").read_text(encoding="utf-8"))}
     assert module_score(reports["honest"]) == (171, 171)
