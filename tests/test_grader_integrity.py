@@ -171,7 +171,8 @@ def test_a_line_nested_too_deep_for_the_scan_cannot_hide_the_lines_after_it():
 
 
 def test_a_cell_too_deep_to_parse_is_a_finding():
-    [message] = findings(notebook("import numpy as np", "x = 1" + " + 1" * 300_000), "HW3_Modules.ipynb")
+    deep = "x = 1" + "+1" * 45_000   # under MAX_CELL_CHARS (a larger cell is a finding of its own, below)
+    [message] = findings(notebook("import numpy as np", deep), "HW3_Modules.ipynb")
     assert "cell 1" in message and "is nested too deep for the scan to read" in message
 
 
@@ -207,3 +208,29 @@ def test_honest_code_with_complex_numbers_is_no_numeric_finding(name):
            "        assert np.allclose(np.fft.ifft(spectrum).imag, 0)\n"
            "        self.gradInput = np.fft.ifft(spectrum).real\n        return self.gradInput")
     assert numeric_findings(notebook("import numpy as np", fft), "HW3_Modules.ipynb") == []
+
+
+def test_a_cell_too_large_to_parse_is_a_finding_never_parsed():
+    """A cell of 6 MB (a list literal) took the integrity scan 67 s and 2 GB of the grader's own memory, outside any
+    time limit (60 MB: the grader's memory gone). Past MAX_CELL_CHARS it is not parsed: it is itself a finding, and
+    the other cells are still read."""
+    import time
+    from grader.parts.cell_syntax import MAX_CELL_CHARS
+    big = "x = [" + "1, " * (MAX_CELL_CHARS // 3 * 20) + "]"   # 2 MB
+    started = time.monotonic()
+    messages = findings(notebook("import numpy as np", big, "data = open('/etc/hostname').read()"), "HW3_Modules.ipynb")
+    assert time.monotonic() - started < 5
+    assert any("cell 1" in m and "holds more code than the scan reads" in m for m in messages), messages
+    assert any("cell 2" in m and "reads a file" in m for m in messages), messages
+
+
+def test_a_notebook_with_more_code_than_the_scans_read_is_a_finding_naming_the_first_unread_cell():
+    from grader.parts.cell_syntax import MAX_CELL_CHARS, MAX_NOTEBOOK_CHARS
+    from grader.parts.numeric_scan import findings as numeric_findings
+    filler = "#" * (MAX_CELL_CHARS - 10)
+    cells = ["import numpy as np"] + [filler] * (MAX_NOTEBOOK_CHARS // len(filler) + 1) + ["import subprocess"]
+    nb = notebook(*cells)
+    messages = findings(nb, "HW3_Modules.ipynb")
+    assert messages[-1].startswith(f"integrity: HW3_Modules.ipynb holds more than {MAX_NOTEBOOK_CHARS:,} characters "
+                                   f"of code: cell {len(cells) - 2} and those after it were not scanned"), messages
+    assert numeric_findings(nb, "HW3_Modules.ipynb") == []

@@ -10,11 +10,18 @@ from IPython.core.inputtransformer2 import TransformerManager
 
 _transformer = TransformerManager()
 _NEWLINE = re.compile(r"\r\n|\r|\n")    # where Python's tokenizer ends a line
+# Code the scans parse, in the grader's own process and outside any time limit: a cell of 6 MB (a list literal) took
+# the integrity scan 67 s and 2 GB, so one of 60 MB would take the grader's memory. Far above honest code: the kit's
+# longest cell is 7,300 characters, its modules notebook 38,000. A cell or notebook past them is itself a finding.
+MAX_CELL_CHARS = 100_000
+MAX_NOTEBOOK_CHARS = 1_000_000
 
 
-@lru_cache(maxsize=1024)   # the numeric scan (grader/parts/numeric_scan.py) reads the same cells: parsed once
+@lru_cache(maxsize=64)   # the numeric scan (grader/parts/numeric_scan.py) reads the same cells: parsed once
 def _parsed(source):
     """(the tree or None, whether the parser gave up on the code's nesting rather than on its syntax)."""
+    if too_large(source):
+        return None, False
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -35,6 +42,22 @@ def too_deep(source):
     """Whether the cell's code is nested too deep for the grader's parser: how deep the parser goes depends on the
     depth it is called from, so the kernel may well have run such a cell (the scans cannot read it: a finding)."""
     return _parsed(source)[1]
+
+
+def too_large(source):
+    """Whether the cell holds more code than the scans parse (MAX_CELL_CHARS): its tree is not read (a finding)."""
+    return len(source) > MAX_CELL_CHARS
+
+
+def within_budget(cells):
+    """([(index, cell)] the scans read, index of the first cell left unread or None): `cells` (code_cells' pairs) up
+    to MAX_NOTEBOOK_CHARS of code in all, a cell too large to parse counted at MAX_CELL_CHARS."""
+    total = 0
+    for at, (index, cell) in enumerate(cells):
+        total += min(len(cell.source), MAX_CELL_CHARS)
+        if total > MAX_NOTEBOOK_CHARS:
+            return cells[:at], index
+    return cells, None
 
 
 def source_line(source, line):

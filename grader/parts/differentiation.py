@@ -26,7 +26,7 @@ from grader.parts.graded import CheckItem, GradedNotebook
 from grader.parts.probes import EXERCISES, evaluate
 from grader.selfcheck.gradcheck import ANALYTIC_ABS, ANALYTIC_TOLERANCE, relative_error
 from grader.selfcheck.messages import show
-from grader.selfcheck.versions import INDENT
+from grader.selfcheck.versions import INDENT, MAX_PARSED_CHARS
 
 NOTEBOOK = DIFFERENTIATION
 TARGET = "differentiation"
@@ -111,9 +111,13 @@ _DEFINED = re.compile(r"^(?:def\s+(\w+)\s*\(|(\w+)\s*=\s*lambda\b)", re.M)
 def defined_functions(source):
     """Names of the top-level functions a cell defines: `def`, or a name bound at the top level
     (`grad_xTx = lambda x: 2 * x`); a cell that does not parse: found by those lines."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):   # (too deep to parse: read by its lines)
+    tree = None
+    if len(source) <= MAX_PARSED_CHARS:   # larger: not parsed in the grader's process (gigabytes), read by its lines
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):   # (too deep to parse: read by its lines)
+            pass
+    if tree is None:
         return [a or b for a, b in _DEFINED.findall(source)]
     names = []
     for node in tree.body:

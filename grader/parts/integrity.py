@@ -27,7 +27,7 @@ import ast
 from grader import DIFFERENTIATION, MODULES
 from grader.intake.discover import match_tier
 from grader.execution.workcopy import code_cells, first_line
-from grader.parts.cell_syntax import parse_cell, source_line, too_deep
+from grader.parts.cell_syntax import MAX_NOTEBOOK_CHARS, parse_cell, source_line, too_deep, too_large, within_budget
 
 SCANNED = (MODULES, DIFFERENTIATION)
 
@@ -39,6 +39,7 @@ PATCH = "imports or patches by name"
 OUTSIDE = "reaches outside numpy (files, the interpreter, processes or the network)"
 GRADER = "uses the grader's internals"
 TOO_DEEP = "is nested too deep for the scan to read (no framework needs it)"
+TOO_LARGE = "holds more code than the scan reads (no framework needs it)"
 NOTEBOOK = "names a notebook file"
 KERNEL = "drives the kernel"
 
@@ -379,7 +380,7 @@ def cell_findings(source, modules, defined=frozenset()):
     top used to end the scan of its cell, hiding an open() below it)."""
     tree = parse_cell(source)
     if tree is None:
-        return [(TOO_DEEP, 1)] if too_deep(source) else []
+        return [(TOO_DEEP, 1)] if too_deep(source) else [(TOO_LARGE, 1)] if too_large(source) else []
     hits = []
     for statement in tree.body:
         scan = _Scan(modules, defined)
@@ -402,7 +403,7 @@ def findings(nb, name):
     scanned (the main notebook, or a file the grader takes as no kit notebook)."""
     if not scanned(name):
         return []
-    cells = code_cells(nb)
+    cells, unread = within_budget(code_cells(nb))
     trees = [tree for tree in (parse_cell(cell.source) for _, cell in cells) if tree is not None]
     modules = imported_names(trees)
     # A notebook's own `def compile(...)` would excuse its calls, but `exec = exec` would then hide exec: the
@@ -423,6 +424,9 @@ def findings(nb, name):
                 shown.append(entry)
         messages.append(f"integrity: {name} cell {index} (`{first_line(cell.source)}`) " + "; ".join(shown)
                         + ". A framework needs none of this: flagged for a TA to read (no points taken).")
+    if unread is not None:
+        messages.append(f"integrity: {name} holds more than {MAX_NOTEBOOK_CHARS:,} characters of code: cell {unread} "
+                        "and those after it were not scanned. Flagged for a TA to read (no points taken).")
     return messages
 
 

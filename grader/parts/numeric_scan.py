@@ -25,7 +25,7 @@ import ast
 
 from grader import DIFFERENTIATION, MODULES
 from grader.execution.workcopy import code_cells, first_line
-from grader.parts.cell_syntax import parse_cell, source_line
+from grader.parts.cell_syntax import parse_cell, source_line, within_budget
 from grader.parts.probes import EXERCISES
 
 STEP_NAMES = {"h", "eps", "epsilon", "delta", "step", "dx", "dh", "d", "hh", "h2", "delta_x", "dt", "_h", "_eps"}
@@ -146,7 +146,7 @@ def _replaced_backwards(trees, numeric):
 def findings(nb, name, answers=()):
     """One message per cell of `nb` (graded as `name`) whose backward method, or answer function (`answers`: the
     differentiation notebook's), computes its derivative numerically."""
-    cells = dict(code_cells(nb))
+    cells = dict(within_budget(code_cells(nb))[0])   # past the budget: the integrity scan's finding
     trees = [(index, tree) for index, tree in ((i, parse_cell(c.source)) for i, c in cells.items()) if tree is not None]
     functions = _functions(trees)
     numeric = numeric_functions(functions)

@@ -118,7 +118,13 @@ def python_code(source):
     return "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
 
 
+# A cell parsed for its definitions (in the grader's process): a 60 MB list literal would take gigabytes to parse.
+MAX_PARSED_CHARS = 1_000_000
+
+
 def _tree(source):
+    if len(source) > MAX_PARSED_CHARS:   # no definition read from it (the kernel still runs it)
+        return None
     try:
         return ast.parse(python_code(source))
     except (SyntaxError, ValueError, RecursionError, MemoryError):   # nested too deep for the parser: no definition read
