@@ -273,23 +273,68 @@ def framework_in(notebook):
     return nb
 
 
-def graded_report(folder, tmp_path):
-    """The report of `folder` graded through the command line (--fast)."""
-    json_path = tmp_path / "out" / "grades.json"
-    run_grader(folder, "--fast", "--json", json_path)
-    [report] = json.loads(json_path.read_text(encoding="utf-8"))
-    return report
+INSIDE = ("HW3_main.ipynb", "my_framework.ipynb")
+SEALED = {"rar": ("HW3_Ivanov.rar", "a RAR archive"), "targz": ("hw3.tar.gz", "a tar.gz archive"),
+          "password": ("HW3.zip", "a password-protected zip")}
 
 
-@pytest.mark.parametrize("file_name", ["HW3_main.ipynb", "my_framework.ipynb"])
-def test_modules_handed_in_inside_another_notebook_await_review_not_zero(tmp_path, file_name):
+def exports():
+    """{kind: the reference modules notebook exported as .py, .html or .pdf}."""
+    from nbconvert import HTMLExporter, PythonExporter
+    modules = reference(MODULES)
+    return {"py": PythonExporter().from_notebook_node(modules)[0], "html": HTMLExporter().from_notebook_node(modules)[0],
+            "pdf": "%PDF-1.4\n% printed from the browser\n"}
+
+
+def password_zip(tmp):
+    """A zip holding HW3_Modules.ipynb whose headers say it is encrypted."""
+    import zipfile
+    locked = tmp / "locked.zip"
+    with zipfile.ZipFile(locked, "w") as zf:
+        zf.writestr("HW3_Modules.ipynb", "{}")
+    data = bytearray(locked.read_bytes())
+    for at in (6, data.rfind(b"PK\x01\x02") + 8):   # the encrypted flag, in the local and the central header
+        data[at] |= 0x1
+    return bytes(data)
+
+
+@pytest.fixture(scope="module")
+def handed_in_otherwise(tmp_path_factory):
+    """The submissions whose modules notebook was handed in some other way (inside another notebook, as an export, in an
+    archive the grader cannot open, not at all), graded in one run of the command line (--fast): (reports by folder
+    name and by Canvas id, the run)."""
+    tmp = tmp_path_factory.mktemp("otherwise")
+    modules, diff = nbformat.writes(reference(MODULES)).encode(), nbformat.writes(reference(DIFFERENTIATION)).encode()
+    main = nbformat.read(str(ROOT / main_notebook.NOTEBOOK), 4)
+    folders = {f"inside-{name}": {name: nbformat.writes(framework_in(main)).encode(), DIFFERENTIATION: diff}
+               for name in INSIDE}
+    folders["no-framework"] = {main_notebook.NOTEBOOK: (ROOT / main_notebook.NOTEBOOK).read_bytes(), DIFFERENTIATION: diff}
+    for kind, text in exports().items():
+        folders[f"export-{kind}"] = {f"HW3 Modules.{kind.upper() if kind == 'pdf' else kind}": text.encode(),
+                                     DIFFERENTIATION: diff}
+    folders["export-beside"] = {MODULES: modules, DIFFERENTIATION: diff, "HW3_Modules.html": exports()["html"].encode()}
+    folders["sealed-rar"] = {"HW3_Ivanov.rar": b"Rar!\x1a\x07\x00" + bytes(64)}
+    folders["sealed-targz"] = {"hw3.tar.gz": b"\x1f\x8b\x08\x00" + bytes(64), MODULES: modules}
+    folders["sealed-password"] = {"HW3.zip": password_zip(tmp)}
+    folders["sealed-data-only"] = {MODULES: modules, "t10k-images-idx3-ubyte.gz": b"\x1f\x8b"}
+    folders["canvas"] = {"rarstudent_777_1_HW3.rar": b"Rar!\x1a\x07\x00" + bytes(64),
+                         "okstudent_888_2_HW3_Modules.ipynb": modules}
+    for name, files in folders.items():
+        (tmp / name).mkdir()
+        for file_name, data in files.items():
+            (tmp / name / file_name).write_bytes(data)
+    json_path = tmp / "out" / "grades.json"
+    run = run_grader(*(tmp / name for name in folders), "--fast", "--json", json_path)
+    reports = {r["key"]: r for r in json.loads(json_path.read_text(encoding="utf-8"))}   # a folder's key: its name
+    assert set(reports) == (set(folders) - {"canvas"}) | {"777", "888"}
+    return reports, run
+
+
+@pytest.mark.parametrize("file_name", INSIDE)
+def test_modules_handed_in_inside_another_notebook_await_review_not_zero(handed_in_otherwise, file_name):
     """No HW3_Modules.ipynb, but the framework's classes pasted into the main notebook (or a notebook whose name fits
     no notebook of the homework): the modules' points await a TA who reads them there, never 'not found' and 0."""
-    folder = tmp_path / "student"
-    folder.mkdir()
-    nbformat.write(framework_in(nbformat.read(str(ROOT / main_notebook.NOTEBOOK), 4)), str(folder / file_name))
-    nbformat.write(reference(DIFFERENTIATION), str(folder / DIFFERENTIATION))
-    report = graded_report(folder, tmp_path)
+    report = handed_in_otherwise[0][f"inside-{file_name}"]
     [item] = [c for c in report["checks"] if c["target"] == "modules"]
     assert item["name"] == "HW3_Modules.ipynb not handed in: the framework is in another notebook"
     assert item["max_points"] == KIT_MAX and item["review"]["status"] == "awaiting"
@@ -298,82 +343,40 @@ def test_modules_handed_in_inside_another_notebook_await_review_not_zero(tmp_pat
     assert not any("not found" in e for e in report["errors"]), report["errors"]
 
 
-def test_a_notebook_without_the_framework_leaves_a_missing_modules_notebook_at_zero(tmp_path):
+def test_a_notebook_without_the_framework_leaves_a_missing_modules_notebook_at_zero(handed_in_otherwise):
     """A main notebook that only uses the framework (no class Module, Linear or Sequential of its own) does not stand in
     for the modules notebook: not handed in, 0."""
-    folder = tmp_path / "student"
-    folder.mkdir()
-    (folder / main_notebook.NOTEBOOK).write_bytes((ROOT / main_notebook.NOTEBOOK).read_bytes())
-    nbformat.write(reference(DIFFERENTIATION), str(folder / DIFFERENTIATION))
-    report = graded_report(folder, tmp_path)
+    report = handed_in_otherwise[0]["no-framework"]
     assert report["awaiting_review"] == 0 and f"{MODULES} not found in the submission" in report["errors"]
     assert sum(c["max_points"] for c in report["checks"] if c["target"] in C.TARGETS) == KIT_MAX
 
 
-def test_a_notebook_handed_in_as_an_export_awaits_a_ta_never_a_zero(tmp_path):
+def test_a_notebook_handed_in_as_an_export_awaits_a_ta_never_a_zero(handed_in_otherwise):
     """HW3_Modules.py (File > Download as Python, VS Code's export), .html or .pdf instead of the notebook: the student's
     work, which the grader cannot run; its points await a TA, who sees the start of the file, never 0 'not found'.
     A notebook handed in beside its own export is graded as usual."""
-    from nbconvert import HTMLExporter, PythonExporter
-    modules = reference(MODULES)
-    exports = {"py": PythonExporter().from_notebook_node(modules)[0], "html": HTMLExporter().from_notebook_node(modules)[0],
-               "pdf": "%PDF-1.4\n% printed from the browser\n"}
-    folders = {}
-    for kind, text in exports.items():
-        folders[kind] = tmp_path / kind
-        folders[kind].mkdir()
-        (folders[kind] / f"HW3 Modules.{kind.upper() if kind == 'pdf' else kind}").write_text(text, encoding="utf-8")
-        nbformat.write(reference(DIFFERENTIATION), str(folders[kind] / DIFFERENTIATION))
-    folders["beside"] = tmp_path / "beside"
-    folders["beside"].mkdir()
-    nbformat.write(modules, str(folders["beside"] / MODULES))
-    nbformat.write(reference(DIFFERENTIATION), str(folders["beside"] / DIFFERENTIATION))
-    (folders["beside"] / "HW3_Modules.html").write_text(exports["html"], encoding="utf-8")
-    json_path = tmp_path / "out" / "grades.json"
-    run_grader(*folders.values(), "--fast", "--json", json_path)
-    reports = {r["submission"]: r for r in json.loads(json_path.read_text(encoding="utf-8"))}
-    for kind in exports:
-        report = reports[str(folders[kind])]
+    reports = handed_in_otherwise[0]
+    for kind in exports():
+        report = reports[f"export-{kind}"]
         [item] = [c for c in report["checks"] if c["target"] == "modules"]
         assert item["max_points"] == KIT_MAX and item["review"]["status"] == "awaiting", item
         assert f"an export (.{kind}) of the notebook, which the grader cannot run" in item["message"], item["message"]
         assert report["awaiting_review"] == KIT_MAX and report["max_score"] == report["score"] == 36
         assert not any("not found" in e for e in report["errors"]), report["errors"]
         assert any("ask the student for the notebook itself (HW3_Modules.ipynb" in e for e in report["errors"])
-    assert "# coding: utf-8" in reports[str(folders["py"])]["checks"][0]["review"]["work"]   # the start of the file
-    beside = reports[str(folders["beside"])]
+    assert "# coding: utf-8" in reports["export-py"]["checks"][0]["review"]["work"]   # the start of the file
+    beside = reports["export-beside"]
     assert beside["score"] == beside["max_score"] == KIT_MAX + 36 and beside["awaiting_review"] == 0
 
 
-def test_notebooks_in_an_archive_the_grader_cannot_open_await_a_ta_never_a_zero(tmp_path):
+def test_notebooks_in_an_archive_the_grader_cannot_open_await_a_ta_never_a_zero(handed_in_otherwise):
     """The work handed in as HW3.rar, a .7z, a .tar.gz or a password-protected zip (beside nothing, or beside the
     modules notebook): the notebooks not found may well be in it, so their points await a TA, who opens it; before,
     0/207 with 'none of ... found'. A data file (MNIST's .gz) beside all the notebooks changes nothing, and a
     notebook missing beside no archive stays 0."""
-    import zipfile
-    folders = {}
-
-    def folder(name, files):
-        folders[name] = tmp_path / name
-        folders[name].mkdir()
-        for file_name, data in files.items():
-            (folders[name] / file_name).write_bytes(data)
-    folder("rar", {"HW3_Ivanov.rar": b"Rar!\x1a\x07\x00" + bytes(64)})
-    folder("targz", {"hw3.tar.gz": b"\x1f\x8b\x08\x00" + bytes(64), MODULES: nbformat.writes(reference(MODULES)).encode()})
-    locked = tmp_path / "locked.zip"
-    with zipfile.ZipFile(locked, "w") as zf:
-        zf.writestr("HW3_Modules.ipynb", "{}")
-    data = bytearray(locked.read_bytes())
-    for at in (6, data.rfind(b"PK\x01\x02") + 8):   # the encrypted flag, in the local and the central header
-        data[at] |= 0x1
-    folder("password", {"HW3.zip": bytes(data)})
-    folder("data-only", {MODULES: nbformat.writes(reference(MODULES)).encode(), "t10k-images-idx3-ubyte.gz": b"\x1f\x8b"})
-    json_path = tmp_path / "out" / "grades.json"
-    run_grader(*folders.values(), "--fast", "--json", json_path)
-    reports = {r["submission"]: r for r in json.loads(json_path.read_text(encoding="utf-8"))}
-    for name, sealed, what in (("rar", "HW3_Ivanov.rar", "a RAR archive"), ("targz", "hw3.tar.gz", "a tar.gz archive"),
-                               ("password", "HW3.zip", "a password-protected zip")):
-        report = reports[str(folders[name])]
+    reports = handed_in_otherwise[0]
+    for name, (sealed, what) in SEALED.items():
+        report = reports[f"sealed-{name}"]
         awaiting = {c["target"]: c for c in report["checks"] if isinstance(c.get("review"), dict)}
         expected = {"differentiation"} | ({"modules"} if name != "targz" else set())
         assert set(awaiting) == expected, (name, report["checks"][:2])
@@ -381,21 +384,15 @@ def test_notebooks_in_an_archive_the_grader_cannot_open_await_a_ta_never_a_zero(
                    for c in awaiting.values()), awaiting
         assert report["awaiting_review"] == sum(c["max_points"] for c in awaiting.values()) > 0
         assert not any("not found in the submission" in e or "none of" in e for e in report["errors"]), report["errors"]
-    assert reports[str(folders["targz"])]["score"] == KIT_MAX
-    plain = reports[str(folders["data-only"])]
+    assert reports["sealed-targz"]["score"] == KIT_MAX
+    plain = reports["sealed-data-only"]
     assert plain["awaiting_review"] == 0 and f"{DIFFERENTIATION} not found in the submission" in plain["errors"]
 
 
-def test_a_canvas_student_who_uploaded_only_a_rar_awaits_a_ta_and_is_not_told_nothing_can_be_graded(tmp_path):
+def test_a_canvas_student_who_uploaded_only_a_rar_awaits_a_ta_and_is_not_told_nothing_can_be_graded(handed_in_otherwise):
     """A Canvas download where one student uploaded HW3.rar alone: every notebook's points await a TA (the archive goes
     along), and no line says that nothing of it can be graded; the other student is graded as usual."""
-    canvas = tmp_path / "canvas"
-    canvas.mkdir()
-    (canvas / "rarstudent_777_1_HW3.rar").write_bytes(b"Rar!\x1a\x07\x00" + bytes(64))
-    nbformat.write(reference(MODULES), str(canvas / "okstudent_888_2_HW3_Modules.ipynb"))
-    json_path = tmp_path / "out" / "grades.json"
-    run_grader(canvas, "--fast", "--json", json_path)
-    reports = {r["key"]: r for r in json.loads(json_path.read_text(encoding="utf-8"))}
+    reports = handed_in_otherwise[0]
     rar = reports["777"]
     assert rar["graded"] and rar["score"] == rar["max_score"] == 0 and rar["awaiting_review"] == KIT_MAX + 36
     assert not any("can be graded" in e for e in rar["errors"]), rar["errors"]
