@@ -153,18 +153,76 @@ def test_main_notebook_with_one_bad_cell_loses_only_running_to_the_end():
     assert any("NameError" in e and "comparision" in e for e in result["errors"]), result["errors"]
 
 
-def test_an_import_of_a_package_the_grader_lacks_costs_only_the_code_that_uses_it(tmp_path):
-    """`import torch` left at the top of the imports cell (Colab has it; the grader does not): the cell is run again
-    without it, so numpy is still imported; a module that really uses torch fails, saying so."""
-    unused = reference()
-    imports = next(c for c in unused.cells if c.cell_type == "code" and "import numpy as np" in c.source)
-    imports.source = "%%time\nimport torch\nimport torch.nn.functional as F, os\n" + imports.source
-    used = mutate(reference(), "Linear", "self.output = input @ W.T", "self.output = torch.from_numpy(input).numpy() @ W.T")
-    cell_defining_linear = next(c for c in used.cells if c.cell_type == "code" and "class Linear(" in c.source)
+def imports_cell(nb):
+    return next(c for c in nb.cells if c.cell_type == "code" and "import numpy as np" in c.source)
+
+
+def torch_unused():
+    """`import torch` left at the top of the imports cell (Colab has it; the grader does not)."""
+    nb = reference()
+    imports_cell(nb).source = "%%time\nimport torch\nimport torch.nn.functional as F, os\n" + imports_cell(nb).source
+    return nb
+
+
+def torch_used():
+    """Linear's forward goes through torch, imported in Linear's cell."""
+    nb = mutate(reference(), "Linear", "self.output = input @ W.T", "self.output = torch.from_numpy(input).numpy() @ W.T")
+    cell_defining_linear = next(c for c in nb.cells if c.cell_type == "code" and "class Linear(" in c.source)
     cell_defining_linear.source = "from torch import (tensor,\n                   nn as tnn)\nimport torch\n" + \
         cell_defining_linear.source
-    folders = [write(tmp_path / "unused", {MODULES: unused}), write(tmp_path / "used", {MODULES: used})]
-    (unused_report, used_report), _, _ = grade(folders, "--fast", "--timeout", str(TIMEOUT * 4))
+    return nb
+
+
+def seaborn_styled():
+    """seaborn and plotly imported and called at the top of the imports cell (neither is installed here)."""
+    nb = reference()
+    imports_cell(nb).source = ("import seaborn as sns\nfrom plotly import express as px\nsns.set()\n"
+                               "sns.set_style('whitegrid')\npalette = list(sns.color_palette('husl', 8))\n"
+                               "with sns.axes_style('white'):\n    sns.heatmap([[1, 2]], annot=True).set_title('x')\n"
+                               + imports_cell(nb).source)
+    return nb
+
+
+def removed_styles():
+    """plt.style.use of the seaborn style names matplotlib 3.8 removed, at the top of the imports cell."""
+    nb = reference()
+    imports_cell(nb).source = ("import matplotlib.pyplot as plt\nplt.style.use('seaborn-whitegrid')\n"
+                               "plt.style.use([\"seaborn\", 'ggplot'])\n" + imports_cell(nb).source)
+    return nb
+
+
+def unknown_style():
+    nb = reference()
+    imports_cell(nb).source += "\nimport matplotlib.pyplot as plt\nplt.style.use('my-own-style')\n"
+    return nb
+
+
+def tabs_in_elu():
+    """(the notebook, the line of ELU's cell made to start with a tab among lines indented by spaces)."""
+    nb = reference()
+    elu = next(c for c in nb.cells if c.cell_type == "code" and "class ELU(" in c.source)
+    lines = elu.source.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("        ") and "return" in line)
+    lines[at] = "\t" + lines[at][8:]
+    elu.source = "\n".join(lines)
+    return nb, at
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """{folder: report}: the kinds the tests below build from the reference, graded in one run (--fast)."""
+    tmp = tmp_path_factory.mktemp("built")
+    notebooks = {"unused": torch_unused(), "used": torch_used(), "seaborn": seaborn_styled(),
+                 "styled": removed_styles(), "own": unknown_style(), "tabs": tabs_in_elu()[0]}
+    folders = [write(tmp / name, {MODULES: nb}) for name, nb in notebooks.items()]
+    reports, _, _ = grade(folders, "--fast", "--timeout", str(TIMEOUT * 4))
+    return dict(zip(notebooks, reports))
+
+
+def test_an_import_of_a_package_the_grader_lacks_costs_only_the_code_that_uses_it(built):
+    """`import torch` left at the top of the imports cell (Colab has it; the grader does not): the cell is run again
+    without it, so numpy is still imported; a module that really uses torch fails, saying so."""
+    unused_report, used_report = built["unused"], built["used"]
     assert module_score(unused_report) == (171, 171), unused_report["errors"]
     assert any("cell 1 (`%%time`): torch is not installed where the notebook is graded" in n
                for n in unused_report["notes"]), unused_report["notes"]
@@ -175,17 +233,12 @@ def test_an_import_of_a_package_the_grader_lacks_costs_only_the_code_that_uses_i
     assert "No module named 'torch' where the notebook is graded" in linear["message"], linear["message"]
 
 
-def test_a_plotting_package_the_grader_lacks_is_a_quiet_stand_in_whose_calls_do_nothing(tmp_path):
+def test_a_plotting_package_the_grader_lacks_is_a_quiet_stand_in_whose_calls_do_nothing(built):
     """`import seaborn as sns` then `sns.set()` at the top of the imports cell (seaborn is not installed here): the
     stand-in of a package that only draws or styles plots gives itself back, so the cell runs on and every module is
     graded. Before, `sns.set()` raised, the imports cell stopped there and numpy was never imported (in the kit's main
     notebook: 207/217 and 42 problems)."""
-    nb = reference()
-    imports = next(c for c in nb.cells if c.cell_type == "code" and "import numpy as np" in c.source)
-    imports.source = ("import seaborn as sns\nfrom plotly import express as px\nsns.set()\nsns.set_style('whitegrid')\n"
-                      "palette = list(sns.color_palette('husl', 8))\nwith sns.axes_style('white'):\n"
-                      "    sns.heatmap([[1, 2]], annot=True).set_title('x')\n" + imports.source)
-    [result], _, _ = grade([write(tmp_path / "seaborn", {MODULES: nb})], "--fast", "--timeout", str(TIMEOUT * 4))
+    result = built["seaborn"]
     assert module_score(result) == (171, 171), result["errors"]
     assert not [e for e in result["errors"] if "seaborn" in e or "plotly" in e], result["errors"]
     for package in ("seaborn", "plotly"):
@@ -194,19 +247,11 @@ def test_a_plotting_package_the_grader_lacks_is_a_quiet_stand_in_whose_calls_do_
             result["notes"]
 
 
-def test_a_matplotlib_style_name_since_removed_is_run_again_under_its_new_name(tmp_path):
+def test_a_matplotlib_style_name_since_removed_is_run_again_under_its_new_name(built):
     """`plt.style.use('seaborn-whitegrid')` at the top of the imports cell, as notebooks of matplotlib 3.5's years
     have it: matplotlib 3.8 removed the name (now 'seaborn-v0_8-whitegrid'), the cell stopped before numpy was imported
     and every module failed. Run again under the new names, with a note; an unknown style still fails its cell."""
-    nb = reference()
-    imports = next(c for c in nb.cells if c.cell_type == "code" and "import numpy as np" in c.source)
-    imports.source = ("import matplotlib.pyplot as plt\nplt.style.use('seaborn-whitegrid')\n"
-                      "plt.style.use([\"seaborn\", 'ggplot'])\n" + imports.source)
-    unknown = reference()
-    first = next(c for c in unknown.cells if c.cell_type == "code" and "import numpy as np" in c.source)
-    first.source += "\nimport matplotlib.pyplot as plt\nplt.style.use('my-own-style')\n"
-    (styled, own), _, _ = grade([write(tmp_path / "styled", {MODULES: nb}), write(tmp_path / "own", {MODULES: unknown})],
-                                "--fast", "--timeout", str(TIMEOUT * 4))
+    styled, own = built["styled"], built["own"]
     assert module_score(styled) == (171, 171), styled["errors"]
     assert not [e for e in styled["errors"] if "style" in e], styled["errors"]
     for name in ("seaborn-whitegrid", "seaborn"):
@@ -214,16 +259,10 @@ def test_a_matplotlib_style_name_since_removed_is_run_again_under_its_new_name(t
     assert any("'my-own-style' is not a valid package style" in e for e in own["errors"]), own["errors"]
 
 
-def test_a_tab_error_in_one_cell_costs_its_module_and_names_the_line_not_ipythons_file(tmp_path):
+def test_a_tab_error_in_one_cell_costs_its_module_and_names_the_line_not_ipythons_file(built):
     """Tabs mixed with spaces in the ELU cell (an editor's doing): a TabError that costs ELU alone; the error names the
     cell and its line, never IPython's name for the cell's file ("3939314485.py")."""
-    nb = reference()
-    elu = next(c for c in nb.cells if c.cell_type == "code" and "class ELU(" in c.source)
-    lines = elu.source.splitlines()
-    at = next(i for i, line in enumerate(lines) if line.startswith("        ") and "return" in line)
-    lines[at] = "\t" + lines[at][8:]
-    elu.source = "\n".join(lines)
-    [result], _, _ = grade([write(tmp_path / "tabs", {MODULES: nb})], "--fast", "--timeout", str(TIMEOUT * 4))
+    result, at = built["tabs"], tabs_in_elu()[1]
     totals = module_totals(result)
     assert {t for t, (got, top) in totals.items() if got < top} == {"ELU"}, totals
     [line] = [e for e in result["errors"] if "ELU" in e]
