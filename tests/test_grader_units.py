@@ -13,6 +13,7 @@ from grader import selfcheck as C
 from grader.parts import main_notebook as mainnb
 from grader.execution.session import grade_submission
 from grader.options import Options
+from grader.parts.main_elsewhere import NAMESPACE
 
 
 def test_values_round_trip_through_json():
@@ -255,6 +256,9 @@ def test_a_main_notebook_that_uses_a_package_the_grader_lacks_still_costs_runnin
     ("from HW3_Modules import *", "%run HW3_Modules.ipynb"),
     ("from homework_modules import Linear, ReLU as Rectifier  # mine", "%run HW3_Modules.ipynb\nRectifier = ReLU"),
     ("    from hw3_modules import *", "    %run HW3_Modules.ipynb"),
+    ("import HW3_Modules as hw", f"%run HW3_Modules.ipynb\nhw = {NAMESPACE}"),   # `hw.Linear`: the run's names
+    ("  import homework_modules  # converted", f"  %run HW3_Modules.ipynb\n  homework_modules = {NAMESPACE}"),
+    ("import numpy as np", "import numpy as np"),
     ("from helpers import *", "from helpers import *"),                     # not the modules
     ("from my_modules import (Linear,", "from my_modules import (Linear,"),    # continued below: left as written
 ])
@@ -265,6 +269,16 @@ def test_a_main_notebooks_run_of_modules_elsewhere_runs_the_graded_modules(tmp_p
     source, replaced = run_modules_here(f"import os\n{line}\nx = 1", tmp_path)
     assert source == f"import os\n{runs}\nx = 1"
     assert bool(replaced) == (runs != line)
+
+
+def test_a_module_style_import_of_the_converted_modules_gets_the_runs_names():
+    """`import HW3_Modules as hw` rewritten: after the run, `hw.Linear` is the run's Linear (the namespace's public
+    names, as the module's attributes would be)."""
+    class Linear:
+        pass
+    namespace = {"Linear": Linear, "_private": 1}
+    exec(f"hw = {NAMESPACE}", namespace)
+    assert namespace["hw"].Linear is Linear and not hasattr(namespace["hw"], "_private")
 
 
 def test_an_import_of_the_modules_converted_and_handed_in_is_left_as_written(tmp_path):

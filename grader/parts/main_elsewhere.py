@@ -9,7 +9,8 @@ not found, nothing of the framework is defined and every cell after it fails: 0/
   the intake matches names: case, spaces, ``(1)``, ``-Copy1``, a course prefix, ``homework_modules``) and whose PATH
   is not a file of the copy as written (an absolute path, a folder the copy does not have) runs the graded
   ``HW3_Modules.ipynb`` instead. Returns the new source and the paths it replaced, for the report's notes.
-  So does ``from homework_modules import *`` (or ``from HW3_Modules import Linear, ...``) when the copy holds no
+  So does ``from homework_modules import *`` (``from HW3_Modules import Linear, ...``, ``import HW3_Modules as hw``:
+  its names under ``hw``) when the copy holds no
   ``homework_modules.py``: the student converted the notebook with nbconvert on their machine and handed in the
   notebook, which the grader has.
 * ``needs_elsewhere(ename, evalue, source)``: a cell that failed for what only the student's machine had: the network
@@ -39,6 +40,10 @@ from grader.selfcheck.versions import INDENT
 RUN_LINE = re.compile(r"""^(?P<head>\s*%run\s+(?:-\w+\s+)*)(?P<q>["']?)(?P<path>[^"'\s-][^"'\n]*?\.ipynb)(?P=q)\s*$""",
                       re.IGNORECASE)
 FROM_MODULES = re.compile(r"^(?P<head>[^\S\n]*)from[^\S\n]+(?P<module>\w+)[^\S\n]+import[^\S\n]+(?P<names>.+)$")
+IMPORT_MODULES = re.compile(r"^(?P<head>[^\S\n]*)import[^\S\n]+(?P<module>\w+)(?:[^\S\n]+as[^\S\n]+(?P<alias>\w+))?"
+                            r"[^\S\n]*(?:#.*)?$")
+# the names the run defined, as a module's attributes (`hw.Linear`): the user namespace's public names at that point
+NAMESPACE = "__import__('types').SimpleNamespace(**{k: v for k, v in globals().items() if not k.startswith('_')})"
 COLAB_IMPORT = re.compile(r"^" + INDENT + r"(?:from\s+google\.colab(?:\.\w+)*\s+import\s+(?P<names>[\w\s,()]+)"
                           r"|import\s+google\.colab\b)", re.MULTILINE)
 COLAB_MISSING = re.compile(r"^No module named '(google|google\.colab(\.\w+)*)'")
@@ -64,9 +69,10 @@ def _in_copy(path, folder):
 
 def run_modules_here(source, folder):
     """(source, [(what was written, why it was replaced)]): `%run` lines of a modules notebook that is not where they
-    say, and `from <modules notebook> import ...` lines of a module the copy does not hold (the notebook converted
-    with nbconvert on the student's machine), pointed at the graded HW3_Modules.ipynb of `folder` (the private copy
-    the kernel runs in). An import's `name as alias` is bound after the run, as the import would have bound it."""
+    say, and `from <modules notebook> import ...` or `import <modules notebook> [as m]` lines of a module the copy
+    does not hold (the notebook converted with nbconvert on the student's machine), pointed at the graded
+    HW3_Modules.ipynb of `folder` (the private copy the kernel runs in). An import's `name as alias` is bound after
+    the run, as the import would have bound it; a module's name to the run's names."""
     replaced = []
 
     def here(found):
@@ -77,19 +83,31 @@ def run_modules_here(source, folder):
                                          "a platform's renamed download)"))
         return f"{found.group('head')}{MODULES}"
 
+    def converted(module):
+        """Whether `module` names the modules notebook converted to a module that the copy does not hold."""
+        return _is_modules_notebook(f"{module}.ipynb") and not _in_copy(f"{module}.py", folder) and \
+            not (Path(folder) / module).is_dir()
+
+    def run_instead(found, bound):
+        replaced.append((found.group(0).strip(), f"no {found.group('module')}.py in the submission as graded (the "
+                                                 "modules notebook converted to a module, not handed in)"))
+        return "\n".join([f"{found.group('head')}%run {MODULES}"] + [f"{found.group('head')}{line}" for line in bound])
+
     def imported(found):
-        module, names = found.group("module"), found.group("names").split("#")[0].strip()
-        if not _is_modules_notebook(f"{module}.ipynb") or _in_copy(f"{module}.py", folder) or \
-                (Path(folder) / module).is_dir() or names.count("(") != names.count(")"):
+        names = found.group("names").split("#")[0].strip()
+        if not converted(found.group("module")) or names.count("(") != names.count(")"):
             return found.group(0)
         aliases = [part.split() for part in names.strip("()").split(",")]
-        bound = [f"{found.group('head')}{words[2]} = {words[0]}" for words in aliases
-                 if len(words) == 3 and words[1] == "as"]
-        replaced.append((found.group(0).strip(), f"no {module}.py in the submission as graded (the modules notebook "
-                                                 "converted to a module, not handed in)"))
-        return "\n".join([f"{found.group('head')}%run {MODULES}"] + bound)
+        return run_instead(found, [f"{words[2]} = {words[0]}" for words in aliases
+                                   if len(words) == 3 and words[1] == "as"])
 
-    lines = [FROM_MODULES.sub(imported, RUN_LINE.sub(here, line)) for line in source.split("\n")]
+    def as_module(found):   # `import HW3_Modules as hw` then `hw.Linear`: the run's names under that one name
+        if not converted(found.group("module")):
+            return found.group(0)
+        return run_instead(found, [f"{found.group('alias') or found.group('module')} = {NAMESPACE}"])
+
+    lines = [IMPORT_MODULES.sub(as_module, FROM_MODULES.sub(imported, RUN_LINE.sub(here, line)))
+             for line in source.split("\n")]
     return "\n".join(lines), replaced
 
 
