@@ -202,3 +202,33 @@ def test_a_run_line_of_endless_options_is_read_in_linear_time(tmp_path):
     assert run_modules_here(line, tmp_path) == (line, [])
     assert time.monotonic() - started < 2
     assert is_main(course_main_template(None, run="%run -i -a 'HW3_Modules (1).ipynb'", keep=False))
+
+
+@pytest.mark.parametrize("advanced_ran, basic_ran, graded", [
+    (False, True, "homework_main-basic.ipynb"),       # the course's folder handed in whole, the work in the basic track
+    (True, True, "homework_main-advanced.ipynb"),     # both ran: the advanced track, as before
+    (True, False, "homework_main-advanced.ipynb"),
+    (False, False, "homework_main-advanced.ipynb"),   # neither ran: nothing to prefer
+])
+def test_of_the_two_course_tracks_the_one_that_ran_is_graded(tmp_path, advanced_ran, basic_ran, graded):
+    """2019-21's homework_main-advanced.ipynb is graded before homework_main-basic.ipynb; but an advanced template
+    never run beside a basic notebook that ran was graded as 'not run' (all 8 points to a TA) and the work only
+    noted."""
+    from grader.intake.discover import MAIN, discover
+
+    def track(title, ran):
+        nb = course_main_template(title, keep=False)
+        if ran:
+            for number, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+                cell.execution_count = number + 1
+        return nb
+    folder = tmp_path / "student"
+    folder.mkdir()
+    nbformat.write(builder.notebook("2019-21"), str(folder / "homework_modules.ipynb"))
+    nbformat.write(track("# Homework: Not So Basic Artificial Neural Networks", advanced_ran),
+                   str(folder / "homework_main-advanced.ipynb"))
+    nbformat.write(track("# Homework: Basic Artificial Neural Networks", basic_ran), str(folder / "homework_main-basic.ipynb"))
+    [sub] = discover([folder], staging=tmp_path / "stage")
+    assert sub.files[MAIN].endswith(graded) and not sub.ambiguous
+    swapped = any("was never run" in note for note in sub.notes)
+    assert swapped is (graded == "homework_main-basic.ipynb"), sub.notes

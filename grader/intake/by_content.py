@@ -20,6 +20,9 @@ modules' own rule for it applies (grader/execution/workcopy.py). Two different f
 are ambiguous, as two files whose names fit equally are: neither is graded and the points await a TA (never picked
 silently).
 
+Of the course's two 2019-21 tracks handed in together, the advanced one is graded, unless it was never run and the
+basic one was (:func:`ran_track_first`): the contents tell which holds the work.
+
 Bounded as the rest of the intake: at most :data:`MAX_FILES` notebooks read, each at most :data:`MAX_BYTES`; a file
 that cannot be read is simply not it.
 """
@@ -100,3 +103,37 @@ def take_by_content(kit, by_kit, unmatched, notes, display):
         notes.append(f"{display(found[0])}: a name of its own, {what}")
     return [path for path in unmatched if path not in found]
 
+
+
+def never_ran(path):
+    """Whether the notebook at `path` has no code cell that was run (no execution count, no output): a template handed
+    in as downloaded. A file that cannot be read is not known never to have run (False)."""
+    from grader.intake.notebooks import read_lenient
+    from grader.selfcheck.notebook import NotebookError
+    try:
+        if Path(path).stat().st_size > MAX_BYTES:
+            return False
+        nb = read_lenient(path)[0]
+    except (OSError, NotebookError):
+        return False
+    return not any(c.get("cell_type") == "code" and (c.get("execution_count") is not None or c.get("outputs"))
+                   for c in nb.get("cells", []))
+
+
+def ran_track_first(options, notes, display):
+    """For discover.choose, the main notebook's ((tier, depth), path) options: the course's 2019-21 advanced track
+    (`homework_main-advanced`, tier 1) is graded before its basic one (`homework_main-basic`, tier 2), unless the
+    advanced notebook was never run and the basic one was (the folder of the course handed in whole, the student's work
+    in the basic track): then the basic one is graded, with a note. Before, the untouched template was graded ("not
+    run": every point to a TA) and the notebook that ran only noted."""
+    advanced = [(rank, path) for rank, path in options if rank[0] == 1 and "advanced" in display(path).lower()]
+    basic = [(rank, path) for rank, path in options if rank[0] == 2]
+    if not advanced or not basic or not all(never_ran(path) for _, path in advanced):
+        return options
+    ran = [(rank, path) for rank, path in basic if not never_ran(path)]
+    if not ran:
+        return options
+    notes.append(f"{display(advanced[0][1])} was never run and {display(ran[0][1])} was: the basic track's notebook "
+                 "is graded")
+    return ([((1, rank[1]), path) for rank, path in ran] + [o for o in options if o not in advanced and o not in ran]
+            + [((3, rank[1]), path) for rank, path in advanced])

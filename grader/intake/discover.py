@@ -166,6 +166,8 @@ def choose(candidates, submission, display=lambda p: shown(Path(p).name)):
     for kit in (DIFFERENTIATION, MAIN):   # named as the student pleased: found by its text
         if kit not in by_kit and unmatched:
             unmatched = by_content.take_by_content(kit, by_kit, unmatched, submission.notes, display)
+    if MAIN in by_kit:   # the course's two tracks: the one that ran (by_content.ran_track_first)
+        by_kit[MAIN] = by_content.ran_track_first(by_kit[MAIN], submission.notes, display)
     for kit in NOTEBOOKS:
         options = sorted(by_kit.get(kit, []), key=lambda o: (o[0], display(o[1]) != kit, str(o[1])))
         if not options:
