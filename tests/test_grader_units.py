@@ -369,3 +369,21 @@ def test_a_canvas_main_notebook_runs_its_renamed_modules_notebook(tmp_path):
     result = grade_submission(folder, Options(timeout=60))
     assert all(c["passed"] for c in _main_checks(result).values()), _main_checks(result)
     assert any("`%run HW3_Modules_Ivanov.ipynb`: no such file" in n for n in result["notes"]), result["notes"]
+
+
+def test_a_batch_wait_that_times_out_finds_nothing_done_on_every_python():
+    """distributed's wait raises asyncio's TimeoutError, a class of its own before Python 3.11: on 3.10 the batch loop's
+    `except TimeoutError` missed it and the first second spent waiting on kernels ended every batch in a traceback."""
+    import asyncio
+    from types import SimpleNamespace
+    from grader.execution.batch import finished_within
+
+    def timing_out(error):
+        def wait(futures, timeout, return_when):
+            raise error()
+        return wait
+    for error in (TimeoutError, asyncio.exceptions.TimeoutError, asyncio.TimeoutError):
+        assert finished_within(timing_out(error), ["future"], 1) == []
+    assert finished_within(lambda futures, timeout, return_when: SimpleNamespace(done={futures[0]}), ["f"], 1) == {"f"}
+    with pytest.raises(RuntimeError):
+        finished_within(timing_out(RuntimeError), ["future"], 1)

@@ -11,6 +11,7 @@ At most a few tasks per worker thread are on the cluster at once, so the schedul
 the whole course. Progress (done, running, failed, time left) is a tqdm bar on a terminal; every report also
 prints one line.
 """
+import asyncio
 import json
 import sys
 import time
@@ -128,6 +129,19 @@ class Progress:
         self.bar.close()
 
 
+# What distributed raises when a wait times out: asyncio's TimeoutError, which is the built-in one only from Python
+# 3.11 (on 3.10 `except TimeoutError` missed it, and the first second a batch waited on its kernels ended the batch).
+WAIT_TIMEOUTS = (TimeoutError, asyncio.TimeoutError)
+
+
+def finished_within(wait, futures, seconds):
+    """The futures of `futures` done within `seconds` (distributed.wait, FIRST_COMPLETED), [] when none is."""
+    try:
+        return wait(futures, timeout=seconds, return_when="FIRST_COMPLETED").done
+    except WAIT_TIMEOUTS:
+        return []
+
+
 def grade_batch(client, submissions, options, json_path=None, resume=False, write=None):
     """Grades every grader.intake.discover.Submission on `client`; returns the reports in their order.
 
@@ -210,10 +224,7 @@ def grade_batch(client, submissions, options, json_path=None, resume=False, writ
                 submit(waiting.pop())
             if not futures:
                 continue
-            try:
-                finished = wait(list(futures), timeout=1, return_when="FIRST_COMPLETED").done
-            except TimeoutError:
-                finished = []
+            finished = finished_within(wait, list(futures), 1)
             for future in finished:
                 i, attempt = futures.pop(future)
                 try:

@@ -20,6 +20,7 @@ named after the submission, before it grades; the run that finds two earlier run
 submission has stopped two workers, and its report says so (:func:`stopped_twice_report`). A report graded on a
 second run says so too.
 """
+import asyncio
 import contextlib
 import dataclasses
 import hashlib
@@ -131,7 +132,7 @@ def connect(address=None, jobs=1, kernel_name=None, wait=None):
     if address:
         try:
             client = Client(address, timeout="20s")
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, asyncio.TimeoutError) as exc:   # asyncio's is its own class before 3.11
             raise ClusterError(f"cannot reach the Dask scheduler at {address} ({type(exc).__name__}: {exc}); is "
                                "`dask scheduler` running there, and is its port open from here?") from None
     else:
