@@ -14,7 +14,8 @@ What the session adds to nbval's kernel (and why):
   refused by ZeroMQ before it is read; a cell keeps ``OUTPUT_LIMIT`` characters of its output (text, images,
   any MIME type, metadata and error text included; a message not of the protocol's shape is dropped:
   :mod:`grader.execution.iopub`) and a probe request ``PROBE_OUTPUT_LIMIT`` of the probe's type, drained as it
-  comes: a flood costs neither memory nor the messages after it.
+  comes: a flood costs neither memory nor the messages after it. What the kernel sends while the grader reads
+  nothing waits in a queue of ``RECEIVE_QUEUE`` messages a channel; more are dropped.
 * **Restarts restore state.** After a restart (a crash, ``os._exit``, the memory limit, a stuck interrupt) the
   cells that succeeded before are replayed (``keep=True``), so what they defined exists again; the cell that
   hung or killed the kernel is not. Restarts and replays are counted (``restarts``, ``replays``,
@@ -54,6 +55,7 @@ MEMORY_LIMIT = 6 * 2 ** 30   # bytes of address space for a submission's kernel
 OUTPUT_LIMIT = 200_000       # characters of output kept per cell; the rest is counted and dropped
 PROBE_OUTPUT_LIMIT = 16 * 2 ** 20   # characters of probe-typed output kept per cell (an honest probe: < 1 MB)
 MESSAGE_LIMIT = 64 * 2 ** 20        # bytes of one message from the kernel; a larger one is refused by ZeroMQ
+RECEIVE_QUEUE = 8   # messages ZeroMQ holds per channel before the grader reads them; more are dropped (below)
 INTERRUPT_GRACE = 5          # seconds an interrupted kernel has to come back before it is restarted
 LOST_IDLE_GRACE = 2          # seconds to wait for output after the execute reply
 POLL = 0.2                   # seconds between checks that the kernel is alive
@@ -109,7 +111,8 @@ class Kernel(RunningKernel):
     """nbval's RunningKernel, started with the grader's environment and its stderr silenced; with `sockets` (a
     folder) on ipc sockets there, which the sandbox shares with the kernel (no TCP relay, no extra hop). Its
     channels refuse a message over MESSAGE_LIMIT bytes (ZeroMQ's ZMQ_MAXMSGSIZE: the peer's connection is dropped
-    and made again, the message lost), so one output can never fill the grader's memory."""
+    and made again, the message lost) and queue at most RECEIVE_QUEUE unread messages (ZMQ_RCVHWM), so neither one
+    output nor a flood sent while the grader reads nothing can fill the grader's memory."""
 
     def __init__(self, kernel_name, cwd, env, startup_timeout=60, sockets=None):
         import zmq
@@ -120,6 +123,10 @@ class Kernel(RunningKernel):
         self.km.start_kernel(stderr=subprocess.DEVNULL, cwd=cwd, env=env)
         self.context = zmq.Context()
         self.context.setsockopt(zmq.MAXMSGSIZE, MESSAGE_LIMIT)   # every socket made from it
+        # What arrives while the grader reads nothing (between cells, while it judges) waits in ZeroMQ's queue, 1,000
+        # messages by default: a thread of the notebook sending 20 MB outputs after its cell had ended held 2 GB
+        # of the grader's memory, 1,000 of 64 MB would have been 64 GB. Queued: at most RECEIVE_QUEUE of them.
+        self.context.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE)
         self.kc = self.km.client(context=self.context)
         self.kc.start_channels()
         try:
