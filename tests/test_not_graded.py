@@ -214,3 +214,20 @@ def test_a_cell_the_grader_fails_to_run_makes_the_report_not_graded(tmp_path, mo
     assert report["graded"] is False and report["checks"] == []
     assert report["errors"][0].startswith("not graded: the grader failed on this submission (HW3_Modules.ipynb cell ")
     assert "TypeError: a bug while reading the kernel's output" in report["errors"][0]
+
+
+def test_a_kernel_that_cannot_start_is_not_graded_and_names_a_file_that_shadows_a_module(tmp_path):
+    """A helper file named like a module the kernel imports as it starts (logging.py beside the notebook): the kernel
+    dies before it answers, and every check of the notebook scored 0, graded (0/207). It is not graded, the reason
+    naming the file and what to do."""
+    import shutil
+    from conftest import ROOT
+    from grader.execution.session import grade_submission
+    (tmp_path / "s").mkdir()
+    shutil.copy(ROOT / "HW3_Modules.ipynb", tmp_path / "s")
+    (tmp_path / "s" / "logging.py").write_text("level = 1\n")
+    report = grade_submission(tmp_path / "s", Options(fast=True, timeout=30))
+    assert report["graded"] is False and report["checks"] == []
+    reason = report["errors"][0]
+    assert reason.startswith("not graded: HW3_Modules.ipynb: the notebook's kernel could not start") and \
+        "the submission's logging.py has the name of a Python module the kernel imports" in reason, reason

@@ -10,6 +10,7 @@ import hashlib
 import os
 import re
 import shutil
+import sys
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -265,6 +266,24 @@ def _owner_writable(folder):
 def code_cells(nb):
     """(index, cell) of every code cell of a notebook."""
     return [(i, cell) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"]
+
+
+# Packages a kernel imports as it starts (besides the standard library's modules)
+KERNEL_PACKAGES = frozenset({"IPython", "ipykernel", "jupyter_client", "jupyter_core", "traitlets", "zmq", "tornado",
+                             "comm", "debugpy", "psutil", "nest_asyncio", "matplotlib_inline", "numpy"})
+
+
+def shadowing(folder):
+    """Names of `folder`'s files and folders named like a module a kernel imports as it starts (a student's
+    logging.py or random.py beside the notebooks): the kernel, run in the folder, imports them instead and dies
+    before it answers (on the student's machine too)."""
+    names = set(sys.stdlib_module_names) | KERNEL_PACKAGES
+    try:
+        found = [p.name for p in Path(folder).iterdir()
+                 if p.suffix == ".py" and p.stem in names or p.is_dir() and p.name in names]
+    except OSError:
+        return []
+    return sorted(found)
 
 
 def first_line(source, width=60):

@@ -13,7 +13,7 @@ from nbval.plugin import IPyNbCell, IPyNbFile, NbCellError, find_comment_markers
 from grader import selfcheck as C
 from grader.execution import probe
 from grader.execution.kernel import FRONT_END_MAGIC, KernelSession, Status, kernel_env
-from grader.execution.workcopy import first_line
+from grader.execution.workcopy import first_line, shadowing
 from grader.parts import missing_imports, old_styles
 
 MAX_MISSING = 5   # packages a cell may lack before its error stands
@@ -81,7 +81,12 @@ class GradedNotebook(IPyNbFile):
         except Exception as exc:
             self.kernel_session = None
             self.start_error = f"the notebook's kernel could not start ({type(exc).__name__}: {exc})"
-            self.state.errors.append(f"{self.name_in_report}: {self.start_error}")
+            shadows = shadowing(self.path.parent)
+            self.state.cannot_run.append(
+                f"{self.name_in_report}: {self.start_error}; " + (
+                    f"the submission's {', '.join(shadows)} has the name of a Python module the kernel imports as it "
+                    "starts, and Python finds it first: ask for it renamed, then grade it again with --resume"
+                    if shadows else "a busy machine or the sandbox: grade it again with --resume"))
 
     def start_kernel(self):
         self.kernel_session = KernelSession(self.path.parent, timeout=self.state.options.timeout, env=self.env(),

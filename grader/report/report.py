@@ -134,6 +134,8 @@ class Grading:
             self.errors.append(message.replace("not run: ", "grading stopped: ") + "; what had not run yet gets no points")
         return message
     grader_errors: list = field(default_factory=list)   # the grader's own exceptions while judging (its bugs)
+    cannot_run: list = field(default_factory=list)      # why a notebook could not be run at all (a kernel that
+    # never started): no grade either, the reason and what to do
 
     def forged_output(self, notebook, during):
         """Output of the probe's type that the notebook's own code published while the grader `during`: ignored, and
@@ -220,6 +222,9 @@ class Grading:
             from grader.execution.failures import GRADER_FAILED
             return Report.ungraded(self.identity, GRADER_FAILED.format(error="; ".join(self.grader_errors)),
                                    self.options, notes=self.notes)
+        if self.cannot_run:   # 0 for every check of a notebook that never ran would be no grade either
+            return Report.ungraded(self.identity, "not graded: " + "; ".join(self.cannot_run), self.options,
+                                   notes=self.notes)
         unread = self.unreadable()
         stands_for = {unreadable.row(name, own, unread[name])[0]: name for name, own in self.expected_by_notebook()
                       if name in unread}
