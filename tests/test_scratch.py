@@ -52,8 +52,17 @@ def test_a_grader_that_ends_any_way_leaves_no_copy_behind(ending):
             pytest.fail(f"still running 30 s after {ending.name}: waiting in {wchan}; " + "; ".join(
                 line for line in status.splitlines() if line.startswith(("State", "Sig", "Shd", "Threads"))))
     assert gone_within(root, 10), os.listdir(root)
-    watchers = subprocess.run(["pgrep", "-f", root], capture_output=True, text=True).stdout.split()
-    assert watchers == []    # the watcher has ended too
+    assert watchers_of(root, within=10) == []    # the watcher has ended too (it removes the folder, then exits)
+
+
+def watchers_of(root, within):
+    """The pids of processes naming `root` on their command line, once none is left or `within` seconds passed."""
+    deadline = time.monotonic() + within
+    while True:
+        pids = subprocess.run(["pgrep", "-f", root], capture_output=True, text=True).stdout.split()
+        if not pids or time.monotonic() > deadline:
+            return pids
+        time.sleep(0.1)
 
 
 def test_a_forked_child_gets_its_own_folder():
