@@ -387,3 +387,19 @@ def test_a_batch_wait_that_times_out_finds_nothing_done_on_every_python():
     assert finished_within(lambda futures, timeout, return_when: SimpleNamespace(done={futures[0]}), ["f"], 1) == {"f"}
     with pytest.raises(RuntimeError):
         finished_within(timing_out(RuntimeError), ["future"], 1)
+
+
+def test_a_differentiation_answer_computed_in_float32_is_told_so_not_taken_for_finite_differences():
+    """grad_xTx written 2 * x.astype(np.float32): the formula is right, its float32 rounding (1e-8) is above the analytic
+    tolerance; the message says float32 and what to look for, never 'looks computed by finite differences'."""
+    from grader.parts.differentiation import judge
+    from grader.parts.probes import evaluate
+    from grader.selfcheck.wire import encode
+    expected = evaluate({"grad_xTx": lambda x: 2 * x}, "ex1", 7)
+    got = evaluate({"grad_xTx": lambda x: 2 * x.astype(np.float32)}, "ex1", 7)
+    passed, message = judge("ex1", {"ok": True, "values": encode(got)}, expected)
+    assert not passed and "is float32 and right only to" in message and "compute in float64" in message, message
+    assert "finite differences" not in message
+    wrong = evaluate({"grad_xTx": lambda x: 3 * x.astype(np.float32)}, "ex1", 7)   # a wrong formula stays wrong
+    passed, message = judge("ex1", {"ok": True, "values": encode(wrong)}, expected)
+    assert not passed and "has relative error" in message and "float32" not in message, message

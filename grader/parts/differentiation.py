@@ -89,6 +89,11 @@ def judge(exercise, payload, expected):
         err = relative_error(value, want)
         if err < ANALYTIC_TOLERANCE or np.linalg.norm(value.astype(np.float64) - want) < ANALYTIC_ABS:
             continue
+        if value.dtype.kind == "f" and value.dtype.itemsize < 8 and err < 1e-2:   # float32 rounding, not a formula
+            return False, (f"{exercise}: {label} is {value.dtype} and right only to {err:.0e} (relative error), which "
+                           f"is {value.dtype}'s own rounding; the tolerance is {ANALYTIC_TOLERANCE:.0e}: compute in "
+                           "float64, as the grader's inputs are (look for .astype(np.float32), dtype=np.float32 or "
+                           "np.float32(...) in the answer)")
         if err < 1e-6:   # right to finite-difference precision only: a numerical derivative, not a derived one
             return False, (f"{exercise}: {label} is right only to {err:.0e} (relative error); the derived formula "
                            f"computed in float64 agrees with the reference to about 1e-15 (tolerance "
