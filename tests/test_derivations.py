@@ -250,3 +250,53 @@ def test_math_spans_are_those_the_regular_expressions_found():
         text = "".join(rng.choice(MATH_TOKENS) for _ in range(rng.randint(0, 14)))
         assert extract._math(text) == old_math(text), text
         assert extract._take_matrices(text) == old_matrices(text), text
+
+
+def _photo(kind, seed):
+    """base64 of a tiny raster image of `kind` ('png', 'jpeg', 'gif'), distinct per seed (its first bytes are real)."""
+    import base64
+    head = {"png": b"\x89PNG\r\n\x1a\n", "jpeg": b"\xff\xd8\xff\xe0", "gif": b"GIF89a"}[kind]
+    return base64.b64encode(head + bytes([seed]) * 40).decode()
+
+
+def _photographed(*attachments):
+    """A course differentiation notebook whose ex. 1 holds only a pasted photo (Jupyter names it image.png)."""
+    cells = [nbformat.v4.new_markdown_cell("# Homework 1: Differentiation"), nbformat.v4.new_markdown_cell("## ex. 1")]
+    photo = nbformat.v4.new_markdown_cell("![image.png](attachment:image.png)")
+    photo["attachments"] = {f"image{i}.png": bundle for i, bundle in enumerate(attachments)}
+    return nbformat.v4.new_notebook(cells=cells + [photo, nbformat.v4.new_markdown_cell("## ex. 2")])
+
+
+def test_a_photographed_derivation_is_shown_to_the_ta_and_grouped_by_its_content(tmp_path):
+    """ex. 1 answered by a pasted photo: the markdown is `![image.png](attachment:image.png)` for every student, so two
+    different photos were one answer (a TA's mark for one applied to both) and the review page showed no image. Now
+    the images travel with the review object, group by their content, and the page shows PNG and JPEG as images;
+    an SVG (which can hold script) is never shown."""
+    from grader.parts.derivations.checks import checks_of
+    from grader.review.page import write_pages
+    svg = {"image/svg+xml": "<svg onload=alert(1)></svg>"}
+    students = {"ann": _photographed({"image/png": _photo("png", 1)}),
+                "bob": _photographed({"image/jpeg": _photo("jpeg", 2)}, svg),
+                "cat": _photographed({"image/png": _photo("png", 1)})}   # ann's photo again
+    reviews, reports = {}, []
+    for name, nb in students.items():
+        _, verdicts = judge_notebook(nb)
+        [check] = [c for c in checks_of(verdicts) if c["name"].startswith("ex. 1")]
+        reviews[name] = check["review"]
+        reports.append({"key": name, "submission": name, "checks": [check]})
+    assert reviews["ann"]["images"] == [_photo("png", 1)] and reviews["bob"]["images"] == [_photo("jpeg", 2)]
+    assert reviews["ann"]["group"] == reviews["cat"]["group"] != reviews["bob"]["group"]
+    page = write_pages(reports, tmp_path)["ex1"].read_text(encoding="utf-8")
+    assert f'src="data:image/png;base64,{_photo("png", 1)}"' in page
+    assert f'src="data:image/jpeg;base64,{_photo("jpeg", 2)}"' in page
+    assert "svg" not in page.lower() and "onload" not in page
+
+
+def test_images_past_the_page_s_limits_are_counted_in_the_work():
+    from grader.parts.derivations import images
+    big = _photo("png", 3) + "A" * images.MAX_IMAGE_CHARS
+    nb = _photographed(*[{"image/png": _photo("png", i)} for i in range(images.MAX_IMAGES + 1)], {"image/png": big})
+    _, verdicts = judge_notebook(nb)
+    [ex1] = [v for v in verdicts if v.id == "ex1"]
+    assert len(ex1.images) == images.MAX_IMAGES and big not in ex1.images
+    assert "(2 more images in the notebook: too many or too large for this page)" in ex1.work

@@ -6,7 +6,8 @@ grader/review reads it to build the pages, grader/review/marks.py merges the TA'
      "group": "9f2c...",           equal answers have equal groups (the judge's equivalence, else the normalised text)
      "answer": "\\frac{dy}{dx} = 2x_i",   the answer as the judge found it (LaTeX), may be empty
      "work": "...",                everything the student wrote for the question (markdown), for context
-     "images": ["iVBOR..."],       base64 PNGs shown with the work (a main notebook's plots), may be empty
+     "images": ["iVBOR..."],       base64 PNG, JPEG or GIF images shown with the work (a main notebook's plots, a
+                                   photographed derivation), may be empty
      "reference": "2x",            the reference (LaTeX), shown beside the answers, may be empty
      "reason": "...",              why it was not decided automatically
      "status": "awaiting"}         "marked" once a TA's mark is merged

@@ -27,7 +27,7 @@ class Entry:
     work: str
     reason: str
     status: str
-    images: tuple = ()            # base64 PNGs (a main notebook's plots), checked by the part that sent them
+    images: tuple = ()            # base64 PNG, JPEG or GIF images (a main notebook's plots, a photographed derivation)
 
 
 @dataclass

@@ -17,6 +17,7 @@ import json
 import shutil
 from pathlib import Path
 
+from grader.parts.derivations import images
 from grader.review.items import collect
 from grader.review.markdown import code_html, math_html, to_html
 
@@ -53,8 +54,10 @@ def _answer_html(group):
                          f'<div class="work">{body}</div></details>')
         else:
             parts.append(f'<div class="work">{body}</div>')
-    for png in group.images:      # base64 of a PNG (items.py keeps only base64 text): no markup can come in
-        parts.append(f'<img class="plot" alt="a plot of the notebook" src="data:image/png;base64,{png}">')
+    for image in group.images:    # base64 (items.py keeps only base64 text: no markup can come in) of a raster image
+        if images.kind(image):    # (by its first bytes: PNG, JPEG or GIF; never SVG, which can hold script)
+            parts.append(f'<img class="plot" alt="an image of the notebook" '
+                         f'src="data:image/{images.kind(image)};base64,{image}">')
     if not parts:
         parts.append(code_html("(nothing written for this question)"))
     return "\n".join(parts)

@@ -20,18 +20,21 @@ keep their order and `^T` is a transpose; with the normaliser in front (explicit
 it reads the whole answer set of tests/derivations/answers.py but the index notation, sums and matrices written
 out, which go to review. SymPy is maintained by its project and already a dependency of the scientific stack.
 """
+from grader.parts.derivations.images import cell_images
 from grader.parts.derivations.judge import QuestionVerdict, judge
 
 
 def judge_notebook(nb):
     """(version, [QuestionVerdict]) for a notebook (an nbformat node or a dict with `cells`)."""
-    cells = []
-    for cell in nb.get("cells", []):
+    cells, images = [], {}
+    for index, cell in enumerate(nb.get("cells", [])):
         source = cell.get("source", "")
         if isinstance(source, list):
             source = "".join(source)
         cells.append((cell.get("cell_type", ""), source if isinstance(source, str) else "", cell.get("id")))
-    return judge(cells)
+        if cell_images(cell):
+            images[index] = cell_images(cell)
+    return judge(cells, images)
 
 
 __all__ = ["QuestionVerdict", "judge", "judge_notebook"]

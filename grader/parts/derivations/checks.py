@@ -24,7 +24,7 @@ def check_of(verdict: QuestionVerdict):
         check["review"] = review_object(
             verdict.id, verdict.title, (verdict.id, verdict.key),
             "; ".join(f"{item.label}: {item.note}" for item in verdict.items if item.status != "pass"),
-            answer=_answer_tex(verdict), work=verdict.work, reference=verdict.reference_tex)
+            answer=_answer_tex(verdict), work=verdict.work, reference=verdict.reference_tex, images=verdict.images)
     return check
 
 

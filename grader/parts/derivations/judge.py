@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 from grader.intake import templates as template
-from grader.parts.derivations import evaluate, extract
+from grader.parts.derivations import evaluate, extract, images as pictures
 from grader.parts.derivations.latex import NotRead, read
 from grader.parts.derivations.questions import QUESTIONS
 
@@ -46,6 +46,7 @@ class QuestionVerdict:
     items: list = field(default_factory=list)
     work: str = ""                # what the student wrote in the question's region (for the review page)
     reference_tex: str = ""
+    images: tuple = ()            # base64 images of the region's cells (a photographed derivation), as shown
 
     @property
     def key(self):
@@ -67,7 +68,7 @@ def _normal_text(text):
     return re.sub(r"\s+|\\[,;:! ]|\\quad|\\qquad|\$", "", text)
 
 
-def _judge_item(question, item, region):
+def _judge_item(question, item, region, images=()):
     label = item.label
     if region is None:
         return ItemVerdict(label, "review", note="the question's heading was not found: a TA finds the answer",
@@ -75,9 +76,9 @@ def _judge_item(question, item, region):
     written_out = {extract.function_text(f) for f in question.functions.get(item.numerator, ())}
     found = extract.candidates(region, (item.numerator, item.denominator), expression_numerator=written_out)
     if not found:
-        if extract.has_work(region, template.SOURCES):
+        if extract.has_work(region, template.SOURCES):   # images: equal only if their content is (all "image.png")
             return ItemVerdict(label, "review", note=f"no equation `{label} = ...` found in what you wrote: a TA "
-                               "reads it", key=("text", _normal_text(_work(region))))
+                               "reads it", key=("text", _normal_text(_work(region)), pictures.digest(images)))
         return ItemVerdict(label, "fail", note="no answer found after the question", key=("text", "(no answer)"))
     last = found[-1]
     verdict = ItemVerdict(label, "review", answer=last.answer, equation=last.equation, cell=last.cell,
@@ -128,8 +129,9 @@ def _work(region):
                        if " ".join(source.split()) and " ".join(source.split()) not in template.SOURCES)
 
 
-def judge(cells):
-    """(version, [QuestionVerdict]) for a course differentiation notebook; `cells` are (type, source, id)."""
+def judge(cells, images=None):
+    """(version, [QuestionVerdict]) for a course differentiation notebook; `cells` are (type, source, id), `images`
+    {cell index: [base64 image]} (grader/parts/derivations/images.py)."""
     version = template.version(cells)
     found = {}
     for region in extract.regions([(kind, source) for kind, source, _ in cells]):
@@ -142,12 +144,18 @@ def judge(cells):
     verdicts = []
     for question in QUESTIONS:
         region = found.get(question.id)
-        items = [_judge_item(question, item, region) for item in question.items]
+        own = [image for index, _, _ in (region.cells if region else ()) for image in (images or {}).get(index, ())]
+        items = [_judge_item(question, item, region, own) for item in question.items]
+        shown, left_out = pictures.shown(own)
+        work = _work(region) if region is not None else ""
+        if left_out:
+            work += f"\n\n({left_out} more image{'s' if left_out > 1 else ''} in the notebook: too many or too large " \
+                    "for this page)"
         statuses = {item.status for item in items}
         status = "pass" if statuses == {"pass"} else "fail" if statuses == {"fail"} else "review"
         verdicts.append(QuestionVerdict(
             question.id, question.title, status, question.points if status == "pass" else 0, question.points, items,
-            work=_work(region) if region is not None else "",
+            work=work, images=shown,
             reference_tex=r" \qquad ".join(f"\\frac{{d{i.numerator}}}{{d{i.denominator}}} = {i.reference_tex}"
                                            for i in question.items)))
     return version, verdicts
