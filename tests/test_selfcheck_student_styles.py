@@ -273,3 +273,66 @@ def test_conv2d_judged_on_kernel_size_3_still_sees_the_batch(submissions):
     got, top, failed, _ = grade(submissions, "2019-21", "Conv2d", first_image_only)
     assert "parameter gradients vs finite differences" in failed and "(2, 2, 3, 4)" in \
         failed["parameter gradients vs finite differences"], failed
+
+
+# Dropout's backward written for training only (the mask of the last forward, None before any): the course's texts
+# say "identity when testing" / "self.output = input" and their own tests never call backward in evaluation, so there
+# only the evaluation's output is judged; the kit's text makes evaluation the identity both ways.
+DROPOUT_BACKWARD_FOR_TRAINING_ONLY = '''
+    class Dropout(Module):
+        def __init__(self, p=0.5):
+            super(Dropout, self).__init__()
+            self.p = p
+            self.mask = None
+
+        def updateOutput(self, input):
+            if self.training:
+                self.mask = (np.random.uniform(size=input.shape) > self.p).astype(float)
+                self.output = input * self.mask / (1 - self.p)
+            else:
+                self.output = input
+            return self.output
+
+        def updateGradInput(self, input, gradOutput):
+            self.gradInput = gradOutput * self.mask / (1 - self.p)
+            return self.gradInput
+'''
+DROPOUT_2017_BINOMIAL_P_KEEPS = '''
+    class Dropout(Module):
+        def __init__(self, p=0.5):
+            super(Dropout, self).__init__()
+            self.p = p
+
+        def updateOutput(self, input):
+            if self.training:
+                self.mask = np.random.binomial(1, self.p, size=input.shape)
+                self.output = input * self.mask
+            else:
+                self.output = input
+            return self.output
+
+        def updateGradInput(self, input, gradOutput):
+            self.gradInput = gradOutput * self.mask
+            return self.gradInput
+'''
+
+
+@pytest.mark.parametrize("version, code", [(v, DROPOUT_BACKWARD_FOR_TRAINING_ONLY) for v in COURSE[1:]]
+                         + [("2017", DROPOUT_2017_BINOMIAL_P_KEEPS)], ids=list(COURSE[1:]) + ["2017"])
+def test_dropout_backward_for_training_only_gets_full_marks_where_the_text_gives_evaluation_forward_only(
+        submissions, version, code):
+    got, top, failed, messages = grade(submissions, version, "Dropout", code)
+    assert (got, top) == (9, 9), failed
+    assert "asks nothing of backward" in messages["evaluation: identity"]
+
+
+def test_dropout_backward_for_training_only_still_fails_where_the_kit_text_makes_evaluation_the_identity(submissions):
+    got, top, failed, _ = grade(submissions, "kit", "Dropout", DROPOUT_BACKWARD_FOR_TRAINING_ONLY)
+    assert got < top and "evaluation: identity" in failed, failed
+
+
+def test_dropout_evaluation_output_still_judged_where_the_text_gives_the_forward_only(submissions):
+    masked_in_evaluation = DROPOUT_BACKWARD_FOR_TRAINING_ONLY.replace(
+        "self.output = input\n", "self.output = input * (1 - self.p)\n")
+    got, top, failed, _ = grade(submissions, "2019-21", "Dropout", masked_in_evaluation)
+    assert got < top and "evaluation: identity" in failed, failed

@@ -110,7 +110,7 @@ def _dropout_checks(version):
         Check("Dropout", f"training: kept units {scale}", 2, train, E.expect_dropout, JS.judge_dropout_scale(version)),
         Check("Dropout", "backward reuses the forward mask", 2, train, E.expect_dropout, JS.judge_dropout_mask_reuse(version)),
         Check("Dropout", "evaluation: identity", 2, P.probe_dropout_eval(version), E.expect_dropout_eval,
-              JS.judge_dropout_eval),
+              JS.judge_dropout_eval(version)),
         Check("Dropout", "stores output/gradInput, inputs untouched", 1, P.probe_contract("Dropout", version),
               E.expect_contract("Dropout"), J.judge_contract("Dropout", version)),
     ]

@@ -92,6 +92,8 @@ def dropout_eval(attribute, value):
 
 
 DROPOUT_EVAL_OK = "identity in evaluation (forward and backward)"
+DROPOUT_EVAL_FORWARD_OK = ("identity in evaluation (the forward; this version's text asks nothing of backward "
+                           "in evaluation)")
 
 
 # --------------------------------------------------------------------------- running statistics

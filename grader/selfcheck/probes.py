@@ -244,6 +244,8 @@ def probe_dropout_eval(version):
         mode(module, False, who)
         x = dropout_input(seed)[:5, :7]
         y = forward(module, x.copy(), who)
+        if not version.eval_backward:   # the course's texts (and tests) never call backward in evaluation
+            return {"output": y}
         g = rng_for(seed, 8).standard_normal(x.shape)
         return {"output": y, "gradInput": backward(module, x.copy(), g, who)}
     return probe

@@ -51,7 +51,8 @@ class Version:
     float32: bool = False                # the text asks that a float32 input gives a float32 output
     optional: tuple = ()                 # asked of one track only: counted when the notebook implements them
     maxpool_first_tie: bool = False      # the text says the first maximum of a tie gets MaxPool2d's gradient
-    eval_backward: bool = False          # the text gives the gradient in evaluation mode (running statistics)
+    eval_backward: bool = False          # the text gives the gradient in evaluation mode (running statistics,
+                                         # Dropout's identity); the course's texts give the forward only there
     first_batch_starts: bool = False     # the text says BatchMeanSubtraction's first batch starts its mean (alpha = 0)
     overflow_asked: bool = False         # the text asks the elementwise layers to stay finite where exp overflows
                                          # (the kit's ELU and SoftPlus text); the course's texts never do, and
