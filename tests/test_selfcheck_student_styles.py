@@ -336,3 +336,72 @@ def test_dropout_evaluation_output_still_judged_where_the_text_gives_the_forward
         "self.output = input\n", "self.output = input * (1 - self.p)\n")
     got, top, failed, _ = grade(submissions, "2019-21", "Dropout", masked_in_evaluation)
     assert got < top and "evaluation: identity" in failed, failed
+
+
+# BatchNormalization computed in float32 whatever the input (a real course solution's way: `input.astype(np.float32)`,
+# `mean(dtype=np.float32)`): the course's texts say nothing of dtypes and their own tests feed float32 and compare to
+# 1e-5, so its gradients are judged at float32's precision (the forward's tolerance) there, with a note; the kit's
+# text asks to keep the input's dtype, where analytic (float64) precision stays the bar.
+BATCHNORM_IN_FLOAT32 = '''
+    class BatchNormalization(Module):
+        EPS = 1e-3
+
+        def __init__(self, alpha=0.):
+            super(BatchNormalization, self).__init__()
+            self.alpha = alpha
+            self.moving_mean = None
+            self.moving_variance = None
+
+        def updateOutput(self, input):
+            input = input.astype(np.float32)
+            if self.training:
+                batch_mean = input.mean(axis=0, dtype=np.float32)
+                batch_variance = input.var(axis=0, dtype=np.float32)
+                if self.moving_mean is None:
+                    self.moving_mean, self.moving_variance = batch_mean, batch_variance
+                self.moving_mean = self.moving_mean * self.alpha + batch_mean * (1 - self.alpha)
+                self.moving_variance = self.moving_variance * self.alpha + batch_variance * (1 - self.alpha)
+            else:
+                batch_mean, batch_variance = self.moving_mean, self.moving_variance
+            self.output = (input - batch_mean) / np.sqrt(batch_variance + self.EPS)
+            return self.output
+
+        def updateGradInput(self, input, gradOutput):
+            x, g = input.astype(np.float32), gradOutput.astype(np.float32)
+            n = np.float32(x.shape[0])
+            s = np.sqrt(x.var(axis=0) + self.EPS)
+            xhat = (x - x.mean(axis=0)) / s
+            self.gradInput = (n * g - g.sum(axis=0) - xhat * (g * xhat).sum(axis=0)) / (n * s)
+            return self.gradInput
+'''
+
+
+@pytest.mark.parametrize("version", COURSE[1:])
+def test_batchnorm_computed_in_float32_gets_full_marks_where_the_text_says_nothing_of_dtypes(submissions, version):
+    got, top, failed, messages = grade(submissions, version, "BatchNormalization", BATCHNORM_IN_FLOAT32)
+    assert (got, top) == (7, 7), failed
+    assert "judged at float32's precision" in messages["gradInput vs finite differences"]
+
+
+def test_batchnorm_computed_in_float32_still_judged_at_float64_precision_where_the_kit_asks_to_keep_the_dtype(
+        submissions):
+    got, top, failed, _ = grade(submissions, "kit", "BatchNormalization", BATCHNORM_IN_FLOAT32)
+    assert got < top and "gradInput vs finite differences" in failed, failed
+
+
+FINITE_DIFFERENCE_IN_FLOAT32 = """self.gradInput = np.zeros_like(x)
+            for i in np.ndindex(x.shape):
+                step = np.zeros_like(x)
+                step[i] = 1e-3
+                self.gradInput[i] = np.sum(g * (self.updateOutput(x + step) - self.updateOutput(x - step))) / 2e-3"""
+
+
+@pytest.mark.parametrize("mistake, old, new", [
+    ("the xhat term's sum dropped", " - xhat * (g * xhat).sum(axis=0)", ""),
+    ("a central difference of the float32 forward", "self.gradInput = (n * g - g.sum(axis=0) - xhat * (g * xhat).sum(axis=0)) / (n * s)",
+     FINITE_DIFFERENCE_IN_FLOAT32)],
+    ids=["formula", "finite-difference"])
+def test_a_float32_gradient_still_fails_on_a_wrong_formula_or_a_finite_difference(submissions, mistake, old, new):
+    assert old in BATCHNORM_IN_FLOAT32
+    got, top, failed, _ = grade(submissions, "2019-21", "BatchNormalization", BATCHNORM_IN_FLOAT32.replace(old, new))
+    assert got < top and "gradInput vs finite differences" in failed, (mistake, failed)

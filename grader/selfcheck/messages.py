@@ -381,6 +381,8 @@ def float32_lost(method, params, attribute, dtype, label, input, has_params):
 
 FLOAT32_KEPT = "a float32 input gives a float32 output and gradInput"
 FLOAT32_VALUES = "a float32 input gives the right values"
+FLOAT32_GRADIENTS_NOTE = (". Note: computed in float32 on a float64 input, so judged at float32's precision; "
+                          "keep the input's dtype to have them judged at float64's")
 
 
 def unstable_not_finite(method, attribute, value, expected, input, overflow, underflow=False):
