@@ -204,6 +204,19 @@ FULL_MARKS = [
                 self.gradInput = np.multiply(gradOutput, self.mask) / (1 - self.p) if self.training else gradOutput.copy()
                 return self.gradInput
     ''', ("2018", "2019-21", "kit")),
+    ("SoftMax", "float32-throughout", '''
+        class SoftMax(Module):
+            def updateOutput(self, input):
+                x = input.astype(np.float32)
+                e = np.exp(x - x.max(axis=1, keepdims=True))
+                self.output = e / e.sum(axis=1, keepdims=True)
+                return self.output
+
+            def updateGradInput(self, input, gradOutput):
+                g = gradOutput.astype(np.float32)
+                self.gradInput = self.output * (g - (g * self.output).sum(axis=1, keepdims=True))
+                return self.gradInput
+    ''', COURSE),
     ("ClassNLLCriterion", "clip-with-eps-1e-8", '''
         class {name}(Criterion):
             EPS = 1e-8
@@ -317,8 +330,30 @@ DROPOUT_2017_BINOMIAL_P_KEEPS = '''
 '''
 
 
+# A mask drawn on every forward, evaluation's too, that backward always multiplies by: evaluation's forward is the
+# identity, its backward (never called by the course) masked.
+DROPOUT_MASK_DRAWN_IN_EVERY_MODE = '''
+    class Dropout(Module):
+        def __init__(self, p=0.5):
+            super(Dropout, self).__init__()
+            self.keep = 1 - p
+
+        def updateOutput(self, input):
+            self.mask = np.random.binomial(1, self.keep, size=input.shape) / self.keep
+            self.output = input * self.mask if self.training else input
+            return self.output
+
+        def updateGradInput(self, input, gradOutput):
+            self.gradInput = gradOutput * self.mask
+            return self.gradInput
+'''
+
+
 @pytest.mark.parametrize("version, code", [(v, DROPOUT_BACKWARD_FOR_TRAINING_ONLY) for v in COURSE[1:]]
-                         + [("2017", DROPOUT_2017_BINOMIAL_P_KEEPS)], ids=list(COURSE[1:]) + ["2017"])
+                         + [(v, DROPOUT_MASK_DRAWN_IN_EVERY_MODE) for v in COURSE[1:]]
+                         + [("2017", DROPOUT_2017_BINOMIAL_P_KEEPS)],
+                         ids=[f"training-only-{v}" for v in COURSE[1:]] + [f"mask-every-mode-{v}" for v in COURSE[1:]]
+                         + ["2017"])
 def test_dropout_backward_for_training_only_gets_full_marks_where_the_text_gives_evaluation_forward_only(
         submissions, version, code):
     got, top, failed, messages = grade(submissions, version, "Dropout", code)
@@ -326,8 +361,11 @@ def test_dropout_backward_for_training_only_gets_full_marks_where_the_text_gives
     assert "asks nothing of backward" in messages["evaluation: identity"]
 
 
-def test_dropout_backward_for_training_only_still_fails_where_the_kit_text_makes_evaluation_the_identity(submissions):
-    got, top, failed, _ = grade(submissions, "kit", "Dropout", DROPOUT_BACKWARD_FOR_TRAINING_ONLY)
+@pytest.mark.parametrize("code", [DROPOUT_BACKWARD_FOR_TRAINING_ONLY, DROPOUT_MASK_DRAWN_IN_EVERY_MODE],
+                         ids=["training-only", "mask-every-mode"])
+def test_dropout_backward_for_training_only_still_fails_where_the_kit_text_makes_evaluation_the_identity(
+        submissions, code):
+    got, top, failed, _ = grade(submissions, "kit", "Dropout", code)
     assert got < top and "evaluation: identity" in failed, failed
 
 
