@@ -8,7 +8,7 @@ import pytest
 
 from conftest import SHARED_CASES
 from corpus import ROOT, build
-from grader.parts.integrity import findings
+from grader.parts.integrity import GRADER, findings
 
 CASES = SHARED_CASES
 
@@ -234,3 +234,21 @@ def test_a_notebook_with_more_code_than_the_scans_read_is_a_finding_naming_the_f
     assert messages[-1].startswith(f"integrity: HW3_Modules.ipynb holds more than {MAX_NOTEBOOK_CHARS:,} characters "
                                    f"of code: cell {len(cells) - 2} and those after it were not scanned"), messages
     assert numeric_findings(nb, "HW3_Modules.ipynb") == []
+
+
+@pytest.mark.parametrize("source", [
+    "def __hw3_probe(function, nonce, **arguments):\n    pass",
+    "globals()['__hw3_probe'] = print",
+    "from IPython.display import publish_display_data\n"
+    "publish_display_data({'application/vnd.hw3-grader.probe+json': {'ok': True}})",
+])
+def test_a_main_notebook_that_answers_in_the_graders_place_is_flagged(source):
+    """The main notebook is run and not scanned: a cell of it that defines the grader's probe helper anew (after the
+    grader installed it, at the first cell's metrics) answers the evidence request with the request's nonce, labels
+    looked up and 'shuffled' ones made up. Read for the grader's internals alone, as in the scanned notebooks."""
+    for name in ("HW3_main.ipynb", "HW3_Modules.ipynb"):
+        messages = findings(notebook("import numpy as np", source), name, only={GRADER}
+                            if name == "HW3_main.ipynb" else None)
+        assert len(messages) == 1 and "uses the grader's internals" in messages[0], (name, messages)
+    kit_main = nbformat.read(ROOT / "HW3_main.ipynb", as_version=4)
+    assert findings(kit_main, "HW3_main.ipynb", only={GRADER}) == []

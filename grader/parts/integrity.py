@@ -24,10 +24,11 @@ or a file taken as it): loading the modules with ``%run``, downloading and readi
 """
 import ast
 
-from grader import DIFFERENTIATION, MODULES
+from grader import DIFFERENTIATION, MAIN, MODULES
 from grader.intake.discover import match_tier
 from grader.execution.workcopy import code_cells, first_line
 from grader.parts.cell_syntax import MAX_NOTEBOOK_CHARS, parse_cell, source_line, too_deep, too_large, within_budget
+from grader.selfcheck.wire import MIME
 
 SCANNED = (MODULES, DIFFERENTIATION)
 
@@ -345,6 +346,13 @@ class _Scan(ast.NodeVisitor):
     def visit_Constant(self, node):
         if isinstance(node.value, str) and ".ipynb" in node.value and not self.in_print:
             self.hit(NOTEBOOK, node)
+        if isinstance(node.value, str) and ("__hw3" in node.value or MIME.split("/")[1] in node.value):
+            self.hit(GRADER, node)   # globals()['__hw3_probe'] = ..., or output published as the probe's answer
+
+    def visit_FunctionDef(self, node):
+        if node.name.startswith("__hw3"):   # `def __hw3_probe(...)`: the grader's helper answered in its place
+            self.hit(GRADER, node)
+        self.generic_visit(node)
 
 
 def _magic_code(line):
@@ -398,10 +406,11 @@ def scanned(name):
     return role is not None and role[0] in SCANNED
 
 
-def findings(nb, name):
+def findings(nb, name, only=None):
     """One message per suspicious code cell of notebook `nb` (a file called `name`); none for a notebook that is not
-    scanned (the main notebook, or a file the grader takes as no kit notebook)."""
-    if not scanned(name):
+    scanned (the main notebook, or a file the grader takes as no kit notebook), unless `only` (kinds of findings) is
+    given: the main notebook is read for the grader's internals alone (its evidence is asked of the kernel)."""
+    if not scanned(name) and only is None:
         return []
     cells, unread = within_budget(code_cells(nb))
     trees = [tree for tree in (parse_cell(cell.source) for _, cell in cells) if tree is not None]
@@ -411,7 +420,7 @@ def findings(nb, name):
     defined = defined_names(trees) - RUNNERS - {"open", "get_ipython"}
     messages = []
     for index, cell in cells:
-        hits = cell_findings(cell.source, modules, defined)
+        hits = [(what, line) for what, line in cell_findings(cell.source, modules, defined) if not only or what in only]
         if not hits:
             continue
         shown = []
@@ -433,4 +442,5 @@ def findings(nb, name):
 def scan(prepared):
     """The findings of every scanned notebook of a prepared submission."""
     return [message for name in SCANNED if name in prepared.notebooks
-            for message in findings(prepared.notebooks[name], name)]
+            for message in findings(prepared.notebooks[name], name)] + (
+        findings(prepared.notebooks[MAIN], MAIN, only={GRADER}) if MAIN in prepared.notebooks else [])
