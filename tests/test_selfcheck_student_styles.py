@@ -443,3 +443,52 @@ def test_a_float32_gradient_still_fails_on_a_wrong_formula_or_a_finite_differenc
     assert old in BATCHNORM_IN_FLOAT32
     got, top, failed, _ = grade(submissions, "2019-21", "BatchNormalization", BATCHNORM_IN_FLOAT32.replace(old, new))
     assert got < top and "gradInput vs finite differences" in failed, (mistake, failed)
+
+
+# Gradients kept under names of the student's own (dW, db), returned by getGradParameters(), which is what the
+# optimizer updates with: judged on those arrays, in every version (the kit's text names gradW only as an example).
+LINEAR_GRADIENTS_NAMED_DW_DB = '''
+    class Linear(Module):
+        def __init__(self, n_in, n_out):
+            super(Linear, self).__init__()
+            stdv = 1. / np.sqrt(n_in)
+            self.W = np.random.uniform(-stdv, stdv, size=(n_out, n_in))
+            self.b = np.random.uniform(-stdv, stdv, size=n_out)
+            self.dW = np.zeros_like(self.W)
+            self.db = np.zeros_like(self.b)
+
+        def updateOutput(self, input):
+            self.output = input @ self.W.T + self.b
+            return self.output
+
+        def updateGradInput(self, input, gradOutput):
+            self.gradInput = gradOutput @ self.W
+            return self.gradInput
+
+        def accGradParameters(self, input, gradOutput):
+            self.dW += gradOutput.T @ input
+            self.db += gradOutput.sum(axis=0)
+
+        def zeroGradParameters(self):
+            self.dW.fill(0)
+            self.db.fill(0)
+
+        def getParameters(self):
+            return [self.W, self.b]
+
+        def getGradParameters(self):
+            return [self.dW, self.db]
+'''
+
+
+@pytest.mark.parametrize("version", COURSE)
+def test_linear_gradients_under_other_names_get_full_marks_when_getgradparameters_returns_them(submissions, version):
+    got, top, failed, _ = grade(submissions, version, "Linear", LINEAR_GRADIENTS_NAMED_DW_DB)
+    assert (got, top) == (11, 11), failed
+
+
+def test_linear_gradients_under_other_names_still_judged_on_their_values(submissions):
+    halved = LINEAR_GRADIENTS_NAMED_DW_DB.replace("self.dW += gradOutput.T @ input", "self.dW += gradOutput.T @ input / 2")
+    got, top, failed, _ = grade(submissions, "2019-21", "Linear", halved)
+    assert got < top and "parameter gradients vs finite differences" in failed, failed
+    assert "gradW" not in failed["parameter gradients vs finite differences"]

@@ -100,15 +100,17 @@ def attr_path(obj, path):
 
 def own_params(module, case):
     """The case's (parameter, gradient) attribute paths as this module names them: the kit's (``W``, ``gradW``)
-    when it has them, else the attributes holding what its ``getParameters()`` / ``getGradParameters()`` return,
-    in that order (a PyTorch-style ``Conv2d`` keeps ``weight`` and ``bias``)."""
-    top = [path for path, _ in case.params if "." not in path and "[" not in path]
-    if not top or all(hasattr(module, path) for path in top):
+    when it has them all, else the attributes holding what its ``getParameters()`` / ``getGradParameters()`` return,
+    in that order (a PyTorch-style ``Conv2d`` keeps ``weight`` and ``bias``; a Linear may keep its gradients as
+    ``dW`` and ``db``: what the optimizer gets is what counts)."""
+    top = [name for pair in case.params if "." not in pair[0] and "[" not in pair[0] for name in pair]
+    missing = [name for name in top if not hasattr(module, name)]
+    if not top or not missing:
         return list(case.params)
     params, grads = list(module.getParameters()), list(module.getGradParameters())
     if len(params) != len(case.params) or len(grads) != len(case.params):
-        raise AttributeError(f"{type(module).__name__} has no attribute {top[0]!r}, and getParameters() returns "
-                             f"{len(params)} arrays, not {len(case.params)}")
+        raise AttributeError(f"{type(module).__name__} has no attribute {missing[0]!r}, and getParameters() / "
+                             f"getGradParameters() return {len(params)} / {len(grads)} arrays, not {len(case.params)}")
 
     def name_of(array):
         for name, value in vars(module).items():
