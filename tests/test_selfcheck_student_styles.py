@@ -425,6 +425,9 @@ def test_batchnorm_computed_in_float32_still_judged_at_float64_precision_where_t
         submissions):
     got, top, failed, _ = grade(submissions, "kit", "BatchNormalization", BATCHNORM_IN_FLOAT32)
     assert got < top and "gradInput vs finite differences" in failed, failed
+    message = failed["gradInput vs finite differences"]   # the cause named: float32, not a numerical derivative
+    assert "float32 for a float64 input" in message and "keep the input's dtype" in message, message
+    assert "finite differences of the forward" not in message, message
 
 
 FINITE_DIFFERENCE_IN_FLOAT32 = """self.gradInput = np.zeros_like(x)

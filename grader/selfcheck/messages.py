@@ -381,6 +381,11 @@ def float32_lost(method, params, attribute, dtype, label, input, has_params):
 
 FLOAT32_KEPT = "a float32 input gives a float32 output and gradInput"
 FLOAT32_VALUES = "a float32 input gives the right values"
+def float32_gradient(where):
+    return (f"{where}: float32 for a float64 input, so right only to float32's rounding: keep the input's dtype (cast "
+            "with .astype(input.dtype), never to np.float32) and the gradient is judged at float64's precision.")
+
+
 FLOAT32_GRADIENTS_NOTE = (". Note: computed in float32 on a float64 input, so judged at float32's precision; "
                           "keep the input's dtype to have them judged at float64's")
 
