@@ -169,22 +169,26 @@ def _rss_mib():
         return int(f.read().split("VmRSS:")[1].split()[0]) / 1024
 
 
-def test_a_flood_sent_between_cells_waits_in_a_short_queue(kernel):
+def test_a_flood_sent_between_cells_waits_in_a_short_queue(tmp_path):
     """A thread of the notebook that sends large outputs after its cell has ended (under another request's header):
     nothing reads them until the next cell, and ZeroMQ queued 1,000 messages a channel (100 of 15 MB: 1.5 GB in the
     grader's memory; of 64 MB, 64 GB). At most RECEIVE_QUEUE wait now (40 of 15 MB: 600 MB before); the next cell
-    runs as usual."""
+    runs as usual once the backlog is read. (A kernel of its own, with a cell limit that lets a loaded machine read
+    the backlog: within the shared kernel's 10 s it failed under make test's load.)"""
     import time
     from grader.execution.kernel import RECEIVE_QUEUE
     size = 15 * 2 ** 20
-    before = _rss_mib()
-    started = kernel.run("import threading\n_dp = get_ipython().display_pub\n_big = 'f' * " + str(size) + "\n"
-                         "def _flood():\n"
-                         "    for _ in range(40):\n"
-                         "        _dp.session.send(_dp.pub_socket, 'display_data', {'data': {'text/plain': _big}},\n"
-                         "                         parent={'msg_id': 'no request'})\n"
-                         "threading.Thread(target=_flood, daemon=True).start()")
-    assert started.ok, started.describe()
-    time.sleep(10)
-    assert _rss_mib() - before < (RECEIVE_QUEUE + 8) * size / 2 ** 20 < 40 * size / 2 ** 20 / 2
-    assert still_there(kernel)
+    with KernelSession(tmp_path, timeout=120, output_limit=10_000) as kernel:
+        assert kernel.run("x = 41", keep=True).ok
+        before = _rss_mib()
+        started = kernel.run("import threading\n_dp = get_ipython().display_pub\n_big = 'f' * " + str(size) + "\n"
+                             "def _flood():\n"
+                             "    for _ in range(40):\n"
+                             "        _dp.session.send(_dp.pub_socket, 'display_data', {'data': {'text/plain': _big}},\n"
+                             "                         parent={'msg_id': 'no request'})\n"
+                             "_flooding = threading.Thread(target=_flood, daemon=True)\n_flooding.start()")
+        assert started.ok, started.describe()
+        time.sleep(10)
+        assert _rss_mib() - before < (RECEIVE_QUEUE + 8) * size / 2 ** 20 < 40 * size / 2 ** 20 / 2
+        assert kernel.run("_flooding.join()").ok   # the backlog is read (and dropped) while this cell runs
+        assert still_there(kernel)
