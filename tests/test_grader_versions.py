@@ -34,10 +34,16 @@ def label(version, bug):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
+    """{label: report} of every submission of this file (SUBMISSIONS and CRAFTED), graded in one batch."""
+    import nbformat
     root = tmp_path_factory.mktemp("versions")
     paths = {}
     for version, bug, _ in SUBMISSIONS:
         paths[label(version, bug)] = builder.write(root / label(version, bug), version, bug)
+    for name, make in CRAFTED.items():
+        paths[name] = root / name
+        paths[name].mkdir()
+        nbformat.write(make(), str(paths[name] / "HW3_Modules.ipynb"))
     report = root / "out" / "grades.json"
     start = time.perf_counter()
     run = subprocess.run([sys.executable, "-m", "grader", *map(str, paths.values()), "--json", str(report),
@@ -100,10 +106,9 @@ def test_the_version_submissions_raise_no_integrity_flag(version):
     assert findings(builder.notebook(version), "HW3_Modules.ipynb") == []
 
 
-def test_numpys_removed_names_of_the_students_year_work_as_they_did(tmp_path):
+def numpy_of_2017():
     """A correct 2017 submission written for the numpy of its year (np.asfarray, .astype(np.float), np.NaN,
-    np.product: removed in numpy 1.24 and 2.0) scores full marks: the grader's numpy is not the student's."""
-    import nbformat
+    np.product: removed in numpy 1.24 and 2.0)."""
     nb = builder.notebook("2017")
     cells = {name: next(c for c in nb.cells if f"class {name}(" in c.source) for name in ("Linear", "ReLU")}
     old = "self.output = np.dot(input, self.W.T) + self.b"
@@ -115,66 +120,60 @@ def test_numpys_removed_names_of_the_students_year_work_as_they_did(tmp_path):
         "def updateGradInput(self, input, gradOutput):\n"
         "        assert np.NaN != 0 and np.product(gradOutput.shape) == gradOutput.size and np.int(1) == 1\n"
         "        assert np.rank(gradOutput) == 2 and np.asscalar(np.sum(gradOutput[:1, :1])) == gradOutput[0, 0]\n", 1)
-    folder = tmp_path / "numpy-of-2017"
-    folder.mkdir()
-    nbformat.write(nb, str(folder / "HW3_Modules.ipynb"))
-    report = tmp_path / "grades.json"
-    run = subprocess.run([sys.executable, "-m", "grader", str(folder), "--json", str(report), "--fast"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stdout + run.stderr
-    [result] = json.loads(report.read_text())
+    return nb
+
+
+def with_train(version):
+    """A 2017 or 2018 notebook whose Module was given a train() (its template's training() is shadowed)."""
+    from grader.selfcheck.versions import detect
+    nb = builder.notebook(version)
+    module = next(c for c in nb.cells if "class Module(" in c.source)
+    old = "    def evaluate(self):"
+    assert module.source.count(old) == 1 and "def train(self)" not in module.source
+    module.source = module.source.replace(old, "    def train(self):\n        self.training = True\n\n" + old)
+    assert detect(nb)[0].name == version
+    return nb
+
+
+def with_layers(version):
+    """Sequential keeping its children in `self.layers` for the templates' `self.modules`."""
+    nb = builder.notebook(version)
+    sequential = next(c for c in nb.cells if "class Sequential(" in c.source)
+    assert "self.layers" not in sequential.source and "self.modules" in sequential.source
+    sequential.source = sequential.source.replace("self.modules", "self.layers")
+    return nb
+
+
+CRAFTED = {"2017-numpy-of-its-year": numpy_of_2017, "2017-with-train": lambda: with_train("2017"),
+           "2018-with-train": lambda: with_train("2018"), "2017-layers": lambda: with_layers("2017"),
+           "kit-layers": lambda: with_layers("kit")}
+
+
+def test_numpys_removed_names_of_the_students_year_work_as_they_did(graded):
+    """A correct 2017 submission written for the numpy of its year (np.asfarray, .astype(np.float), np.NaN,
+    np.product: removed in numpy 1.24 and 2.0) scores full marks: the grader's numpy is not the student's."""
+    result = graded["2017-numpy-of-its-year"]
     assert result["version"] == "2017"
     assert losers(result) == set(), module_totals(result)
 
 
-def graded_fast(folders, tmp_path):
-    """{version: report} of the submissions {version: folder}, graded together through the command line (--fast)."""
-    report = tmp_path / "grades.json"
-    run = subprocess.run([sys.executable, "-m", "grader", *map(str, folders.values()), "--json", str(report), "--fast"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stdout + run.stderr
-    results = {r["submission"]: r for r in json.loads(report.read_text())}
-    return {version: results[str(folder)] for version, folder in folders.items()}
-
-
-def test_a_2017_or_2018_module_given_a_train_method_is_judged_by_its_own_version(tmp_path):
+def test_a_2017_or_2018_module_given_a_train_method_is_judged_by_its_own_version(graded):
     """Students of 2017-18, whose template's training() method the attribute of the same name shadows, add a train():
     the notebook stays of its version (it was judged as 2019-21: a correct 2017 submission scored 91/138, charged for
     LogSoftMax, BatchNormalization, Flatten and adam_optimizer, its Dropout read with the later meaning of p)."""
-    import nbformat
-    from grader.selfcheck.versions import detect
-    folders = {}
     for version in ("2017", "2018"):
-        nb = builder.notebook(version)
-        module = next(c for c in nb.cells if "class Module(" in c.source)
-        old = "    def evaluate(self):"
-        assert module.source.count(old) == 1 and "def train(self)" not in module.source
-        module.source = module.source.replace(old, "    def train(self):\n        self.training = True\n\n" + old)
-        assert detect(nb)[0].name == version
-        folders[version] = tmp_path / f"{version}-with-train"
-        folders[version].mkdir()
-        nbformat.write(nb, str(folders[version] / "HW3_Modules.ipynb"))
-    for version, result in graded_fast(folders, tmp_path).items():
+        result = graded[f"{version}-with-train"]
         assert result["version"] == version
         assert losers(result) == set(), module_totals(result)
         assert result["score"] == result["max_score"] > 0      # a course version is not charged for what it lacks
 
 
-def test_a_sequential_that_keeps_its_children_under_a_name_of_its_own_scores_full_marks(tmp_path):
+def test_a_sequential_that_keeps_its_children_under_a_name_of_its_own_scores_full_marks(graded):
     """`self.layers` for the templates' `self.modules` (a student who rewrote the given __init__ and add): the grader
     sets its test doubles' parameters through that list. Before, Sequential scored 0/11 with "'Sequential' object
     has no attribute 'modules'", an attribute only the grader used."""
-    import nbformat
-    folders = {}
     for version in ("2017", "kit"):
-        nb = builder.notebook(version)
-        sequential = next(c for c in nb.cells if "class Sequential(" in c.source)
-        assert "self.layers" not in sequential.source and "self.modules" in sequential.source
-        sequential.source = sequential.source.replace("self.modules", "self.layers")
-        folders[version] = tmp_path / f"{version}-layers"
-        folders[version].mkdir()
-        nbformat.write(nb, str(folders[version] / "HW3_Modules.ipynb"))
-    for version, result in graded_fast(folders, tmp_path).items():
+        result = graded[f"{version}-layers"]
         assert result["version"] == version
         assert losers(result) == set(), module_totals(result)
         assert module_totals(result)["Sequential"] == (11, 11)
