@@ -61,8 +61,9 @@ TESTS ?= tests   # make test TESTS=tests/test_x.py: those tests and the notebook
 # Two pytest-xdist workers, whole files each (--dist loadfile: a module's shared batch is graded once, a notebook's
 # cells run in order in one kernel): most tests wait on kernels, timeouts and start-ups, so two files side by side
 # use the two cores. The notebooks come first: the main one is the longest file. TEST_WORKERS=0: one process.
-# TESTS_ALONE run afterwards in one process, nothing of the suite beside them: their containment is timed (bounds in
-# seconds on hangs; the disk cap is a measure every 0.25 s, which a busy machine delays).
+# TESTS_ALONE run afterwards, nothing else of the suite beside them: their containment is timed (bounds in seconds on
+# hangs; the disk cap is a measure every 0.25 s, which a busy machine delays). They are three files, each a core's
+# work (a kernel and a grader at a time), so they too run in the workers, a file each (99 s in one process, 60 s).
 TEST_WORKERS ?= 2
 TESTS_ALONE := tests/test_hostile_batch.py tests/test_sandbox.py tests/test_sandbox_attacks.py
 ALONE := $(if $(filter tests tests/,$(strip $(TESTS))),$(TESTS_ALONE),$(filter $(TESTS_ALONE),$(TESTS)))
@@ -76,7 +77,7 @@ test: setup $(TEST_STAMP)
 	@$(RUN_OUTPUTS) > $(TEST_OUT)/run-outputs.sha256
 	$(PYTEST) $(addprefix $(TEST_NOTEBOOKS)/,$(NOTEBOOKS)) $(filter-out $(TESTS_ALONE),$(TESTS)) $(addprefix --ignore=,$(TESTS_ALONE)) \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=900 -n $(TEST_WORKERS) --dist loadfile
-	$(if $(ALONE),$(PYTEST) $(ALONE))
+	$(if $(ALONE),$(PYTEST) $(ALONE) $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile))
 	@$(RUN_OUTPUTS) | diff $(TEST_OUT)/run-outputs.sha256 - >&2 || \
 		{ echo "error: make test changed make run's results in build/ (above): tests write under build/test/" >&2; exit 1; }
 
