@@ -128,19 +128,24 @@ def finite_difference_backward(folder):
     return write(folder, {MODULES: nb})
 
 
-def numerical_answers(folder):
-    """The kit's differentiation notebook with every answer of ex1-ex3 taken from numerical_gradient."""
+def answered(folder, answers):
+    """The reference modules beside the kit's differentiation notebook whose answer cells `answers` ({cell id: source})
+    replace."""
     nb = reference(DIFFERENTIATION)
-    answers = {
-        "ex1-answer": "def grad_xTx(x):\n    return numerical_gradient(lambda x_: x_ @ x_, x)",
-        "ex2-answer": "def grad_trAB_wrt_A(A, B):\n    return numerical_gradient(lambda A_: np.trace(A_ @ B), A)",
-        "ex3-answer": ("def grad_xAc_wrt_x(x, A, c):\n    return numerical_gradient(lambda x_: x_ @ A @ c, x)\n\n\n"
-                       "def grad_xAc_wrt_A(x, A, c):\n    return numerical_gradient(lambda A_: x @ A_ @ c, A)"),
-    }
     for cell in nb.cells:
         if cell.get("id") in answers:
             cell.source = answers[cell.get("id")]
     return write(folder, {MODULES: reference(), DIFFERENTIATION: nb})
+
+
+def numerical_answers(folder):
+    """The kit's differentiation notebook with every answer of ex1-ex3 taken from numerical_gradient."""
+    return answered(folder, {
+        "ex1-answer": "def grad_xTx(x):\n    return numerical_gradient(lambda x_: x_ @ x_, x)",
+        "ex2-answer": "def grad_trAB_wrt_A(A, B):\n    return numerical_gradient(lambda A_: np.trace(A_ @ B), A)",
+        "ex3-answer": ("def grad_xAc_wrt_x(x, A, c):\n    return numerical_gradient(lambda x_: x_ @ A @ c, x)\n\n\n"
+                       "def grad_xAc_wrt_A(x, A, c):\n    return numerical_gradient(lambda A_: x @ A_ @ c, A)"),
+    })
 
 
 COMPLEX_STEP = '''import numpy as np
@@ -160,17 +165,12 @@ def complex_step(f, X):
 
 def complex_step_answers(folder):
     """The kit's differentiation notebook with every answer of ex1-ex3 taken by the complex step (9/9, unlisted)."""
-    nb = reference(DIFFERENTIATION)
-    answers = {
+    return answered(folder, {
         "ex1-answer": COMPLEX_STEP + "def grad_xTx(x):\n    return complex_step(lambda x_: x_ @ x_, x)",
         "ex2-answer": "def grad_trAB_wrt_A(A, B):\n    return complex_step(lambda A_: np.trace(A_ @ B), A)",
         "ex3-answer": ("def grad_xAc_wrt_x(x, A, c):\n    return complex_step(lambda x_: x_ @ A @ c, x)\n\n\n"
                        "def grad_xAc_wrt_A(x, A, c):\n    return complex_step(lambda A_: x @ A_ @ c, A)"),
-    }
-    for cell in nb.cells:
-        if cell.get("id") in answers:
-            cell.source = answers[cell.get("id")]
-    return write(folder, {MODULES: reference(), DIFFERENTIATION: nb})
+    })
 
 
 METRICS_ONLY = '''

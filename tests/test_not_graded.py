@@ -155,12 +155,22 @@ def test_resume_grades_again_what_was_not_graded(students, client, monkeypatch, 
     assert "--resume: 3 of 5 already graded" in capsys.readouterr().out
 
 
-def test_a_check_the_grader_fails_to_judge_makes_the_report_not_graded(tmp_path, monkeypatch):
-    """A judge that raises (the grader's bug) would cost the student that check's points: the other checks still run,
-    and the report is not graded, naming the check."""
+def graded_reference(tmp_path, beside=None):
+    """The report of the kit's reference modules notebook (with the files `beside`, {name: text}) graded in this
+    process (--fast)."""
     import shutil
     from conftest import ROOT
     from grader.execution.session import grade_submission
+    (tmp_path / "s").mkdir()
+    shutil.copy(ROOT / "HW3_Modules.ipynb", tmp_path / "s")
+    for name, text in (beside or {}).items():
+        (tmp_path / "s" / name).write_text(text)
+    return grade_submission(tmp_path / "s", Options(fast=True, timeout=30))
+
+
+def test_a_check_the_grader_fails_to_judge_makes_the_report_not_graded(tmp_path, monkeypatch):
+    """A judge that raises (the grader's bug) would cost the student that check's points: the other checks still run,
+    and the report is not graded, naming the check."""
     from grader.parts.modules import ModuleCheck
     judge = ModuleCheck.verdict
 
@@ -169,9 +179,7 @@ def test_a_check_the_grader_fails_to_judge_makes_the_report_not_graded(tmp_path,
             raise ZeroDivisionError("a bug in a judge")
         return judge(self)
     monkeypatch.setattr(ModuleCheck, "verdict", verdict)
-    (tmp_path / "s").mkdir()
-    shutil.copy(ROOT / "HW3_Modules.ipynb", tmp_path / "s")
-    report = grade_submission(tmp_path / "s", Options(fast=True, timeout=30))
+    report = graded_reference(tmp_path)
     assert report["graded"] is False and report["checks"] == []
     assert report["errors"][0].startswith("not graded: the grader failed on this submission (Sigmoid: ")
     assert "ZeroDivisionError: a bug in a judge" in report["errors"][0]
@@ -197,9 +205,6 @@ def test_a_cell_the_grader_fails_to_run_makes_the_report_not_graded(tmp_path, mo
     """The grader raising while it runs a cell (as it did on a kernel message of the wrong shape) failed that cell's
     item silently: what the cell defines was missing and the report graded, the student's score lower for the
     grader's own failure. It is not graded, naming the cell."""
-    import shutil
-    from conftest import ROOT
-    from grader.execution.session import grade_submission
     from grader.parts.graded import GradedNotebook
     run_cell = GradedNotebook.run_cell
 
@@ -208,9 +213,7 @@ def test_a_cell_the_grader_fails_to_run_makes_the_report_not_graded(tmp_path, mo
             raise TypeError("a bug while reading the kernel's output")
         return run_cell(self, item, source, timeout)
     monkeypatch.setattr(GradedNotebook, "run_cell", failing)
-    (tmp_path / "s").mkdir()
-    shutil.copy(ROOT / "HW3_Modules.ipynb", tmp_path / "s")
-    report = grade_submission(tmp_path / "s", Options(fast=True, timeout=30))
+    report = graded_reference(tmp_path)
     assert report["graded"] is False and report["checks"] == []
     assert report["errors"][0].startswith("not graded: the grader failed on this submission (HW3_Modules.ipynb cell ")
     assert "TypeError: a bug while reading the kernel's output" in report["errors"][0]
@@ -220,13 +223,7 @@ def test_a_kernel_that_cannot_start_is_not_graded_and_names_a_file_that_shadows_
     """A helper file named like a module the kernel imports as it starts (logging.py beside the notebook): the kernel
     dies before it answers, and every check of the notebook scored 0, graded (0/207). It is not graded, the reason
     naming the file and what to do."""
-    import shutil
-    from conftest import ROOT
-    from grader.execution.session import grade_submission
-    (tmp_path / "s").mkdir()
-    shutil.copy(ROOT / "HW3_Modules.ipynb", tmp_path / "s")
-    (tmp_path / "s" / "logging.py").write_text("level = 1\n")
-    report = grade_submission(tmp_path / "s", Options(fast=True, timeout=30))
+    report = graded_reference(tmp_path, {"logging.py": "level = 1\n"})
     assert report["graded"] is False and report["checks"] == []
     reason = report["errors"][0]
     assert reason.startswith("not graded: HW3_Modules.ipynb: the notebook's kernel could not start") and \

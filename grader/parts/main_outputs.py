@@ -22,12 +22,12 @@ What cannot be read with confidence goes to review with its points outside the a
 printed (a validation one, or a plot only), experiments only partly there. A notebook with no saved outputs at all
 is "not run": every point to review, with that note, never 0.
 """
-import base64
 import re
 
 from grader.intake.main_template import is_kit   # noqa: F401 (also imported from here)
 from grader.intake.main_template import COURSE_CELLS, SHARED_TITLE_VERSION, template_cells, text as _text, title_version
 from grader.parts.awaiting import review_object
+from grader.parts.derivations.images import kind as image_kind
 
 TARGET = "main notebook"
 FILE_VERSIONS = (("homework_main-advanced", "2019-21 advanced"), ("homework_main-basic", "2019-21 basic"),
@@ -113,12 +113,8 @@ def _images(cells):
     for cell in cells:
         for output in cell.get("outputs") or []:
             png = _text((output.get("data") or {}).get("image/png"))
-            if png and len(png) <= MAX_IMAGE_BYTES and _PNG.match(png):
-                try:
-                    if base64.b64decode(png[:64] + "=" * (-len(png[:64]) % 4))[:8] == b"\x89PNG\r\n\x1a\n":
-                        found.append("".join(png.split()))
-                except ValueError:
-                    continue
+            if png and len(png) <= MAX_IMAGE_BYTES and _PNG.match(png) and image_kind("".join(png.split())) == "png":
+                found.append("".join(png.split()))
     return found
 
 

@@ -55,9 +55,9 @@ def _answer_html(group):
         else:
             parts.append(f'<div class="work">{body}</div>')
     for image in group.images:    # base64 (items.py keeps only base64 text: no markup can come in) of a raster image
-        if images.kind(image):    # (by its first bytes: PNG, JPEG or GIF; never SVG, which can hold script)
-            parts.append(f'<img class="plot" alt="an image of the notebook" '
-                         f'src="data:image/{images.kind(image)};base64,{image}">')
+        kind = images.kind(image)   # (by its first bytes: PNG, JPEG or GIF; never SVG, which can hold script)
+        if kind:
+            parts.append(f'<img class="plot" alt="an image of the notebook" src="data:image/{kind};base64,{image}">')
     if not parts:
         parts.append(code_html("(nothing written for this question)"))
     return "\n".join(parts)

@@ -10,14 +10,13 @@ lines (``%matplotlib``, ``!pip``) are left out: they are not the student's code.
 from dataclasses import dataclass
 
 from grader.intake.notebooks import read_lenient
+from grader.parts.cell_syntax import MAX_CELL_CHARS, MAX_NOTEBOOK_CHARS
 from grader.selfcheck.notebook import NotebookError
 
 COMPARED = ("HW3_Modules.ipynb", "HW3_differentiation.ipynb")
-# Code compared per cell and per notebook (the kit's modules notebook: 38,000 characters, its longest cell 7,300).
-# Lexing reads about 80,000 characters a second: a notebook of 256 MiB of code held the report (and grading with
-# --similarity, which computes it first) for about an hour.
-MAX_CELL_CHARS = 100_000
-MAX_NOTEBOOK_CHARS = 1_000_000
+# Code compared per cell and per notebook: the scans' limits (the kit's modules notebook: 38,000 characters, its
+# longest cell 7,300). Lexing reads about 80,000 characters a second: a notebook of 256 MiB of code held the report
+# (and grading with --similarity, which computes it first) for about an hour.
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,9 @@ def judge_notebook(nb):
         if isinstance(source, list):
             source = "".join(source)
         cells.append((cell.get("cell_type", ""), source if isinstance(source, str) else "", cell.get("id")))
-        if cell_images(cell):
-            images[index] = cell_images(cell)
+        found = cell_images(cell)
+        if found:
+            images[index] = found
     return judge(cells, images)
 
 
